@@ -1,0 +1,1 @@
+"""What the tutorials share: positional encoding, masks, text, plotting and data."""

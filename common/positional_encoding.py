@@ -1,0 +1,91 @@
+"""Sinusoidal positional encoding: one pure function and one embedding layer.
+
+A Transformer's attention is blind to order (permute the inputs and the outputs permute the
+same way), so each position's vector gets a fixed pattern of sines and cosines added. Close
+positions get similar patterns; far-apart ones nearly unrelated (see
+``common.plotting.positional_encoding_figure``).
+
+Layout, as in the TensorFlow tutorial (not interleaved as in the paper's formula): for a
+``depth`` of ``d``, column ``i < d/2`` holds ``sin(pos / 10000**(2i/d))`` and column
+``d/2 + i`` holds ``cos(pos / 10000**(2i/d))``. Both layouts carry the same information.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+__all__ = ["PositionalEmbedding", "positional_encoding"]
+
+
+def positional_encoding(length: int, depth: int) -> np.ndarray:
+    """Returns the (length, depth) float32 encoding; depth must be even."""
+    if depth % 2:
+        raise ValueError(f"depth must be even, received depth={depth}")
+    positions = np.arange(length, dtype=np.float64)[:, None]  # (length, 1)
+    rates = 1.0 / 10000.0 ** (np.arange(depth // 2) / (depth // 2))  # (depth/2,)
+    angles = positions * rates[None, :]  # (length, depth/2)
+    return np.concatenate([np.sin(angles), np.cos(angles)], axis=-1).astype(np.float32)
+
+
+@keras.saving.register_keras_serializable(package="common")
+class PositionalEmbedding(keras.layers.Layer):
+    """Token embedding scaled by sqrt(hidden_dim) plus the sinusoidal positional encoding.
+
+    Masking: token id 0 is padding; the layer returns a mask (``compute_mask``) so Keras
+    passes it on to later layers.
+
+    Args:
+        vocabulary_size: number of token ids.
+        hidden_dim: embedding width (the tutorial's ``d_model``); even.
+        max_length: longest sequence the encoding table covers.
+        **kwargs: passed to ``keras.layers.Layer``.
+
+    Call arguments:
+        token_ids: (batch, length) int.
+
+    Returns:
+        (batch, length, hidden_dim) float.
+
+    Example:
+        >>> layer = PositionalEmbedding(vocabulary_size=100, hidden_dim=16)
+        >>> layer(tf.constant([[5, 7, 0]])).shape
+        TensorShape([1, 3, 16])
+
+    Reference: the TensorFlow "Neural machine translation with a Transformer" tutorial,
+    section "The embedding and positional encoding layer"; Vaswani et al. 2017, 3.5.
+    """
+
+    def __init__(self, vocabulary_size: int, hidden_dim: int, max_length: int = 2048, **kwargs):
+        super().__init__(**kwargs)
+        self.vocabulary_size = vocabulary_size
+        self.hidden_dim = hidden_dim
+        self.max_length = max_length
+        self.supports_masking = True
+        self.token_embedding = keras.layers.Embedding(
+            vocabulary_size, hidden_dim, mask_zero=True, name="token_embedding"
+        )
+        self.encoding = tf.constant(positional_encoding(max_length, hidden_dim))
+
+    def build(self, input_shape):
+        self.token_embedding.build(input_shape)
+        self.built = True
+
+    def call(self, token_ids):
+        length = tf.shape(token_ids)[1]
+        x = self.token_embedding(token_ids)  # (batch, length, hidden_dim)
+        x *= tf.math.sqrt(tf.cast(self.hidden_dim, x.dtype))
+        return x + tf.cast(self.encoding[None, :length, :], x.dtype)
+
+    def compute_mask(self, token_ids, mask=None):
+        return tf.not_equal(token_ids, 0)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            vocabulary_size=self.vocabulary_size,
+            hidden_dim=self.hidden_dim,
+            max_length=self.max_length,
+        )
+        return config

@@ -1,0 +1,195 @@
+"""Text processing shared by the tutorials: standardization, vocabularies, detokenization.
+
+Two modes:
+
+* ``"faithful"`` is the tutorial's standardization: Unicode NFKD, lowercase, keep only
+  ``a-z`` and ``.?!,¿``, put spaces around punctuation. Accents and apostrophes are lost, so
+  the tutorial prints ``"its very cold here ."``.
+* ``"better"`` keeps accents, apostrophes, digits and every letter (NFC, Unicode lowercase),
+  and :func:`detokenize` joins punctuation back and capitalizes, so the same model prints
+  ``"It's very cold here."``.
+
+Everything here is TensorFlow ops, so the same functions run eagerly, inside ``tf.data``
+and inside an exported SavedModel.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Iterable, Sequence
+
+import tensorflow as tf
+import tensorflow_text as tf_text
+
+__all__ = [
+    "END",
+    "MODES",
+    "PAD",
+    "SPECIAL_TOKENS",
+    "START",
+    "UNK",
+    "Vocabulary",
+    "build_vocabulary",
+    "check_mode",
+    "detokenize",
+    "standardize",
+    "tokenize",
+]
+
+PAD, UNK, START, END = "", "[UNK]", "[START]", "[END]"
+SPECIAL_TOKENS = (PAD, UNK, START, END)
+MODES = ("faithful", "better")
+
+_PUNCTUATION = r"[.?!,¿¡]"
+
+
+def check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise ValueError(f"text mode must be one of {MODES}, received mode={mode!r}")
+    return mode
+
+
+def standardize(text: tf.Tensor, mode: str = "faithful") -> tf.Tensor:
+    """Standardizes a string tensor of any shape; punctuation becomes separate words."""
+    check_mode(mode)
+    text = tf.convert_to_tensor(text, dtype=tf.string)
+    if mode == "faithful":
+        text = tf_text.normalize_utf8(text, "NFKD")
+        text = tf.strings.lower(text)
+        text = tf.strings.regex_replace(text, r"[^ a-z.?!,¿]", "")
+    else:
+        text = tf_text.normalize_utf8(text, "NFC")
+        text = tf.strings.lower(text, encoding="utf-8")
+        text = tf.strings.regex_replace(text, "[’‘`´]", "'")
+        text = tf.strings.regex_replace(text, r"[^\p{L}\p{N}\p{M}'.?!,¿¡]+", " ")
+        # An apostrophe is kept inside a word ("it's"), dropped at its edges ('quoted').
+        text = tf.strings.regex_replace(text, r"(^|[^\p{L}])'+|'+([^\p{L}]|$)", r"\1 \2")
+    text = tf.strings.regex_replace(text, _PUNCTUATION, r" \0 ")
+    text = tf.strings.regex_replace(text, r"\s+", " ")
+    return tf.strings.strip(text)
+
+
+def tokenize(text: tf.Tensor, mode: str = "faithful") -> tf.RaggedTensor:
+    """Standardizes a 1-D string tensor and splits it into words: (batch, None) strings."""
+    return tf.strings.split(standardize(text, mode))
+
+
+def build_vocabulary(
+    texts: Iterable[str], max_tokens: int, mode: str = "faithful", batch_size: int = 4096
+) -> list[str]:
+    """Builds a word list from training texts: specials first, then by frequency.
+
+    Ties in frequency are broken alphabetically, so the vocabulary is deterministic.
+    ``max_tokens`` counts the four special tokens, as ``TextVectorization(max_tokens=...)``.
+    """
+    if max_tokens <= len(SPECIAL_TOKENS):
+        raise ValueError(f"max_tokens must be > {len(SPECIAL_TOKENS)}, received {max_tokens}")
+    counts: collections.Counter[str] = collections.Counter()
+    texts = list(texts)
+    for begin in range(0, len(texts), batch_size):
+        words = tokenize(tf.constant(texts[begin : begin + batch_size]), mode)
+        counts.update(w.decode("utf-8") for w in words.flat_values.numpy())
+    for special in SPECIAL_TOKENS:
+        counts.pop(special, None)
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    words = [word for word, _ in ranked[: max_tokens - len(SPECIAL_TOKENS)]]
+    return list(SPECIAL_TOKENS) + words
+
+
+class Vocabulary(tf.Module):
+    """Maps words to ids and back with lookup tables that export with a SavedModel.
+
+    Id 0 is padding, 1 is ``[UNK]`` (any word not in the list), 2 ``[START]``, 3 ``[END]``.
+
+    Args:
+        tokens: the word list, starting with ``SPECIAL_TOKENS`` (see
+            :func:`build_vocabulary`).
+        mode: the standardization used by :meth:`encode`, ``"faithful"`` or ``"better"``.
+
+    Example:
+        >>> vocab = Vocabulary(build_vocabulary(["Hola, mundo."], 100))
+        >>> vocab.encode(tf.constant(["hola mundo"])).to_list()
+        [[2, 6, 7, 3]]
+    """
+
+    def __init__(self, tokens: Sequence[str], mode: str = "faithful", name: str | None = None):
+        super().__init__(name=name)
+        tokens = list(tokens)
+        if tuple(tokens[: len(SPECIAL_TOKENS)]) != SPECIAL_TOKENS:
+            raise ValueError(
+                f"a vocabulary must start with {SPECIAL_TOKENS}, received {tokens[:4]}"
+            )
+        if len(set(tokens)) != len(tokens):
+            raise ValueError("a vocabulary must not list a word twice")
+        self.tokens = tokens
+        self.mode = check_mode(mode)
+        self._words = tf.constant(tokens)
+        self._table = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(
+                self._words, tf.range(len(tokens), dtype=tf.int64)
+            ),
+            default_value=1,
+        )
+
+    @property
+    def size(self) -> int:
+        return len(self.tokens)
+
+    @property
+    def start_id(self) -> int:
+        return 2
+
+    @property
+    def end_id(self) -> int:
+        return 3
+
+    def encode(self, text: tf.Tensor, max_words: int | None = None) -> tf.RaggedTensor:
+        """Strings (batch,) -> ids (batch, None): ``[START] w1 ... wn [END]``.
+
+        Sentences longer than ``max_words`` words keep their first ``max_words``.
+        """
+        words = tokenize(text, self.mode)
+        if max_words is not None:
+            words = words[:, :max_words]
+        ids = tf.ragged.map_flat_values(self._table.lookup, words)
+        batch = ids.nrows()
+        start = tf.fill([batch, 1], tf.constant(self.start_id, tf.int64))
+        end = tf.fill([batch, 1], tf.constant(self.end_id, tf.int64))
+        return tf.concat([start, ids, end], axis=1)
+
+    def words(self, ids: tf.Tensor) -> tf.Tensor:
+        """Ids of any shape -> the same shape of words."""
+        return tf.gather(self._words, tf.cast(ids, tf.int64))
+
+
+def detokenize(words: tf.Tensor, mode: str = "faithful") -> tf.Tensor:
+    """Words (batch, length) -> sentences (batch,); drops padding and special tokens.
+
+    ``"faithful"`` joins with spaces as the tutorial prints. ``"better"`` attaches
+    punctuation, capitalizes the first letter and the pronoun "i".
+    """
+    check_mode(mode)
+    words = tf.convert_to_tensor(words, dtype=tf.string)
+    keep = tf.logical_not(
+        tf.reduce_any(tf.equal(words[..., None], tf.constant(SPECIAL_TOKENS)), axis=-1)
+    )
+    words = tf.where(keep, words, "")
+    text = tf.strings.reduce_join(words, axis=-1, separator=" ")
+    text = tf.strings.strip(tf.strings.regex_replace(text, r"\s+", " "))
+    if mode == "faithful":
+        return text
+    text = tf.strings.regex_replace(text, r" ([.?!,])", r"\1")
+    text = tf.strings.regex_replace(text, r"([¿¡]) ", r"\1")
+    text = tf.strings.regex_replace(text, r"(^|[ ¿¡])i('|$| )", r"\1I\2")
+    return _capitalize(text)
+
+
+def _capitalize(text: tf.Tensor) -> tf.Tensor:
+    """Uppercases the first letter, after a leading ¿ or ¡."""
+    skip = tf.cast(tf.strings.regex_full_match(text, r"[¿¡].*"), tf.int32)
+    length = tf.strings.length(text, unit="UTF8_CHAR")
+    head = tf.strings.substr(text, tf.zeros_like(skip), skip, unit="UTF8_CHAR")
+    letter = tf.strings.substr(text, skip, tf.ones_like(skip), unit="UTF8_CHAR")
+    rest = tf.minimum(skip + 1, length)
+    tail = tf.strings.substr(text, rest, length - rest, unit="UTF8_CHAR")
+    return head + tf.strings.upper(letter, encoding="utf-8") + tail

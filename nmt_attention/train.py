@@ -1,0 +1,314 @@
+"""Training runs: a run folder, checkpoints every epoch, resume, early stopping, history.
+
+A run folder holds everything needed to translate, evaluate, plot and export later::
+
+    runs/nmt_attention/<name>/
+        config.json            every setting (rebuilds data, vocabularies and model)
+        vocabulary/            source.json, target.json
+        data.json              where the data came from, split sizes, skipped lines
+        checkpoints/last.keras model and optimizer after the last finished epoch
+        checkpoints/state.json epoch, best validation loss, early-stopping counter
+        checkpoints/best.weights.h5
+        history.csv            one row an epoch
+        plots/history.png
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from common.data import DataError
+from common.masks import MaskedAccuracy, masked_loss
+from common.plotting import history_figure, save_figure
+from common.text import Vocabulary, build_vocabulary
+from nmt_attention.config import Config
+from nmt_attention.data import Corpus, encode_texts, load_corpus, make_dataset
+from nmt_attention.translator import Seq2SeqModel, Translator, build_model
+
+__all__ = ["RunError", "load_run", "load_translator", "train"]
+
+
+class RunError(ValueError):
+    """A run folder that cannot be used as asked; the message says what to do."""
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(handle, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def _atomic_save(path: Path, save: Callable[[str], None], suffix: str) -> None:
+    """Runs ``save(tmp)`` then renames: a crash mid-save keeps the previous file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=suffix)
+    os.close(handle)
+    try:
+        save(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+class RunCheckpoint(keras.callbacks.Callback):
+    """After each epoch: history row, last checkpoint, best weights, early stopping.
+
+    Early stopping lives here, with its counter saved in ``state.json``, so a resumed run
+    stops exactly when an uninterrupted one would.
+    """
+
+    def __init__(self, run_dir: Path, patience: int, state: dict):
+        super().__init__()
+        self.run_dir = run_dir
+        self.patience = patience
+        self.state = state
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = {k: float(v) for k, v in (logs or {}).items()}
+        self._append_history(epoch + 1, logs)
+        val_loss = logs.get("val_loss", logs.get("loss", math.inf))
+        checkpoints = self.run_dir / "checkpoints"
+        if val_loss < self.state["best_val_loss"]:
+            self.state.update(best_val_loss=val_loss, best_epoch=epoch + 1, wait=0)
+            _atomic_save(checkpoints / "best.weights.h5", self.model.save_weights, ".weights.h5")
+        else:
+            self.state["wait"] += 1
+        _atomic_save(checkpoints / "last.keras", self.model.save, ".keras")
+        self.state["epoch"] = epoch + 1
+        _atomic_write_text(checkpoints / "state.json", json.dumps(self.state, indent=2))
+        if self.state["wait"] >= self.patience:
+            self.state["stopped_early"] = True
+            _atomic_write_text(checkpoints / "state.json", json.dumps(self.state, indent=2))
+            self.model.stop_training = True
+
+    def _append_history(self, epoch: int, logs: dict) -> None:
+        path = self.run_dir / "history.csv"
+        rows = read_history(path)
+        rows = [r for r in rows if int(r["epoch"]) < epoch]
+        rows.append({"epoch": epoch, **logs})
+        columns = ["epoch"] + sorted({k for r in rows for k in r if k != "epoch"})
+        lines = [",".join(columns)]
+        lines += [",".join(str(r.get(c, "")) for c in columns) for r in rows]
+        _atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def read_history(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def history_columns(rows: list[dict]) -> dict[str, list[float]]:
+    columns: dict[str, list[float]] = {}
+    for row in rows:
+        for key, value in row.items():
+            if key != "epoch" and value != "":
+                columns.setdefault(key, []).append(float(value))
+    return columns
+
+
+def compile_model(model: Seq2SeqModel, config: Config) -> None:
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate),
+        loss=masked_loss,
+        metrics=[MaskedAccuracy()],
+        jit_compile=config.jit_compile,
+    )
+
+
+def _save_vocabulary(run_dir: Path, name: str, vocabulary: Vocabulary) -> None:
+    path = run_dir / "vocabulary" / f"{name}.json"
+    _atomic_write_text(path, json.dumps(vocabulary.tokens, ensure_ascii=False))
+
+
+def _load_vocabulary(run_dir: Path, name: str, mode: str) -> Vocabulary:
+    path = run_dir / "vocabulary" / f"{name}.json"
+    try:
+        return Vocabulary(json.loads(path.read_text(encoding="utf-8")), mode)
+    except (OSError, ValueError) as error:
+        raise RunError(f"cannot read the vocabulary {path}: {error}") from None
+
+
+def load_run(run_dir: str | os.PathLike) -> tuple[Config, Vocabulary, Vocabulary]:
+    """The config and both vocabularies of a run folder."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.json").exists():
+        raise RunError(f"{run_dir} is not a run folder (no config.json); train one first")
+    config = Config.from_json(run_dir / "config.json")
+    source = _load_vocabulary(run_dir, "source", config.text_mode)
+    target = _load_vocabulary(run_dir, "target", config.text_mode)
+    return config, source, target
+
+
+def load_model(run_dir: str | os.PathLike, which: str = "best") -> Seq2SeqModel:
+    """The run's model with its best (or last) weights."""
+    run_dir = Path(run_dir)
+    config, source, target = load_run(run_dir)
+    model = build_model(config, source.size, target.size)
+    path = run_dir / "checkpoints" / ("best.weights.h5" if which == "best" else "last.keras")
+    if not path.exists():
+        raise RunError(f"{run_dir} has no trained weights ({path.name}); train it first")
+    try:
+        if which == "best":
+            model.load_weights(path)
+        else:
+            model = keras.saving.load_model(path)
+    except Exception as error:  # noqa: BLE001 - a corrupt file raises many kinds
+        raise RunError(
+            f"checkpoint {path} is unreadable ({type(error).__name__}); it is damaged or from "
+            "another configuration: retrain, or delete the run folder"
+        ) from None
+    return model
+
+
+def load_translator(run_dir: str | os.PathLike) -> Translator:
+    config, source, target = load_run(run_dir)
+    model = load_model(run_dir)
+    return Translator(model, source, target, config.max_source_words, config.max_output_tokens)
+
+
+@dataclasses.dataclass
+class TrainResult:
+    run_dir: Path
+    config: Config
+    corpus: Corpus
+    epochs_done: int
+    best_epoch: int
+    stopped_early: bool
+
+
+def train(
+    config: Config,
+    run_dir: str | os.PathLike,
+    resume: bool = False,
+    epochs: int | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    log: Callable[[str], None] = print,
+    verbose: int = 2,
+) -> TrainResult:
+    """Trains into ``run_dir``; with ``resume``, continues after its last finished epoch.
+
+    Raises:
+        RunError: ``run_dir`` holds a run and ``resume`` is False, or ``resume`` is asked of
+            a folder with no checkpoint.
+        DataError: the data cannot be read.
+    """
+    run_dir = Path(run_dir)
+    checkpoints = run_dir / "checkpoints"
+    state_path = checkpoints / "state.json"
+    if resume:
+        if not state_path.exists():
+            raise RunError(f"nothing to resume in {run_dir}: it has no finished epoch")
+        config = Config.from_json(run_dir / "config.json")
+        state = json.loads(state_path.read_text())
+    else:
+        if (run_dir / "config.json").exists():
+            raise RunError(
+                f"{run_dir} already holds a run; pass --resume to continue it or --run NEW_DIR"
+            )
+        state = {"epoch": 0, "best_val_loss": math.inf, "best_epoch": 0, "wait": 0}
+    if epochs is not None:
+        config = config.replace(epochs=epochs)
+    keras.utils.set_random_seed(config.seed)
+
+    corpus = load_corpus(config)
+    log(corpus.report)
+    train_es, train_en = corpus.part("train")
+    val_es, val_en = corpus.part("validation")
+    if not train_es or not val_es:
+        raise DataError(f"too few pairs to split ({len(corpus.english)}); give more data")
+    if resume:
+        _, source_vocab, target_vocab = load_run(run_dir)
+    else:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        source_vocab = Vocabulary(
+            build_vocabulary(train_es, config.vocabulary_size, config.text_mode),
+            config.text_mode,
+        )
+        target_vocab = Vocabulary(
+            build_vocabulary(train_en, config.vocabulary_size, config.text_mode),
+            config.text_mode,
+        )
+        _save_vocabulary(run_dir, "source", source_vocab)
+        _save_vocabulary(run_dir, "target", target_vocab)
+        _atomic_write_text(
+            run_dir / "data.json",
+            json.dumps(
+                {
+                    "report": corpus.report,
+                    "malformed_lines": corpus.malformed[:1000],
+                    "train": len(corpus.splits.train),
+                    "validation": len(corpus.splits.validation),
+                    "test": len(corpus.splits.test),
+                },
+                indent=2,
+            ),
+        )
+    config.to_json(run_dir / "config.json")
+
+    def dataset(spanish, english, shuffle):
+        return make_dataset(
+            encode_texts(source_vocab, spanish, config.max_source_words),
+            encode_texts(target_vocab, english, config.max_source_words),
+            config.batch_size,
+            config.pipeline,
+            shuffle=shuffle,
+            seed=config.seed,
+        )
+
+    train_ds = dataset(train_es, train_en, shuffle=True)
+    val_ds = dataset(val_es, val_en, shuffle=False)
+    validation_steps = min(config.validation_steps, math.ceil(len(val_es) / config.batch_size))
+
+    if resume:
+        model = load_model(run_dir, which="last")
+        log(f"resuming {run_dir} after epoch {state['epoch']}")
+    else:
+        model = build_model(config, source_vocab.size, target_vocab.size)
+        compile_model(model, config)
+
+    done = state["epoch"] >= config.epochs or state.get("stopped_early", False)
+    if not done:
+        model.fit(
+            train_ds,
+            epochs=config.epochs,
+            initial_epoch=state["epoch"],
+            steps_per_epoch=config.steps_per_epoch,
+            validation_data=val_ds,
+            validation_steps=validation_steps,
+            callbacks=[RunCheckpoint(run_dir, config.patience, state), *callbacks],
+            verbose=verbose,
+        )
+    history = history_columns(read_history(run_dir / "history.csv"))
+    if history:
+        figure = history_figure(
+            {"loss": history.get("loss", []), "val_loss": history.get("val_loss", []),
+             "masked_accuracy": history.get("masked_accuracy", []),
+             "val_masked_accuracy": history.get("val_masked_accuracy", [])},
+            title="NMT with attention: training",
+        )
+        save_figure(figure, run_dir / "plots" / "history.png")
+    return TrainResult(
+        run_dir,
+        config,
+        corpus,
+        state["epoch"],
+        state["best_epoch"],
+        bool(state.get("stopped_early", False)),
+    )
+
+

@@ -1,0 +1,246 @@
+"""The trainable model (encoder + decoder) and the Translator that turns text into text."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from common.text import Vocabulary, detokenize
+from nmt_attention.config import Config
+from nmt_attention.decoder import Decoder
+from nmt_attention.encoder import Encoder
+
+__all__ = ["Seq2SeqModel", "Translator", "build_model"]
+
+
+@keras.saving.register_keras_serializable(package="nmt_attention")
+class Seq2SeqModel(keras.Model):
+    """Encoder, decoder and the decoding loop, on token ids only (no text inside).
+
+    Training uses teacher forcing: the decoder reads the reference target shifted right and
+    predicts it shifted left. :meth:`generate` decodes one token at a time, feeding back its
+    own choice and the GRU state.
+
+    Args:
+        source_vocabulary_size, target_vocabulary_size: vocabulary sizes.
+        units: width of embeddings and GRUs.
+        score: ``"dot"`` | ``"general"`` | ``"additive"`` (see ``CrossAttention``).
+        combine: ``"add"`` | ``"concat"`` (see ``Decoder``).
+
+    Call arguments:
+        inputs: ``(source_ids, target_in)``, (batch, source_len) and (batch, target_len).
+
+    Returns:
+        (batch, target_len, target_vocabulary_size) logits.
+    """
+
+    def __init__(
+        self,
+        source_vocabulary_size: int,
+        target_vocabulary_size: int,
+        units: int,
+        score: str = "dot",
+        combine: str = "add",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.source_vocabulary_size = source_vocabulary_size
+        self.target_vocabulary_size = target_vocabulary_size
+        self.units = units
+        self.score = score
+        self.combine = combine
+        self.encoder = Encoder(source_vocabulary_size, units, name="encoder")
+        self.decoder = Decoder(target_vocabulary_size, units, score, combine, name="decoder")
+
+    def build(self, input_shape=None):
+        dummy = tf.constant([[2, 3]], dtype=tf.int64)
+        self.call((dummy, dummy))
+        self.built = True
+
+    def call(self, inputs, training=None, return_attention=False):
+        source_ids, target_in = inputs
+        context = self.encoder(source_ids, training=training)  # (batch, source_len, units)
+        mask = tf.not_equal(source_ids, 0)  # (batch, source_len)
+        logits, _, weights = self.decoder(target_in, context, mask, training=training)
+        if return_attention:
+            return logits, weights
+        return logits
+
+    def generate(
+        self,
+        source_ids: tf.Tensor,
+        max_length: int | tf.Tensor,
+        start_id: int = 2,
+        end_id: int = 3,
+        temperature: float | tf.Tensor = 0.0,
+        seed: int | tf.Tensor = 0,
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        """Decodes a batch, one token a step, each row stopping at its own ``[END]``.
+
+        ``temperature`` 0 is greedy (argmax); above 0 samples from softmax(logits / T),
+        reproducibly for a given ``seed``. Padding, ``[UNK]`` and ``[START]`` are never
+        produced.
+
+        Returns:
+            ``(tokens, weights)``: (batch, steps) ids, 0 after a row's ``[END]``, and
+            (batch, steps, source_len) attention weights, steps <= max_length.
+        """
+        source_ids = tf.convert_to_tensor(source_ids, tf.int64)
+        context = self.encoder(source_ids)  # (batch, source_len, units)
+        mask = tf.not_equal(source_ids, 0)
+        batch = tf.shape(source_ids)[0]
+        banned = tf.one_hot([0, 1, start_id], self.target_vocabulary_size, on_value=-1e9)
+        banned = tf.reduce_sum(banned, axis=0)  # (vocabulary,)
+        temperature = tf.cast(temperature, tf.float32)
+        seed = tf.cast(seed, tf.int64)
+        token = tf.fill([batch, 1], tf.constant(start_id, tf.int64))
+        state = tf.zeros([batch, self.units])
+        done = tf.zeros([batch], tf.bool)
+        tokens = tf.TensorArray(tf.int64, size=0, dynamic_size=True)
+        attention = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
+        step = tf.constant(0)
+        while step < max_length and not tf.reduce_all(done):
+            logits, state, weights = self.decoder(token, context, mask, initial_state=state)
+            logits = logits[:, -1, :] + banned  # (batch, vocabulary)
+            chosen = _choose(logits, temperature, tf.stack([seed, tf.cast(step, tf.int64)]))
+            chosen = tf.where(done, tf.zeros_like(chosen), chosen)  # (batch,)
+            tokens = tokens.write(step, chosen)
+            attention = attention.write(step, weights[:, -1, :])
+            done = done | tf.equal(chosen, end_id)
+            token = chosen[:, None]
+            step += 1
+        return (
+            tf.transpose(tokens.stack(), [1, 0]),
+            tf.transpose(attention.stack(), [1, 0, 2]),
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            source_vocabulary_size=self.source_vocabulary_size,
+            target_vocabulary_size=self.target_vocabulary_size,
+            units=self.units,
+            score=self.score,
+            combine=self.combine,
+        )
+        return config
+
+
+def _choose(logits: tf.Tensor, temperature: tf.Tensor, seeds: tf.Tensor) -> tf.Tensor:
+    """(batch, vocabulary) logits -> (batch,) ids: argmax at temperature 0, else a sample."""
+    return tf.cond(
+        temperature > 0.0,
+        lambda: tf.random.stateless_categorical(
+            logits / tf.maximum(temperature, 1e-6), 1, seeds, dtype=tf.int64
+        )[:, 0],
+        lambda: tf.argmax(logits, axis=-1),
+    )
+
+
+def build_model(config: Config, source_vocabulary_size: int, target_vocabulary_size: int):
+    """A built ``Seq2SeqModel`` for ``config`` and the two vocabulary sizes."""
+    model = Seq2SeqModel(
+        source_vocabulary_size,
+        target_vocabulary_size,
+        units=config.units,
+        score=config.score,
+        combine=config.combine,
+        name="seq2seq",
+    )
+    model.build()
+    return model
+
+
+class Translator(tf.Module):
+    """Text in, text out: vocabularies, the model and the decoding loop, ready to export.
+
+    Args:
+        model: a trained ``Seq2SeqModel``.
+        source_vocabulary, target_vocabulary: the run's ``Vocabulary`` objects.
+        max_source_words: longer inputs are cut to their first words.
+        max_output_tokens: the longest translation, in tokens.
+
+    Example:
+        >>> translator.translate(["¿Todavía está en casa?"])
+        ['Is he still at home?']
+    """
+
+    def __init__(
+        self,
+        model: Seq2SeqModel,
+        source_vocabulary: Vocabulary,
+        target_vocabulary: Vocabulary,
+        max_source_words: int = 100,
+        max_output_tokens: int = 60,
+    ):
+        super().__init__(name="translator")
+        self.model = model
+        self.source_vocabulary = source_vocabulary
+        self.target_vocabulary = target_vocabulary
+        self.max_source_words = max_source_words
+        self.max_output_tokens = max_output_tokens
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None], tf.string),
+            tf.TensorSpec([], tf.float32),
+            tf.TensorSpec([], tf.int64),
+        ],
+        reduce_retracing=True,
+    )
+    def _run(self, texts, temperature, seed):
+        source_ids = self.source_vocabulary.encode(texts, self.max_source_words).to_tensor()
+        max_length = tf.minimum(
+            self.max_output_tokens, 2 * tf.shape(source_ids)[1] + 10
+        )
+        tokens, weights = self.model.generate(
+            source_ids,
+            max_length,
+            self.target_vocabulary.start_id,
+            self.target_vocabulary.end_id,
+            temperature,
+            seed,
+        )
+        words = self.target_vocabulary.words(tokens)  # (batch, steps)
+        text = detokenize(words, self.target_vocabulary.mode)
+        blank = tf.equal(tf.strings.strip(texts), "")
+        text = tf.where(blank, tf.constant(""), text)
+        source_words = self.source_vocabulary.words(source_ids)
+        return {
+            "translation": text,
+            "output_tokens": words,
+            "source_tokens": source_words,
+            "attention": weights,
+        }
+
+    def run(
+        self, texts: Sequence[str], temperature: float = 0.0, seed: int = 0
+    ) -> dict[str, np.ndarray]:
+        """Translates a batch; returns numpy arrays of the export signature's outputs."""
+        texts = _check_texts(texts)
+        if not texts:
+            return {"translation": np.array([], dtype=object)}
+        if temperature < 0:
+            raise ValueError(f"temperature must be >= 0, received {temperature}")
+        result = self._run(tf.constant(texts), tf.constant(temperature, tf.float32),
+                           tf.constant(seed, tf.int64))
+        return {k: v.numpy() for k, v in result.items()}
+
+    def translate(self, texts: Sequence[str], temperature: float = 0.0, seed: int = 0):
+        """One translated string per input string, in order."""
+        return [t.decode("utf-8") for t in self.run(texts, temperature, seed)["translation"]]
+
+
+def _check_texts(texts) -> list[str]:
+    if isinstance(texts, str):
+        raise TypeError("translate() takes a list of strings; wrap one sentence as [sentence]")
+    texts = list(texts)
+    for index, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(
+                f"translate() takes strings; item {index} is {type(text).__name__}: {text!r}"
+            )
+    return texts
