@@ -71,6 +71,8 @@ def history_figure(history: Mapping[str, Sequence[float]], title: str | None = N
             ax.plot(epochs, history[f"val_{name}"], marker="o", label="validation")
         ax.set_xlabel("epoch")
         ax.set_ylabel(name.replace("_", " "))
+        if "loss" in name and min(history[name]) > 0:
+            ax.set_yscale("log")
         ax.grid(alpha=0.3)
         ax.legend()
     if title:

@@ -9,8 +9,12 @@ Two modes:
   and :func:`detokenize` joins punctuation back and capitalizes, so the same model prints
   ``"It's very cold here."``.
 
-Everything here is TensorFlow ops, so the same functions run eagerly, inside ``tf.data``
-and inside an exported SavedModel.
+Everything here is core TensorFlow ops, so the same functions run eagerly, inside
+``tf.data`` and inside an exported SavedModel that loads with TensorFlow alone
+(``saved_model_cli``, TF Serving): no tensorflow-text op ends up in the graph. The tutorial
+calls ``tf_text.normalize_utf8(text, "NFKD")`` and then drops every non-ASCII character,
+which for Latin letters amounts to removing their accents; :func:`standardize` does that
+with a table of accented letters, and a test checks it against tensorflow-text's NFKD.
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ import collections
 from collections.abc import Iterable, Sequence
 
 import tensorflow as tf
-import tensorflow_text as tf_text
 
 __all__ = [
     "END",
@@ -42,6 +45,20 @@ MODES = ("faithful", "better")
 
 _PUNCTUATION = r"[.?!,¿¡]"
 
+# Lowercase Latin letters whose NFKD form is an ASCII letter plus combining marks.
+_ACCENTED = {
+    "a": "àáâãäåāăą", "c": "çćĉċč", "d": "ď", "e": "èéêëēĕėęě", "g": "ĝğġģ", "h": "ĥ",
+    "i": "ìíîïĩīĭį", "j": "ĵ", "k": "ķ", "l": "ĺļľ", "n": "ñńņň", "o": "òóôõöōŏő",
+    "r": "ŕŗř", "s": "śŝşš", "t": "ţť", "u": "ùúûüũūŭůűų", "w": "ŵ", "y": "ýÿŷ", "z": "źżž",
+}
+# Spanish letters typed as a letter plus a combining mark (NFD), composed as NFC would.
+_COMPOSE = {
+    base + chr(mark): composed
+    for base, mark, composed in [
+        (b, 0x301, c) for b, c in zip("aeiouAEIOU", "áéíóúÁÉÍÓÚ", strict=True)
+    ] + [("n", 0x303, "ñ"), ("N", 0x303, "Ñ"), ("u", 0x308, "ü"), ("U", 0x308, "Ü")]
+}
+
 
 def check_mode(mode: str) -> str:
     if mode not in MODES:
@@ -54,11 +71,13 @@ def standardize(text: tf.Tensor, mode: str = "faithful") -> tf.Tensor:
     check_mode(mode)
     text = tf.convert_to_tensor(text, dtype=tf.string)
     if mode == "faithful":
-        text = tf_text.normalize_utf8(text, "NFKD")
-        text = tf.strings.lower(text)
+        text = tf.strings.lower(text, encoding="utf-8")
+        for plain, accented in _ACCENTED.items():
+            text = tf.strings.regex_replace(text, f"[{accented}]", plain)
         text = tf.strings.regex_replace(text, r"[^ a-z.?!,¿]", "")
     else:
-        text = tf_text.normalize_utf8(text, "NFC")
+        for decomposed, composed in _COMPOSE.items():
+            text = tf.strings.regex_replace(text, decomposed, composed)
         text = tf.strings.lower(text, encoding="utf-8")
         text = tf.strings.regex_replace(text, "[’‘`´]", "'")
         text = tf.strings.regex_replace(text, r"[^\p{L}\p{N}\p{M}'.?!,¿¡]+", " ")

@@ -88,11 +88,15 @@ def make_dataset(
     shuffle: bool = True,
     repeat: bool = True,
     seed: int = 0,
+    reshuffle: bool = True,
 ) -> tf.data.Dataset:
     """Batches of ``((source_ids, target_in), target_out)``, padded with 0.
 
     ``target_in`` is the target without its last token and ``target_out`` the target
     without ``[START]``: the decoder reads one and predicts the other (teacher forcing).
+    With ``reshuffle=False`` the order is shuffled once and kept: validation then sees the
+    same random sample every epoch (files such as spa.txt are sorted by length, so the
+    first batches of an unshuffled split would be the shortest sentences only).
     """
     if pipeline not in PIPELINES:
         raise ValueError(f"pipeline must be one of {PIPELINES}, received {pipeline!r}")
@@ -103,7 +107,9 @@ def make_dataset(
     )
     ds = ds.map(lambda s, ls, t, lt: (s[:ls], t[:lt]), num_parallel_calls=tf.data.AUTOTUNE)
     if shuffle:
-        ds = ds.shuffle(int(source_lengths.shape[0]), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.shuffle(
+            int(source_lengths.shape[0]), seed=seed, reshuffle_each_iteration=reshuffle
+        )
     if repeat:
         ds = ds.repeat()
     if pipeline == "faithful":

@@ -260,18 +260,18 @@ def train(
         )
     config.to_json(run_dir / "config.json")
 
-    def dataset(spanish, english, shuffle):
+    def dataset(spanish, english, reshuffle):
         return make_dataset(
             encode_texts(source_vocab, spanish, config.max_source_words),
             encode_texts(target_vocab, english, config.max_source_words),
             config.batch_size,
             config.pipeline,
-            shuffle=shuffle,
             seed=config.seed,
+            reshuffle=reshuffle,
         )
 
-    train_ds = dataset(train_es, train_en, shuffle=True)
-    val_ds = dataset(val_es, val_en, shuffle=False)
+    train_ds = dataset(train_es, train_en, reshuffle=True)
+    val_ds = dataset(val_es, val_en, reshuffle=False)
     validation_steps = min(config.validation_steps, math.ceil(len(val_es) / config.batch_size))
 
     if resume:

@@ -1,0 +1,255 @@
+"""Command line: ``python -m nmt_attention train|translate|evaluate|plot|export|demo``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+import unicodedata
+from pathlib import Path
+
+__all__ = ["main"]
+
+DEFAULT_RUNS = Path("runs") / "nmt_attention"
+
+
+class UsageError(ValueError):
+    """A command line that cannot be carried out; the message says what to do."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m nmt_attention",
+        description="The TensorFlow tutorial 'Neural machine translation with attention': "
+        "a GRU encoder-decoder with cross-attention, Spanish to English.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser("train", help="train a model into a run folder")
+    train.add_argument("--preset", default="quick", choices=["quick", "tutorial", "tiny"],
+                       help="hyperparameters: 'tutorial' (units 256, vocabulary 5000, batch "
+                       "64, early stopping), 'quick' (the demo's, minutes on 2 cores), 'tiny'")
+    source = train.add_mutually_exclusive_group()
+    source.add_argument("--data", metavar="PATH",
+                        help="spa.txt or spa-eng.zip (or any English<TAB>Spanish file); "
+                        "default: the generated corpus")
+    source.add_argument("--download", action="store_true",
+                        help="download the tutorial's spa-eng.zip (cached by Keras)")
+    train.add_argument("--run", metavar="DIR",
+                       help=f"run folder (default {DEFAULT_RUNS}/<preset>)")
+    train.add_argument("--epochs", type=int, help="number of epochs (default: the preset's)")
+    train.add_argument("--resume", action="store_true",
+                       help="continue the run in --run after its last finished epoch")
+    train.add_argument("--seed", type=int, help="seed for data, splits and weights")
+    train.add_argument("--score", choices=["dot", "general", "additive"],
+                       help="attention score (default: the preset's, 'dot')")
+    train.add_argument("--combine", choices=["add", "concat"],
+                       help="how context joins the decoder state (default: 'add')")
+    train.add_argument("--text-mode", choices=["faithful", "better"],
+                       help="standardization: the tutorial's, or accents and apostrophes kept")
+    train.add_argument("--pipeline", choices=["fast", "faithful"],
+                       help="input pipeline: length buckets (fast) or the tutorial's")
+
+    translate = commands.add_parser(
+        "translate", help="translate sentences given as arguments, else one a line on stdin")
+    translate.add_argument("--run", required=True, metavar="DIR", help="a trained run folder")
+    translate.add_argument("--temperature", type=float, default=0.0,
+                           help="0 for greedy decoding; above 0 samples (default 0)")
+    translate.add_argument("--seed", type=int, default=0, help="seed for sampling")
+    translate.add_argument("sentences", nargs="*", metavar="SENTENCE")
+
+    evaluate = commands.add_parser(
+        "evaluate", help="BLEU, chrF (and alignment accuracy) on the test split; "
+        "prints JSON and writes metrics.json")
+    evaluate.add_argument("--run", required=True, metavar="DIR", help="a trained run folder")
+    evaluate.add_argument("--limit", type=int, help="score only the first N test pairs")
+
+    plot = commands.add_parser("plot", help="attention heatmap of one sentence (PNG)")
+    plot.add_argument("--run", required=True, metavar="DIR", help="a trained run folder")
+    plot.add_argument("--out", metavar="PATH", help="PNG path (default: RUN/plots/...)")
+    plot.add_argument("sentence", metavar="SENTENCE")
+
+    export = commands.add_parser("export", help="write the SavedModel and .keras model")
+    export.add_argument("--run", required=True, metavar="DIR", help="a trained run folder")
+    export.add_argument("--out", metavar="DIR", help="export folder (default RUN/export)")
+
+    demo = commands.add_parser(
+        "demo", help="train the quick preset on the generated corpus and show everything")
+    demo.add_argument("--run", default=str(Path("runs") / "demo" / "nmt_attention"),
+                      metavar="DIR", help="run folder, replaced if it exists")
+    demo.add_argument("--epochs", type=int, help="override the quick preset's epochs")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from common.data import DataError
+    from nmt_attention.train import RunError
+
+    try:
+        return _COMMANDS[args.command](args)
+    except (UsageError, DataError, RunError, FileNotFoundError, TypeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _train(args) -> int:
+    from nmt_attention.config import preset
+    from nmt_attention.train import train
+
+    config = preset(args.preset)
+    changes = {
+        "seed": args.seed, "score": args.score, "combine": args.combine,
+        "text_mode": args.text_mode, "pipeline": args.pipeline,
+    }
+    if args.download:
+        changes["data"] = "download"
+    elif args.data:
+        if not Path(args.data).exists():
+            raise UsageError(f"data file not found: {args.data}")
+        changes["data"] = str(Path(args.data).resolve())
+    config = config.replace(**{k: v for k, v in changes.items() if v is not None})
+    run_dir = Path(args.run) if args.run else DEFAULT_RUNS / args.preset
+    if args.epochs is not None and args.epochs < 1:
+        raise UsageError("--epochs must be at least 1")
+    result = train(config, run_dir, resume=args.resume, epochs=args.epochs)
+    print(f"trained {result.epochs_done} epoch(s), best epoch {result.best_epoch}; "
+          f"run folder: {run_dir}")
+    return 0
+
+
+def _translate(args) -> int:
+    from nmt_attention.train import load_translator
+
+    sentences = args.sentences or [line.rstrip("\n") for line in sys.stdin]
+    if args.temperature < 0:
+        raise UsageError("--temperature must be 0 or more")
+    translator = load_translator(args.run)
+    for begin in range(0, len(sentences), 64):
+        batch = sentences[begin : begin + 64]
+        for text in translator.translate(batch, args.temperature, args.seed + begin):
+            print(text)
+    return 0
+
+
+def _evaluate(args) -> int:
+    metrics = run_evaluation(Path(args.run), args.limit)
+    print(json.dumps(metrics, indent=2, ensure_ascii=False))
+    return 0
+
+
+def run_evaluation(run_dir: Path, limit: int | None = None) -> dict:
+    from nmt_attention.data import load_corpus
+    from nmt_attention.evaluate import evaluate
+    from nmt_attention.train import _atomic_write_text, load_run, load_translator
+
+    config, _, _ = load_run(run_dir)
+    translator = load_translator(run_dir)
+    result = evaluate(translator, load_corpus(config), limit)
+    _atomic_write_text(run_dir / "metrics.json", json.dumps(result.metrics, indent=2) + "\n")
+    lines = ["source\treference\ttranslation"]
+    lines += ["\t".join(row) for row in zip(result.sources, result.references,
+                                            result.hypotheses, strict=True)]
+    _atomic_write_text(run_dir / "translations.tsv", "\n".join(lines) + "\n")
+    return result.metrics
+
+
+def plot_sentence(run_dir: Path, sentence: str, out: Path | None = None, translator=None):
+    from common.plotting import attention_figure, save_figure
+    from nmt_attention.train import load_translator
+
+    if not sentence.strip():
+        raise UsageError("the sentence to plot is empty")
+    translator = translator or load_translator(run_dir)
+    result = translator.run([sentence])
+    source = [w.decode() for w in result["source_tokens"][0] if w]
+    output = [w.decode() for w in result["output_tokens"][0] if w]
+    weights = result["attention"][0][: len(output), : len(source)]
+    figure = attention_figure(
+        weights, source, output, title=f"{sentence}\n→ {result['translation'][0].decode()}")
+    if out is None:
+        ascii_text = unicodedata.normalize("NFKD", sentence).encode("ascii", "ignore").decode()
+        slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:40] or "sentence"
+        out = run_dir / "plots" / f"attention-{slug}.png"
+    return save_figure(figure, out)
+
+
+def _plot(args) -> int:
+    print(plot_sentence(Path(args.run), args.sentence, Path(args.out) if args.out else None))
+    return 0
+
+
+def _export(args) -> int:
+    from nmt_attention.export import export
+    from nmt_attention.train import load_translator
+
+    run_dir = Path(args.run)
+    out = Path(args.out) if args.out else run_dir / "export"
+    print(export(load_translator(run_dir), out))
+    return 0
+
+
+def _demo(args) -> int:
+    from nmt_attention.config import Config
+    from nmt_attention.export import export
+    from nmt_attention.train import load_translator, train
+
+    started = time.time()
+    run_dir = Path(args.run)
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    print(f"== NMT with attention: quick preset on the generated corpus -> {run_dir}")
+    config = Config.quick()
+    result = train(config, run_dir, epochs=args.epochs)
+    print(f"trained {result.epochs_done} epochs in {time.time() - started:.0f} s")
+    metrics = run_evaluation(run_dir)
+    print("test metrics:", json.dumps(metrics))
+    translator = load_translator(run_dir)
+    spanish, english = result.corpus.part("test")
+    samples = spanish[:6]
+    greedy = translator.translate(samples)
+    sampled = translator.translate(samples, temperature=0.7, seed=1)
+    print("held-out translations (source | reference | greedy | sampled at T=0.7):")
+    for row in zip(samples, english[:6], greedy, sampled, strict=True):
+        print("  " + " | ".join(row))
+    for sentence in samples[:3] + ["¿Quién no compró el coche rojo?"]:
+        print("attention plot:", plot_sentence(run_dir, sentence, translator=translator))
+    saved = export(translator, run_dir / "export")
+    print("SavedModel:", saved)
+    reloaded = _translate_in_fresh_process(saved, samples)
+    same = reloaded == greedy
+    print(f"reloaded in a fresh process: {'same translations' if same else 'DIFFERENT'}")
+    print(f"files written under {run_dir}:")
+    for path in sorted(run_dir.rglob("*")):
+        if path.is_file() and "saved_model/variables" not in str(path):
+            print("  ", path)
+    print(f"demo finished in {time.time() - started:.0f} s")
+    return 0 if same else 1
+
+
+def _translate_in_fresh_process(saved_model: Path, texts: list[str]) -> list[str]:
+    code = (
+        "import json, sys, tensorflow as tf\n"
+        "m = tf.saved_model.load(sys.argv[1])\n"
+        "out = m.translate(tf.constant(json.loads(sys.argv[2])))['translation']\n"
+        "print(json.dumps([t.decode() for t in out.numpy()]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(saved_model), json.dumps(texts)],
+        capture_output=True, text=True, check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+_COMMANDS = {
+    "train": _train,
+    "translate": _translate,
+    "evaluate": _evaluate,
+    "plot": _plot,
+    "export": _export,
+    "demo": _demo,
+}

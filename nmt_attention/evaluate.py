@@ -1,0 +1,143 @@
+"""Evaluation on the test split: BLEU and chrF (sacrebleu), and alignment accuracy.
+
+Two BLEU figures are reported:
+
+* ``bleu``: sacreBLEU's standard score on the translations as printed (detokenized).
+* ``bleu_tutorial_norm``: hypothesis and reference both put through the tutorial's
+  standardization first (lowercase, no accents, punctuation split), the normalization under
+  which the published tutorial's figures are quoted.
+
+On the generated corpus the true word alignment is known, so the attention weights are
+checked too: with the reference as decoder input (teacher forcing), does each English word's
+strongest attention fall on the Spanish word it translates?
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import sacrebleu
+import tensorflow as tf
+
+from common.data import GeneratedPair, take
+from common.text import standardize, tokenize
+from nmt_attention.data import Corpus, encode_texts
+from nmt_attention.translator import Translator
+
+__all__ = ["alignment_accuracy", "evaluate", "translate_all"]
+
+
+def translate_all(
+    translator: Translator, texts: Sequence[str], batch_size: int = 64
+) -> list[str]:
+    """Translates in batches of similar length (less padding), returned in input order."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out: list[str] = [""] * len(texts)
+    for begin in range(0, len(order), batch_size):
+        chunk = order[begin : begin + batch_size]
+        for index, text in zip(chunk, translator.translate([texts[i] for i in chunk]),
+                               strict=True):
+            out[index] = text
+    return out
+
+
+def _tutorial_norm(texts: Sequence[str]) -> list[str]:
+    if not texts:
+        return []
+    return [t.decode("utf-8") for t in standardize(tf.constant(list(texts)), "faithful").numpy()]
+
+
+def bleu_scores(hypotheses: Sequence[str], references: Sequence[str]) -> dict[str, float]:
+    hypotheses, references = list(hypotheses), list(references)
+    return {
+        "bleu": round(sacrebleu.corpus_bleu(hypotheses, [references]).score, 2),
+        "chrf": round(sacrebleu.corpus_chrf(hypotheses, [references]).score, 2),
+        "bleu_tutorial_norm": round(
+            sacrebleu.corpus_bleu(_tutorial_norm(hypotheses), [_tutorial_norm(references)],
+                                  tokenize="none", force=True).score,
+            2,
+        ),
+    }
+
+
+def alignment_accuracy(
+    translator: Translator, pairs: Sequence[GeneratedPair], batch_size: int = 128
+) -> dict[str, float]:
+    """Share of English words whose strongest attention lands on an aligned Spanish word.
+
+    Teacher forcing: the decoder reads the reference, so every English word has a row of
+    attention weights. Pairs whose standardized tokens do not match the generator's (cut by
+    ``max_source_words``) are skipped and counted.
+    """
+    model = translator.model
+    mode = translator.source_vocabulary.mode
+    hits = {"content": 0, "all": 0}
+    totals = {"content": 0, "all": 0}
+    skipped = 0
+    for begin in range(0, len(pairs), batch_size):
+        batch = list(pairs[begin : begin + batch_size])
+        spanish = [p.spanish for p in batch]
+        english = [p.english for p in batch]
+        source_words = tokenize(tf.constant(spanish), mode).to_list()
+        target_words = tokenize(tf.constant(english), mode).to_list()
+        source = encode_texts(translator.source_vocabulary, spanish,
+                              translator.max_source_words).to_tensor()
+        target = encode_texts(translator.target_vocabulary, english,
+                              translator.max_source_words).to_tensor()
+        _, weights = model((source, target[:, :-1]), return_attention=True)
+        weights = weights.numpy()  # (batch, target_len, source_len)
+        for row, pair in enumerate(batch):
+            if (len(source_words[row]) != len(pair.spanish_tokens)
+                    or len(target_words[row]) != len(pair.english_tokens)):
+                skipped += 1
+                continue
+            for e, is_content in enumerate(pair.content):
+                sources = pair.sources_of(e)
+                if not sources:
+                    continue
+                # Row e predicts English word e; source position p is Spanish word p - 1.
+                looked_at = int(np.argmax(weights[row, e])) - 1
+                hit = looked_at in sources
+                hits["all"] += hit
+                totals["all"] += 1
+                if is_content:
+                    hits["content"] += hit
+                    totals["content"] += 1
+    return {
+        "alignment_accuracy_content": round(hits["content"] / max(totals["content"], 1), 4),
+        "alignment_accuracy_all": round(hits["all"] / max(totals["all"], 1), 4),
+        "alignment_words_content": totals["content"],
+        "alignment_pairs_skipped": skipped,
+    }
+
+
+@dataclasses.dataclass
+class Evaluation:
+    metrics: dict
+    sources: list[str]
+    references: list[str]
+    hypotheses: list[str]
+
+
+def evaluate(translator: Translator, corpus: Corpus, limit: int | None = None) -> Evaluation:
+    """Greedy translations of the test split (its first ``limit`` pairs), scored."""
+    spanish, english = corpus.part("test")
+    if limit is not None:
+        spanish, english = spanish[:limit], english[:limit]
+    if not spanish:
+        raise ValueError("the test split is empty; use more data")
+    hypotheses = translate_all(translator, spanish)
+    metrics = {"split": "test", "sentences": len(spanish), "decoding": "greedy"}
+    metrics.update(bleu_scores(hypotheses, english))
+    if corpus.generated is not None:
+        pairs = take(corpus.generated, corpus.splits.test)
+        if limit is not None:
+            pairs = pairs[:limit]
+        metrics.update(alignment_accuracy(translator, pairs))
+    for key, value in metrics.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            metrics[key] = None
+    return Evaluation(metrics, spanish, english, hypotheses)

@@ -1,0 +1,93 @@
+"""Export: a SavedModel that takes raw strings and returns translations, and a .keras file.
+
+The SavedModel has two signatures:
+
+* ``serving_default``: ``texts`` (string [None]) -> ``translation`` (string [None]).
+* ``translate_with_attention``: the same input -> ``translation``, ``output_tokens``
+  (string [None, steps]), ``source_tokens`` (string [None, source_len]) and ``attention``
+  (float32 [None, steps, source_len]).
+
+Only core TensorFlow ops are inside, so ``saved_model_cli`` and TF Serving load it without
+tensorflow-text. Both files are written to a temporary folder first and renamed into place:
+an interrupted export never leaves half a model behind.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import tensorflow as tf
+
+from nmt_attention.translator import Translator
+
+__all__ = ["ServingModule", "export", "load_exported"]
+
+
+class ServingModule(tf.Module):
+    """The exported object: a Translator and its two serving functions."""
+
+    def __init__(self, translator: Translator):
+        super().__init__(name="serving")
+        self.translator = translator
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
+    def translate(self, texts):
+        result = self.translator._run(texts, tf.constant(0.0), tf.constant(0, tf.int64))
+        return {"translation": result["translation"]}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
+    def translate_with_attention(self, texts):
+        return self.translator._run(texts, tf.constant(0.0), tf.constant(0, tf.int64))
+
+
+def export(translator: Translator, out_dir: str | os.PathLike) -> Path:
+    """Writes ``out_dir/saved_model`` and ``out_dir/model.keras`` atomically; returns the
+    SavedModel's path."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    module = ServingModule(translator)
+    final = out_dir / "saved_model"
+    staging = Path(tempfile.mkdtemp(dir=out_dir, prefix=".saved_model-"))
+    try:
+        tf.saved_model.save(
+            module,
+            str(staging),
+            signatures={
+                "serving_default": module.translate,
+                "translate_with_attention": module.translate_with_attention,
+            },
+        )
+        _replace_dir(staging, final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    handle, tmp = tempfile.mkstemp(dir=out_dir, suffix=".keras")
+    os.close(handle)
+    try:
+        translator.model.save(tmp)
+        os.replace(tmp, out_dir / "model.keras")
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return final
+
+
+def _replace_dir(new: Path, final: Path) -> None:
+    """Swaps ``new`` into ``final``; the old copy is removed only once the new one is in."""
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}-old-{os.getpid()}")
+        os.replace(final, old)
+    os.replace(new, final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def load_exported(path: str | os.PathLike):
+    """Loads an exported SavedModel; call ``.translate(tf.constant([...]))`` on it."""
+    path = Path(path)
+    if not (path / "saved_model.pb").exists():
+        raise FileNotFoundError(f"no SavedModel at {path}; run `python -m nmt_attention export`")
+    return tf.saved_model.load(str(path))
