@@ -79,7 +79,7 @@ class PositionalEmbedding(keras.layers.Layer):
         return x + tf.cast(self.encoding[None, :length, :], x.dtype)
 
     def compute_mask(self, token_ids, mask=None):
-        return tf.not_equal(token_ids, 0)
+        return keras.ops.not_equal(token_ids, 0)
 
     def get_config(self):
         config = super().get_config()

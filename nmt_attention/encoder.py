@@ -65,7 +65,7 @@ class Encoder(keras.layers.Layer):
         return x * tf.cast(mask, x.dtype)[..., None]
 
     def compute_mask(self, source_ids, mask=None):
-        return tf.not_equal(source_ids, 0)
+        return keras.ops.not_equal(source_ids, 0)
 
     def get_config(self):
         config = super().get_config()

@@ -1,0 +1,165 @@
+import collections
+import zipfile
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from common.data import (
+    DataError,
+    download_spa_eng,
+    generate_pairs,
+    load_pairs,
+    split_indices,
+    write_alignments,
+    write_pairs,
+)
+from common.text import tokenize
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    return generate_pairs(20000, seed=0)
+
+
+def test_generated_corpus_is_deterministic_distinct_and_large_enough(pairs):
+    assert generate_pairs(50, seed=0) == pairs[:50]
+    assert generate_pairs(50, seed=1) != pairs[:50]
+    assert len({(p.english, p.spanish) for p in pairs}) == 20000
+
+
+def test_generated_corpus_has_a_few_hundred_word_types_per_side(pairs):
+    spanish = {w for p in pairs for w in p.spanish_tokens}
+    english = {w for p in pairs for w in p.english_tokens}
+    assert 300 <= len(spanish) <= 1500
+    assert 150 <= len(english) <= 1000
+
+
+def test_generated_corpus_covers_the_grammar(pairs):
+    spanish = " ".join(p.spanish for p in pairs)
+    english = " ".join(p.english for p in pairs)
+    for phrase in ["las casas blancas", "el coche rojo", "¿Qué", "¿Dónde", "no ", "Lo ",
+                   "comió", "comerá", "jóvenes", " al "]:
+        assert phrase in spanish, phrase
+    for phrase in ["the white houses", "the red car", "didn't", "won't", "doesn't", "Will "]:
+        assert phrase in english, phrase
+
+
+def test_adjectives_agree_in_gender_and_number(pairs):
+    from common.data.generated import _ADJECTIVES, _NOUNS, _VERBS, TENSES, _adjective, _conjugate
+
+    verb_forms = {_conjugate(v[0], v[3], t, p) for v in _VERBS for t in TENSES for p in range(5)}
+
+    nouns = {}
+    for singular, plural, gender, *_ in _NOUNS:
+        nouns[singular] = (gender, False)
+        nouns[plural] = (gender, True)
+    forms = {}
+    for base, *_ in _ADJECTIVES:
+        for gender in "mf":
+            for plural in (False, True):
+                forms.setdefault(_adjective(base, gender, plural), set()).add((gender, plural))
+    checked = 0
+    for pair in pairs:
+        tokens = pair.spanish_tokens
+        for noun, following in zip(tokens, tokens[1:]):
+            if noun in nouns and following in forms and following not in verb_forms:
+                assert nouns[noun] in forms[following], pair.spanish
+                checked += 1
+    assert checked > 1000
+    assert "blancas" in " ".join(p.spanish for p in pairs)
+
+
+def test_alignment_links_are_in_range_and_cover_content_words(pairs):
+    for pair in pairs[:2000]:
+        assert len(pair.content) == len(pair.english_tokens)
+        for s, e in pair.alignment:
+            assert 0 <= s < len(pair.spanish_tokens) and 0 <= e < len(pair.english_tokens)
+        for e, is_content in enumerate(pair.content):
+            if is_content:
+                assert pair.sources_of(e), (pair.english, e)
+
+
+def test_adjective_after_noun_gives_crossing_alignment(pairs):
+    pair = next(p for p in pairs if " coche rojo" in p.spanish and "red car" in p.english)
+    noun, adjective = pair.spanish_tokens.index("coche"), pair.spanish_tokens.index("rojo")
+    assert pair.sources_of(pair.english_tokens.index("red")) == (adjective,)
+    assert pair.sources_of(pair.english_tokens.index("car")) == (noun,)
+
+
+@pytest.mark.parametrize("mode", ["faithful", "better"])
+def test_generator_tokens_are_the_standardized_tokens(pairs, mode):
+    sample = pairs[:500]
+    spanish = tokenize(tf.constant([p.spanish for p in sample]), mode).to_list()
+    english = tokenize(tf.constant([p.english for p in sample]), mode).to_list()
+    for pair, es, en in zip(sample, spanish, english, strict=True):
+        assert len(es) == len(pair.spanish_tokens)
+        assert len(en) == len(pair.english_tokens)
+        if mode == "better":
+            assert [w.decode() for w in es] == list(pair.spanish_tokens)
+
+
+def test_written_corpus_loads_back_in_spa_txt_format(pairs, tmp_path):
+    path = write_pairs(tmp_path / "spa.txt", pairs[:100])
+    loaded = load_pairs(path)
+    assert loaded.english == [p.english for p in pairs[:100]]
+    assert loaded.spanish == [p.spanish for p in pairs[:100]]
+    assert loaded.malformed == []
+    lines = write_alignments(tmp_path / "align.txt", pairs[:3]).read_text().splitlines()
+    assert lines[0] == " ".join(f"{s}-{e}" for s, e in pairs[0].alignment)
+
+
+def test_malformed_lines_are_counted_with_line_numbers(tmp_path):
+    path = tmp_path / "spa.txt"
+    path.write_text("Go.\tVe.\nno tab here\n\nHi.\tHola.\tCC-BY attribution\n\tsolo\n",
+                    encoding="utf-8")
+    loaded = load_pairs(path)
+    assert loaded.english == ["Go.", "Hi."] and loaded.spanish == ["Ve.", "Hola."]
+    assert [n for n, _ in loaded.malformed] == [2, 5]
+    assert "skipped 2 malformed line(s) (2, 5)" in loaded.report()
+
+
+def test_zip_like_the_tutorials_loads(tmp_path):
+    archive = tmp_path / "spa-eng.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("spa-eng/_about.txt", "about")
+        z.writestr("spa-eng/spa.txt", "Go.\tVe.\nHi.\tHola.\n")
+    assert load_pairs(archive).spanish == ["Ve.", "Hola."]
+
+
+def test_bad_files_give_one_clear_error(tmp_path):
+    with pytest.raises(DataError, match="not found"):
+        load_pairs(tmp_path / "missing.txt")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    with pytest.raises(DataError, match="empty"):
+        load_pairs(empty)
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes("Hi.\tAdiós, señor.\n".encode("latin-1"))
+    with pytest.raises(DataError, match="not UTF-8.*iconv"):
+        load_pairs(latin1)
+    no_pairs = tmp_path / "nopairs.txt"
+    no_pairs.write_text("just text\nmore text\n")
+    with pytest.raises(DataError, match="no 'English<TAB>Spanish' line"):
+        load_pairs(no_pairs)
+
+
+def test_download_offline_says_how_to_pass_a_file(monkeypatch):
+    def offline(*args, **kwargs):
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(keras.utils, "get_file", offline)
+    with pytest.raises(DataError, match="--data PATH"):
+        download_spa_eng()
+
+
+def test_splits_are_seeded_disjoint_and_complete():
+    a, b = split_indices(1000, seed=3), split_indices(1000, seed=3)
+    np.testing.assert_array_equal(a.test, b.test)
+    assert len(a.validation) == len(a.test) == 100
+    together = np.concatenate([a.train, a.validation, a.test])
+    assert sorted(together.tolist()) == list(range(1000))
+    assert not np.array_equal(split_indices(1000, seed=4).test, a.test)
+    counts = collections.Counter(together.tolist())
+    assert max(counts.values()) == 1

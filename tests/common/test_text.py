@@ -1,0 +1,82 @@
+import unicodedata
+
+import pytest
+import tensorflow as tf
+import tensorflow_text as tf_text
+
+from common.text import SPECIAL_TOKENS, Vocabulary, build_vocabulary, detokenize, standardize
+
+
+def _decode(tensor):
+    return [t.decode("utf-8") for t in tensor.numpy()]
+
+
+def _tutorial_standardize(text):
+    """The published tutorial's function, with tensorflow-text's NFKD."""
+    text = tf_text.normalize_utf8(text, "NFKD")
+    text = tf.strings.lower(text)
+    text = tf.strings.regex_replace(text, "[^ a-z.?!,¿]", "")
+    text = tf.strings.regex_replace(text, "[.?!,¿]", r" \0 ")
+    return tf.strings.strip(tf.strings.regex_replace(text, r"\s+", " "))
+
+
+SENTENCES = [
+    "¿Todavía está en casa?",
+    "It's very cold here!",
+    "ÁÉÍÓÚÑÜ çàèìòù âêîôû ãõ äëïöÿ, Žluťoučký kůň.",
+    unicodedata.normalize("NFD", "La canción del año."),
+    "  Tom  habló   con  María...  ",
+    "😀 東京 42",
+    "",
+]
+
+
+def test_faithful_mode_equals_the_tutorial_with_tensorflow_text():
+    ours = standardize(tf.constant(SENTENCES), "faithful")
+    assert _decode(ours) == _decode(_tutorial_standardize(tf.constant(SENTENCES)))
+    assert _decode(ours)[0] == "¿ todavia esta en casa ?"
+
+
+def test_better_mode_keeps_accents_apostrophes_and_composes_nfd():
+    better = _decode(standardize(tf.constant(SENTENCES), "better"))
+    assert better[0] == "¿ todavía está en casa ?"
+    assert better[1] == "it's very cold here !"
+    assert better[3] == "la canción del año ."
+    assert better[5] == "東京 42"
+
+
+def test_unknown_mode_names_the_value():
+    with pytest.raises(ValueError, match="'fancy'"):
+        standardize(tf.constant(["x"]), "fancy")
+
+
+def test_detokenize_better_reads_like_a_sentence():
+    words = tf.constant([["it's", "very", "cold", "here", ".", "[END]", ""],
+                         ["¿", "i", "am", "home", "?", "[END]", ""],
+                         ["", "", "", "", "", "", ""]])
+    assert _decode(detokenize(words, "better")) == ["It's very cold here.", "¿I am home?", ""]
+    assert _decode(detokenize(words, "faithful"))[0] == "it's very cold here ."
+
+
+def test_vocabulary_is_deterministic_and_starts_with_specials():
+    texts = ["el gato come.", "el perro come pan.", "el gato duerme."]
+    tokens = build_vocabulary(texts, max_tokens=8)
+    assert tuple(tokens[:4]) == SPECIAL_TOKENS
+    assert tokens[4:] == [".", "el", "come", "gato"]  # by count, ties alphabetically
+    assert build_vocabulary(list(reversed(texts)), max_tokens=8) == tokens
+
+
+def test_encode_adds_start_end_maps_unknown_and_cuts_long_input():
+    vocab = Vocabulary(build_vocabulary(["el gato come."], 50))
+    ids = vocab.encode(tf.constant(["El gato vuela.", "", "el " * 500]), max_words=4)
+    rows = ids.to_list()
+    assert rows[0] == [2, vocab.tokens.index("el"), vocab.tokens.index("gato"), 1,
+                       vocab.tokens.index("."), 3]
+    assert rows[1] == [2, 3]
+    assert len(rows[2]) == 6
+    assert _decode(vocab.words(tf.constant([2, 3])))[0] == "[START]"
+
+
+def test_vocabulary_rejects_a_list_without_specials():
+    with pytest.raises(ValueError, match="must start with"):
+        Vocabulary(["a", "b"])
