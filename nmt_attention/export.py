@@ -32,6 +32,10 @@ class ServingModule(tf.Module):
     def __init__(self, translator: Translator):
         super().__init__(name="serving")
         self.translator = translator
+        # Track the tf.Variables under the Keras 3 variables directly: without this the
+        # SavedModel loads in TF2 but TF1-style loaders (saved_model_cli run, TF Serving)
+        # fail with "Could not find variable" (keras-team/keras#20095).
+        self._tf_variables = [v.value for v in translator.model.variables]
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
     def translate(self, texts):

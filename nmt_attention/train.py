@@ -291,6 +291,7 @@ def train(
             validation_data=val_ds,
             validation_steps=validation_steps,
             callbacks=[RunCheckpoint(run_dir, config.patience, state), *callbacks],
+            shuffle=False,  # the dataset shuffles itself
             verbose=verbose,
         )
     history = history_columns(read_history(run_dir / "history.csv"))

@@ -1,0 +1,106 @@
+import json
+
+import keras
+import pytest
+
+from common.data import DataError
+from nmt_attention.config import Config
+from nmt_attention.train import RunError, load_translator, read_history, train
+
+
+def quiet(**kwargs):
+    return dict(log=lambda _: None, verbose=0, **kwargs)
+
+
+def test_training_lowers_the_loss_and_writes_the_run_folder(tiny_run):
+    history = read_history(tiny_run / "history.csv")
+    losses = [float(row["loss"]) for row in history]
+    assert len(losses) == 3 and losses[-1] < losses[0]
+    for name in ["config.json", "data.json", "vocabulary/source.json", "plots/history.png",
+                 "checkpoints/last.keras", "checkpoints/best.weights.h5"]:
+        assert (tiny_run / name).exists(), name
+    state = json.loads((tiny_run / "checkpoints" / "state.json").read_text())
+    assert state["epoch"] == 3
+
+
+class _Interrupt(keras.callbacks.Callback):
+    """Stands in for a kill: fails in the middle of a given epoch."""
+
+    def __init__(self, epoch, batch):
+        super().__init__()
+        self.epoch, self.batch, self.current = epoch, batch, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.current = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.current == self.epoch and batch == self.batch:
+            raise KeyboardInterrupt("killed")
+
+
+def test_an_interrupted_run_resumes_from_its_last_checkpoint(tmp_path):
+    config = Config.tiny().replace(epochs=4, patience=10)
+    run = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        train(config, run, callbacks=[_Interrupt(epoch=2, batch=1)], **quiet())
+    state = json.loads((run / "checkpoints" / "state.json").read_text())
+    assert state["epoch"] == 2  # epochs 1 and 2 finished; the third was lost
+    assert [int(r["epoch"]) for r in read_history(run / "history.csv")] == [1, 2]
+
+    seen = []
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            seen.append(epoch + 1)
+
+    result = train(config, run, resume=True, callbacks=[Record()], **quiet())
+    assert seen == [3, 4] and result.epochs_done == 4
+    assert [int(r["epoch"]) for r in read_history(run / "history.csv")] == [1, 2, 3, 4]
+
+
+def test_a_run_folder_is_never_overwritten(tiny_run):
+    with pytest.raises(RunError, match="--resume"):
+        train(Config.tiny(), tiny_run, **quiet())
+
+
+def test_resume_without_a_checkpoint_is_refused(tmp_path):
+    with pytest.raises(RunError, match="nothing to resume"):
+        train(Config.tiny(), tmp_path / "new", resume=True, **quiet())
+
+
+def test_a_corrupt_checkpoint_gives_one_clear_error(tiny_run, tmp_path):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_run, broken)
+    (broken / "checkpoints" / "best.weights.h5").write_bytes(b"not an h5 file")
+    with pytest.raises(RunError, match="unreadable"):
+        load_translator(broken)
+
+
+def test_missing_data_file_gives_one_clear_error(tmp_path):
+    config = Config.tiny().replace(data=str(tmp_path / "nope.txt"))
+    with pytest.raises(DataError, match="not found"):
+        train(config, tmp_path / "run", **quiet())
+
+
+def test_early_stopping_counts_epochs_without_improvement_and_survives_resume(tiny_run,
+                                                                              tmp_path):
+    import shutil
+
+    from nmt_attention.train import RunCheckpoint, load_model
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    state = {"epoch": 0, "best_val_loss": float("inf"), "best_epoch": 0, "wait": 0}
+    callback = RunCheckpoint(run, patience=2, state=state)
+    callback.set_model(load_model(run, which="last"))
+    for epoch, val_loss in enumerate([1.0, 0.5, 0.7, 0.6]):
+        callback.on_epoch_end(epoch, {"loss": 1.0, "val_loss": val_loss})
+    assert state["best_epoch"] == 2 and state["wait"] == 2
+    assert state["stopped_early"] and callback.model.stop_training
+    saved = json.loads((run / "checkpoints" / "state.json").read_text())
+    assert saved["stopped_early"] and saved["epoch"] == 4
+    # A resumed run that had stopped early trains no further.
+    result = train(Config.tiny(), run, resume=True, epochs=10, **quiet())
+    assert result.epochs_done == 4 and result.stopped_early
