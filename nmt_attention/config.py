@@ -34,8 +34,10 @@ class Config:
     epochs: int = 100
     patience: int = 3  # early stopping on validation loss
     learning_rate: float = 1e-3
+    optimizer: str = "fused_adam"  # "fused_adam" (same math, one kernel) | "adam" (Keras)
     pipeline: str = "fast"  # "fast" (length buckets, compiled) | "faithful" (tutorial)
     jit_compile: bool = False  # XLA; measured slower for GRUs on CPU (bench/)
+    steps_per_execution: int = 20  # train steps per compiled call (less Python per step)
     seed: int = 0
 
     def replace(self, **changes) -> Config:
@@ -85,6 +87,7 @@ class Config:
             epochs=2,
             max_output_tokens=12,
             learning_rate=1e-2,
+            steps_per_execution=1,
         )
 
 

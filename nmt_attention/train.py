@@ -25,14 +25,20 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import keras
-import tensorflow as tf
 
 from common.data import DataError
 from common.masks import MaskedAccuracy, masked_loss
 from common.plotting import history_figure, save_figure
 from common.text import Vocabulary, build_vocabulary
 from nmt_attention.config import Config
-from nmt_attention.data import Corpus, encode_texts, load_corpus, make_dataset
+from nmt_attention.data import (
+    Corpus,
+    encode_texts,
+    load_corpus,
+    make_dataset,
+    make_text_dataset,
+)
+from nmt_attention.optimizer import FusedAdam
 from nmt_attention.translator import Seq2SeqModel, Translator, build_model
 
 __all__ = ["RunError", "load_run", "load_translator", "train"]
@@ -122,11 +128,13 @@ def history_columns(rows: list[dict]) -> dict[str, list[float]]:
 
 
 def compile_model(model: Seq2SeqModel, config: Config) -> None:
+    optimizer = FusedAdam if config.optimizer == "fused_adam" else keras.optimizers.Adam
     model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate),
+        optimizer=optimizer(config.learning_rate),
         loss=masked_loss,
         metrics=[MaskedAccuracy()],
         jit_compile=config.jit_compile,
+        steps_per_execution=max(1, min(config.steps_per_execution, config.steps_per_epoch)),
     )
 
 
@@ -261,6 +269,11 @@ def train(
     config.to_json(run_dir / "config.json")
 
     def dataset(spanish, english, reshuffle):
+        if config.pipeline == "faithful":
+            return make_text_dataset(
+                spanish, english, source_vocab, target_vocab, config.batch_size,
+                config.max_source_words, seed=config.seed, reshuffle=reshuffle,
+            )
         return make_dataset(
             encode_texts(source_vocab, spanish, config.max_source_words),
             encode_texts(target_vocab, english, config.max_source_words),
@@ -268,6 +281,7 @@ def train(
             config.pipeline,
             seed=config.seed,
             reshuffle=reshuffle,
+            fixed_shapes=config.jit_compile,
         )
 
     train_ds = dataset(train_es, train_en, reshuffle=True)

@@ -77,12 +77,14 @@ class Seq2SeqModel(keras.Model):
         end_id: int = 3,
         temperature: float | tf.Tensor = 0.0,
         seed: int | tf.Tensor = 0,
+        stop_early: bool = True,
     ) -> tuple[tf.Tensor, tf.Tensor]:
         """Decodes a batch, one token a step, each row stopping at its own ``[END]``.
 
         ``temperature`` 0 is greedy (argmax); above 0 samples from softmax(logits / T),
         reproducibly for a given ``seed``. Padding, ``[UNK]`` and ``[START]`` are never
-        produced.
+        produced. With ``stop_early`` the loop ends once every row has ended; without it,
+        it always runs ``max_length`` steps, as the published tutorial's exported graph does.
 
         Returns:
             ``(tokens, weights)``: (batch, steps) ids, 0 after a row's ``[END]``, and
@@ -102,7 +104,7 @@ class Seq2SeqModel(keras.Model):
         tokens = tf.TensorArray(tf.int64, size=0, dynamic_size=True)
         attention = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
         step = tf.constant(0)
-        while step < max_length and not tf.reduce_all(done):
+        while step < max_length and not (stop_early and tf.reduce_all(done)):
             logits, state, weights = self.decoder(token, context, mask, initial_state=state)
             logits = logits[:, -1, :] + banned  # (batch, vocabulary)
             chosen = _choose(logits, temperature, tf.stack([seed, tf.cast(step, tf.int64)]))
@@ -162,6 +164,8 @@ class Translator(tf.Module):
         source_vocabulary, target_vocabulary: the run's ``Vocabulary`` objects.
         max_source_words: longer inputs are cut to their first words.
         max_output_tokens: the longest translation, in tokens.
+        stop_early: end decoding once every sentence has ended (``False`` reproduces the
+            published tutorial's export, which always runs ``max_output_tokens`` steps).
 
     Example:
         >>> translator.translate(["¿Todavía está en casa?"])
@@ -175,6 +179,7 @@ class Translator(tf.Module):
         target_vocabulary: Vocabulary,
         max_source_words: int = 100,
         max_output_tokens: int = 60,
+        stop_early: bool = True,
     ):
         super().__init__(name="translator")
         self.model = model
@@ -182,6 +187,7 @@ class Translator(tf.Module):
         self.target_vocabulary = target_vocabulary
         self.max_source_words = max_source_words
         self.max_output_tokens = max_output_tokens
+        self.stop_early = stop_early
 
     @tf.function(
         input_signature=[
@@ -203,6 +209,7 @@ class Translator(tf.Module):
             self.target_vocabulary.end_id,
             temperature,
             seed,
+            self.stop_early,
         )
         words = self.target_vocabulary.words(tokens)  # (batch, steps)
         text = detokenize(words, self.target_vocabulary.mode)

@@ -63,7 +63,7 @@ def test_adjectives_agree_in_gender_and_number(pairs):
     checked = 0
     for pair in pairs:
         tokens = pair.spanish_tokens
-        for noun, following in zip(tokens, tokens[1:]):
+        for noun, following in zip(tokens, tokens[1:], strict=False):
             if noun in nouns and following in forms and following not in verb_forms:
                 assert nouns[noun] in forms[following], pair.spanish
                 checked += 1
