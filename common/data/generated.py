@@ -377,10 +377,10 @@ class _Generator:
         )[0]
         return getattr(self, kind)()
 
-    def subject(self, b: _Builder, noun_ok: bool = True):
-        """Chooses a subject; returns (emit_es, emit_en, person, gender, plural)."""
+    def subject(self):
+        """Chooses a subject: (noun phrase, None) or (None, pronoun entry)."""
         rng = self.rng
-        if noun_ok and rng.random() < 0.5:
+        if rng.random() < 0.5:
             return self.noun_phrase("person animal"), None
         pronoun = rng.choice(_PRONOUNS)
         return None, pronoun
@@ -391,13 +391,11 @@ class _Generator:
         verb = rng.choice(self.transitive_verbs)
         tense = rng.choice(TENSES)
         negative = rng.random() < 0.3
-        np_subject, pronoun = self.subject(b)
+        np_subject, pronoun = self.subject()
         obj = None if clitic else self.noun_phrase(verb[2], allow_bare=True)
         person = np_subject.person if np_subject else pronoun[2]
-        drop = pronoun is not None and pronoun[4] and rng.random() < 0.5
         # Spanish: [subject] [no] [clitic] verb [a] [object] .
-        es_subject = np_subject.emit_es(b) if np_subject else (
-            [] if drop else [b.es_word(pronoun[0])])
+        es_subject = self._spanish_subject(b, np_subject, pronoun)
         es_no = b.es_word("no") if negative else None
         es_clitic = None
         if clitic:
@@ -414,11 +412,7 @@ class _Generator:
             es_time = b.es_word(time[0])
         es_stop = b.es_word(".")
         # English: subject [aux not] verb object .
-        en_subject = np_subject.emit_en(b) if np_subject else [b.en_word(pronoun[1])]
-        if np_subject:
-            np_subject.connect(b, es_subject, en_subject)
-        else:
-            b.link(es_subject or [es_verb], en_subject[0])
+        self._english_subject(b, np_subject, pronoun, es_subject, es_verb)
         self._english_verb(b, verb[1], tense, person, negative, es_verb, es_no)
         if clitic:
             b.link(es_clitic, b.en_word("them" if b.es[es_clitic].endswith("s") else "it"))
@@ -429,6 +423,23 @@ class _Generator:
             b.link(es_time, b.en_word(time[1], content=True))
         b.link(es_stop, b.en_word("."))
         return _finish(b)
+
+    def _spanish_subject(self, b, np_subject, pronoun) -> list[int]:
+        """Emits the Spanish subject; a pronoun that the verb's ending makes clear is
+        dropped half the time (``Comemos`` for ``Nosotros comemos``)."""
+        if np_subject:
+            return np_subject.emit_es(b)
+        if pronoun[4] and self.rng.random() < 0.5:
+            return []
+        return [b.es_word(pronoun[0])]
+
+    @staticmethod
+    def _english_subject(b, np_subject, pronoun, es_subject, es_verb) -> None:
+        """Emits the English subject; a dropped Spanish pronoun aligns with the verb."""
+        if np_subject:
+            np_subject.connect(b, es_subject, np_subject.emit_en(b))
+        else:
+            b.link(es_subject or [es_verb], b.en_word(pronoun[1]))
 
     def clitic(self) -> GeneratedPair:
         return self.transitive(clitic=True)
@@ -453,11 +464,9 @@ class _Generator:
         verb = rng.choice(self.intransitive_verbs)
         tense = rng.choice(TENSES)
         negative = rng.random() < 0.25
-        np_subject, pronoun = self.subject(b)
+        np_subject, pronoun = self.subject()
         person = np_subject.person if np_subject else pronoun[2]
-        drop = pronoun is not None and pronoun[4] and rng.random() < 0.5
-        es_subject = np_subject.emit_es(b) if np_subject else (
-            [] if drop else [b.es_word(pronoun[0])])
+        es_subject = self._spanish_subject(b, np_subject, pronoun)
         es_no = b.es_word("no") if negative else None
         es_verb = b.es_word(_conjugate(verb[0], verb[3], tense, person))
         place = self.noun_phrase("place") if rng.random() < 0.5 else None
@@ -468,11 +477,7 @@ class _Generator:
         if time:
             es_time = b.es_word(time[0])
         es_stop = b.es_word(".")
-        en_subject = np_subject.emit_en(b) if np_subject else [b.en_word(pronoun[1])]
-        if np_subject:
-            np_subject.connect(b, es_subject, en_subject)
-        else:
-            b.link(es_subject or [es_verb], en_subject[0])
+        self._english_subject(b, np_subject, pronoun, es_subject, es_verb)
         self._english_verb(b, verb[1], tense, person, negative, es_verb, es_no)
         if place:
             b.link(es_en, b.en_word(_PLACE_PREPOSITION[place.noun[0]]))
