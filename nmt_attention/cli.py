@@ -60,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     translate.add_argument("--temperature", type=float, default=0.0,
                            help="0 for greedy decoding; above 0 samples (default 0)")
     translate.add_argument("--seed", type=int, default=0, help="seed for sampling")
+    translate.add_argument("--beam", type=int, default=1, metavar="N",
+                           help="beam search with N hypotheses a sentence (default 1: greedy)")
     translate.add_argument("sentences", nargs="*", metavar="SENTENCE")
 
     evaluate = commands.add_parser(
@@ -67,6 +69,8 @@ def _parser() -> argparse.ArgumentParser:
         "prints JSON and writes metrics.json")
     evaluate.add_argument("--run", required=True, metavar="DIR", help="a trained run folder")
     evaluate.add_argument("--limit", type=int, help="score only the first N test pairs")
+    evaluate.add_argument("--beam", type=int, default=1, metavar="N",
+                          help="beam width (default 1: greedy)")
 
     plot = commands.add_parser("plot", help="attention heatmap of one sentence (PNG)")
     plot.add_argument("--run", required=True, metavar="DIR", help="a trained run folder")
@@ -128,29 +132,34 @@ def _translate(args) -> int:
     sentences = args.sentences or [line.rstrip("\n") for line in sys.stdin]
     if args.temperature < 0:
         raise UsageError("--temperature must be 0 or more")
+    if args.beam < 1:
+        raise UsageError("--beam must be 1 or more")
     translator = load_translator(args.run)
     for begin in range(0, len(sentences), 64):
         batch = sentences[begin : begin + 64]
-        for text in translator.translate(batch, args.temperature, args.seed + begin):
+        for text in translator.translate(batch, args.temperature, args.seed + begin, args.beam):
             print(text)
     return 0
 
 
 def _evaluate(args) -> int:
-    metrics = run_evaluation(Path(args.run), args.limit)
+    if args.beam < 1:
+        raise UsageError("--beam must be 1 or more")
+    metrics = run_evaluation(Path(args.run), args.limit, args.beam)
     print(json.dumps(metrics, indent=2, ensure_ascii=False))
     return 0
 
 
-def run_evaluation(run_dir: Path, limit: int | None = None) -> dict:
+def run_evaluation(run_dir: Path, limit: int | None = None, beam_width: int = 1) -> dict:
     from nmt_attention.data import load_corpus
     from nmt_attention.evaluate import evaluate
     from nmt_attention.train import _atomic_write_text, load_run, load_translator
 
     config, _, _ = load_run(run_dir)
     translator = load_translator(run_dir)
-    result = evaluate(translator, load_corpus(config), limit)
-    _atomic_write_text(run_dir / "metrics.json", json.dumps(result.metrics, indent=2) + "\n")
+    result = evaluate(translator, load_corpus(config), limit, beam_width)
+    name = "metrics.json" if beam_width == 1 else f"metrics-beam{beam_width}.json"
+    _atomic_write_text(run_dir / name, json.dumps(result.metrics, indent=2) + "\n")
     lines = ["source\treference\ttranslation"]
     lines += ["\t".join(row) for row in zip(result.sources, result.references,
                                             result.hypotheses, strict=True)]

@@ -31,15 +31,15 @@ __all__ = ["alignment_accuracy", "evaluate", "translate_all"]
 
 
 def translate_all(
-    translator: Translator, texts: Sequence[str], batch_size: int = 64
+    translator: Translator, texts: Sequence[str], batch_size: int = 64, beam_width: int = 1
 ) -> list[str]:
     """Translates in batches of similar length (less padding), returned in input order."""
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     out: list[str] = [""] * len(texts)
     for begin in range(0, len(order), batch_size):
         chunk = order[begin : begin + batch_size]
-        for index, text in zip(chunk, translator.translate([texts[i] for i in chunk]),
-                               strict=True):
+        translated = translator.translate([texts[i] for i in chunk], beam_width=beam_width)
+        for index, text in zip(chunk, translated, strict=True):
             out[index] = text
     return out
 
@@ -53,7 +53,7 @@ def _tutorial_norm(texts: Sequence[str]) -> list[str]:
 def bleu_scores(hypotheses: Sequence[str], references: Sequence[str]) -> dict[str, float]:
     hypotheses, references = list(hypotheses), list(references)
     return {
-        "bleu": round(sacrebleu.corpus_bleu(hypotheses, [references]).score, 2),
+        "bleu": round(sacrebleu.corpus_bleu(hypotheses, [references], force=True).score, 2),
         "chrf": round(sacrebleu.corpus_chrf(hypotheses, [references]).score, 2),
         "bleu_tutorial_norm": round(
             sacrebleu.corpus_bleu(_tutorial_norm(hypotheses), [_tutorial_norm(references)],
@@ -122,15 +122,19 @@ class Evaluation:
     hypotheses: list[str]
 
 
-def evaluate(translator: Translator, corpus: Corpus, limit: int | None = None) -> Evaluation:
-    """Greedy translations of the test split (its first ``limit`` pairs), scored."""
+def evaluate(
+    translator: Translator, corpus: Corpus, limit: int | None = None, beam_width: int = 1
+) -> Evaluation:
+    """Translations of the test split (its first ``limit`` pairs), scored; greedy, or beam
+    search with ``beam_width`` above 1."""
     spanish, english = corpus.part("test")
     if limit is not None:
         spanish, english = spanish[:limit], english[:limit]
     if not spanish:
         raise ValueError("the test split is empty; use more data")
-    hypotheses = translate_all(translator, spanish)
-    metrics = {"split": "test", "sentences": len(spanish), "decoding": "greedy"}
+    hypotheses = translate_all(translator, spanish, beam_width=beam_width)
+    decoding = "greedy" if beam_width == 1 else f"beam {beam_width}"
+    metrics = {"split": "test", "sentences": len(spanish), "decoding": decoding}
     metrics.update(bleu_scores(hypotheses, english))
     if corpus.generated is not None:
         pairs = take(corpus.generated, corpus.splits.test)

@@ -6,6 +6,7 @@ The SavedModel has two signatures:
 * ``translate_with_attention``: the same input -> ``translation``, ``output_tokens``
   (string [None, steps]), ``source_tokens`` (string [None, source_len]) and ``attention``
   (float32 [None, steps, source_len]).
+* ``translate_beam``: ``texts`` and ``beam_width`` (int32 scalar) -> ``translation``.
 
 Only core TensorFlow ops are inside, so ``saved_model_cli`` and TF Serving load it without
 tensorflow-text. Both files are written to a temporary folder first and renamed into place:
@@ -46,6 +47,15 @@ class ServingModule(tf.Module):
     def translate_with_attention(self, texts):
         return self.translator._run(texts, tf.constant(0.0), tf.constant(0, tf.int64))
 
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None], tf.string, name="texts"),
+            tf.TensorSpec([], tf.int32, name="beam_width"),
+        ]
+    )
+    def translate_beam(self, texts, beam_width):
+        return {"translation": self.translator._run_beam(texts, beam_width)["translation"]}
+
 
 def export(translator: Translator, out_dir: str | os.PathLike) -> Path:
     """Writes ``out_dir/saved_model`` and ``out_dir/model.keras`` atomically; returns the
@@ -62,6 +72,7 @@ def export(translator: Translator, out_dir: str | os.PathLike) -> Path:
             signatures={
                 "serving_default": module.translate,
                 "translate_with_attention": module.translate_with_attention,
+                "translate_beam": module.translate_beam,
             },
         )
         _replace_dir(staging, final)

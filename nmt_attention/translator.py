@@ -119,6 +119,67 @@ class Seq2SeqModel(keras.Model):
             tf.transpose(attention.stack(), [1, 0, 2]),
         )
 
+    def beam_search(
+        self,
+        source_ids: tf.Tensor,
+        max_length: int | tf.Tensor,
+        beam_width: int | tf.Tensor = 4,
+        start_id: int = 2,
+        end_id: int = 3,
+        length_penalty: float = 0.6,
+    ) -> tf.Tensor:
+        """Batched beam search: keeps the ``beam_width`` best partial translations a row.
+
+        A finished hypothesis (it produced ``[END]``) keeps its score and is extended with
+        padding. At the end each row's hypotheses are ranked by
+        ``log P / ((5 + length) / 6) ** length_penalty`` (Wu et al. 2016), so longer
+        translations are not punished for having more factors. ``beam_width=1`` is greedy
+        decoding.
+
+        Returns:
+            (batch, steps) ids of the best hypothesis, 0 after its ``[END]``.
+        """
+        source_ids = tf.convert_to_tensor(source_ids, tf.int64)
+        width = tf.cast(beam_width, tf.int32)
+        batch = tf.shape(source_ids)[0]
+        vocabulary = self.target_vocabulary_size
+        context = self.encoder(source_ids)  # (batch, source_len, units)
+        context = tf.repeat(context, width, axis=0)  # (batch * width, source_len, units)
+        mask = tf.repeat(tf.not_equal(source_ids, 0), width, axis=0)
+        banned = tf.reduce_sum(tf.one_hot([0, 1, start_id], vocabulary, on_value=-1e9), 0)
+        # A finished beam may only add padding, at no cost.
+        only_padding = tf.one_hot(0, vocabulary, on_value=0.0, off_value=-1e9)
+        scores = tf.tile(
+            tf.concat([[0.0], tf.fill([width - 1], -1e9)], 0)[None, :], [batch, 1]
+        )  # (batch, width): only the first beam is live at the start
+        finished = tf.zeros([batch, width], tf.bool)
+        history = tf.zeros([batch, width, max_length], tf.int64)
+        token = tf.fill([batch * width, 1], tf.constant(start_id, tf.int64))
+        state = tf.zeros([batch * width, self.units])
+        step = tf.constant(0)
+        while step < max_length and not tf.reduce_all(finished):
+            logits, state, _ = self.decoder(token, context, mask, initial_state=state)
+            log_probs = tf.nn.log_softmax(logits[:, -1, :] + banned)  # (batch*width, vocab)
+            log_probs = tf.reshape(log_probs, [batch, width, vocabulary])
+            log_probs = tf.where(finished[:, :, None], only_padding, log_probs)
+            total = tf.reshape(scores[:, :, None] + log_probs, [batch, -1])
+            scores, flat = tf.math.top_k(total, k=width)  # (batch, width)
+            parent = flat // vocabulary
+            chosen = tf.cast(flat % vocabulary, tf.int64)
+            finished = tf.gather(finished, parent, batch_dims=1) | tf.equal(chosen, end_id)
+            history = tf.gather(history, parent, batch_dims=1)
+            column = tf.one_hot(step, max_length, dtype=tf.int64)  # (max_length,)
+            history += chosen[:, :, None] * column
+            rows = tf.reshape(parent + width * tf.range(batch)[:, None], [-1])
+            state = tf.gather(state, rows)
+            token = tf.reshape(chosen, [-1, 1])
+            step += 1
+        history = history[:, :, :step]
+        lengths = tf.reduce_sum(tf.cast(history > 0, tf.float32), axis=-1)
+        normalized = scores / ((5.0 + lengths) / 6.0) ** length_penalty
+        best = tf.argmax(normalized, axis=1, output_type=tf.int32)
+        return tf.gather(history, best, batch_dims=1)
+
     def get_config(self):
         config = super().get_config()
         config.update(
@@ -211,34 +272,67 @@ class Translator(tf.Module):
             seed,
             self.stop_early,
         )
+        return self._outputs(texts, source_ids, tokens, weights)
+
+    @tf.function(
+        input_signature=[tf.TensorSpec([None], tf.string), tf.TensorSpec([], tf.int32)],
+        reduce_retracing=True,
+    )
+    def _run_beam(self, texts, beam_width):
+        source_ids = self.source_vocabulary.encode(texts, self.max_source_words).to_tensor()
+        max_length = tf.minimum(self.max_output_tokens, 2 * tf.shape(source_ids)[1] + 10)
+        tokens = self.model.beam_search(
+            source_ids, max_length, beam_width,
+            self.target_vocabulary.start_id, self.target_vocabulary.end_id,
+        )
+        # Attention of the chosen translation: one teacher-forced pass over it.
+        start = tf.fill([tf.shape(tokens)[0], 1], tf.constant(2, tf.int64))
+        target_in = tf.concat([start, tokens[:, :-1]], axis=1)
+        _, weights = self.model((source_ids, target_in), return_attention=True)
+        return self._outputs(texts, source_ids, tokens, weights)
+
+    def _outputs(self, texts, source_ids, tokens, weights):
         words = self.target_vocabulary.words(tokens)  # (batch, steps)
         text = detokenize(words, self.target_vocabulary.mode)
-        blank = tf.equal(tf.strings.strip(texts), "")
-        text = tf.where(blank, tf.constant(""), text)
-        source_words = self.source_vocabulary.words(source_ids)
+        text = tf.where(tf.equal(tf.strings.strip(texts), ""), tf.constant(""), text)
         return {
             "translation": text,
             "output_tokens": words,
-            "source_tokens": source_words,
+            "source_tokens": self.source_vocabulary.words(source_ids),
             "attention": weights,
         }
 
     def run(
-        self, texts: Sequence[str], temperature: float = 0.0, seed: int = 0
+        self,
+        texts: Sequence[str],
+        temperature: float = 0.0,
+        seed: int = 0,
+        beam_width: int = 1,
     ) -> dict[str, np.ndarray]:
-        """Translates a batch; returns numpy arrays of the export signature's outputs."""
+        """Translates a batch; returns numpy arrays of the export signature's outputs.
+
+        ``beam_width`` above 1 uses beam search (and ignores ``temperature``).
+        """
         texts = _check_texts(texts)
         if not texts:
             return {"translation": np.array([], dtype=object)}
         if temperature < 0:
             raise ValueError(f"temperature must be >= 0, received {temperature}")
-        result = self._run(tf.constant(texts), tf.constant(temperature, tf.float32),
-                           tf.constant(seed, tf.int64))
+        if beam_width < 1:
+            raise ValueError(f"beam_width must be >= 1, received {beam_width}")
+        if beam_width > 1:
+            result = self._run_beam(tf.constant(texts), tf.constant(beam_width, tf.int32))
+        else:
+            result = self._run(tf.constant(texts), tf.constant(temperature, tf.float32),
+                               tf.constant(seed, tf.int64))
         return {k: v.numpy() for k, v in result.items()}
 
-    def translate(self, texts: Sequence[str], temperature: float = 0.0, seed: int = 0):
+    def translate(
+        self, texts: Sequence[str], temperature: float = 0.0, seed: int = 0, beam_width: int = 1
+    ) -> list[str]:
         """One translated string per input string, in order."""
-        return [t.decode("utf-8") for t in self.run(texts, temperature, seed)["translation"]]
+        result = self.run(texts, temperature, seed, beam_width)
+        return [t.decode("utf-8") for t in result["translation"]]
 
 
 def _check_texts(texts) -> list[str]:

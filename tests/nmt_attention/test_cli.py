@@ -23,6 +23,9 @@ def test_translate_evaluate_plot_export_on_a_run(tiny_run, capsys, monkeypatch):
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 and lines[1] == ""
 
+    assert main(["translate", "--run", str(tiny_run), "--beam", "3", "El gato duerme."]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 1
+
     monkeypatch.setattr(sys, "stdin", io.StringIO("Ella come.\n¿Dónde?\n\n"))
     assert main(["translate", "--run", str(tiny_run), "--temperature", "0.8"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 3
@@ -67,6 +70,7 @@ def test_train_from_a_local_file_reports_malformed_lines(tmp_path, capsys):
         (["translate", "--run", "/no/such/run", "hola"], "not a run folder"),
         (["plot", "--run", "RUN", "   "], "empty"),
         (["translate", "--run", "RUN", "--temperature", "-1", "hola"], "temperature"),
+        (["translate", "--run", "RUN", "--beam", "0", "hola"], "--beam"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(argv_tail, message, tiny_run, capsys):

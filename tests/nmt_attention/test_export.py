@@ -34,7 +34,9 @@ def test_reloaded_in_a_fresh_process_it_translates_the_same(tiny_translator, exp
         "texts = tf.constant(json.loads(sys.argv[2]))\n"
         "out = m.signatures['serving_default'](texts=texts)['translation']\n"
         "att = m.translate_with_attention(texts)\n"
+        "beam = m.translate_beam(texts, tf.constant(3))['translation']\n"
         "print(json.dumps({'t': [t.decode() for t in out.numpy()],\n"
+        "                  'beam': [t.decode() for t in beam.numpy()],\n"
         "                  'shape': list(att['attention'].shape),\n"
         "                  'dtype': att['attention'].dtype.name}))\n"
     )
@@ -43,6 +45,7 @@ def test_reloaded_in_a_fresh_process_it_translates_the_same(tiny_translator, exp
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["t"] == tiny_translator.translate(SENTENCES)
     assert result["t"][1] == "" and result["t"][2] == ""
+    assert result["beam"] == tiny_translator.translate(SENTENCES, beam_width=3)
     assert result["shape"][0] == len(SENTENCES) and result["dtype"] == "float32"
 
 
@@ -51,6 +54,7 @@ def test_saved_model_cli_shows_both_signatures(exported):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "signature_def['serving_default']" in done.stdout
     assert "signature_def['translate_with_attention']" in done.stdout
+    assert "signature_def['translate_beam']" in done.stdout
     assert "inputs['texts']" in done.stdout and "DT_STRING" in done.stdout
 
 

@@ -109,3 +109,31 @@ def test_generate_stops_each_row_at_its_end_token():
         assert not np.isin(row[: ends[0] if len(ends) else None], [0, 1, 2]).any()
     again, _ = model.generate(SOURCE, max_length=7, temperature=1.0, seed=3)
     np.testing.assert_array_equal(tokens, again.numpy())
+
+
+def _log_prob(model, source, tokens):
+    """Sum of log P(token) of each row's tokens up to and including [END]."""
+    start = tf.fill([tokens.shape[0], 1], tf.constant(2, tf.int64))
+    logits = model((source, tf.concat([start, tokens[:, :-1]], axis=1)))
+    log_probs = tf.nn.log_softmax(logits.numpy() + _BANNED(logits.shape[-1])).numpy()
+    total = []
+    for row, ids in enumerate(tokens.numpy()):
+        total.append(sum(log_probs[row, t, i] for t, i in enumerate(ids) if i))
+    return np.array(total)
+
+
+def _BANNED(vocabulary):
+    banned = np.zeros(vocabulary, np.float32)
+    banned[[0, 1, 2]] = -1e9
+    return banned
+
+
+def test_beam_width_one_is_greedy_and_wider_beams_find_likelier_translations():
+    model = build_model(Config.tiny().replace(units=8), 12, 10)
+    greedy, _ = model.generate(SOURCE, max_length=6)
+    beam_1 = model.beam_search(SOURCE, max_length=6, beam_width=1)
+    np.testing.assert_array_equal(greedy.numpy(), beam_1.numpy())
+    beam_4 = model.beam_search(SOURCE, max_length=6, beam_width=4, length_penalty=0.0)
+    greedy_score = _log_prob(model, SOURCE, greedy)
+    beam_score = _log_prob(model, SOURCE, beam_4)
+    assert (beam_score >= greedy_score - 1e-4).all()
