@@ -221,11 +221,12 @@ def _demo(args) -> int:
     spanish, english = result.corpus.part("test")
     samples = spanish[:6]
     greedy = translator.translate(samples)
+    beam = translator.translate(samples, beam_width=4)
     sampled = translator.translate(samples, temperature=0.7, seed=1)
-    print("held-out translations (source | reference | greedy | sampled at T=0.7):")
-    for row in zip(samples, english[:6], greedy, sampled, strict=True):
+    print("held-out translations (source | reference | greedy | beam 4 | sampled at T=0.7):")
+    for row in zip(samples, english[:6], greedy, beam, sampled, strict=True):
         print("  " + " | ".join(row))
-    for sentence in samples[:3] + ["¿Quién no compró el coche rojo?"]:
+    for sentence in samples[:3] + ["¿Quién no compró el coche rojo?", "Nosotros lo vendimos."]:
         print("attention plot:", plot_sentence(run_dir, sentence, translator=translator))
     saved = export(translator, run_dir / "export")
     print("SavedModel:", saved)
