@@ -44,6 +44,7 @@ class PositionalEmbedding(keras.layers.Layer):
 
     Call arguments:
         token_ids: (batch, length) int.
+        start_index: position of the first token (when decoding one token at a time).
 
     Returns:
         (batch, length, hidden_dim) float.
@@ -72,13 +73,14 @@ class PositionalEmbedding(keras.layers.Layer):
         self.token_embedding.build(input_shape)
         self.built = True
 
-    def call(self, token_ids):
+    def call(self, token_ids, start_index=0):
         length = tf.shape(token_ids)[1]
         x = self.token_embedding(token_ids)  # (batch, length, hidden_dim)
         x *= tf.math.sqrt(tf.cast(self.hidden_dim, x.dtype))
-        return x + tf.cast(self.encoding[None, :length, :], x.dtype)
+        positions = self.encoding[start_index : start_index + length]  # (length, hidden_dim)
+        return x + tf.cast(positions[None], x.dtype)
 
-    def compute_mask(self, token_ids, mask=None):
+    def compute_mask(self, token_ids, mask=None, start_index=0):
         return keras.ops.not_equal(token_ids, 0)
 
     def get_config(self):

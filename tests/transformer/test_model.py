@@ -1,0 +1,111 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from common.masks import MaskedAccuracy, masked_loss
+from tests.layer_contract import check_layer_contract
+from transformer import (
+    Config,
+    EncoderLayer,
+    FeedForward,
+    WarmupSchedule,
+    build_model,
+    transformer_optimizer,
+)
+from transformer.encoder import Encoder
+
+SOURCE = tf.constant([[2, 5, 6, 7, 3], [2, 8, 3, 0, 0]], tf.int64)
+TARGET = tf.constant([[2, 9, 4, 11, 3], [2, 7, 3, 0, 0]], tf.int64)
+
+
+@pytest.fixture(scope="module")
+def model():
+    keras.utils.set_random_seed(0)
+    return build_model(Config.tiny(), 20, 15)
+
+
+def test_block_contracts(tmp_path):
+    x = tf.random.normal([2, 5, 16])
+    check_layer_contract(lambda: FeedForward(16, 32), (x,), [(2, 5, 16)], tmp_path)
+    check_layer_contract(lambda: EncoderLayer(16, 2, 32, dropout=0.0), (x,), [(2, 5, 16)],
+                         tmp_path)
+    check_layer_contract(lambda: Encoder(2, 20, 16, 2, 32, dropout=0.0), (SOURCE,),
+                         [(2, 5, 16)], tmp_path)
+
+
+def test_padding_changes_no_real_position(model):
+    short = model.encoder(SOURCE[1:, :3]).numpy()
+    padded = model.encoder(tf.pad(SOURCE[1:, :3], [[0, 0], [0, 6]])).numpy()
+    np.testing.assert_allclose(short[0], padded[0, :3], atol=1e-5)
+    logits = model((SOURCE[1:, :3], TARGET[1:, :2])).numpy()
+    padded_logits = model((tf.pad(SOURCE[1:, :3], [[0, 0], [0, 6]]), TARGET[1:, :2])).numpy()
+    np.testing.assert_allclose(logits, padded_logits, atol=1e-5)
+
+
+def test_later_target_tokens_do_not_change_earlier_predictions(model):
+    changed = tf.concat([TARGET[:, :2], tf.fill([2, 3], tf.constant(13, tf.int64))], axis=1)
+    a = model((SOURCE, TARGET)).numpy()
+    b = model((SOURCE, changed)).numpy()
+    np.testing.assert_allclose(a[:, :2], b[:, :2], atol=1e-5)
+    assert not np.allclose(a[:, 3:], b[:, 3:])
+
+
+def test_cached_decoding_equals_full_recompute(model):
+    cached = model.generate(SOURCE, max_length=9, use_cache=True)
+    full = model.generate(SOURCE, max_length=9, use_cache=False)
+    np.testing.assert_array_equal(cached[0].numpy(), full[0].numpy())
+    np.testing.assert_allclose(cached[1].numpy(), full[1].numpy(), atol=1e-4)
+    np.testing.assert_allclose(cached[2].numpy(), full[2].numpy(), atol=1e-5)
+    # The generated logits are the teacher-forced logits of the generated prefix.
+    tokens = cached[0].numpy()
+    target_in = np.concatenate([np.full((2, 1), 2), tokens[:, :-1]], axis=1)
+    forced = model((SOURCE, tf.constant(target_in))).numpy()
+    for row in range(2):
+        steps = int(np.argmax(tokens[row] == 3)) + 1 if 3 in tokens[row] else tokens.shape[1]
+        np.testing.assert_allclose(forced[row, :steps, 3:], cached[1].numpy()[row, :steps, 3:],
+                                   atol=1e-4)
+
+
+def test_sampling_top_k_one_is_greedy_and_seeded_sampling_repeats(model):
+    greedy = model.generate(SOURCE, 6)[0].numpy()
+    top_1 = model.generate(SOURCE, 6, temperature=2.0, top_k=1, seed=4)[0].numpy()
+    np.testing.assert_array_equal(greedy, top_1)
+    a = model.generate(SOURCE, 6, temperature=1.0, top_k=5, seed=4)[0].numpy()
+    b = model.generate(SOURCE, 6, temperature=1.0, top_k=5, seed=4, use_cache=False)[0]
+    np.testing.assert_array_equal(a, b.numpy())
+
+
+def test_model_keras_round_trip_with_schedule(model, tmp_path):
+    model.compile(optimizer=transformer_optimizer(16), loss=masked_loss,
+                  metrics=[MaskedAccuracy()])
+    path = tmp_path / "transformer.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_allclose(model((SOURCE, TARGET)).numpy(),
+                               loaded((SOURCE, TARGET)).numpy(), atol=1e-5)
+    assert isinstance(loaded.optimizer.learning_rate, WarmupSchedule) or \
+        loaded.optimizer._learning_rate.get_config() == {"hidden_dim": 16, "warmup_steps": 4000}
+    assert loaded.get_config()["num_heads"] == 2
+
+
+def test_warmup_schedule_values_and_config():
+    schedule = WarmupSchedule(hidden_dim=128, warmup_steps=4000)
+    peak = (128 * 4000) ** -0.5
+    np.testing.assert_allclose(float(schedule(4000)), peak, rtol=1e-6)
+    np.testing.assert_allclose(float(schedule(2000)), peak / 2, rtol=1e-6)
+    np.testing.assert_allclose(float(schedule(16000)), peak / 2, rtol=1e-6)
+    assert float(schedule(0)) == float(schedule(1)) > 0
+    assert WarmupSchedule.from_config(schedule.get_config()).warmup_steps == 4000
+
+
+def test_a_tiny_model_learns_to_copy():
+    keras.utils.set_random_seed(1)
+    model = build_model(Config.tiny(), 12, 12)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=masked_loss)
+    rng = np.random.default_rng(0)
+    body = rng.integers(4, 12, size=(256, 5))
+    ids = np.concatenate([np.full((256, 1), 2), body, np.full((256, 1), 3)], axis=1)
+    history = model.fit((ids, ids[:, :-1]), ids[:, 1:], batch_size=32, epochs=4, verbose=0)
+    losses = history.history["loss"]
+    assert losses[-1] < 0.8 * losses[0] and losses == sorted(losses, reverse=True)

@@ -1,0 +1,137 @@
+"""The Transformer encoder: embedding with positions, then N self-attention layers."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from common.positional_encoding import PositionalEmbedding
+from transformer.attention import GlobalSelfAttention
+from transformer.feed_forward import FeedForward
+
+__all__ = ["Encoder", "EncoderLayer"]
+
+
+@keras.saving.register_keras_serializable(package="transformer")
+class EncoderLayer(keras.layers.Layer):
+    """Global self-attention, then the feed-forward block, each with residual and LayerNorm.
+
+    Masking: ``padding_mask`` (batch, length), True at real tokens; padding is never attended
+    to, so adding padding changes no real position's output.
+
+    Args:
+        hidden_dim, num_heads, intermediate_dim, dropout, norm_first: as in the blocks.
+
+    Call arguments:
+        x: (batch, length, hidden_dim); padding_mask: optional (batch, length) bool.
+
+    Returns:
+        (batch, length, hidden_dim); with ``return_attention_scores`` also
+        (batch, num_heads, length, length).
+    """
+
+    def __init__(self, hidden_dim: int, num_heads: int, intermediate_dim: int,
+                 dropout: float = 0.1, norm_first: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden_dim = hidden_dim
+        self.num_heads = num_heads
+        self.intermediate_dim = intermediate_dim
+        self.dropout = dropout
+        self.norm_first = norm_first
+        self.supports_masking = True
+        self.self_attention = GlobalSelfAttention(
+            hidden_dim, num_heads, dropout, norm_first, name="self_attention")
+        self.feed_forward = FeedForward(
+            hidden_dim, intermediate_dim, dropout, norm_first, name="feed_forward")
+
+    def build(self, x_shape):
+        self.self_attention.build(x_shape)
+        self.feed_forward.build(x_shape)
+        self.built = True
+
+    def call(self, x, padding_mask=None, training=None, return_attention_scores=False):
+        x, scores = self.self_attention(
+            x, padding_mask=padding_mask, training=training, return_attention_scores=True)
+        x = self.feed_forward(x, training=training)
+        return (x, scores) if return_attention_scores else x
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(hidden_dim=self.hidden_dim, num_heads=self.num_heads,
+                      intermediate_dim=self.intermediate_dim, dropout=self.dropout,
+                      norm_first=self.norm_first)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="transformer")
+class Encoder(keras.layers.Layer):
+    """Token ids to one context vector per token: ``num_layers`` encoder layers stacked.
+
+    "Nx" in the paper's figure means this stacking: the encoder is N layers high (and the
+    decoder N layers high), not N encoder-decoder pairs.
+
+    Masking: id 0 is padding; the mask is computed from the ids and used by every layer.
+
+    Args:
+        num_layers: number of stacked layers.
+        vocabulary_size, hidden_dim, num_heads, intermediate_dim, dropout, norm_first.
+        max_length: longest sequence the positional encoding covers.
+
+    Call arguments:
+        token_ids: (batch, length) int.
+
+    Returns:
+        (batch, length, hidden_dim).
+    """
+
+    def __init__(self, num_layers: int, vocabulary_size: int, hidden_dim: int, num_heads: int,
+                 intermediate_dim: int, dropout: float = 0.1, norm_first: bool = False,
+                 max_length: int = 512, **kwargs):
+        super().__init__(**kwargs)
+        self.num_layers = num_layers
+        self.vocabulary_size = vocabulary_size
+        self.hidden_dim = hidden_dim
+        self.num_heads = num_heads
+        self.intermediate_dim = intermediate_dim
+        self.dropout = dropout
+        self.norm_first = norm_first
+        self.max_length = max_length
+        self.embedding = PositionalEmbedding(vocabulary_size, hidden_dim, max_length,
+                                             name="embedding")
+        self.dropout_layer = keras.layers.Dropout(dropout)
+        self.encoder_layers = [
+            EncoderLayer(hidden_dim, num_heads, intermediate_dim, dropout, norm_first,
+                         name=f"layer_{i}")
+            for i in range(num_layers)
+        ]
+        self.final_norm = keras.layers.LayerNormalization(name="final_norm") if norm_first \
+            else None
+
+    def build(self, token_ids_shape):
+        self.embedding.build(token_ids_shape)
+        hidden_shape = tuple(token_ids_shape) + (self.hidden_dim,)
+        for layer in self.encoder_layers:
+            layer.build(hidden_shape)
+        if self.final_norm is not None:
+            self.final_norm.build(hidden_shape)
+        self.built = True
+
+    def call(self, token_ids, training=None, return_attention_scores=False):
+        padding_mask = tf.not_equal(token_ids, 0)  # (batch, length)
+        x = self.dropout_layer(self.embedding(token_ids), training=training)
+        scores = []
+        for layer in self.encoder_layers:
+            x, layer_scores = layer(x, padding_mask=padding_mask, training=training,
+                                    return_attention_scores=True)
+            scores.append(layer_scores)
+        if self.final_norm is not None:
+            x = self.final_norm(x)
+        return (x, scores) if return_attention_scores else x
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(num_layers=self.num_layers, vocabulary_size=self.vocabulary_size,
+                      hidden_dim=self.hidden_dim, num_heads=self.num_heads,
+                      intermediate_dim=self.intermediate_dim, dropout=self.dropout,
+                      norm_first=self.norm_first, max_length=self.max_length)
+        return config
