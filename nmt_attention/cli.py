@@ -151,19 +151,20 @@ def _evaluate(args) -> int:
 
 
 def run_evaluation(run_dir: Path, limit: int | None = None, beam_width: int = 1) -> dict:
+    from common.runs import atomic_write_text
     from nmt_attention.data import load_corpus
     from nmt_attention.evaluate import evaluate
-    from nmt_attention.train import _atomic_write_text, load_run, load_translator
+    from nmt_attention.train import load_run, load_translator
 
     config, _, _ = load_run(run_dir)
     translator = load_translator(run_dir)
     result = evaluate(translator, load_corpus(config), limit, beam_width)
     name = "metrics.json" if beam_width == 1 else f"metrics-beam{beam_width}.json"
-    _atomic_write_text(run_dir / name, json.dumps(result.metrics, indent=2) + "\n")
+    atomic_write_text(run_dir / name, json.dumps(result.metrics, indent=2) + "\n")
     lines = ["source\treference\ttranslation"]
     lines += ["\t".join(row) for row in zip(result.sources, result.references,
                                             result.hypotheses, strict=True)]
-    _atomic_write_text(run_dir / "translations.tsv", "\n".join(lines) + "\n")
+    atomic_write_text(run_dir / "translations.tsv", "\n".join(lines) + "\n")
     return result.metrics
 
 

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from common.text import Vocabulary, detokenize
+from common.text import Vocabulary, detokenize, standardize
 from nmt_attention.config import Config
 from nmt_attention.decoder import Decoder
 from nmt_attention.encoder import Encoder
@@ -294,7 +294,9 @@ class Translator(tf.Module):
     def _outputs(self, texts, source_ids, tokens, weights):
         words = self.target_vocabulary.words(tokens)  # (batch, steps)
         text = detokenize(words, self.target_vocabulary.mode)
-        text = tf.where(tf.equal(tf.strings.strip(texts), ""), tf.constant(""), text)
+        # Nothing to translate (empty, blank, or only characters standardization drops).
+        blank = tf.equal(standardize(texts, self.source_vocabulary.mode), "")
+        text = tf.where(blank, tf.constant(""), text)
         return {
             "translation": text,
             "output_tokens": words,

@@ -131,6 +131,54 @@ class Transformer(keras.Model):
             tf.transpose(attention.stack(), [1, 2, 0, 3]),
         )
 
+    def beam_search(self, source_ids, max_length, beam_width=4, start_id: int = 2,
+                    end_id: int = 3, length_penalty: float = 0.6):
+        """Batched beam search with the key/value cache.
+
+        Keeps the ``beam_width`` likeliest partial translations a sentence; a finished one
+        keeps its score and is extended with padding; at the end hypotheses are ranked by
+        ``log P / ((5 + length) / 6) ** length_penalty`` (Wu et al. 2016). The cache rows
+        follow their hypotheses when beams are reordered. ``beam_width=1`` is greedy.
+
+        Returns:
+            (batch, steps) ids of the best hypothesis, 0 after its ``[END]``.
+        """
+        source_ids = tf.convert_to_tensor(source_ids, tf.int64)
+        width = tf.cast(beam_width, tf.int32)
+        batch = tf.shape(source_ids)[0]
+        vocabulary = self.target_vocabulary_size
+        context = tf.repeat(self.encoder(source_ids), width, axis=0)  # (batch*width, S, H)
+        mask = tf.repeat(tf.not_equal(source_ids, 0), width, axis=0)
+        banned = tf.reduce_sum(tf.one_hot([0, 1, start_id], vocabulary, on_value=-1e9), 0)
+        only_padding = tf.one_hot(0, vocabulary, on_value=0.0, off_value=-1e9)
+        scores = tf.tile(tf.concat([[0.0], tf.fill([width - 1], -1e9)], 0)[None], [batch, 1])
+        finished = tf.zeros([batch, width], tf.bool)
+        history = tf.zeros([batch, width, max_length], tf.int64)
+        cache = self.init_cache(batch * width, max_length)
+        token = tf.fill([batch * width, 1], tf.constant(start_id, tf.int64))
+        step = tf.constant(0)
+        while step < max_length and not tf.reduce_all(finished):
+            x, _, cache = self.decoder(token, context, mask, cache=cache, cache_index=step)
+            log_probs = tf.nn.log_softmax(self.output_dense(x[:, -1]) + banned)
+            log_probs = tf.reshape(log_probs, [batch, width, vocabulary])
+            log_probs = tf.where(finished[:, :, None], only_padding, log_probs)
+            total = tf.reshape(scores[:, :, None] + log_probs, [batch, -1])
+            scores, flat = tf.math.top_k(total, k=width)  # (batch, width)
+            parent = flat // vocabulary
+            chosen = tf.cast(flat % vocabulary, tf.int64)
+            finished = tf.gather(finished, parent, batch_dims=1) | tf.equal(chosen, end_id)
+            history = tf.gather(history, parent, batch_dims=1)
+            history += chosen[:, :, None] * tf.one_hot(step, max_length, dtype=tf.int64)
+            rows = tf.reshape(parent + width * tf.range(batch)[:, None], [-1])
+            cache = tf.gather(cache, rows)
+            token = tf.reshape(chosen, [-1, 1])
+            step += 1
+        history = history[:, :, :step]
+        lengths = tf.reduce_sum(tf.cast(history > 0, tf.float32), axis=-1)
+        normalized = scores / ((5.0 + lengths) / 6.0) ** length_penalty
+        best = tf.argmax(normalized, axis=1, output_type=tf.int32)
+        return tf.gather(history, best, batch_dims=1)
+
     def get_config(self):
         config = super().get_config()
         config.update(num_layers=self.num_layers,

@@ -1,0 +1,52 @@
+"""A parallel corpus and its seeded split, from the generated data, a file or the download."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from common.data.generated import GeneratedPair, generate_pairs
+from common.data.pairs import download_spa_eng, load_pairs
+from common.data.splits import Splits, split_indices, take
+
+__all__ = ["Corpus", "load_corpus"]
+
+
+@dataclasses.dataclass
+class Corpus:
+    """Spanish sources, English targets, their split, and (generated data) the alignments."""
+
+    spanish: list[str]
+    english: list[str]
+    splits: Splits
+    report: str
+    malformed: list[tuple[int, str]]
+    generated: list[GeneratedPair] | None = None
+
+    def part(self, name: str) -> tuple[list[str], list[str]]:
+        indices = getattr(self.splits, name)
+        return take(self.spanish, indices), take(self.english, indices)
+
+
+def load_corpus(
+    data: str = "generated",
+    generated_pairs: int = 24000,
+    seed: int = 0,
+    validation_fraction: float = 0.1,
+    test_fraction: float = 0.1,
+) -> Corpus:
+    """Reads ``data``: ``"generated"`` (the embedded corpus), ``"download"`` (the tutorial's
+    spa-eng.zip) or a file path; splits it with ``seed``."""
+    generated = None
+    if data == "generated":
+        generated = generate_pairs(generated_pairs, seed=seed)
+        english = [p.english for p in generated]
+        spanish = [p.spanish for p in generated]
+        report = f"generated {len(generated)} pairs (seed {seed})"
+        malformed = []
+    else:
+        path = download_spa_eng() if data == "download" else data
+        loaded = load_pairs(path)
+        english, spanish = loaded.english, loaded.spanish
+        report, malformed = loaded.report(), loaded.malformed
+    splits = split_indices(len(english), seed, validation_fraction, test_fraction)
+    return Corpus(spanish, english, splits, report, malformed, generated)

@@ -1,0 +1,113 @@
+"""Subword tokenization: a WordPiece vocabulary learned from the training split, applied with
+``tensorflow_text.BertTokenizer``, as the tutorial's tokenizer does.
+
+The published tutorial downloads ready-made Portuguese/English tokenizers; here each run
+learns its own Spanish and English vocabularies (``bert_vocab_from_dataset``) from its
+training split only, and saves them with the run and inside the export. Text is first
+standardized with ``common.text.standardize`` (the ``"better"`` mode keeps accents, so
+``está`` and ``esta`` stay different words), then split into word pieces: a rare word
+becomes several known pieces (``rápidamente`` -> ``rapida ##mente``) instead of ``[UNK]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import tensorflow as tf
+import tensorflow_text as tf_text
+
+from common.text import check_mode, detokenize, standardize
+
+__all__ = ["RESERVED_TOKENS", "WordPieceTokenizer", "build_wordpiece_vocabulary"]
+
+RESERVED_TOKENS = ("[PAD]", "[UNK]", "[START]", "[END]")
+
+
+def build_wordpiece_vocabulary(
+    texts: Sequence[str], vocabulary_size: int, mode: str = "better"
+) -> list[str]:
+    """Learns a WordPiece vocabulary of about ``vocabulary_size`` pieces from ``texts``.
+
+    The reserved tokens come first, so padding is id 0, ``[START]`` 2 and ``[END]`` 3.
+    """
+    from tensorflow_text.tools.wordpiece_vocab import bert_vocab_from_dataset as bert_vocab
+
+    check_mode(mode)
+    if not texts:
+        raise ValueError("cannot learn a vocabulary from no text")
+    dataset = tf.data.Dataset.from_tensor_slices(list(texts)).batch(1024)
+    dataset = dataset.map(lambda batch: standardize(batch, mode))
+    vocabulary = bert_vocab.bert_vocab_from_dataset(
+        dataset,
+        vocab_size=vocabulary_size,
+        reserved_tokens=list(RESERVED_TOKENS),
+        bert_tokenizer_params={"lower_case": False},
+        learn_params={},
+    )
+    return list(vocabulary)
+
+
+class WordPieceTokenizer(tf.Module):
+    """Strings to WordPiece ids and back; exports with a SavedModel.
+
+    Args:
+        vocabulary: the piece list, starting with ``RESERVED_TOKENS``.
+        mode: ``common.text`` standardization mode.
+
+    Example:
+        >>> tokenizer = WordPieceTokenizer(build_wordpiece_vocabulary(texts, 2000))
+        >>> ids = tokenizer.encode(tf.constant(["¿Dónde está?"]))  # [START] ... [END]
+        >>> tokenizer.decode(ids.to_tensor())
+    """
+
+    def __init__(self, vocabulary: Sequence[str], mode: str = "better", name=None):
+        super().__init__(name=name)
+        vocabulary = list(vocabulary)
+        if tuple(vocabulary[: len(RESERVED_TOKENS)]) != RESERVED_TOKENS:
+            raise ValueError(f"a vocabulary must start with {RESERVED_TOKENS}")
+        self.vocabulary = vocabulary
+        self.mode = check_mode(mode)
+        self._pieces = tf.constant(vocabulary)
+        table = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(
+                self._pieces, tf.range(len(vocabulary), dtype=tf.int64)),
+            default_value=1,
+        )
+        self._tokenizer = tf_text.BertTokenizer(table, lower_case=False, token_out_type=tf.int64)
+
+    @property
+    def size(self) -> int:
+        return len(self.vocabulary)
+
+    @property
+    def start_id(self) -> int:
+        return 2
+
+    @property
+    def end_id(self) -> int:
+        return 3
+
+    def encode(self, text: tf.Tensor, max_tokens: int | None = None) -> tf.RaggedTensor:
+        """Strings (batch,) -> ids (batch, None): ``[START] pieces [END]``; longer inputs
+        keep their first ``max_tokens`` pieces."""
+        pieces = self._tokenizer.tokenize(standardize(text, self.mode))  # (batch, words, p)
+        pieces = pieces.merge_dims(-2, -1)  # (batch, pieces)
+        if max_tokens is not None:
+            pieces = pieces[:, :max_tokens]
+        batch = pieces.nrows()
+        start = tf.fill([batch, 1], tf.constant(self.start_id, tf.int64))
+        end = tf.fill([batch, 1], tf.constant(self.end_id, tf.int64))
+        return tf.concat([start, pieces, end], axis=1)
+
+    def pieces(self, ids: tf.Tensor) -> tf.Tensor:
+        """Ids of any shape -> the same shape of piece strings (for plots)."""
+        return tf.gather(self._pieces, tf.cast(ids, tf.int64))
+
+    def decode(self, ids: tf.Tensor) -> tf.Tensor:
+        """Ids (batch, length), padded with 0 -> sentences (batch,)."""
+        ids = tf.RaggedTensor.from_tensor(tf.cast(ids, tf.int64), padding=0)
+        reserved = tf.constant([0, 1, 2, 3], tf.int64)
+        keep = tf.reduce_all(tf.not_equal(ids[..., None], reserved), axis=-1)
+        ids = tf.ragged.boolean_mask(ids, keep)
+        words = self._tokenizer.detokenize(ids)  # (batch, words) strings
+        return detokenize(words.to_tensor(default_value=""), self.mode)

@@ -1,0 +1,106 @@
+"""Text in, text out: the tokenizers, the Transformer and its decoding loops."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from common.text import standardize
+from transformer.model import Transformer
+from transformer.tokenizer import WordPieceTokenizer
+
+__all__ = ["Translator"]
+
+
+class Translator(tf.Module):
+    """Translates batches of strings: greedy (cached), sampled (temperature, top-k) or beam.
+
+    Args:
+        model: a trained ``Transformer``.
+        source_tokenizer, target_tokenizer: the run's ``WordPieceTokenizer`` objects.
+        max_source_tokens: longer inputs keep their first pieces.
+        max_output_tokens: the longest translation, in pieces.
+
+    Example:
+        >>> translator.translate(["¿Todavía está en casa?"], beam_width=4)
+        ['Is he still at home?']
+    """
+
+    def __init__(self, model: Transformer, source_tokenizer: WordPieceTokenizer,
+                 target_tokenizer: WordPieceTokenizer, max_source_tokens: int = 100,
+                 max_output_tokens: int = 60):
+        super().__init__(name="translator")
+        self.model = model
+        self.source_tokenizer = source_tokenizer
+        self.target_tokenizer = target_tokenizer
+        self.max_source_tokens = min(max_source_tokens, model.max_length)
+        self.max_output_tokens = min(max_output_tokens, model.max_length)
+
+    def _source(self, texts):
+        ids = self.source_tokenizer.encode(texts, self.max_source_tokens - 2).to_tensor()
+        max_length = tf.minimum(self.max_output_tokens, 2 * tf.shape(ids)[1] + 10)
+        return ids, max_length
+
+    def _outputs(self, texts, source_ids, tokens, attention):
+        text = self.target_tokenizer.decode(tokens)
+        # Nothing to translate (empty, blank, or only characters standardization drops).
+        blank = tf.equal(standardize(texts, self.source_tokenizer.mode), "")
+        text = tf.where(blank, tf.constant(""), text)
+        return {
+            "translation": text,
+            "output_tokens": self.target_tokenizer.pieces(tokens),
+            "source_tokens": self.source_tokenizer.pieces(source_ids),
+            "attention": attention,  # (batch, heads, steps, source_len), last decoder layer
+        }
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string),
+                                  tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.int32),
+                                  tf.TensorSpec([], tf.int64)], reduce_retracing=True)
+    def _sample(self, texts, temperature, top_k, seed):
+        source_ids, max_length = self._source(texts)
+        tokens, _, attention = self.model.generate(
+            source_ids, max_length, self.target_tokenizer.start_id,
+            self.target_tokenizer.end_id, temperature, top_k, seed)
+        return self._outputs(texts, source_ids, tokens, attention)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string),
+                                  tf.TensorSpec([], tf.int32)], reduce_retracing=True)
+    def _beam(self, texts, beam_width):
+        source_ids, max_length = self._source(texts)
+        tokens = self.model.beam_search(source_ids, max_length, beam_width,
+                                        self.target_tokenizer.start_id,
+                                        self.target_tokenizer.end_id)
+        start = tf.fill([tf.shape(tokens)[0], 1], tf.constant(2, tf.int64))
+        _, scores = self.model((source_ids, tf.concat([start, tokens[:, :-1]], 1)),
+                               return_attention=True)
+        return self._outputs(texts, source_ids, tokens, scores[-1])
+
+    def run(self, texts: Sequence[str], temperature: float = 0.0, top_k: int = 0,
+            seed: int = 0, beam_width: int = 1) -> dict[str, np.ndarray]:
+        """Translates a batch; numpy arrays of translations, pieces and attention."""
+        if isinstance(texts, str):
+            raise TypeError("translate() takes a list of strings; wrap one sentence as [it]")
+        texts = list(texts)
+        for index, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"translate() takes strings; item {index} is "
+                                f"{type(text).__name__}: {text!r}")
+        if temperature < 0 or top_k < 0 or beam_width < 1:
+            raise ValueError("need temperature >= 0, top_k >= 0 and beam_width >= 1; received "
+                             f"{temperature}, {top_k}, {beam_width}")
+        if not texts:
+            return {"translation": np.array([], dtype=object)}
+        if beam_width > 1:
+            result = self._beam(tf.constant(texts), tf.constant(beam_width, tf.int32))
+        else:
+            result = self._sample(tf.constant(texts), tf.constant(temperature, tf.float32),
+                                  tf.constant(top_k, tf.int32), tf.constant(seed, tf.int64))
+        return {k: v.numpy() for k, v in result.items()}
+
+    def translate(self, texts: Sequence[str], temperature: float = 0.0, top_k: int = 0,
+                  seed: int = 0, beam_width: int = 1) -> list[str]:
+        """One translated string per input string, in order."""
+        result = self.run(texts, temperature, top_k, seed, beam_width)
+        return [t.decode("utf-8") for t in result["translation"]]
