@@ -11,6 +11,7 @@ import tensorflow as tf
 
 __all__ = [
     "MaskedAccuracy",
+    "MaskedSparseCrossEntropy",
     "causal_mask",
     "masked_accuracy",
     "masked_loss",
@@ -72,6 +73,35 @@ def masked_loss(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
     )
     mask = tf.cast(padding_mask(y_true), loss.dtype)
     return tf.reduce_sum(loss * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
+
+
+@keras.saving.register_keras_serializable(package="common")
+class MaskedSparseCrossEntropy(keras.losses.Loss):
+    """:func:`masked_loss` with optional label smoothing (the Transformer paper uses 0.1).
+
+    With smoothing ``e``, the target distribution puts ``1 - e`` on the right token and
+    spreads ``e`` over the whole vocabulary; padding positions still count for nothing.
+    """
+
+    def __init__(self, label_smoothing: float = 0.0, name: str = "masked_cross_entropy",
+                 **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.label_smoothing = label_smoothing
+
+    def call(self, y_true, y_pred):
+        if not self.label_smoothing:
+            return masked_loss(y_true, y_pred)
+        y_true = tf.cast(y_true, tf.int64)
+        logits = tf.cast(y_pred, tf.float32)
+        vocabulary = tf.shape(logits)[-1]
+        target = tf.one_hot(y_true, vocabulary) * (1.0 - self.label_smoothing)
+        target += self.label_smoothing / tf.cast(vocabulary, tf.float32)
+        loss = tf.nn.softmax_cross_entropy_with_logits(target, logits)
+        mask = tf.cast(padding_mask(y_true), loss.dtype)
+        return tf.reduce_sum(loss * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
+
+    def get_config(self):
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}
 
 
 def masked_accuracy(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:

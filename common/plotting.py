@@ -17,6 +17,8 @@ from matplotlib.figure import Figure
 
 __all__ = [
     "attention_figure",
+    "attention_heads_figure",
+    "learning_rate_figure",
     "history_figure",
     "positional_encoding_figure",
     "save_figure",
@@ -51,6 +53,58 @@ def attention_figure(
     if title:
         ax.set_title(title, fontsize=10, wrap=True)
     fig.colorbar(image, ax=ax, shrink=0.8, label="attention weight")
+    return fig
+
+
+def attention_heads_figure(
+    scores: np.ndarray,
+    key_tokens: Sequence[str],
+    query_tokens: Sequence[str],
+    title: str | None = None,
+) -> Figure:
+    """One heatmap per head: ``scores`` is (heads, len(query_tokens), len(key_tokens)).
+
+    Keys on x, queries on y in every panel; each head is free to learn its own pattern.
+    """
+    scores = np.asarray(scores, dtype=np.float32)
+    heads = scores.shape[0]
+    if scores.shape[1:] != (len(query_tokens), len(key_tokens)):
+        raise ValueError(f"scores has shape {scores.shape}, tokens need "
+                         f"(heads, {len(query_tokens)}, {len(key_tokens)})")
+    columns = min(heads, 4)
+    rows = -(-heads // columns)
+    width = 0.9 + 0.36 * max(len(key_tokens), 4)
+    height = 0.9 + 0.34 * max(len(query_tokens), 4)
+    fig = Figure(figsize=(columns * width, rows * height + 0.6), dpi=100, layout="constrained")
+    for head in range(heads):
+        ax = fig.add_subplot(rows, columns, head + 1)
+        ax.imshow(scores[head], cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
+        ax.set_xticks(range(len(key_tokens)), labels=key_tokens, rotation=70, ha="right",
+                      fontsize=8)
+        ax.set_yticks(range(len(query_tokens)), labels=query_tokens, fontsize=8)
+        ax.set_title(f"head {head + 1}", fontsize=9)
+        if head % columns == 0:
+            ax.set_ylabel("query token")
+        if head >= heads - columns:
+            ax.set_xlabel("key token")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def learning_rate_figure(steps: Sequence[int], rates: Sequence[float],
+                         warmup_steps: int | None = None) -> Figure:
+    """The learning rate against the training step."""
+    fig = Figure(figsize=(6, 3.6), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot(steps, rates)
+    if warmup_steps:
+        ax.axvline(warmup_steps, color="gray", linestyle="--", label="end of warm-up")
+        ax.legend()
+    ax.set_xlabel("training step")
+    ax.set_ylabel("learning rate")
+    ax.set_title("warm-up, then 1/sqrt(step)")
+    ax.grid(alpha=0.3)
     return fig
 
 

@@ -16,10 +16,14 @@ import keras
 __all__ = [
     "RunCheckpoint",
     "RunError",
+    "TimeLimit",
     "atomic_save",
     "atomic_write_text",
+    "fit_run",
     "history_columns",
+    "open_run",
     "read_history",
+    "write_data_report",
 ]
 
 
@@ -104,3 +108,83 @@ def history_columns(rows: list[dict]) -> dict[str, list[float]]:
             if key != "epoch" and value != "":
                 columns.setdefault(key, []).append(float(value))
     return columns
+
+
+def open_run(run_dir: Path, resume: bool) -> dict:
+    """The training state of ``run_dir``: a fresh one, or the saved one to resume.
+
+    Raises:
+        RunError: resuming a folder with no finished epoch, or starting over a run.
+    """
+    state_path = run_dir / "checkpoints" / "state.json"
+    if resume:
+        if not state_path.exists():
+            raise RunError(f"nothing to resume in {run_dir}: it has no finished epoch")
+        return json.loads(state_path.read_text())
+    if (run_dir / "config.json").exists():
+        raise RunError(
+            f"{run_dir} already holds a run; pass --resume to continue it or --run NEW_DIR"
+        )
+    return {"epoch": 0, "best_val_loss": math.inf, "best_epoch": 0, "wait": 0}
+
+
+class TimeLimit(keras.callbacks.Callback):
+    """Stops training at the end of the first epoch that ends past ``minutes``."""
+
+    def __init__(self, minutes: float):
+        super().__init__()
+        self.minutes = minutes
+        self.started = None
+
+    def on_train_begin(self, logs=None):
+        import time
+
+        self.started = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        import time
+
+        if self.minutes and time.monotonic() - self.started > 60 * self.minutes:
+            self.model.stop_training = True
+
+
+def fit_run(model, train_ds, val_ds, run_dir: Path, state: dict, *, epochs: int,
+            steps_per_epoch: int, validation_steps: int, patience: int,
+            callbacks=(), verbose: int = 2, title: str = "training") -> None:
+    """Fits from ``state['epoch']`` with a checkpoint every epoch, then plots the history."""
+    from common.plotting import history_figure, save_figure
+
+    done = state["epoch"] >= epochs or state.get("stopped_early", False)
+    if not done:
+        model.fit(
+            train_ds,
+            epochs=epochs,
+            initial_epoch=state["epoch"],
+            steps_per_epoch=steps_per_epoch,
+            validation_data=val_ds,
+            validation_steps=validation_steps,
+            callbacks=[RunCheckpoint(run_dir, patience, state), *callbacks],
+            shuffle=False,  # the datasets shuffle themselves
+            verbose=verbose,
+        )
+    history = history_columns(read_history(run_dir / "history.csv"))
+    names = ["loss", "val_loss", "masked_accuracy", "val_masked_accuracy"]
+    if history.get("loss"):
+        figure = history_figure({k: history[k] for k in names if k in history}, title=title)
+        save_figure(figure, run_dir / "plots" / "history.png")
+
+
+def write_data_report(run_dir: Path, corpus) -> None:
+    atomic_write_text(
+        run_dir / "data.json",
+        json.dumps(
+            {
+                "report": corpus.report,
+                "malformed_lines": corpus.malformed[:1000],
+                "train": len(corpus.splits.train),
+                "validation": len(corpus.splits.validation),
+                "test": len(corpus.splits.test),
+            },
+            indent=2,
+        ),
+    )

@@ -26,13 +26,14 @@ import keras
 
 from common.data import DataError
 from common.masks import MaskedAccuracy, masked_loss
-from common.plotting import history_figure, save_figure
 from common.runs import (
     RunCheckpoint,
     RunError,
     atomic_write_text,
-    history_columns,
+    fit_run,
+    open_run,
     read_history,
+    write_data_report,
 )
 from common.text import Vocabulary, build_vocabulary
 from nmt_attention.config import Config
@@ -138,19 +139,9 @@ def train(
         DataError: the data cannot be read.
     """
     run_dir = Path(run_dir)
-    checkpoints = run_dir / "checkpoints"
-    state_path = checkpoints / "state.json"
+    state = open_run(run_dir, resume)
     if resume:
-        if not state_path.exists():
-            raise RunError(f"nothing to resume in {run_dir}: it has no finished epoch")
         config = Config.from_json(run_dir / "config.json")
-        state = json.loads(state_path.read_text())
-    else:
-        if (run_dir / "config.json").exists():
-            raise RunError(
-                f"{run_dir} already holds a run; pass --resume to continue it or --run NEW_DIR"
-            )
-        state = {"epoch": 0, "best_val_loss": math.inf, "best_epoch": 0, "wait": 0}
     if epochs is not None:
         config = config.replace(epochs=epochs)
     keras.utils.set_random_seed(config.seed)
@@ -175,19 +166,7 @@ def train(
         )
         _save_vocabulary(run_dir, "source", source_vocab)
         _save_vocabulary(run_dir, "target", target_vocab)
-        atomic_write_text(
-            run_dir / "data.json",
-            json.dumps(
-                {
-                    "report": corpus.report,
-                    "malformed_lines": corpus.malformed[:1000],
-                    "train": len(corpus.splits.train),
-                    "validation": len(corpus.splits.validation),
-                    "test": len(corpus.splits.test),
-                },
-                indent=2,
-            ),
-        )
+        write_data_report(run_dir, corpus)
     config.to_json(run_dir / "config.json")
 
     def dataset(spanish, english, reshuffle):
@@ -217,28 +196,10 @@ def train(
         model = build_model(config, source_vocab.size, target_vocab.size)
         compile_model(model, config)
 
-    done = state["epoch"] >= config.epochs or state.get("stopped_early", False)
-    if not done:
-        model.fit(
-            train_ds,
-            epochs=config.epochs,
-            initial_epoch=state["epoch"],
-            steps_per_epoch=config.steps_per_epoch,
-            validation_data=val_ds,
-            validation_steps=validation_steps,
-            callbacks=[RunCheckpoint(run_dir, config.patience, state), *callbacks],
-            shuffle=False,  # the dataset shuffles itself
-            verbose=verbose,
-        )
-    history = history_columns(read_history(run_dir / "history.csv"))
-    if history:
-        figure = history_figure(
-            {"loss": history.get("loss", []), "val_loss": history.get("val_loss", []),
-             "masked_accuracy": history.get("masked_accuracy", []),
-             "val_masked_accuracy": history.get("val_masked_accuracy", [])},
-            title="NMT with attention: training",
-        )
-        save_figure(figure, run_dir / "plots" / "history.png")
+    fit_run(model, train_ds, val_ds, run_dir, state, epochs=config.epochs,
+            steps_per_epoch=config.steps_per_epoch, validation_steps=validation_steps,
+            patience=config.patience, callbacks=callbacks, verbose=verbose,
+            title="NMT with attention: training")
     return TrainResult(
         run_dir,
         config,

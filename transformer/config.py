@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+from pathlib import Path
 
-__all__ = ["Config"]
+__all__ = ["PRESETS", "Config", "preset"]
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    """Model hyperparameters, Keras names (the tutorial's in comments)."""
+    """Everything a run needs: model (Keras names, the tutorial's in comments), text, data
+    and training settings."""
 
     num_layers: int = 4  # encoder layers, and decoder layers ("Nx")
     hidden_dim: int = 128  # d_model
@@ -18,10 +21,41 @@ class Config:
     dropout: float = 0.1  # dropout_rate
     norm_first: bool = False  # post-norm as the paper and tutorial; True for pre-norm
     max_length: int = 128  # longest sequence, in tokens, the positions cover
+    # Text.
+    vocabulary_size: int = 8000  # WordPiece pieces per language (the tutorial's ~7-8k)
+    text_mode: str = "better"  # standardization before WordPiece: "better" | "faithful"
+    max_output_tokens: int = 64  # translation stops here if [END] never comes
+    # Data: "generated", "download" or a path to an English<TAB>Spanish file.
+    data: str = "generated"
+    generated_pairs: int = 24000
+    validation_fraction: float = 0.1
+    test_fraction: float = 0.1
+    # Training.
+    batch_size: int = 64
+    steps_per_epoch: int = 200
+    validation_steps: int = 20
+    epochs: int = 20
+    patience: int = 3  # early stopping on validation loss
+    warmup_steps: int = 4000  # the schedule's linear warm-up
+    label_smoothing: float = 0.0  # the paper uses 0.1; the tutorial none
+    steps_per_execution: int = 20
+    jit_compile: bool = False
+    time_limit_minutes: float = 0.0  # stop after the first epoch past this (0: no limit)
     seed: int = 0
 
     def replace(self, **changes) -> Config:
         return dataclasses.replace(self, **changes)
+
+    def to_json(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(dataclasses.asdict(self), indent=2) + "\n")
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> Config:
+        values = json.loads(Path(path).read_text())
+        unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"{path} has unknown settings {sorted(unknown)}")
+        return cls(**values)
 
     @classmethod
     def tutorial(cls) -> Config:
@@ -31,10 +65,23 @@ class Config:
     @classmethod
     def quick(cls) -> Config:
         """Minutes on 2 CPU cores on the generated corpus."""
-        return cls(num_layers=2, hidden_dim=64, num_heads=4, intermediate_dim=128)
+        return cls(num_layers=2, hidden_dim=64, num_heads=4, intermediate_dim=128,
+                   vocabulary_size=1000, steps_per_epoch=100, epochs=12, warmup_steps=300,
+                   validation_steps=10, max_length=64)
 
     @classmethod
     def tiny(cls) -> Config:
         """Seconds: for tests."""
         return cls(num_layers=2, hidden_dim=16, num_heads=2, intermediate_dim=32, dropout=0.0,
-                   max_length=32)
+                   max_length=32, vocabulary_size=300, generated_pairs=600, batch_size=16,
+                   steps_per_epoch=4, validation_steps=2, epochs=2, warmup_steps=20,
+                   max_output_tokens=12, steps_per_execution=1)
+
+
+PRESETS = {"tutorial": Config.tutorial, "quick": Config.quick, "tiny": Config.tiny}
+
+
+def preset(name: str) -> Config:
+    if name not in PRESETS:
+        raise ValueError(f"preset must be one of {sorted(PRESETS)}, received {name!r}")
+    return PRESETS[name]()

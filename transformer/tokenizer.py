@@ -110,4 +110,6 @@ class WordPieceTokenizer(tf.Module):
         keep = tf.reduce_all(tf.not_equal(ids[..., None], reserved), axis=-1)
         ids = tf.ragged.boolean_mask(ids, keep)
         words = self._tokenizer.detokenize(ids)  # (batch, words) strings
-        return detokenize(words.to_tensor(default_value=""), self.mode)
+        text = detokenize(words.to_tensor(default_value=""), self.mode)
+        # BERT's basic tokenizer splits "weren't" into weren ' t; join it back.
+        return tf.strings.regex_replace(text, r"(\pL) ' (\pL)", r"\1'\2")
