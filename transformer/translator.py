@@ -11,7 +11,7 @@ from common.text import standardize
 from transformer.model import Transformer
 from transformer.tokenizer import WordPieceTokenizer
 
-__all__ = ["Translator"]
+__all__ = ["Translator", "attention_maps"]
 
 
 class Translator(tf.Module):
@@ -104,3 +104,30 @@ class Translator(tf.Module):
         """One translated string per input string, in order."""
         result = self.run(texts, temperature, top_k, seed, beam_width)
         return [t.decode("utf-8") for t in result["translation"]]
+
+
+def attention_maps(translator: Translator, sentence: str) -> dict:
+    """Every layer's attention for one sentence and its greedy translation.
+
+    Returns a dict: ``translation``; ``source_tokens`` and ``output_tokens`` (pieces, with
+    ``[START]``/``[END]``); ``encoder_self`` and ``decoder_cross``: one array per layer,
+    (heads, source_len, source_len) and (heads, output_len, source_len).
+    """
+    result = translator.run([sentence])
+    output = [p.decode() for p in result["output_tokens"][0] if p and p != b"[PAD]"]
+    source_ids = translator.source_tokenizer.encode(
+        tf.constant([sentence]), translator.max_source_tokens - 2).to_tensor()
+    target_ids = translator.target_tokenizer.encode(tf.constant([""])).to_tensor()[:, :1]
+    output_ids = tf.constant([[translator.target_tokenizer.vocabulary.index(p)
+                               for p in output]], tf.int64)
+    target_in = tf.concat([target_ids, output_ids[:, :-1]], axis=1)
+    _, cross = translator.model((source_ids, target_in), return_attention=True)
+    _, self_scores = translator.model.encoder(source_ids, return_attention_scores=True)
+    source = [p.decode() for p in translator.source_tokenizer.pieces(source_ids)[0].numpy()]
+    return {
+        "translation": result["translation"][0].decode(),
+        "source_tokens": source,
+        "output_tokens": output,
+        "encoder_self": [s.numpy()[0] for s in self_scores],
+        "decoder_cross": [s.numpy()[0] for s in cross],
+    }

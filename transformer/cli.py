@@ -1,0 +1,299 @@
+"""Command line: ``python -m transformer train|translate|evaluate|plot|export|demo``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+import unicodedata
+from pathlib import Path
+
+__all__ = ["main"]
+
+DEFAULT_RUNS = Path("runs") / "transformer"
+
+
+class UsageError(ValueError):
+    """A command line that cannot be carried out; the message says what to do."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m transformer",
+        description="The TensorFlow tutorial 'Neural machine translation with a Transformer "
+        "and Keras', Spanish to English, with cached decoding and beam search.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    train = commands.add_parser("train", help="train a model into a run folder")
+    train.add_argument("--preset", default="quick", choices=["quick", "tutorial", "tiny"],
+                       help="'tutorial' (4 layers, d_model 128, dff 512, 8 heads, dropout 0.1),"
+                       " 'quick' (the demo's), 'tiny' (tests)")
+    source = train.add_mutually_exclusive_group()
+    source.add_argument("--data", metavar="PATH",
+                        help="spa.txt, spa-eng.zip or any English<TAB>Spanish file "
+                        "(default: the generated corpus)")
+    source.add_argument("--download", action="store_true",
+                        help="download the tutorial's spa-eng.zip (cached by Keras)")
+    train.add_argument("--run", metavar="DIR", help=f"run folder (default {DEFAULT_RUNS}/<preset>)")
+    train.add_argument("--epochs", type=int, help="number of epochs (default: the preset's)")
+    train.add_argument("--resume", action="store_true",
+                       help="continue the run in --run after its last finished epoch")
+    train.add_argument("--seed", type=int, help="seed for data, splits and weights")
+    train.add_argument("--time-limit", type=float, metavar="MINUTES",
+                       help="stop after the first epoch that ends past this many minutes")
+    train.add_argument("--label-smoothing", type=float, help="e.g. 0.1 as in the paper")
+    train.add_argument("--norm-first", action="store_true",
+                       help="pre-norm layers instead of the tutorial's post-norm")
+
+    translate = commands.add_parser(
+        "translate", help="translate sentences given as arguments, else one a line on stdin")
+    translate.add_argument("--run", required=True, metavar="DIR", help="a trained run folder")
+    translate.add_argument("--temperature", type=float, default=0.0,
+                           help="0 for greedy decoding; above 0 samples (default 0)")
+    translate.add_argument("--top-k", type=int, default=0,
+                           help="sample among the K likeliest pieces (0: all)")
+    translate.add_argument("--beam", type=int, default=1, metavar="N",
+                           help="beam search with N hypotheses (default 1: greedy)")
+    translate.add_argument("--seed", type=int, default=0, help="seed for sampling")
+    translate.add_argument("sentences", nargs="*", metavar="SENTENCE")
+
+    evaluate = commands.add_parser(
+        "evaluate", help="BLEU and chrF on the test split, greedy and beam; prints JSON and "
+        "writes metrics.json")
+    evaluate.add_argument("--run", required=True, metavar="DIR", help="a trained run folder")
+    evaluate.add_argument("--limit", type=int, help="score only the first N test pairs")
+    evaluate.add_argument("--beam", type=int, default=4, metavar="N",
+                          help="beam width for the beam figures (default 4; 1 skips them)")
+
+    plot = commands.add_parser(
+        "plot", help="all heads of one layer for a sentence: cross-attention and encoder "
+        "self-attention (PNGs)")
+    plot.add_argument("--run", required=True, metavar="DIR", help="a trained run folder")
+    plot.add_argument("--layer", type=int, default=-1,
+                      help="layer to draw, 0-based (default -1: the last)")
+    plot.add_argument("sentence", metavar="SENTENCE")
+
+    export = commands.add_parser("export", help="write the SavedModel and .keras model")
+    export.add_argument("--run", required=True, metavar="DIR", help="a trained run folder")
+    export.add_argument("--out", metavar="DIR", help="export folder (default RUN/export)")
+
+    demo = commands.add_parser(
+        "demo", help="train the quick preset on the generated corpus and show everything")
+    demo.add_argument("--run", default=str(Path("runs") / "demo" / "transformer"),
+                      metavar="DIR", help="run folder, replaced if it exists")
+    demo.add_argument("--epochs", type=int, help="override the quick preset's epochs")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from common.data import DataError
+    from common.runs import RunError
+
+    try:
+        return _COMMANDS[args.command](args)
+    except (UsageError, DataError, RunError, FileNotFoundError, TypeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _train(args) -> int:
+    from transformer.config import preset
+    from transformer.train import train
+
+    config = preset(args.preset)
+    changes = {"seed": args.seed, "time_limit_minutes": args.time_limit,
+               "label_smoothing": args.label_smoothing}
+    if args.norm_first:
+        changes["norm_first"] = True
+    if args.download:
+        changes["data"] = "download"
+    elif args.data:
+        if not Path(args.data).exists():
+            raise UsageError(f"data file not found: {args.data}")
+        changes["data"] = str(Path(args.data).resolve())
+    if args.epochs is not None and args.epochs < 1:
+        raise UsageError("--epochs must be at least 1")
+    config = config.replace(**{k: v for k, v in changes.items() if v is not None})
+    run_dir = Path(args.run) if args.run else DEFAULT_RUNS / args.preset
+    result = train(config, run_dir, resume=args.resume, epochs=args.epochs)
+    write_schedule_and_encoding_plots(run_dir, result.config)
+    print(f"trained {result.epochs_done} epoch(s), best epoch {result.best_epoch}; "
+          f"run folder: {run_dir}")
+    return 0
+
+
+def write_schedule_and_encoding_plots(run_dir: Path, config) -> list[Path]:
+    from common.plotting import learning_rate_figure, positional_encoding_figure, save_figure
+    from common.positional_encoding import positional_encoding
+    from transformer.schedule import WarmupSchedule
+
+    schedule = WarmupSchedule(config.hidden_dim, config.warmup_steps)
+    steps = list(range(1, max(4 * config.warmup_steps, 2000), 10))
+    rates = [float(r) for r in schedule(steps).numpy()]
+    return [
+        save_figure(learning_rate_figure(steps, rates, config.warmup_steps),
+                    run_dir / "plots" / "learning_rate.png"),
+        save_figure(positional_encoding_figure(positional_encoding(64, config.hidden_dim)),
+                    run_dir / "plots" / "positional_encoding.png"),
+    ]
+
+
+def _check_decoding(args) -> None:
+    if getattr(args, "temperature", 0) < 0:
+        raise UsageError("--temperature must be 0 or more")
+    if getattr(args, "top_k", 0) < 0:
+        raise UsageError("--top-k must be 0 or more")
+    if args.beam < 1:
+        raise UsageError("--beam must be 1 or more")
+
+
+def _translate(args) -> int:
+    from transformer.train import load_translator
+
+    _check_decoding(args)
+    sentences = args.sentences or [line.rstrip("\n") for line in sys.stdin]
+    translator = load_translator(args.run)
+    for begin in range(0, len(sentences), 64):
+        batch = sentences[begin : begin + 64]
+        for text in translator.translate(batch, args.temperature, args.top_k,
+                                         args.seed + begin, args.beam):
+            print(text)
+    return 0
+
+
+def run_evaluation(run_dir: Path, limit: int | None = None, beam_width: int = 4) -> dict:
+    from common.evaluation import bleu_scores, translate_all
+    from common.runs import atomic_write_text
+    from transformer.train import corpus_of, load_run, load_translator
+
+    config, _, _ = load_run(run_dir)
+    translator = load_translator(run_dir)
+    spanish, english = corpus_of(config).part("test")
+    if limit is not None:
+        spanish, english = spanish[:limit], english[:limit]
+    started = time.perf_counter()
+    greedy = translate_all(translator, spanish)
+    metrics = {"split": "test", "sentences": len(spanish),
+               "greedy": {**bleu_scores(greedy, english),
+                          "seconds": round(time.perf_counter() - started, 1)}}
+    rows = [greedy]
+    if beam_width > 1:
+        started = time.perf_counter()
+        beam = translate_all(translator, spanish, beam_width=beam_width)
+        metrics[f"beam_{beam_width}"] = {**bleu_scores(beam, english),
+                                         "seconds": round(time.perf_counter() - started, 1)}
+        rows.append(beam)
+    atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    header = "source\treference\tgreedy" + (f"\tbeam_{beam_width}" if beam_width > 1 else "")
+    lines = [header] + ["\t".join(r) for r in zip(spanish, english, *rows, strict=True)]
+    atomic_write_text(run_dir / "translations.tsv", "\n".join(lines) + "\n")
+    return metrics
+
+
+def _evaluate(args) -> int:
+    if args.beam < 1:
+        raise UsageError("--beam must be 1 or more")
+    print(json.dumps(run_evaluation(Path(args.run), args.limit, args.beam), indent=2))
+    return 0
+
+
+def plot_sentence(run_dir: Path, sentence: str, layer: int = -1, translator=None):
+    from common.plotting import attention_heads_figure, save_figure
+    from transformer.train import load_translator
+    from transformer.translator import attention_maps
+
+    if not sentence.strip():
+        raise UsageError("the sentence to plot is empty")
+    translator = translator or load_translator(run_dir)
+    maps = attention_maps(translator, sentence)
+    layers = len(maps["decoder_cross"])
+    if not -layers <= layer < layers:
+        raise UsageError(f"--layer must be in [0, {layers - 1}], received {layer}")
+    number = layer % layers
+    ascii_text = unicodedata.normalize("NFKD", sentence).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:40] or "sentence"
+    cross = attention_heads_figure(
+        maps["decoder_cross"][layer], maps["source_tokens"], maps["output_tokens"],
+        title=f"decoder layer {number} cross-attention: {sentence} → {maps['translation']}")
+    own = attention_heads_figure(
+        maps["encoder_self"][layer], maps["source_tokens"], maps["source_tokens"],
+        title=f"encoder layer {number} self-attention: {sentence}")
+    return [
+        save_figure(cross, run_dir / "plots" / f"cross-layer{number}-{slug}.png"),
+        save_figure(own, run_dir / "plots" / f"self-layer{number}-{slug}.png"),
+    ]
+
+
+def _plot(args) -> int:
+    for path in plot_sentence(Path(args.run), args.sentence, args.layer):
+        print(path)
+    return 0
+
+
+def _export(args) -> int:
+    from transformer.export import export
+    from transformer.train import load_translator
+
+    run_dir = Path(args.run)
+    print(export(load_translator(run_dir), Path(args.out) if args.out else run_dir / "export"))
+    return 0
+
+
+def _demo(args) -> int:
+    from transformer.config import Config
+    from transformer.export import export
+    from transformer.train import load_translator, train
+
+    started = time.time()
+    run_dir = Path(args.run)
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    print(f"== NMT with a Transformer: quick preset on the generated corpus -> {run_dir}")
+    result = train(Config.quick(), run_dir, epochs=args.epochs)
+    print(f"trained {result.epochs_done} epochs in {time.time() - started:.0f} s")
+    write_schedule_and_encoding_plots(run_dir, result.config)
+    metrics = run_evaluation(run_dir, limit=600, beam_width=4)
+    print("test metrics (first 600 test pairs):", json.dumps(metrics))
+    translator = load_translator(run_dir)
+    spanish, english = result.corpus.part("test")
+    samples = spanish[:5] + ["¿Quién no compró el coche rojo?"]
+    references = english[:5] + ["Who didn't buy the red car?"]
+    greedy = translator.translate(samples)
+    beam = translator.translate(samples, beam_width=4)
+    print("translations (source | reference | greedy | beam 4):")
+    for row in zip(samples, references, greedy, beam, strict=True):
+        print("  " + " | ".join(row))
+    for path in plot_sentence(run_dir, "Nosotros lo vendimos ayer.", translator=translator):
+        print("attention heads:", path)
+    saved = export(translator, run_dir / "export")
+    print("SavedModel:", saved)
+    reloaded = _translate_in_fresh_process(saved, samples)
+    same = reloaded == greedy
+    print(f"reloaded in a fresh process: {'same translations' if same else 'DIFFERENT'}")
+    print(f"files written under {run_dir}:")
+    for path in sorted(run_dir.rglob("*")):
+        if path.is_file() and "saved_model/variables" not in str(path):
+            print("  ", path)
+    print(f"demo finished in {time.time() - started:.0f} s")
+    return 0 if same else 1
+
+
+def _translate_in_fresh_process(saved_model: Path, texts: list[str]) -> list[str]:
+    code = (
+        "import json, sys, tensorflow as tf, tensorflow_text\n"
+        "m = tf.saved_model.load(sys.argv[1])\n"
+        "out = m.translate(tf.constant(json.loads(sys.argv[2])))['translation']\n"
+        "print(json.dumps([t.decode() for t in out.numpy()]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(saved_model), json.dumps(texts)],
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+_COMMANDS = {"train": _train, "translate": _translate, "evaluate": _evaluate,
+             "plot": _plot, "export": _export, "demo": _demo}

@@ -1,0 +1,90 @@
+"""Export: a SavedModel taking raw strings and returning translations, and a .keras file.
+
+Signatures: ``serving_default`` (``texts`` -> ``translation``), ``translate_with_attention``
+(also ``output_tokens``, ``source_tokens`` and the last decoder layer's cross-attention,
+(batch, heads, steps, source_len)) and ``translate_beam`` (``texts``, ``beam_width``).
+
+The tokenizers are tensorflow-text ops, so a process that loads the SavedModel must
+``import tensorflow_text`` first (``saved_model_cli``: see :func:`saved_model_cli_command`).
+Written to a temporary folder and renamed into place: never half an export.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import tensorflow as tf
+
+from transformer.translator import Translator
+
+__all__ = ["ServingModule", "export", "saved_model_cli_command"]
+
+
+class ServingModule(tf.Module):
+    def __init__(self, translator: Translator):
+        super().__init__(name="serving")
+        self.translator = translator
+        # The tf.Variables under the Keras 3 variables, tracked directly: TF1-style loaders
+        # (saved_model_cli run, TF Serving) need them (keras-team/keras#20095).
+        self._tf_variables = [v.value for v in translator.model.variables]
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
+    def translate(self, texts):
+        result = self.translator._sample(texts, tf.constant(0.0), tf.constant(0),
+                                         tf.constant(0, tf.int64))
+        return {"translation": result["translation"]}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
+    def translate_with_attention(self, texts):
+        return self.translator._sample(texts, tf.constant(0.0), tf.constant(0),
+                                       tf.constant(0, tf.int64))
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts"),
+                                  tf.TensorSpec([], tf.int32, name="beam_width")])
+    def translate_beam(self, texts, beam_width):
+        return {"translation": self.translator._beam(texts, beam_width)["translation"]}
+
+
+def export(translator: Translator, out_dir: str | os.PathLike) -> Path:
+    """Writes ``out_dir/saved_model`` and ``out_dir/model.keras`` atomically; returns the
+    SavedModel's path."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    module = ServingModule(translator)
+    final = out_dir / "saved_model"
+    staging = Path(tempfile.mkdtemp(dir=out_dir, prefix=".saved_model-"))
+    try:
+        tf.saved_model.save(module, str(staging), signatures={
+            "serving_default": module.translate,
+            "translate_with_attention": module.translate_with_attention,
+            "translate_beam": module.translate_beam,
+        })
+        old = None
+        if final.exists():
+            old = final.with_name(f".{final.name}-old-{os.getpid()}")
+            os.replace(final, old)
+        os.replace(staging, final)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    handle, tmp = tempfile.mkstemp(dir=out_dir, suffix=".keras")
+    os.close(handle)
+    try:
+        translator.model.save(tmp)
+        os.replace(tmp, out_dir / "model.keras")
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return final
+
+
+def saved_model_cli_command() -> list[str]:
+    """``saved_model_cli`` with tensorflow-text's ops registered first."""
+    code = ("import sys, tensorflow_text; "
+            "from tensorflow.python.tools.saved_model_cli import main; sys.exit(main())")
+    return [sys.executable, "-c", code]
