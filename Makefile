@@ -15,6 +15,7 @@ $(STAMP): requirements.txt pyproject.toml
 ## Train every tutorial on the embedded data, print results, list the artifacts.
 demo: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m nmt_attention demo --run runs/demo/nmt_attention
+	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m transformer demo --run runs/demo/transformer
 
 ## Run the test suite.
 test: $(STAMP)
@@ -25,6 +26,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=2 $(PY) bench/nmt_attention_speed.py
+	TF_CPP_MIN_LOG_LEVEL=2 $(PY) bench/transformer_speed.py
 
 clean:
 	rm -rf runs .pytest_cache

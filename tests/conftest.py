@@ -30,3 +30,21 @@ def tiny_translator(tiny_run):
     from nmt_attention.train import load_translator
 
     return load_translator(tiny_run)
+
+
+@pytest.fixture(scope="session")
+def tiny_transformer_run(tmp_path_factory):
+    """A Transformer run folder trained with the tiny preset (seconds)."""
+    from transformer.config import Config
+    from transformer.train import train
+
+    run_dir = tmp_path_factory.mktemp("runs") / "transformer-tiny"
+    train(Config.tiny().replace(epochs=3), run_dir, log=lambda _: None, verbose=0)
+    return run_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_transformer(tiny_transformer_run):
+    from transformer.train import load_translator
+
+    return load_translator(tiny_transformer_run)

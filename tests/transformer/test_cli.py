@@ -1,0 +1,37 @@
+import json
+
+import pytest
+
+from transformer.cli import main
+
+pytestmark = pytest.mark.slow
+
+
+def test_translate_evaluate_plot_on_a_run(tiny_transformer_run, capsys):
+    assert main(["translate", "--run", str(tiny_transformer_run), "--beam", "2",
+                 "El gato duerme.", ""]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
+    assert main(["translate", "--run", str(tiny_transformer_run), "--temperature", "1",
+                 "--top-k", "3", "Hola."]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 1
+    assert main(["evaluate", "--run", str(tiny_transformer_run), "--limit", "20",
+                 "--beam", "2"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert set(metrics) >= {"greedy", "beam_2"} and metrics["sentences"] == 20
+    assert main(["plot", "--run", str(tiny_transformer_run), "--layer", "0",
+                 "¿Quién compró el coche?"]) == 0
+    paths = capsys.readouterr().out.split()
+    assert len(paths) == 2 and all(open(p, "rb").read(4) == b"\x89PNG" for p in paths)
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["translate", "--run", "/no/such/run", "hola"], "not a run folder"),
+    (["translate", "--run", "RUN", "--top-k", "-1", "hola"], "--top-k"),
+    (["plot", "--run", "RUN", "--layer", "7", "hola"], "--layer"),
+    (["train", "--preset", "tiny", "--data", "/no/such.txt"], "not found"),
+])
+def test_usage_errors_exit_2_with_one_line(argv, message, tiny_transformer_run, capsys):
+    argv = [str(tiny_transformer_run) if a == "RUN" else a for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
