@@ -1,0 +1,128 @@
+"""Speed of the Transformer tutorial model on this machine.
+
+Prints one JSON line per result:
+
+* ``matmul_peak``: float32 GFLOP/s of a large ``tf.matmul`` (the machine's practical peak),
+  measured in the same run;
+* ``transformer_train``: at the tutorial preset (4 layers, d_model 128, dff 512, 8 heads,
+  batch 64, 20 source and 20 target tokens, vocabulary 5000): target tokens per second, the
+  model's FLOPs per step (counted from the shapes: the matmuls of attention, feed-forward
+  and output layers, x3 for forward and backward) and the achieved fraction of the matmul
+  peak; with and without XLA (``jit_compile``);
+* ``transformer_decode``: greedy decoding of 40 tokens, with the key/value cache vs
+  recomputing the whole prefix every step.
+
+Usage: python bench/transformer_speed.py [--steps 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from common.masks import MaskedAccuracy, masked_loss  # noqa: E402
+from transformer.config import Config  # noqa: E402
+from transformer.model import build_model  # noqa: E402
+from transformer.schedule import transformer_optimizer  # noqa: E402
+
+BATCH, SOURCE, TARGET, VOCABULARY = 64, 20, 20, 5000
+
+
+def emit(**record):
+    print(json.dumps(record), flush=True)
+
+
+def matmul_peak(size: int = 4096, repeats: int = 10) -> float:
+    a = tf.random.normal([size, size])
+    b = tf.random.normal([size, size])
+    product = tf.function(lambda: tf.matmul(a, b))
+    product().numpy()
+    started = time.perf_counter()
+    for _ in range(repeats):
+        result = product()
+    result.numpy()
+    return 2 * size**3 * repeats / (time.perf_counter() - started) / 1e9
+
+
+def training_flops(c: Config) -> float:
+    """Matmul FLOPs of one training step (forward x3), from the shapes."""
+    d, f, layers = c.hidden_dim, c.intermediate_dim, c.num_layers
+    s, t = SOURCE, TARGET
+    encoder = s * layers * (4 * 2 * d * d + 2 * 2 * s * d + 2 * 2 * d * f)
+    decoder_self = t * layers * (4 * 2 * d * d + 2 * 2 * t * d)
+    decoder_cross = layers * (t * 2 * 2 * d * d + s * 2 * 2 * d * d + t * 2 * 2 * s * d)
+    decoder_ffn = t * layers * 2 * 2 * d * f
+    output = t * 2 * d * VOCABULARY
+    forward = BATCH * (encoder + decoder_self + decoder_cross + decoder_ffn + output)
+    return 3.0 * forward
+
+
+def train_speed(config: Config, jit: bool, steps: int, warmup: int) -> dict:
+    keras.utils.set_random_seed(0)
+    model = build_model(config, VOCABULARY, VOCABULARY)
+    model.compile(optimizer=transformer_optimizer(config.hidden_dim), loss=masked_loss,
+                  metrics=[MaskedAccuracy()], jit_compile=jit, steps_per_execution=10)
+    rng = np.random.default_rng(0)
+    source = rng.integers(4, VOCABULARY, size=(BATCH * (steps + warmup), SOURCE))
+    target = rng.integers(4, VOCABULARY, size=(BATCH * (steps + warmup), TARGET + 1))
+    ds = tf.data.Dataset.from_tensor_slices(((source, target[:, :-1]), target[:, 1:]))
+    ds = ds.batch(BATCH, drop_remainder=True).cache().repeat()
+    model.fit(ds, steps_per_epoch=warmup, epochs=1, verbose=0)
+    started = time.perf_counter()
+    model.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0)
+    elapsed = time.perf_counter() - started
+    return {"target_tokens_per_s": round(BATCH * TARGET * steps / elapsed, 1),
+            "ms_per_step": round(1000 * elapsed / steps, 2),
+            "steps_per_s": steps / elapsed}
+
+
+def decode_speed(model, batch: int, tokens: int = 40, repeats: int = 3) -> dict:
+    source = tf.constant(np.random.default_rng(1).integers(4, VOCABULARY, (batch, SOURCE)))
+    result = {}
+    for cached in (True, False):
+        run = tf.function(lambda s, c=cached: model.generate(
+            s, tokens, end_id=-1, use_cache=c)[0])  # end_id -1: always the full 40
+        out = run(source).numpy()
+        assert out.shape == (batch, tokens)
+        started = time.perf_counter()
+        for _ in range(repeats):
+            run(source).numpy()
+        result["cached_ms" if cached else "full_recompute_ms"] = round(
+            1000 * (time.perf_counter() - started) / repeats, 1)
+    result["speedup"] = round(result["full_recompute_ms"] / result["cached_ms"], 2)
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--warmup", type=int, default=20)
+    args = parser.parse_args()
+    config = Config.tutorial().replace(max_length=64)
+    peak = matmul_peak()
+    common = {"cpus": os.cpu_count(), "tensorflow": tf.__version__, "keras": keras.__version__}
+    emit(bench="matmul_peak", gflops=round(peak, 1), size=4096, **common)
+    flops = training_flops(config)
+    for jit in (False, True):
+        speed = train_speed(config, jit, args.steps, args.warmup)
+        achieved = flops * speed.pop("steps_per_s") / 1e9
+        emit(bench="transformer_train", jit_compile=jit, batch_size=BATCH,
+             source_tokens=SOURCE, target_tokens=TARGET, vocabulary=VOCABULARY,
+             flops_per_step=round(flops), achieved_gflops=round(achieved, 1),
+             fraction_of_matmul_peak=round(achieved / peak, 3), **speed, **common)
+    model = build_model(config, VOCABULARY, VOCABULARY)
+    for batch in (1, 64):
+        emit(bench="transformer_decode", tokens=40, batch_size=batch,
+             **decode_speed(model, batch), **common)
+
+
+if __name__ == "__main__":
+    main()
