@@ -22,6 +22,7 @@ __all__ = [
     "fit_run",
     "history_columns",
     "open_run",
+    "publish_dir",
     "read_history",
     "write_data_report",
 ]
@@ -188,3 +189,17 @@ def write_data_report(run_dir: Path, corpus) -> None:
             indent=2,
         ),
     )
+
+
+def publish_dir(staging: Path, final: Path) -> None:
+    """Moves a finished ``staging`` folder to ``final``, replacing any old one; the old copy
+    is removed only once the new one is in place."""
+    import shutil
+
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}-old-{os.getpid()}")
+        os.replace(final, old)
+    os.replace(staging, final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

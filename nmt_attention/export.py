@@ -22,6 +22,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from common.runs import atomic_save, publish_dir
 from nmt_attention.translator import Translator
 
 __all__ = ["ServingModule", "export", "load_exported"]
@@ -75,29 +76,11 @@ def export(translator: Translator, out_dir: str | os.PathLike) -> Path:
                 "translate_beam": module.translate_beam,
             },
         )
-        _replace_dir(staging, final)
+        publish_dir(staging, final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    handle, tmp = tempfile.mkstemp(dir=out_dir, suffix=".keras")
-    os.close(handle)
-    try:
-        translator.model.save(tmp)
-        os.replace(tmp, out_dir / "model.keras")
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    atomic_save(out_dir / "model.keras", translator.model.save, ".keras")
     return final
-
-
-def _replace_dir(new: Path, final: Path) -> None:
-    """Swaps ``new`` into ``final``; the old copy is removed only once the new one is in."""
-    old = None
-    if final.exists():
-        old = final.with_name(f".{final.name}-old-{os.getpid()}")
-        os.replace(final, old)
-    os.replace(new, final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def load_exported(path: str | os.PathLike):

@@ -11,6 +11,7 @@ Written to a temporary folder and renamed into place: never half an export.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from common.runs import atomic_save, atomic_write_text, publish_dir
 from transformer.translator import Translator
 
 __all__ = ["ServingModule", "export", "saved_model_cli_command"]
@@ -63,23 +65,14 @@ def export(translator: Translator, out_dir: str | os.PathLike) -> Path:
             "translate_with_attention": module.translate_with_attention,
             "translate_beam": module.translate_beam,
         })
-        old = None
-        if final.exists():
-            old = final.with_name(f".{final.name}-old-{os.getpid()}")
-            os.replace(final, old)
-        os.replace(staging, final)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        publish_dir(staging, final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    handle, tmp = tempfile.mkstemp(dir=out_dir, suffix=".keras")
-    os.close(handle)
-    try:
-        translator.model.save(tmp)
-        os.replace(tmp, out_dir / "model.keras")
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    atomic_save(out_dir / "model.keras", translator.model.save, ".keras")
+    for name, tokenizer in (("source", translator.source_tokenizer),
+                            ("target", translator.target_tokenizer)):
+        atomic_write_text(out_dir / "tokenizer" / f"{name}.json",
+                          json.dumps(tokenizer.vocabulary, ensure_ascii=False))
     return final
 
 

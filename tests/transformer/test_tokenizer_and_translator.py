@@ -72,7 +72,7 @@ def test_export_reloads_in_a_fresh_process_and_in_saved_model_cli(tiny_transform
     from transformer.export import export, saved_model_cli_command
 
     saved = export(tiny_transformer, tmp_path)
-    texts = ["¿Dónde está el perro?", "", "Ella lo comió."]
+    texts = ["¿Dónde está el perro?", "", "  ", "😀", "la " * 3400, "Ella lo comió xyzzy."]
     code = (
         "import json, sys, tensorflow as tf, tensorflow_text\n"
         "m = tf.saved_model.load(sys.argv[1])\n"
@@ -86,6 +86,9 @@ def test_export_reloads_in_a_fresh_process_and_in_saved_model_cli(tiny_transform
     assert done.returncode == 0, done.stderr[-2000:]
     greedy, beam = json.loads(done.stdout.strip().splitlines()[-1])
     assert greedy == tiny_transformer.translate(texts)
+    assert greedy[1] == greedy[2] == greedy[3] == ""
+    assert json.loads((tmp_path / "tokenizer" / "target.json").read_text())[:4] == [
+        "[PAD]", "[UNK]", "[START]", "[END]"]
     assert beam == tiny_transformer.translate(texts, beam_width=3)
     show = subprocess.run(saved_model_cli_command() + ["show", "--dir", str(saved), "--all"],
                           capture_output=True, text=True, env=env, timeout=300)
