@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shutil
-import subprocess
 import sys
 import time
-import unicodedata
 from pathlib import Path
+
+from common.cli import (
+    UsageError,
+    add_data_arguments,
+    add_run_arguments,
+    add_shared_commands,
+    data_changes,
+    list_files,
+    run_command,
+    slug,
+    translate_in_fresh_process,
+)
 
 __all__ = ["main"]
 
 DEFAULT_RUNS = Path("runs") / "nmt_attention"
-
-
-class UsageError(ValueError):
-    """A command line that cannot be carried out; the message says what to do."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,18 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--preset", default="quick", choices=["quick", "tutorial", "tiny"],
                        help="hyperparameters: 'tutorial' (units 256, vocabulary 5000, batch "
                        "64, early stopping), 'quick' (the demo's, minutes on 2 cores), 'tiny'")
-    source = train.add_mutually_exclusive_group()
-    source.add_argument("--data", metavar="PATH",
-                        help="spa.txt or spa-eng.zip (or any English<TAB>Spanish file); "
-                        "default: the generated corpus")
-    source.add_argument("--download", action="store_true",
-                        help="download the tutorial's spa-eng.zip (cached by Keras)")
-    train.add_argument("--run", metavar="DIR",
-                       help=f"run folder (default {DEFAULT_RUNS}/<preset>)")
-    train.add_argument("--epochs", type=int, help="number of epochs (default: the preset's)")
-    train.add_argument("--resume", action="store_true",
-                       help="continue the run in --run after its last finished epoch")
-    train.add_argument("--seed", type=int, help="seed for data, splits and weights")
+    add_data_arguments(train)
+    add_run_arguments(train, DEFAULT_RUNS)
     train.add_argument("--score", choices=["dot", "general", "additive"],
                        help="attention score (default: the preset's, 'dot')")
     train.add_argument("--combine", choices=["add", "concat"],
@@ -77,28 +72,12 @@ def _parser() -> argparse.ArgumentParser:
     plot.add_argument("--out", metavar="PATH", help="PNG path (default: RUN/plots/...)")
     plot.add_argument("sentence", metavar="SENTENCE")
 
-    export = commands.add_parser("export", help="write the SavedModel and .keras model")
-    export.add_argument("--run", required=True, metavar="DIR", help="a trained run folder")
-    export.add_argument("--out", metavar="DIR", help="export folder (default RUN/export)")
-
-    demo = commands.add_parser(
-        "demo", help="train the quick preset on the generated corpus and show everything")
-    demo.add_argument("--run", default=str(Path("runs") / "demo" / "nmt_attention"),
-                      metavar="DIR", help="run folder, replaced if it exists")
-    demo.add_argument("--epochs", type=int, help="override the quick preset's epochs")
+    add_shared_commands(commands, "nmt_attention")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    from common.data import DataError
-    from nmt_attention.train import RunError
-
-    try:
-        return _COMMANDS[args.command](args)
-    except (UsageError, DataError, RunError, FileNotFoundError, TypeError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    return run_command(_COMMANDS, _parser().parse_args(argv))
 
 
 def _train(args) -> int:
@@ -106,20 +85,10 @@ def _train(args) -> int:
     from nmt_attention.train import train
 
     config = preset(args.preset)
-    changes = {
-        "seed": args.seed, "score": args.score, "combine": args.combine,
-        "text_mode": args.text_mode, "pipeline": args.pipeline,
-    }
-    if args.download:
-        changes["data"] = "download"
-    elif args.data:
-        if not Path(args.data).exists():
-            raise UsageError(f"data file not found: {args.data}")
-        changes["data"] = str(Path(args.data).resolve())
+    changes = {"score": args.score, "combine": args.combine, "text_mode": args.text_mode,
+               "pipeline": args.pipeline, **data_changes(args)}
     config = config.replace(**{k: v for k, v in changes.items() if v is not None})
     run_dir = Path(args.run) if args.run else DEFAULT_RUNS / args.preset
-    if args.epochs is not None and args.epochs < 1:
-        raise UsageError("--epochs must be at least 1")
     result = train(config, run_dir, resume=args.resume, epochs=args.epochs)
     print(f"trained {result.epochs_done} epoch(s), best epoch {result.best_epoch}; "
           f"run folder: {run_dir}")
@@ -182,9 +151,7 @@ def plot_sentence(run_dir: Path, sentence: str, out: Path | None = None, transla
     figure = attention_figure(
         weights, source, output, title=f"{sentence}\n→ {result['translation'][0].decode()}")
     if out is None:
-        ascii_text = unicodedata.normalize("NFKD", sentence).encode("ascii", "ignore").decode()
-        slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:40] or "sentence"
-        out = run_dir / "plots" / f"attention-{slug}.png"
+        out = run_dir / "plots" / f"attention-{slug(sentence)}.png"
     return save_figure(figure, out)
 
 
@@ -231,29 +198,13 @@ def _demo(args) -> int:
         print("attention plot:", plot_sentence(run_dir, sentence, translator=translator))
     saved = export(translator, run_dir / "export")
     print("SavedModel:", saved)
-    reloaded = _translate_in_fresh_process(saved, samples)
+    reloaded = translate_in_fresh_process(saved, samples, "")
     same = reloaded == greedy
     print(f"reloaded in a fresh process: {'same translations' if same else 'DIFFERENT'}")
-    print(f"files written under {run_dir}:")
-    for path in sorted(run_dir.rglob("*")):
-        if path.is_file() and "saved_model/variables" not in str(path):
-            print("  ", path)
+    list_files(run_dir)
     print(f"demo finished in {time.time() - started:.0f} s")
     return 0 if same else 1
 
-
-def _translate_in_fresh_process(saved_model: Path, texts: list[str]) -> list[str]:
-    code = (
-        "import json, sys, tensorflow as tf\n"
-        "m = tf.saved_model.load(sys.argv[1])\n"
-        "out = m.translate(tf.constant(json.loads(sys.argv[2])))['translation']\n"
-        "print(json.dumps([t.decode() for t in out.numpy()]))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(saved_model), json.dumps(texts)],
-        capture_output=True, text=True, check=True,
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 _COMMANDS = {

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shutil
-import subprocess
 import sys
 import time
-import unicodedata
 from pathlib import Path
+
+from common.cli import (
+    UsageError,
+    add_data_arguments,
+    add_run_arguments,
+    add_shared_commands,
+    data_changes,
+    list_files,
+    run_command,
+    slug,
+    translate_in_fresh_process,
+)
 
 __all__ = ["main"]
 
 DEFAULT_RUNS = Path("runs") / "transformer"
-
-
-class UsageError(ValueError):
-    """A command line that cannot be carried out; the message says what to do."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,17 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--preset", default="quick", choices=["quick", "tutorial", "tiny"],
                        help="'tutorial' (4 layers, d_model 128, dff 512, 8 heads, dropout 0.1),"
                        " 'quick' (the demo's), 'tiny' (tests)")
-    source = train.add_mutually_exclusive_group()
-    source.add_argument("--data", metavar="PATH",
-                        help="spa.txt, spa-eng.zip or any English<TAB>Spanish file "
-                        "(default: the generated corpus)")
-    source.add_argument("--download", action="store_true",
-                        help="download the tutorial's spa-eng.zip (cached by Keras)")
-    train.add_argument("--run", metavar="DIR", help=f"run folder (default {DEFAULT_RUNS}/<preset>)")
-    train.add_argument("--epochs", type=int, help="number of epochs (default: the preset's)")
-    train.add_argument("--resume", action="store_true",
-                       help="continue the run in --run after its last finished epoch")
-    train.add_argument("--seed", type=int, help="seed for data, splits and weights")
+    add_data_arguments(train)
+    add_run_arguments(train, DEFAULT_RUNS)
     train.add_argument("--time-limit", type=float, metavar="MINUTES",
                        help="stop after the first epoch that ends past this many minutes")
     train.add_argument("--label-smoothing", type=float, help="e.g. 0.1 as in the paper")
@@ -77,28 +73,12 @@ def _parser() -> argparse.ArgumentParser:
                       help="layer to draw, 0-based (default -1: the last)")
     plot.add_argument("sentence", metavar="SENTENCE")
 
-    export = commands.add_parser("export", help="write the SavedModel and .keras model")
-    export.add_argument("--run", required=True, metavar="DIR", help="a trained run folder")
-    export.add_argument("--out", metavar="DIR", help="export folder (default RUN/export)")
-
-    demo = commands.add_parser(
-        "demo", help="train the quick preset on the generated corpus and show everything")
-    demo.add_argument("--run", default=str(Path("runs") / "demo" / "transformer"),
-                      metavar="DIR", help="run folder, replaced if it exists")
-    demo.add_argument("--epochs", type=int, help="override the quick preset's epochs")
+    add_shared_commands(commands, "transformer")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    from common.data import DataError
-    from common.runs import RunError
-
-    try:
-        return _COMMANDS[args.command](args)
-    except (UsageError, DataError, RunError, FileNotFoundError, TypeError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    return run_command(_COMMANDS, _parser().parse_args(argv))
 
 
 def _train(args) -> int:
@@ -106,18 +86,8 @@ def _train(args) -> int:
     from transformer.train import train
 
     config = preset(args.preset)
-    changes = {"seed": args.seed, "time_limit_minutes": args.time_limit,
-               "label_smoothing": args.label_smoothing}
-    if args.norm_first:
-        changes["norm_first"] = True
-    if args.download:
-        changes["data"] = "download"
-    elif args.data:
-        if not Path(args.data).exists():
-            raise UsageError(f"data file not found: {args.data}")
-        changes["data"] = str(Path(args.data).resolve())
-    if args.epochs is not None and args.epochs < 1:
-        raise UsageError("--epochs must be at least 1")
+    changes = {"time_limit_minutes": args.time_limit, "label_smoothing": args.label_smoothing,
+               "norm_first": True if args.norm_first else None, **data_changes(args)}
     config = config.replace(**{k: v for k, v in changes.items() if v is not None})
     run_dir = Path(args.run) if args.run else DEFAULT_RUNS / args.preset
     result = train(config, run_dir, resume=args.resume, epochs=args.epochs)
@@ -215,8 +185,6 @@ def plot_sentence(run_dir: Path, sentence: str, layer: int = -1, translator=None
     if not -layers <= layer < layers:
         raise UsageError(f"--layer must be in [0, {layers - 1}], received {layer}")
     number = layer % layers
-    ascii_text = unicodedata.normalize("NFKD", sentence).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:40] or "sentence"
     cross = attention_heads_figure(
         maps["decoder_cross"][layer], maps["source_tokens"], maps["output_tokens"],
         title=f"decoder layer {number} cross-attention: {sentence} → {maps['translation']}")
@@ -224,8 +192,8 @@ def plot_sentence(run_dir: Path, sentence: str, layer: int = -1, translator=None
         maps["encoder_self"][layer], maps["source_tokens"], maps["source_tokens"],
         title=f"encoder layer {number} self-attention: {sentence}")
     return [
-        save_figure(cross, run_dir / "plots" / f"cross-layer{number}-{slug}.png"),
-        save_figure(own, run_dir / "plots" / f"self-layer{number}-{slug}.png"),
+        save_figure(cross, run_dir / "plots" / f"cross-layer{number}-{slug(sentence)}.png"),
+        save_figure(own, run_dir / "plots" / f"self-layer{number}-{slug(sentence)}.png"),
     ]
 
 
@@ -272,27 +240,13 @@ def _demo(args) -> int:
         print("attention heads:", path)
     saved = export(translator, run_dir / "export")
     print("SavedModel:", saved)
-    reloaded = _translate_in_fresh_process(saved, samples)
+    reloaded = translate_in_fresh_process(saved, samples, ", tensorflow_text")
     same = reloaded == greedy
     print(f"reloaded in a fresh process: {'same translations' if same else 'DIFFERENT'}")
-    print(f"files written under {run_dir}:")
-    for path in sorted(run_dir.rglob("*")):
-        if path.is_file() and "saved_model/variables" not in str(path):
-            print("  ", path)
+    list_files(run_dir)
     print(f"demo finished in {time.time() - started:.0f} s")
     return 0 if same else 1
 
-
-def _translate_in_fresh_process(saved_model: Path, texts: list[str]) -> list[str]:
-    code = (
-        "import json, sys, tensorflow as tf, tensorflow_text\n"
-        "m = tf.saved_model.load(sys.argv[1])\n"
-        "out = m.translate(tf.constant(json.loads(sys.argv[2])))['translation']\n"
-        "print(json.dumps([t.decode() for t in out.numpy()]))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code, str(saved_model), json.dumps(texts)],
-                          capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 _COMMANDS = {"train": _train, "translate": _translate, "evaluate": _evaluate,
