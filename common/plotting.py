@@ -76,9 +76,11 @@ def attention_heads_figure(
     width = 0.9 + 0.36 * max(len(key_tokens), 4)
     height = 0.9 + 0.34 * max(len(query_tokens), 4)
     fig = Figure(figsize=(columns * width, rows * height + 0.6), dpi=100, layout="constrained")
+    axes = []
     for head in range(heads):
         ax = fig.add_subplot(rows, columns, head + 1)
-        ax.imshow(scores[head], cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
+        axes.append(ax)
+        image = ax.imshow(scores[head], cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
         ax.set_xticks(range(len(key_tokens)), labels=key_tokens, rotation=70, ha="right",
                       fontsize=8)
         ax.set_yticks(range(len(query_tokens)), labels=query_tokens, fontsize=8)
@@ -87,6 +89,7 @@ def attention_heads_figure(
             ax.set_ylabel("query token")
         if head >= heads - columns:
             ax.set_xlabel("key token")
+    fig.colorbar(image, ax=axes, shrink=0.8, label="attention weight")
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
