@@ -18,6 +18,9 @@ from matplotlib.figure import Figure
 __all__ = [
     "attention_figure",
     "attention_heads_figure",
+    "comparison_figure",
+    "confusion_matrix_figure",
+    "image_attention_figure",
     "learning_rate_figure",
     "history_figure",
     "positional_encoding_figure",
@@ -154,6 +157,91 @@ def positional_encoding_figure(encoding: np.ndarray) -> Figure:
     right.set_ylabel("position")
     right.set_title("cosine similarity between positions")
     fig.colorbar(image, ax=right, shrink=0.8)
+    return fig
+
+
+def confusion_matrix_figure(matrix: np.ndarray, label_names: Sequence[str],
+                            title: str | None = None) -> Figure:
+    """Counts of (true label, predicted label): the diagonal is right, the rest shows which
+    classes are taken for which. Each cell shows its count."""
+    matrix = np.asarray(matrix)
+    classes = len(label_names)
+    if matrix.shape != (classes, classes):
+        raise ValueError(f"matrix has shape {matrix.shape}, {classes} labels need "
+                         f"({classes}, {classes})")
+    side = 2.4 + 0.5 * max(classes, 3)
+    fig = Figure(figsize=(side + 1.2, side), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    image = ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(classes), labels=label_names, rotation=45 if classes > 4 else 0,
+                  ha="right" if classes > 4 else "center")
+    ax.set_yticks(range(classes), labels=label_names)
+    ax.set_xlabel("predicted label")
+    ax.set_ylabel("true label")
+    threshold = matrix.max() / 2 if matrix.size else 0
+    for (row, column), count in np.ndenumerate(matrix):
+        ax.text(column, row, str(int(count)), ha="center", va="center", fontsize=8,
+                color="white" if count > threshold else "black")
+    fig.colorbar(image, ax=ax, shrink=0.8, label="test examples")
+    ax.set_title(title or "confusion matrix (test split)", fontsize=10)
+    return fig
+
+
+def image_attention_figure(image: np.ndarray, weights: np.ndarray,
+                           title: str | None = None) -> Figure:
+    """An image next to where the [CLS] token looked: ``weights`` is (rows, cols) over the
+    patch grid (e.g. attention rollout), drawn at the image's size and over it."""
+    image = np.asarray(image, dtype=np.float32)
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    weights = np.asarray(weights, dtype=np.float32)
+    height, width = image.shape[:2]
+    if height % weights.shape[0] or width % weights.shape[1]:
+        raise ValueError(f"a {weights.shape} patch grid does not tile a {height}x{width} image")
+    patch = (height // weights.shape[0], width // weights.shape[1])
+    upsampled = np.kron(weights, np.ones(patch))  # (height, width)
+    cmap = "gray" if image.ndim == 2 else None
+    fig = Figure(figsize=(9.6, 3.6), dpi=100, layout="constrained")
+    panels = [fig.add_subplot(1, 3, i + 1) for i in range(3)]
+    panels[0].imshow(image, cmap=cmap, vmin=0, vmax=1)
+    panels[0].set_title("image", fontsize=10)
+    shown = panels[1].imshow(upsampled, cmap="inferno", vmin=0)
+    panels[1].set_title("[CLS] attention per patch", fontsize=10)
+    fig.colorbar(shown, ax=panels[1], shrink=0.8, label="share of attention")
+    panels[2].imshow(image, cmap=cmap, vmin=0, vmax=1)
+    panels[2].imshow(upsampled, cmap="inferno", alpha=0.55, vmin=0)
+    panels[2].set_title("overlay", fontsize=10)
+    for ax in panels:
+        ax.set_xticks(np.arange(0, width + 1, patch[1]) - 0.5, labels=[])
+        ax.set_yticks(np.arange(0, height + 1, patch[0]) - 0.5, labels=[])
+        ax.grid(color="white", alpha=0.35, linewidth=0.8)
+        ax.set_xlabel("patch column")
+    panels[0].set_ylabel("patch row")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def comparison_figure(groups: Sequence[str], means: Sequence[float], spreads: Sequence[float],
+                      values: Sequence[Sequence[float]], ylabel: str = "test accuracy",
+                      title: str | None = None, chance: float | None = None) -> Figure:
+    """Bars with the mean per group, error bars for the spread, and each run as a dot."""
+    fig = Figure(figsize=(1.6 + 1.5 * len(groups), 4.2), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    positions = np.arange(len(groups))
+    ax.bar(positions, means, yerr=spreads, capsize=6, color="#9ecae1", edgecolor="#3182bd",
+           label="mean (bar: min to max)")
+    for x, runs in zip(positions, values, strict=True):
+        ax.scatter(np.full(len(runs), x), runs, color="#08519c", zorder=3, s=18)
+    if chance is not None:
+        ax.axhline(chance, color="gray", linestyle="--", linewidth=1, label="chance")
+    ax.set_xticks(positions, labels=groups, fontsize=9)
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(0, 1.05)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
     return fig
 
 

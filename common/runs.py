@@ -20,6 +20,7 @@ __all__ = [
     "atomic_save",
     "atomic_write_text",
     "fit_run",
+    "fresh_state",
     "history_columns",
     "open_run",
     "publish_dir",
@@ -126,6 +127,11 @@ def open_run(run_dir: Path, resume: bool) -> dict:
         raise RunError(
             f"{run_dir} already holds a run; pass --resume to continue it or --run NEW_DIR"
         )
+    return fresh_state()
+
+
+def fresh_state() -> dict:
+    """The training state of a run with no finished epoch."""
     return {"epoch": 0, "best_val_loss": math.inf, "best_epoch": 0, "wait": 0}
 
 
@@ -151,7 +157,8 @@ class TimeLimit(keras.callbacks.Callback):
 
 def fit_run(model, train_ds, val_ds, run_dir: Path, state: dict, *, epochs: int,
             steps_per_epoch: int, validation_steps: int, patience: int,
-            callbacks=(), verbose: int = 2, title: str = "training") -> None:
+            callbacks=(), verbose: int = 2, title: str = "training",
+            plotted: tuple[str, ...] = ("loss", "masked_accuracy")) -> None:
     """Fits from ``state['epoch']`` with a checkpoint every epoch, then plots the history."""
     from common.plotting import history_figure, save_figure
 
@@ -169,7 +176,7 @@ def fit_run(model, train_ds, val_ds, run_dir: Path, state: dict, *, epochs: int,
             verbose=verbose,
         )
     history = history_columns(read_history(run_dir / "history.csv"))
-    names = ["loss", "val_loss", "masked_accuracy", "val_masked_accuracy"]
+    names = [*plotted, *(f"val_{name}" for name in plotted)]
     if history.get("loss"):
         figure = history_figure({k: history[k] for k in names if k in history}, title=title)
         save_figure(figure, run_dir / "plots" / "history.png")

@@ -1,0 +1,169 @@
+"""A small BERT: masked-language-model pretraining of the text encoder, then fine-tuning.
+
+Pretraining hides some tokens of unlabeled text and trains the encoder to guess them from
+both sides of context. The encoder then starts the classifier with weights that already
+know which words go together and in what order, and the classifier reads the [CLS] output.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from classify.encoder import TextEncoder
+
+__all__ = ["BertPretrainer", "MaskedLanguageModelHead", "copy_encoder", "mask_tokens"]
+
+
+def mask_tokens(
+    token_ids: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    mask_id: int,
+    first_word_id: int,
+    vocabulary_size: int,
+    rate: float = 0.15,
+    protected_ids: tuple[int, ...] = (0,),
+) -> tuple[np.ndarray, np.ndarray]:
+    """BERT's masking: choose ``rate`` of the tokens; of those, 80% become [MASK], 10% a
+    random word, 10% stay as they are. The model must predict the original at every chosen
+    position, so it cannot learn that only [MASK] positions matter.
+
+    Padding (id 0) and every id in ``protected_ids`` (e.g. [CLS]) are never chosen.
+
+    Args:
+        token_ids: (batch, length) int ids.
+        rng: the NumPy generator to draw from (a fresh draw each epoch: dynamic masking).
+        mask_id: the [MASK] token's id.
+        first_word_id: random replacements are drawn from [first_word_id, vocabulary_size).
+        vocabulary_size: number of ids.
+        rate: fraction of eligible tokens chosen.
+        protected_ids: ids never chosen; padding always is.
+
+    Returns:
+        ``(inputs, labels)``, both (batch, length): the corrupted ids, and the original id
+        at chosen positions with 0 elsewhere (0 is ignored by the masked loss).
+    """
+    token_ids = np.asarray(token_ids)
+    eligible = ~np.isin(token_ids, (0, *protected_ids))
+    chosen = eligible & (rng.random(token_ids.shape) < rate)
+    action = rng.random(token_ids.shape)
+    to_mask = chosen & (action < 0.8)
+    to_random = chosen & (action >= 0.8) & (action < 0.9)
+    inputs = token_ids.copy()
+    inputs[to_mask] = mask_id
+    inputs[to_random] = rng.integers(first_word_id, vocabulary_size, size=int(to_random.sum()))
+    labels = np.where(chosen, token_ids, 0)
+    return inputs, labels
+
+
+@keras.saving.register_keras_serializable(package="classify")
+class MaskedLanguageModelHead(keras.layers.Layer):
+    """Encoder outputs to a distribution over the vocabulary at every position.
+
+    Dense + GELU, LayerNorm, then a projection to ``vocabulary_size`` logits, as BERT's
+    pretraining head (BERT ties the last projection to the token embedding; this one is its
+    own layer, which is simpler to save and changes little at this size).
+
+    Args:
+        vocabulary_size: number of token ids.
+        hidden_dim: the encoder's width.
+
+    Call arguments:
+        x: (batch, length, hidden_dim).
+
+    Returns:
+        (batch, length, vocabulary_size) logits.
+    """
+
+    def __init__(self, vocabulary_size: int, hidden_dim: int, **kwargs):
+        super().__init__(**kwargs)
+        self.vocabulary_size = vocabulary_size
+        self.hidden_dim = hidden_dim
+        self.transform = keras.layers.Dense(hidden_dim, activation="gelu", name="transform")
+        self.norm = keras.layers.LayerNormalization(epsilon=1e-12, name="layer_norm")
+        self.logits = keras.layers.Dense(vocabulary_size, name="logits")
+
+    def build(self, x_shape):
+        self.transform.build(x_shape)
+        self.norm.build(tuple(x_shape[:-1]) + (self.hidden_dim,))
+        self.logits.build(tuple(x_shape[:-1]) + (self.hidden_dim,))
+        self.built = True
+
+    def call(self, x):
+        return self.logits(self.norm(self.transform(x)))  # (batch, length, vocabulary)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(vocabulary_size=self.vocabulary_size, hidden_dim=self.hidden_dim)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="classify")
+class BertPretrainer(keras.Model):
+    """The text encoder (learned positions, post-norm) with a masked-language-model head.
+
+    Train it on ``mask_tokens`` output with ``common.masks.MaskedSparseCrossEntropy``: the
+    labels are 0 except at chosen positions, so the loss averages over chosen tokens only.
+    After pretraining, ``encoder`` is what a classifier starts from.
+
+    Masking: id 0 is padding (see TextEncoder).
+
+    Args:
+        vocabulary_size, sequence_length, num_layers, hidden_dim, num_heads,
+        intermediate_dim, dropout: the encoder's (see TextEncoder).
+
+    Call arguments:
+        token_ids: (batch, length) int, [CLS] first, some tokens replaced by [MASK].
+
+    Returns:
+        (batch, length, vocabulary_size) logits.
+
+    Reference: Devlin et al. 2018, "BERT: Pre-training of Deep Bidirectional Transformers",
+    3.1 (Task #1: Masked LM).
+    """
+
+    def __init__(self, vocabulary_size: int, sequence_length: int, num_layers: int = 2,
+                 hidden_dim: int = 64, num_heads: int = 4, intermediate_dim: int = 128,
+                 dropout: float = 0.1, **kwargs):
+        super().__init__(**kwargs)
+        self.vocabulary_size = vocabulary_size
+        self.sequence_length = sequence_length
+        self.num_layers = num_layers
+        self.hidden_dim = hidden_dim
+        self.num_heads = num_heads
+        self.intermediate_dim = intermediate_dim
+        self.dropout = dropout
+        self.encoder = TextEncoder(vocabulary_size, sequence_length, num_layers, hidden_dim,
+                                   num_heads, intermediate_dim, dropout, "learned",
+                                   name="encoder")
+        self.mlm_head = MaskedLanguageModelHead(vocabulary_size, hidden_dim, name="mlm_head")
+
+    def build(self, token_ids_shape):
+        self.encoder.build(token_ids_shape)
+        self.mlm_head.build(tuple(token_ids_shape) + (self.hidden_dim,))
+        self.built = True
+
+    def call(self, token_ids, training=None):
+        return self.mlm_head(self.encoder(token_ids, training=training))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(vocabulary_size=self.vocabulary_size,
+                      sequence_length=self.sequence_length, num_layers=self.num_layers,
+                      hidden_dim=self.hidden_dim, num_heads=self.num_heads,
+                      intermediate_dim=self.intermediate_dim, dropout=self.dropout)
+        return config
+
+
+def copy_encoder(pretrainer: BertPretrainer, classifier: keras.Model) -> None:
+    """Loads the pretrained encoder's weights into ``classifier.encoder`` (same sizes)."""
+    ids = tf.zeros([1, pretrainer.sequence_length], tf.int32)
+    classifier(ids)
+    source, target = pretrainer.encoder.weights, classifier.encoder.weights
+    if [tuple(w.shape) for w in source] != [tuple(w.shape) for w in target]:
+        raise ValueError("the pretrained encoder and the classifier's encoder differ in size; "
+                         "fine-tune with the pretraining run's settings")
+    for s, t in zip(source, target, strict=True):
+        t.assign(s)

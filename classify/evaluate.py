@@ -1,0 +1,68 @@
+"""Test-split metrics of a trained classifier: accuracy, per-class accuracy, the confusion
+matrix (JSON and PNG), and each test sentence's prediction for text runs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import tensorflow as tf
+
+from classify.train import LoadedRun, load_data
+from common.plotting import confusion_matrix_figure, save_figure
+from common.runs import atomic_write_text
+
+__all__ = ["confusion_matrix", "evaluate"]
+
+
+def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, classes: int) -> np.ndarray:
+    """(classes, classes) counts; row = true label, column = predicted label."""
+    matrix = np.zeros([classes, classes], np.int64)
+    np.add.at(matrix, (np.asarray(labels), np.asarray(predictions)), 1)
+    return matrix
+
+
+def evaluate(run: LoadedRun, batch_size: int = 256) -> dict:
+    """Scores the run's best weights on its test split; writes ``metrics.json``,
+    ``plots/confusion_matrix.png`` and, for text, ``test_predictions.tsv``."""
+    data = load_data(run.config, run.vocabulary)
+    x, y = data.x["test"], data.y["test"]
+    logits = np.concatenate([run.model(tf.constant(x[i : i + batch_size]), training=False)
+                             for i in range(0, len(x), batch_size)])
+    probabilities = tf.nn.softmax(logits).numpy()
+    predictions = probabilities.argmax(axis=-1)
+    classes = len(run.label_names)
+    matrix = confusion_matrix(y, predictions, classes)
+    per_class = {name: float(matrix[i, i] / max(1, matrix[i].sum()))
+                 for i, name in enumerate(run.label_names)}
+    state_path = run.run_dir / "checkpoints" / "state.json"
+    state = json.loads(state_path.read_text()) if state_path.exists() else {}
+    metrics = {
+        "kind": run.config.kind,
+        "test_examples": int(len(y)),
+        "test_accuracy": float((predictions == y).mean()),
+        "per_class_accuracy": per_class,
+        "confusion_matrix": matrix.tolist(),
+        "label_names": run.label_names,
+        "epochs_trained": state.get("epoch"),
+        "best_epoch": state.get("best_epoch"),
+        "data": data.report,
+    }
+    pretrain_history = run.run_dir / "pretrain" / "history.csv"
+    if pretrain_history.exists():
+        rows = pretrain_history.read_text().strip().splitlines()
+        header, last = rows[0].split(","), rows[-1].split(",")
+        values = dict(zip(header, last, strict=True))
+        if "val_masked_accuracy" in values:
+            metrics["pretraining_val_masked_accuracy"] = float(values["val_masked_accuracy"])
+    atomic_write_text(run.run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    title = f"confusion matrix, test split: accuracy {metrics['test_accuracy']:.1%}"
+    save_figure(confusion_matrix_figure(matrix, run.label_names, title),
+                run.run_dir / "plots" / "confusion_matrix.png")
+    if data.test_texts is not None:
+        lines = ["sentence\tlabel\tpredicted\tprobability"]
+        lines += [f"{t}\t{run.label_names[a]}\t{run.label_names[b]}\t{p[b]:.4f}"
+                  for t, a, b, p in zip(data.test_texts, y, predictions, probabilities,
+                                        strict=True)]
+        atomic_write_text(run.run_dir / "test_predictions.tsv", "\n".join(lines) + "\n")
+    return metrics

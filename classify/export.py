@@ -1,0 +1,66 @@
+"""Export: a SavedModel taking raw strings (text, BERT) or float images (ViT) and returning
+class probabilities, plus the ``.keras`` model, the label names and the vocabulary.
+
+Signature ``serving_default``: ``texts`` string [None] (or ``images`` float32 [None, height,
+width, channels], pixels in [0, 1]) -> ``probabilities`` float32 [None, classes],
+``label_id`` int64 [None], ``label`` string [None]. Only core TensorFlow ops: it loads with
+TensorFlow alone, in ``saved_model_cli`` and TF Serving. Written to a temporary folder and
+renamed into place: never half an export.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import tensorflow as tf
+
+from classify.predictor import Predictor
+from common.runs import atomic_save, atomic_write_text, publish_dir
+
+__all__ = ["ServingModule", "export"]
+
+
+class ServingModule(tf.Module):
+    def __init__(self, predictor: Predictor):
+        super().__init__(name="serving")
+        self.predictor = predictor
+        # The tf.Variables under the Keras 3 variables, tracked directly: TF1-style loaders
+        # (saved_model_cli run, TF Serving) need them (keras-team/keras#20095).
+        self._tf_variables = [v.value for v in predictor.model.variables]
+        if predictor.is_text:
+            spec = tf.TensorSpec([None], tf.string, name="texts")
+            self.serve = tf.function(self._classify_texts, input_signature=[spec])
+        else:
+            spec = tf.TensorSpec([None, *predictor.image_shape], tf.float32, name="images")
+            self.serve = tf.function(self._classify_images, input_signature=[spec])
+
+    def _classify_texts(self, texts):
+        return self.predictor._outputs(self.predictor.vocabulary.encode(texts))
+
+    def _classify_images(self, images):
+        return self.predictor._outputs(images)
+
+
+def export(predictor: Predictor, out_dir: str | os.PathLike) -> Path:
+    """Writes ``out_dir/saved_model``, ``out_dir/model.keras``, ``labels.json`` (and
+    ``vocabulary.json`` for text) atomically; returns the SavedModel's path."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    module = ServingModule(predictor)
+    final = out_dir / "saved_model"
+    staging = Path(tempfile.mkdtemp(dir=out_dir, prefix=".saved_model-"))
+    try:
+        tf.saved_model.save(module, str(staging), signatures={"serving_default": module.serve})
+        publish_dir(staging, final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    atomic_save(out_dir / "model.keras", predictor.model.save, ".keras")
+    atomic_write_text(out_dir / "labels.json", json.dumps(predictor.label_names, indent=2))
+    if predictor.is_text:
+        atomic_write_text(out_dir / "vocabulary.json",
+                          json.dumps(predictor.vocabulary.tokens, ensure_ascii=False))
+    return final

@@ -1,0 +1,113 @@
+"""Raw inputs to class probabilities: sentences through the vocabulary, or images checked
+for shape and scale. What ``predict``, ``plot`` and the export use."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from classify.vocabulary import WordVocabulary
+
+__all__ = ["Predictor", "check_images", "check_texts"]
+
+
+def check_texts(texts: Sequence[str]) -> list[str]:
+    """Returns ``texts`` as a list; an empty or blank one raises a ValueError naming it."""
+    texts = list(texts)
+    if not texts:
+        raise ValueError("no text given: pass at least one sentence")
+    for number, text in enumerate(texts, start=1):
+        if not isinstance(text, str):
+            raise ValueError(f"text {number} is a {type(text).__name__}, not a string")
+        if not text.strip():
+            raise ValueError(f"text {number} is empty: give one sentence per input")
+    return texts
+
+
+def check_images(images, image_shape: Sequence[int]) -> np.ndarray:
+    """Returns ``images`` as float32 (batch, height, width, channels) in [0, 1].
+
+    A single image (height, width[, channels]) gets a batch axis; grey images without a
+    channel axis get one.
+
+    Raises:
+        ValueError: integer pixels (say how to scale), the wrong size, NaN, or values
+            outside [0, 1].
+    """
+    height, width, channels = (int(s) for s in image_shape)
+    images = np.asarray(images)
+    if images.dtype.kind not in "f":
+        hint = " (divide by 255, or by 16 for scikit-learn's digits)" \
+            if images.dtype.kind in "iub" else ""
+        raise ValueError(f"images must be floats in [0, 1], received dtype {images.dtype}"
+                         f"{hint}")
+    if images.ndim == 2 or (images.ndim == 3 and images.shape[-1] not in (1, 3) and
+                            images.shape[-2:] == (height, width)):
+        images = images[None]
+    if images.ndim == 3 and channels == 1 and images.shape[1:] == (height, width):
+        images = images[..., None]
+    elif images.ndim == 3:
+        images = images[None]
+    if images.ndim != 4 or tuple(images.shape[1:]) != (height, width, channels):
+        raise ValueError(f"images must have shape (batch, {height}, {width}, {channels}), "
+                         f"received {tuple(images.shape)}")
+    if not np.isfinite(images).all():
+        raise ValueError("images hold NaN or infinite values")
+    if images.size and (images.min() < -1e-3 or images.max() > 1 + 1e-3):
+        raise ValueError(f"pixel values must lie in [0, 1], received {images.min():g} to "
+                         f"{images.max():g}: scale them as the training data was")
+    return images.astype(np.float32)
+
+
+class Predictor(tf.Module):
+    """A trained classifier behind one call: raw inputs in, probabilities and labels out.
+
+    Args:
+        model: a TextClassifier or VisionTransformer (logits out).
+        label_names: one name per class.
+        vocabulary: the run's WordVocabulary for text models; None for images.
+        image_shape: (height, width, channels) for image models.
+    """
+
+    def __init__(self, model: keras.Model, label_names: Sequence[str],
+                 vocabulary: WordVocabulary | None = None,
+                 image_shape: Sequence[int] | None = None):
+        super().__init__(name="predictor")
+        self.model = model
+        self.label_names = list(label_names)
+        self.vocabulary = vocabulary
+        self.image_shape = tuple(image_shape) if image_shape else None
+        self._names = tf.constant(self.label_names)
+
+    @property
+    def is_text(self) -> bool:
+        return self.vocabulary is not None
+
+    def inputs_of(self, raw) -> tf.Tensor:
+        """Checked model inputs: token ids for text, float images otherwise."""
+        if self.is_text:
+            return self.vocabulary.encode(tf.constant(check_texts(raw)))
+        return tf.constant(check_images(raw, self.image_shape))
+
+    def _outputs(self, inputs: tf.Tensor) -> dict[str, tf.Tensor]:
+        probabilities = tf.nn.softmax(self.model(inputs, training=False), axis=-1)
+        label_id = tf.argmax(probabilities, axis=-1)
+        return {"probabilities": probabilities, "label_id": label_id,
+                "label": tf.gather(self._names, label_id)}
+
+    def predict(self, raw) -> list[tuple[str, float]]:
+        """Sentences (text) or images -> one (label, probability) per input."""
+        outputs = self._outputs(self.inputs_of(raw))
+        probabilities = outputs["probabilities"].numpy()
+        ids = outputs["label_id"].numpy()
+        return [(self.label_names[i], float(p[i])) for i, p in zip(ids, probabilities,
+                                                                   strict=True)]
+
+    def attention(self, raw) -> tuple[tf.Tensor, list[tf.Tensor]]:
+        """Model inputs and the attention scores of every block, for plots."""
+        inputs = self.inputs_of(raw)
+        _, scores = self.model(inputs, training=False, return_attention_scores=True)
+        return inputs, scores

@@ -1,0 +1,361 @@
+"""Training runs for the three classifiers, with the run folders of the translation
+tutorials (``common/runs.py``): config.json, labels.json, vocabulary.json (text), checkpoints
+every epoch, resume, early stopping, history.csv, plots, metrics.json.
+
+BERT runs hold their pretraining in ``RUN/pretrain/`` (a run folder of its own, so an
+interrupted pretraining resumes too); fine-tuning starts from its best encoder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from classify.bert import BertPretrainer, copy_encoder, mask_tokens
+from classify.config import BertConfig, TextConfig, VitConfig
+from classify.text_classifier import TextClassifier
+from classify.vit import VisionTransformer
+from classify.vocabulary import WordVocabulary, build_word_vocabulary
+from common.data import DataError, split_indices
+from common.data.classification import (
+    ImageSet,
+    LabeledTexts,
+    generate_order_task,
+    load_digits,
+    load_imdb,
+    load_keras_images,
+    read_labeled_tsv,
+)
+from common.masks import MaskedAccuracy, MaskedSparseCrossEntropy
+from common.runs import (
+    RunError,
+    atomic_write_text,
+    fit_run,
+    fresh_state,
+    open_run,
+)
+
+__all__ = ["LoadedRun", "SplitData", "build_model", "load_data", "load_run", "train"]
+
+
+@dataclasses.dataclass
+class SplitData:
+    """Model inputs and labels of the three splits; ``texts`` keeps the test sentences."""
+
+    x: dict[str, np.ndarray]
+    y: dict[str, np.ndarray]
+    label_names: list[str]
+    report: str
+    test_texts: list[str] | None = None
+
+
+def load_labeled_texts(config: TextConfig) -> LabeledTexts:
+    if config.data == "generated":
+        return generate_order_task(config.generated_examples, config.seed)
+    if config.data == "imdb":
+        return load_imdb()
+    return read_labeled_tsv(config.data)
+
+
+def load_images(config: VitConfig) -> ImageSet:
+    if config.data == "digits":
+        return load_digits()
+    return load_keras_images(config.data)
+
+
+def _splits(count: int, config):
+    splits = split_indices(count, config.seed, config.validation_fraction, config.test_fraction)
+    if not len(splits.train) or not len(splits.validation) or not len(splits.test):
+        raise DataError(f"{count} examples are too few to split; give more data")
+    return {"train": splits.train, "validation": splits.validation, "test": splits.test}
+
+
+def text_splits(config: TextConfig) -> tuple[LabeledTexts, dict[str, list[str]],
+                                             dict[str, np.ndarray]]:
+    data = load_labeled_texts(config)
+    parts = _splits(len(data), config)
+    texts = {name: [data.texts[i] for i in index] for name, index in parts.items()}
+    labels = {name: data.labels[index] for name, index in parts.items()}
+    if isinstance(config, BertConfig) and config.labeled_examples:
+        texts["train"] = texts["train"][: config.labeled_examples]
+        labels["train"] = labels["train"][: config.labeled_examples]
+    return data, texts, labels
+
+
+def load_data(config, vocabulary: WordVocabulary | None = None) -> SplitData:
+    """The three splits as arrays: token ids for text (with ``vocabulary``), images for ViT."""
+    if isinstance(config, VitConfig):
+        images = load_images(config)
+        parts = _splits(len(images), config)
+        return SplitData({n: images.images[i] for n, i in parts.items()},
+                         {n: images.labels[i] for n, i in parts.items()},
+                         images.label_names, images.report)
+    data, texts, labels = text_splits(config)
+    x = {name: encode(vocabulary, part) for name, part in texts.items()}
+    return SplitData(x, labels, data.label_names, data.report, texts["test"])
+
+
+def encode(vocabulary: WordVocabulary, texts: Sequence[str], batch: int = 4096) -> np.ndarray:
+    rows = [vocabulary.encode(tf.constant(list(texts[i : i + batch]))).numpy()
+            for i in range(0, len(texts), batch)]
+    return np.concatenate(rows) if rows else np.zeros([0, vocabulary.sequence_length],
+                                                      np.int32)
+
+
+def build_model(config, num_classes: int, vocabulary_size: int | None = None,
+                image_shape: tuple[int, ...] | None = None) -> keras.Model:
+    """The classifier a config describes, built."""
+    if isinstance(config, VitConfig):
+        model = VisionTransformer(image_shape[:2], image_shape[2], config.patch_size,
+                                  num_classes, config.num_layers, config.hidden_dim,
+                                  config.num_heads, config.intermediate_dim, config.dropout)
+        model(tf.zeros([1, *image_shape]))
+        return model
+    model = TextClassifier(
+        vocabulary_size, num_classes, config.sequence_length, config.num_layers,
+        config.hidden_dim, config.num_heads, config.intermediate_dim, config.dropout,
+        config.pooling, config.positional_encoding,
+        "learned" if isinstance(config, BertConfig) else "sinusoidal")
+    model(tf.zeros([1, config.sequence_length], tf.int32))
+    return model
+
+
+def _optimizer(learning_rate: float, weight_decay: float, warmup_fraction: float,
+               total_steps: int) -> keras.optimizers.Optimizer:
+    """AdamW with a linear warm-up to ``learning_rate``, then cosine decay to 1% of it."""
+    warmup = int(total_steps * warmup_fraction)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        0.0 if warmup else learning_rate, max(1, total_steps - warmup), alpha=0.01,
+        warmup_target=learning_rate if warmup else None, warmup_steps=warmup)
+    return keras.optimizers.AdamW(schedule, weight_decay=weight_decay)
+
+
+def compile_classifier(model: keras.Model, config, steps_per_epoch: int) -> None:
+    model.compile(
+        optimizer=_optimizer(config.learning_rate, config.weight_decay,
+                             config.warmup_fraction, config.epochs * steps_per_epoch),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        jit_compile=config.jit_compile,
+        steps_per_execution=max(1, min(config.steps_per_execution, steps_per_epoch)),
+    )
+
+
+def arrays_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int,
+                   training: bool) -> tf.data.Dataset:
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    if training:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True).repeat()
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+@dataclasses.dataclass
+class LoadedRun:
+    """What a run folder holds, loaded: its config, label names, vocabulary (text) and
+    model (best weights)."""
+
+    run_dir: Path
+    config: object
+    label_names: list[str]
+    vocabulary: WordVocabulary | None
+    model: keras.Model
+
+
+def load_run(run_dir: str | os.PathLike, which: str = "best") -> LoadedRun:
+    """Loads a trained run; ``which`` is ``"best"`` (weights) or ``"last"`` (the .keras
+    checkpoint with its optimizer).
+
+    Raises:
+        RunError: not a run folder, or a missing or damaged checkpoint.
+    """
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.json").exists():
+        raise RunError(f"{run_dir} is not a run folder (no config.json); train one first")
+    try:
+        config = VitConfig.from_json(run_dir / "config.json")
+        meta = json.loads((run_dir / "labels.json").read_text(encoding="utf-8"))
+        vocabulary = None
+        if not isinstance(config, VitConfig):
+            tokens = json.loads((run_dir / "vocabulary.json").read_text(encoding="utf-8"))
+            vocabulary = WordVocabulary(tokens, config.sequence_length, config.text_mode)
+    except (OSError, ValueError, KeyError) as error:
+        raise RunError(f"cannot read the run folder {run_dir}: {error}") from None
+    label_names = meta["label_names"]
+    path = run_dir / "checkpoints" / ("best.weights.h5" if which == "best" else "last.keras")
+    if not path.exists():
+        raise RunError(f"{run_dir} has no trained weights ({path.name}); train it first")
+    try:
+        if which == "best":
+            model = build_model(config, len(label_names),
+                                vocabulary.size if vocabulary else None,
+                                tuple(meta.get("image_shape") or ()) or None)
+            model.load_weights(path)
+        else:
+            model = keras.saving.load_model(path)
+    except Exception as error:  # noqa: BLE001 - a damaged file raises many kinds
+        raise RunError(
+            f"checkpoint {path} is unreadable ({type(error).__name__}); it is damaged or from "
+            "another configuration: retrain, or delete the run folder") from None
+    return LoadedRun(run_dir, config, label_names, vocabulary, model)
+
+
+@dataclasses.dataclass
+class TrainResult:
+    run_dir: Path
+    config: object
+    data: SplitData
+    epochs_done: int
+    best_epoch: int
+    stopped_early: bool
+
+
+def train(config, run_dir: str | os.PathLike, resume: bool = False, epochs: int | None = None,
+          callbacks: Sequence[keras.callbacks.Callback] = (),
+          log: Callable[[str], None] = print, verbose: int = 2) -> TrainResult:
+    """Trains ``config`` (a TextConfig, BertConfig or VitConfig) into ``run_dir``; with
+    ``resume``, continues after the last finished epoch (of pretraining, then fine-tuning).
+
+    Raises:
+        RunError: a run already in ``run_dir`` (without ``resume``), or nothing to resume.
+        DataError: the data cannot be read.
+    """
+    run_dir = Path(run_dir)
+    if resume:
+        if not (run_dir / "config.json").exists():
+            raise RunError(f"nothing to resume in {run_dir}: it holds no run")
+        config = VitConfig.from_json(run_dir / "config.json")
+    else:
+        open_run(run_dir, resume=False)  # refuses to start over an existing run
+    if epochs is not None:
+        config = config.replace(epochs=epochs)
+    keras.utils.set_random_seed(config.seed)
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    vocabulary, image_shape = None, None
+    if isinstance(config, VitConfig):
+        data = load_data(config)
+        image_shape = tuple(int(s) for s in data.x["train"].shape[1:])
+    else:
+        vocabulary = _vocabulary(config, run_dir, resume)
+        data = load_data(config, vocabulary)
+    log(data.report)
+    if not resume:
+        atomic_write_text(run_dir / "labels.json", json.dumps(
+            {"label_names": data.label_names, "image_shape": image_shape}, indent=2))
+        config.to_json(run_dir / "config.json")
+    if isinstance(config, BertConfig):
+        _pretrain(config, run_dir / "pretrain", vocabulary, resume, log, verbose)
+
+    finetune_state_exists = (run_dir / "checkpoints" / "state.json").exists()
+    state = open_run(run_dir, resume=True) if resume and finetune_state_exists \
+        else fresh_state()
+    steps = math.ceil(len(data.y["train"]) / config.batch_size)
+    train_ds = arrays_dataset(data.x["train"], data.y["train"], config.batch_size,
+                              config.seed, training=True)
+    val_ds = arrays_dataset(data.x["validation"], data.y["validation"], 256, 0,
+                            training=False)
+    if resume and finetune_state_exists:
+        model = load_run(run_dir, which="last").model
+        log(f"resuming {run_dir} after epoch {state['epoch']}")
+    else:
+        model = build_model(config, len(data.label_names),
+                            vocabulary.size if vocabulary else None, image_shape)
+        if isinstance(config, BertConfig):
+            pretrainer = keras.saving.load_model(run_dir / "pretrain" / "checkpoints" /
+                                                 "last.keras")
+            pretrainer.load_weights(run_dir / "pretrain" / "checkpoints" / "best.weights.h5")
+            copy_encoder(pretrainer, model)
+            log("fine-tuning from the pretrained encoder")
+        compile_classifier(model, config, steps)
+    titles = {"text": "text classifier", "bert": "BERT fine-tuning", "vit": "ViT"}
+    fit_run(model, train_ds, val_ds, run_dir, state, epochs=config.epochs,
+            steps_per_epoch=steps, validation_steps=None, patience=config.patience,
+            callbacks=callbacks, verbose=verbose, title=f"{titles[config.kind]}: training",
+            plotted=("loss", "accuracy"))
+    return TrainResult(run_dir, config, data, state["epoch"], state["best_epoch"],
+                       bool(state.get("stopped_early", False)))
+
+
+def _vocabulary(config: TextConfig, run_dir: Path, resume: bool) -> WordVocabulary:
+    path = run_dir / "vocabulary.json"
+    if resume:
+        tokens = json.loads(path.read_text(encoding="utf-8"))
+    else:
+        _, texts, _ = text_splits(config)
+        corpus = texts["train"] + _pretraining_texts(config, texts["train"])
+        tokens = build_word_vocabulary(corpus, config.vocabulary_size, config.text_mode)
+        atomic_write_text(path, json.dumps(tokens, ensure_ascii=False))
+    return WordVocabulary(tokens, config.sequence_length, config.text_mode)
+
+
+def _pretraining_texts(config: TextConfig, train_texts: list[str]) -> list[str]:
+    """Unlabeled text for BERT: a larger generated set (another seed, so it shares no
+    sentence order with the labeled splits by construction), or the training split's
+    sentences of a real file."""
+    if not isinstance(config, BertConfig):
+        return []
+    if config.data == "generated":
+        return generate_order_task(config.pretraining_examples, config.seed + 1).texts
+    data, texts, _ = text_splits(config.replace(labeled_examples=0))
+    return texts["train"]
+
+
+def _pretrain(config: BertConfig, pretrain_dir: Path, vocabulary: WordVocabulary,
+              resume: bool, log: Callable[[str], None], verbose: int) -> None:
+    """Masked-language-model pretraining into ``pretrain_dir``."""
+    state_path = pretrain_dir / "checkpoints" / "state.json"
+    if resume and state_path.exists():
+        state = open_run(pretrain_dir, resume=True)
+    else:
+        state = fresh_state()
+    if state["epoch"] >= config.pretraining_epochs or state.get("stopped_early"):
+        return
+    _, texts, _ = text_splits(config)
+    unlabeled = encode(vocabulary, _pretraining_texts(config, texts["train"]))
+    validation = encode(vocabulary, texts["validation"])
+    rng = np.random.default_rng(config.seed + state["epoch"])
+    masking = dict(mask_id=vocabulary.mask_id, first_word_id=vocabulary.first_word_id,
+                   vocabulary_size=vocabulary.size, rate=config.mask_rate,
+                   protected_ids=(vocabulary.cls_id,))
+
+    def batches():
+        while True:  # a new masking every pass (dynamic masking, as RoBERTa)
+            order = rng.permutation(len(unlabeled))
+            for begin in range(0, len(order) - config.batch_size + 1, config.batch_size):
+                yield mask_tokens(unlabeled[order[begin : begin + config.batch_size]], rng,
+                                  **masking)
+
+    spec = tf.TensorSpec([None, config.sequence_length], tf.int32)
+    train_ds = tf.data.Dataset.from_generator(batches, output_signature=(spec, spec))
+    val_inputs, val_labels = mask_tokens(validation, np.random.default_rng(0), **masking)
+    val_ds = tf.data.Dataset.from_tensor_slices((val_inputs, val_labels)).batch(256)
+    steps = max(1, len(unlabeled) // config.batch_size)
+    pretrain_dir.mkdir(parents=True, exist_ok=True)
+    if state["epoch"]:
+        model = keras.saving.load_model(pretrain_dir / "checkpoints" / "last.keras")
+        log(f"resuming pretraining after epoch {state['epoch']}")
+    else:
+        log(f"pretraining BERT (masked LM, {config.mask_rate:.0%} of tokens) on "
+            f"{len(unlabeled)} unlabeled sentences ...")
+        model = BertPretrainer(vocabulary.size, config.sequence_length, config.num_layers,
+                               config.hidden_dim, config.num_heads, config.intermediate_dim,
+                               config.dropout)
+        model(tf.zeros([1, config.sequence_length], tf.int32))
+        model.compile(
+            optimizer=_optimizer(config.pretraining_learning_rate, config.weight_decay,
+                                 config.warmup_fraction, config.pretraining_epochs * steps),
+            loss=MaskedSparseCrossEntropy(), metrics=[MaskedAccuracy()],
+            jit_compile=config.jit_compile,
+            steps_per_execution=max(1, min(config.steps_per_execution, steps)))
+    fit_run(model, train_ds, val_ds, pretrain_dir, state, epochs=config.pretraining_epochs,
+            steps_per_epoch=steps, validation_steps=None, patience=config.patience,
+            verbose=verbose, title="BERT masked-LM pretraining",
+            plotted=("loss", "masked_accuracy"))
