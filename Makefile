@@ -16,6 +16,7 @@ $(STAMP): requirements.txt pyproject.toml
 demo: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m nmt_attention demo --run runs/demo/nmt_attention
 	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m transformer demo --run runs/demo/transformer
+	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m classify demo --run runs/demo/classify
 
 ## Run the test suite.
 test: $(STAMP)
@@ -27,6 +28,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=2 $(PY) bench/nmt_attention_speed.py
 	TF_CPP_MIN_LOG_LEVEL=2 $(PY) bench/transformer_speed.py
+	TF_CPP_MIN_LOG_LEVEL=2 $(PY) bench/classify_speed.py
 
 clean:
 	rm -rf runs .pytest_cache

@@ -141,7 +141,8 @@ class BertPretrainer(keras.Model):
         self.mlm_head = MaskedLanguageModelHead(vocabulary_size, hidden_dim, name="mlm_head")
 
     def build(self, token_ids_shape):
-        self.encoder.build(token_ids_shape)
+        if not self.encoder.built:  # it may have been called on its own first
+            self.encoder.build(token_ids_shape)
         self.mlm_head.build(tuple(token_ids_shape) + (self.hidden_dim,))
         self.built = True
 

@@ -344,6 +344,10 @@ def _demo(args) -> int:
                     f"{metrics['pretraining_val_masked_accuracy']:.3f})"
         print(f"test accuracy {metrics['test_accuracy']:.4f} on {metrics['test_examples']} "
               f"test examples{extra}")
+        if kind == "bert":
+            baseline = _scratch_baseline(config, root / "bert-from-scratch")
+            print(f"the same classifier trained from scratch on the same "
+                  f"{config.labeled_examples} labels: test accuracy {baseline:.4f}")
         run, predictor = predictor_of(run_dir)
         if kind == "vit":
             inputs = load_test_images(run.config)[:8]
@@ -367,6 +371,15 @@ def _demo(args) -> int:
     list_files(root)
     print(f"classify demo finished in {time.time() - started:.0f} s")
     return 0 if ok else 1
+
+
+def _scratch_baseline(config, run_dir: Path) -> float:
+    """Test accuracy of the BERT classifier with no pretraining, same labels and steps."""
+    from classify.evaluate import evaluate
+    from classify.train import train
+
+    train(config.replace(pretraining_epochs=0), run_dir, verbose=0, log=lambda _: None)
+    return evaluate(load_run_of(run_dir))["test_accuracy"]
 
 
 def load_run_of(run_dir):

@@ -57,7 +57,7 @@ def compare(config: TextConfig, out_dir: str | Path, seeds: Sequence[int] = (0, 
             started = time.monotonic()
             model.fit(arrays_dataset(data.x["train"], data.y["train"], config.batch_size,
                                      seed, training=True),
-                      epochs=config.epochs, steps_per_epoch=steps, verbose=0)
+                      epochs=config.epochs, steps_per_epoch=steps, shuffle=False, verbose=0)
             _, accuracy = model.evaluate(data.x["test"], data.y["test"], batch_size=256,
                                          verbose=0)
             runs.append({"pooling": pooling, "positional_encoding": positional_encoding,

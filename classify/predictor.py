@@ -44,13 +44,12 @@ def check_images(images, image_shape: Sequence[int]) -> np.ndarray:
             if images.dtype.kind in "iub" else ""
         raise ValueError(f"images must be floats in [0, 1], received dtype {images.dtype}"
                          f"{hint}")
-    if images.ndim == 2 or (images.ndim == 3 and images.shape[-1] not in (1, 3) and
-                            images.shape[-2:] == (height, width)):
-        images = images[None]
-    if images.ndim == 3 and channels == 1 and images.shape[1:] == (height, width):
-        images = images[..., None]
-    elif images.ndim == 3:
-        images = images[None]
+    if images.ndim == 2 and channels == 1:
+        images = images[None, ..., None]  # one grey image
+    elif images.ndim == 3 and tuple(images.shape) == (height, width, channels):
+        images = images[None]  # one image
+    elif images.ndim == 3 and channels == 1 and tuple(images.shape[1:]) == (height, width):
+        images = images[..., None]  # a batch of grey images
     if images.ndim != 4 or tuple(images.shape[1:]) != (height, width, channels):
         raise ValueError(f"images must have shape (batch, {height}, {width}, {channels}), "
                          f"received {tuple(images.shape)}")

@@ -83,7 +83,8 @@ class TextClassifier(keras.Model):
         self.head = keras.layers.Dense(num_classes, name="head")
 
     def build(self, token_ids_shape):
-        self.encoder.build(token_ids_shape)
+        if not self.encoder.built:  # it may have been called on its own first
+            self.encoder.build(token_ids_shape)
         self.head.build((token_ids_shape[0], self.hidden_dim))
         self.built = True
 

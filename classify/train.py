@@ -251,7 +251,8 @@ def train(config, run_dir: str | os.PathLike, resume: bool = False, epochs: int 
         atomic_write_text(run_dir / "labels.json", json.dumps(
             {"label_names": data.label_names, "image_shape": image_shape}, indent=2))
         config.to_json(run_dir / "config.json")
-    if isinstance(config, BertConfig):
+    pretrained = isinstance(config, BertConfig) and config.pretraining_epochs > 0
+    if pretrained:
         _pretrain(config, run_dir / "pretrain", vocabulary, resume, log, verbose)
 
     finetune_state_exists = (run_dir / "checkpoints" / "state.json").exists()
@@ -268,7 +269,7 @@ def train(config, run_dir: str | os.PathLike, resume: bool = False, epochs: int 
     else:
         model = build_model(config, len(data.label_names),
                             vocabulary.size if vocabulary else None, image_shape)
-        if isinstance(config, BertConfig):
+        if pretrained:
             pretrainer = keras.saving.load_model(run_dir / "pretrain" / "checkpoints" /
                                                  "last.keras")
             pretrainer.load_weights(run_dir / "pretrain" / "checkpoints" / "best.weights.h5")

@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+
+from classify.bert import mask_tokens
+from classify.predictor import check_images, check_texts
+from classify.vit import PatchEmbedding, attention_rollout
+
+
+def test_masking_rates_hold_and_spare_padding_and_cls():
+    rng = np.random.default_rng(0)
+    ids = rng.integers(4, 100, size=(2000, 32))
+    ids[:, 0] = 2  # [CLS]
+    ids[:, 24:] = 0  # padding
+    inputs, labels = mask_tokens(ids, rng, mask_id=3, first_word_id=4, vocabulary_size=100,
+                                 protected_ids=(2,))
+    chosen = labels != 0
+    eligible = ids[:, 1:24].size
+    assert abs(chosen.sum() / eligible - 0.15) < 0.005
+    assert not chosen[:, 0].any() and not chosen[:, 24:].any()
+    np.testing.assert_array_equal(inputs[:, 0], 2)
+    np.testing.assert_array_equal(inputs[:, 24:], 0)
+    np.testing.assert_array_equal(labels[chosen], ids[chosen])
+    masked = (inputs == 3) & chosen
+    kept = (inputs == ids) & chosen
+    replaced = chosen & ~masked & ~kept
+    total = chosen.sum()
+    assert abs(masked.sum() / total - 0.8) < 0.01
+    # a random replacement can draw the same word: kept ~ 0.1 + 0.1/96, replaced ~ 0.1 - that
+    assert abs(kept.sum() / total - 0.1) < 0.01
+    assert abs(replaced.sum() / total - 0.1) < 0.01
+    assert (inputs[replaced] >= 4).all() and (inputs[replaced] < 100).all()
+    np.testing.assert_array_equal(inputs[~chosen], ids[~chosen])
+
+
+def test_patches_are_cut_row_major():
+    image = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)
+    layer = PatchEmbedding(2, 4)
+    layer.build(image.shape)
+    layer.projection.set_weights([np.eye(4, dtype=np.float32), np.zeros(4, np.float32)])
+    patches = layer(image).numpy()[0]
+    np.testing.assert_array_equal(patches, [[0, 1, 4, 5], [2, 3, 6, 7], [8, 9, 12, 13],
+                                            [10, 11, 14, 15]])
+
+
+def test_attention_rollout():
+    tokens = 5
+    uniform = [np.full([2, tokens, tokens], 1 / tokens)] * 3
+    np.testing.assert_allclose(attention_rollout(uniform), np.full(4, 0.25))
+    focused = np.zeros([1, tokens, tokens])
+    focused[:, :, 3] = 1.0  # everyone looks at token 3 (patch 2)
+    weights = attention_rollout([focused, focused])
+    assert weights.argmax() == 2 and abs(weights.sum() - 1) < 1e-9
+
+
+@pytest.mark.parametrize("images,message", [
+    (np.zeros([2, 8, 8, 1], np.uint8), "divide by 255"),
+    (np.zeros([2, 7, 8, 1], np.float32), "shape"),
+    (np.full([1, 8, 8, 1], 255.0, np.float32), r"\[0, 1\]"),
+    (np.full([1, 8, 8, 1], np.nan, np.float32), "NaN"),
+])
+def test_bad_images_get_one_clear_error(images, message):
+    with pytest.raises(ValueError, match=message):
+        check_images(images, (8, 8, 1))
+
+
+def test_single_grey_image_gets_batch_and_channel_axes():
+    assert check_images(np.zeros([8, 8], np.float64), (8, 8, 1)).shape == (1, 8, 8, 1)
+    assert check_images(np.zeros([3, 8, 8], np.float32), (8, 8, 1)).shape == (3, 8, 8, 1)
+
+
+def test_empty_texts_are_refused():
+    with pytest.raises(ValueError, match="text 2 is empty"):
+        check_texts(["a cat", "   "])
+    with pytest.raises(ValueError, match="no text"):
+        check_texts([])

@@ -1,0 +1,146 @@
+import io
+import json
+
+import numpy as np
+import pytest
+
+from classify.cli import classify_in_fresh_process, main
+from common.data.classification import generate_order_task, write_labeled_tsv
+
+pytestmark = pytest.mark.slow
+
+
+def _one_line_error(capsys, message):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+
+
+def test_text_run_folder_evaluate_predict_plot(tiny_text_run, capsys, monkeypatch):
+    for name in ("config.json", "labels.json", "vocabulary.json", "history.csv",
+                 "metrics.json", "test_predictions.tsv", "plots/history.png",
+                 "plots/confusion_matrix.png", "checkpoints/last.keras"):
+        assert (tiny_text_run / name).exists(), name
+    capsys.readouterr()
+    assert main(["text", "evaluate", "--run", str(tiny_text_run)]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["test_examples"] == 80 and 0 <= metrics["test_accuracy"] <= 1
+    assert np.sum(metrics["confusion_matrix"]) == 80
+    monkeypatch.setattr("sys.stdin", io.StringIO("the dog saw the king\n" + "x" * 10000 +
+                                                 "\nthe 🦊 ate zzzqqq\n"))
+    assert main(["text", "predict", "--run", str(tiny_text_run)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    for line in lines:
+        label, probability = line.split("\t")
+        assert label in ("animal", "person") and 0.5 <= float(probability) <= 1
+    assert main(["text", "plot", "--run", str(tiny_text_run), "the dog saw the king"]) == 0
+    path = capsys.readouterr().out.strip()
+    assert open(path, "rb").read(4) == b"\x89PNG"
+
+
+@pytest.mark.parametrize("argv,stdin,message", [
+    (["text", "predict", "--run", "RUN"], "the dog\n\nthe cat\n", "sentence 2 is empty"),
+    (["text", "predict", "--run", "/no/such/run", "hi"], "", "not a run folder"),
+    (["text", "plot", "--run", "RUN", "--layer", "5", "the dog"], "", "--layer"),
+    (["text", "train", "--preset", "tiny", "--data", "/no/such.tsv"], "", "not found"),
+])
+def test_text_usage_errors_exit_2_with_one_line(argv, stdin, message, tiny_text_run, capsys,
+                                                monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    argv = [str(tiny_text_run) if a == "RUN" else a for a in argv]
+    assert main(argv) == 2
+    _one_line_error(capsys, message)
+
+
+def test_tsv_without_label_column_is_one_error(tmp_path, capsys):
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("sentence\nhello\n")
+    assert main(["text", "train", "--preset", "tiny", "--data", str(bad), "--run",
+                 str(tmp_path / "run")]) == 2
+    _one_line_error(capsys, "'label' column")
+
+
+def test_text_train_on_a_tsv_resumes_and_exports(tmp_path, capsys):
+    data = write_labeled_tsv(tmp_path / "task.tsv", generate_order_task(300, seed=5))
+    run = tmp_path / "run"
+    argv = ["text", "train", "--preset", "tiny", "--data", str(data), "--run", str(run),
+            "--pooling", "mean", "--no-positional-encoding", "--epochs", "1"]
+    assert main(argv) == 0
+    assert main(argv) == 2  # never over an existing run
+    _one_line_error(capsys, "--resume")
+    assert main([*argv[:-1], "2", "--resume"]) == 0
+    history = (run / "history.csv").read_text().strip().splitlines()
+    assert len(history) == 3  # header + 2 epochs, the first not repeated
+    config = json.loads((run / "config.json").read_text())
+    assert config["pooling"] == "mean" and config["positional_encoding"] is False
+    capsys.readouterr()
+    assert main(["text", "export", "--run", str(run)]) == 0
+    saved = capsys.readouterr().out.strip()
+    texts = ["the dog saw the king", "", "x" * 10000]
+    from classify.cli import predictor_of
+
+    _, predictor = predictor_of(run)
+    mine = predictor._outputs(predictor.vocabulary.encode(texts))["probabilities"].numpy()
+    theirs = np.array(classify_in_fresh_process(saved, np.array(texts)))
+    np.testing.assert_allclose(theirs, mine, atol=1e-5)
+    assert not list((run / "export").glob(".saved_model-*"))
+
+
+def test_vit_predict_plot_export(tiny_vit_run, tmp_path, capsys):
+    import tensorflow as tf
+
+    from common.data.classification import load_digits
+
+    digits = load_digits()
+    np.save(tmp_path / "digit.npy", digits.images[0])
+    png = tf.io.encode_png(tf.cast(digits.images[1] * 255, tf.uint8)).numpy()
+    (tmp_path / "digit.png").write_bytes(png)
+    capsys.readouterr()
+    assert main(["vit", "predict", "--run", str(tiny_vit_run), str(tmp_path / "digit.npy"),
+                 str(tmp_path / "digit.png")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and all(line.split("\t")[0] in "0123456789" for line in lines)
+    assert main(["vit", "plot", "--run", str(tiny_vit_run), "--index", "3"]) == 0
+    assert open(capsys.readouterr().out.strip(), "rb").read(4) == b"\x89PNG"
+    assert main(["vit", "export", "--run", str(tiny_vit_run), "--out",
+                 str(tmp_path / "export")]) == 0
+    saved = capsys.readouterr().out.strip()
+    images = digits.images[:4]
+    from classify.cli import predictor_of
+
+    _, predictor = predictor_of(tiny_vit_run)
+    mine = predictor._outputs(tf.constant(images))["probabilities"].numpy()
+    np.testing.assert_allclose(classify_in_fresh_process(saved, images), mine, atol=1e-5)
+
+
+@pytest.mark.parametrize("array,message", [
+    (np.zeros([8, 8], np.int64), "divide by 255"),
+    (np.zeros([9, 9], np.float32), "shape"),
+    (np.full([8, 8], 3.0, np.float32), "[0, 1]"),
+])
+def test_vit_bad_images_exit_2_with_one_line(array, message, tiny_vit_run, tmp_path, capsys):
+    np.save(tmp_path / "bad.npy", array)
+    assert main(["vit", "predict", "--run", str(tiny_vit_run), str(tmp_path / "bad.npy")]) == 2
+    _one_line_error(capsys, message)
+
+
+def test_bert_pretrains_then_fine_tunes(tmp_path, capsys):
+    run = tmp_path / "bert"
+    assert main(["bert", "train", "--preset", "tiny", "--run", str(run)]) == 0
+    assert (run / "pretrain" / "checkpoints" / "best.weights.h5").exists()
+    assert (run / "pretrain" / "plots" / "history.png").exists()
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert 0 <= metrics["pretraining_val_masked_accuracy"] <= 1
+    pretrain = (run / "pretrain" / "history.csv").read_text().splitlines()
+    losses = [float(r.split(",")[1]) for r in pretrain[1:]]
+    assert losses[-1] < losses[0]  # the masked-LM loss falls
+
+
+def test_compare_writes_table_and_plot(tmp_path, capsys):
+    out = tmp_path / "compare"
+    assert main(["compare", "--preset", "tiny", "--seeds", "1", "--epochs", "1", "--out",
+                 str(out)]) == 0
+    table = (out / "table.md").read_text()
+    assert table.count("\n| ") == 4 and "chance is 0.50" in table
+    assert len((out / "results.csv").read_text().strip().splitlines()) == 5
+    assert (out / "comparison.png").read_bytes()[:4] == b"\x89PNG"

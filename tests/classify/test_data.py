@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+
+from common.data import DataError
+from common.data.classification import (
+    generate_order_task,
+    load_digits,
+    read_labeled_tsv,
+    write_labeled_tsv,
+)
+
+
+def test_order_task_is_deterministic_balanced_and_needs_order():
+    data = generate_order_task(2000, seed=3)
+    assert data.texts == generate_order_task(2000, seed=3).texts
+    assert abs(data.labels.mean() - 0.5) < 0.05
+    # the same bag of words appears with both labels: order decides
+    bags = {}
+    for text, label in zip(data.texts, data.labels, strict=True):
+        bags.setdefault(tuple(sorted(text.split())), set()).add(int(label))
+    assert any(len(labels) == 2 for labels in bags.values())
+    assert any(" was " in t and " by " in t for t in data.texts)
+
+
+def test_tsv_round_trip_and_integer_labels(tmp_path):
+    data = generate_order_task(50)
+    path = write_labeled_tsv(tmp_path / "task.tsv", data)
+    back = read_labeled_tsv(path)
+    assert back.texts == data.texts and back.label_names == ["animal", "person"]
+    np.testing.assert_array_equal(back.labels, data.labels)
+    sst = tmp_path / "sst.tsv"
+    sst.write_text("sentence\tlabel\ngood film \t1\nbad film\t0\nfine\t10\n")
+    loaded = read_labeled_tsv(sst)
+    assert loaded.label_names == ["0", "1", "10"] and loaded.labels.tolist() == [1, 0, 2]
+
+
+def test_tsv_bad_lines_are_reported_by_number(tmp_path):
+    path = tmp_path / "bad.tsv"
+    path.write_text("sentence\tlabel\ngood\t1\nno label here\nbad\t0\n\t1\n")
+    data = read_labeled_tsv(path)
+    assert len(data) == 2 and [n for n, _ in data.malformed] == [3, 5]
+    assert "skipped 2 malformed line(s) (3, 5)" in data.report
+
+
+@pytest.mark.parametrize("content,message", [
+    ("text_only\nhello\n", "needs a 'sentence' and a 'label' column"),
+    ("sentence\tlabel\n", "no usable"),
+    ("sentence\tlabel\na\t1\nb\t1\n", "single label"),
+    ("", "empty"),
+])
+def test_tsv_errors_say_what_to_do(tmp_path, content, message):
+    path = tmp_path / "x.tsv"
+    path.write_text(content)
+    with pytest.raises(DataError, match=message):
+        read_labeled_tsv(path)
+    with pytest.raises(DataError, match="not found"):
+        read_labeled_tsv(tmp_path / "missing.tsv")
+
+
+def test_digits_are_bundled_and_scaled():
+    digits = load_digits()
+    assert digits.images.shape == (1797, 8, 8, 1) and digits.images.dtype == np.float32
+    assert digits.images.min() == 0 and digits.images.max() == 1
+    assert sorted(set(digits.labels.tolist())) == list(range(10))
