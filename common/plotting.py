@@ -173,8 +173,9 @@ def confusion_matrix_figure(matrix: np.ndarray, label_names: Sequence[str],
     fig = Figure(figsize=(side + 1.2, side), dpi=100, layout="constrained")
     ax = fig.add_subplot()
     image = ax.imshow(matrix, cmap="Blues")
-    ax.set_xticks(range(classes), labels=label_names, rotation=45 if classes > 4 else 0,
-                  ha="right" if classes > 4 else "center")
+    long = max(len(name) for name in label_names) > 3
+    ax.set_xticks(range(classes), labels=label_names, rotation=45 if long else 0,
+                  ha="right" if long else "center")
     ax.set_yticks(range(classes), labels=label_names)
     ax.set_xlabel("predicted label")
     ax.set_ylabel("true label")

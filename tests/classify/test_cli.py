@@ -84,6 +84,15 @@ def test_text_train_on_a_tsv_resumes_and_exports(tmp_path, capsys):
     theirs = np.array(classify_in_fresh_process(saved, np.array(texts)))
     np.testing.assert_allclose(theirs, mine, atol=1e-5)
     assert not list((run / "export").glob(".saved_model-*"))
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cli = Path(sys.executable).parent / "saved_model_cli"
+    done = subprocess.run([str(cli), "run", "--dir", saved, "--tag_set", "serve",
+                           "--signature_def", "serving_default", "--input_exprs",
+                           'texts=["the dog saw the king"]'], capture_output=True, text=True)
+    assert done.returncode == 0 and "probabilities" in done.stdout, done.stderr[-2000:]
 
 
 def test_vit_predict_plot_export(tiny_vit_run, tmp_path, capsys):
