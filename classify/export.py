@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import tensorflow as tf
 
 from classify.predictor import Predictor
-from common.runs import atomic_save, atomic_write_text, publish_dir
+from common.runs import atomic_save, atomic_write_text, save_saved_model
 
 __all__ = ["ServingModule", "export"]
 
@@ -51,13 +49,8 @@ def export(predictor: Predictor, out_dir: str | os.PathLike) -> Path:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     module = ServingModule(predictor)
-    final = out_dir / "saved_model"
-    staging = Path(tempfile.mkdtemp(dir=out_dir, prefix=".saved_model-"))
-    try:
-        tf.saved_model.save(module, str(staging), signatures={"serving_default": module.serve})
-        publish_dir(staging, final)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    final = save_saved_model(module, out_dir / "saved_model",
+                             {"serving_default": module.serve})
     atomic_save(out_dir / "model.keras", predictor.model.save, ".keras")
     atomic_write_text(out_dir / "labels.json", json.dumps(predictor.label_names, indent=2))
     if predictor.is_text:

@@ -25,6 +25,7 @@ __all__ = [
     "open_run",
     "publish_dir",
     "read_history",
+    "save_saved_model",
     "write_data_report",
 ]
 
@@ -210,3 +211,21 @@ def publish_dir(staging: Path, final: Path) -> None:
     os.replace(staging, final)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def save_saved_model(module, final: Path, signatures: dict) -> Path:
+    """``tf.saved_model.save`` into a temporary folder beside ``final``, then renamed into
+    place: a crash mid-export leaves the previous export (or none), never half of one."""
+    import shutil
+
+    import tensorflow as tf
+
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}-"))
+    try:
+        tf.saved_model.save(module, str(staging), signatures=signatures)
+        publish_dir(staging, final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return final

@@ -16,13 +16,11 @@ an interrupted export never leaves half a model behind.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import tensorflow as tf
 
-from common.runs import atomic_save, publish_dir
+from common.runs import atomic_save, save_saved_model
 from nmt_attention.translator import Translator
 
 __all__ = ["ServingModule", "export", "load_exported"]
@@ -64,21 +62,11 @@ def export(translator: Translator, out_dir: str | os.PathLike) -> Path:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     module = ServingModule(translator)
-    final = out_dir / "saved_model"
-    staging = Path(tempfile.mkdtemp(dir=out_dir, prefix=".saved_model-"))
-    try:
-        tf.saved_model.save(
-            module,
-            str(staging),
-            signatures={
-                "serving_default": module.translate,
-                "translate_with_attention": module.translate_with_attention,
-                "translate_beam": module.translate_beam,
-            },
-        )
-        publish_dir(staging, final)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    final = save_saved_model(module, out_dir / "saved_model", {
+        "serving_default": module.translate,
+        "translate_with_attention": module.translate_with_attention,
+        "translate_beam": module.translate_beam,
+    })
     atomic_save(out_dir / "model.keras", translator.model.save, ".keras")
     return final
 

@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import tensorflow as tf
 
-from common.runs import atomic_save, atomic_write_text, publish_dir
+from common.runs import atomic_save, atomic_write_text, save_saved_model
 from transformer.translator import Translator
 
 __all__ = ["ServingModule", "export", "saved_model_cli_command"]
@@ -57,17 +55,11 @@ def export(translator: Translator, out_dir: str | os.PathLike) -> Path:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     module = ServingModule(translator)
-    final = out_dir / "saved_model"
-    staging = Path(tempfile.mkdtemp(dir=out_dir, prefix=".saved_model-"))
-    try:
-        tf.saved_model.save(module, str(staging), signatures={
-            "serving_default": module.translate,
-            "translate_with_attention": module.translate_with_attention,
-            "translate_beam": module.translate_beam,
-        })
-        publish_dir(staging, final)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    final = save_saved_model(module, out_dir / "saved_model", {
+        "serving_default": module.translate,
+        "translate_with_attention": module.translate_with_attention,
+        "translate_beam": module.translate_beam,
+    })
     atomic_save(out_dir / "model.keras", translator.model.save, ".keras")
     for name, tokenizer in (("source", translator.source_tokenizer),
                             ("target", translator.target_tokenizer)):

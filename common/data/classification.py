@@ -29,6 +29,7 @@ from common.data.pairs import DataError
 __all__ = [
     "ORDER_TASK_LABELS",
     "ImageSet",
+    "check_labels",
     "LabeledTexts",
     "generate_order_task",
     "load_digits",
@@ -54,6 +55,20 @@ _PLACES = ["in the garden", "near the river", "in the forest", "behind the barn"
 _SHOWN_LINE_NUMBERS = 10
 
 
+def check_labels(labels, num_classes: int, source: str = "the data") -> np.ndarray:
+    """Returns ``labels`` as int32 (n,); a label outside [0, num_classes) raises a DataError
+    naming the first one, rather than a NaN loss or a crash deep inside TensorFlow."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise DataError(f"{source}: labels must be a 1-D array of integers, received shape "
+                        f"{labels.shape} and dtype {labels.dtype}")
+    bad = np.flatnonzero((labels < 0) | (labels >= num_classes))
+    if len(bad):
+        raise DataError(f"{source}: label {labels[bad[0]]} of example {bad[0]} is outside "
+                        f"[0, {num_classes}); {len(bad)} label(s) out of range")
+    return labels.astype(np.int32)
+
+
 @dataclasses.dataclass(frozen=True)
 class LabeledTexts:
     """Sentences and integer labels, with the labels' names and what was skipped.
@@ -71,6 +86,12 @@ class LabeledTexts:
     label_names: list[str]
     malformed: list[tuple[int, str]] = dataclasses.field(default_factory=list)
     source: str = "<generated>"
+
+    def __post_init__(self):
+        if len(self.texts) != len(self.labels):
+            raise DataError(f"{self.source}: {len(self.texts)} texts but {len(self.labels)} "
+                            "labels")
+        check_labels(self.labels, len(self.label_names), self.source)
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -237,6 +258,12 @@ class ImageSet:
     labels: np.ndarray
     label_names: list[str]
     source: str
+
+    def __post_init__(self):
+        if len(self.images) != len(self.labels):
+            raise DataError(f"{self.source}: {len(self.images)} images but {len(self.labels)} "
+                            "labels")
+        check_labels(self.labels, len(self.label_names), self.source)
 
     def __len__(self) -> int:
         return len(self.labels)

@@ -3,6 +3,8 @@ import pytest
 
 from common.data import DataError
 from common.data.classification import (
+    ImageSet,
+    LabeledTexts,
     generate_order_task,
     load_digits,
     read_labeled_tsv,
@@ -62,3 +64,13 @@ def test_digits_are_bundled_and_scaled():
     assert digits.images.shape == (1797, 8, 8, 1) and digits.images.dtype == np.float32
     assert digits.images.min() == 0 and digits.images.max() == 1
     assert sorted(set(digits.labels.tolist())) == list(range(10))
+
+
+def test_labels_out_of_range_are_one_clear_error():
+    with pytest.raises(DataError, match=r"label 10 of example 1 is outside \[0, 10\)"):
+        ImageSet(np.zeros([2, 8, 8, 1], np.float32), np.array([3, 10]), list("0123456789"),
+                 "test")
+    with pytest.raises(DataError, match="outside"):
+        LabeledTexts(["a", "b"], np.array([0, -1]), ["no", "yes"])
+    with pytest.raises(DataError, match="2 texts but 1 labels"):
+        LabeledTexts(["a", "b"], np.array([0]), ["no", "yes"])
