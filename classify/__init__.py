@@ -1,0 +1,30 @@
+"""Transformer classification: [CLS] vs mean pooling, a small BERT, a Vision Transformer."""
+
+from classify.bert import BertPretrainer, MaskedLanguageModelHead, copy_encoder, mask_tokens
+from classify.config import BertConfig, TextConfig, VitConfig
+from classify.encoder import EncoderBlocks, PositionEmbedding, TextEncoder
+from classify.pooling import SequencePooling
+from classify.text_classifier import TextClassifier
+from classify.vit import ClassToken, PatchEmbedding, VisionTransformer, attention_rollout
+from classify.vocabulary import WordVocabulary, build_word_vocabulary
+
+__all__ = [
+    "BertConfig",
+    "BertPretrainer",
+    "ClassToken",
+    "EncoderBlocks",
+    "MaskedLanguageModelHead",
+    "PatchEmbedding",
+    "PositionEmbedding",
+    "SequencePooling",
+    "TextClassifier",
+    "TextConfig",
+    "TextEncoder",
+    "VisionTransformer",
+    "VitConfig",
+    "WordVocabulary",
+    "attention_rollout",
+    "build_word_vocabulary",
+    "copy_encoder",
+    "mask_tokens",
+]
