@@ -105,13 +105,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--only", choices=["train", "decode"],
+                        help="run one part (default: both)")
     args = parser.parse_args()
     config = Config.tutorial().replace(max_length=64)
     peak = matmul_peak()
     common = {"cpus": os.cpu_count(), "tensorflow": tf.__version__, "keras": keras.__version__}
     emit(bench="matmul_peak", gflops=round(peak, 1), size=4096, **common)
     flops = training_flops(config)
-    for jit in (False, True):
+    for jit in (False, True) if args.only != "decode" else ():
         speed = train_speed(config, jit, args.steps, args.warmup)
         achieved = flops * speed.pop("steps_per_s") / 1e9
         emit(bench="transformer_train", jit_compile=jit, batch_size=BATCH,
@@ -119,7 +121,7 @@ def main():
              flops_per_step=round(flops), achieved_gflops=round(achieved, 1),
              fraction_of_matmul_peak=round(achieved / peak, 3), **speed, **common)
     model = build_model(config, VOCABULARY, VOCABULARY)
-    for batch in (1, 64):
+    for batch in (1, 64) if args.only != "train" else ():
         emit(bench="transformer_decode", tokens=40, batch_size=batch,
              **decode_speed(model, batch), **common)
 

@@ -82,6 +82,8 @@ class MultiHeadAttention(keras.layers.Layer):
         attention_mask: optional bool (batch, target_len, source_len).
         return_attention_scores: also return the weights.
         cache, cache_index: see above.
+        key_value: optional (batch, 2, num_heads, source_len, key_dim) from
+            :meth:`project_key_value`; ``value`` and ``key`` are then not projected again.
 
     Returns:
         (batch, target_len, query_dim); with ``return_attention_scores`` also the weights,
@@ -153,11 +155,13 @@ class MultiHeadAttention(keras.layers.Layer):
         training=None,
         cache=None,
         cache_index=None,
+        key_value=None,
     ):
-        key = value if key is None else key
         q = self._project(query, self.query_kernel, self.query_bias)  # (b, h, Tq, k)
-        k = self._project(key, self.key_kernel, self.key_bias)  # (b, h, Tk, k)
-        v = self._project(value, self.value_kernel, self.value_bias)  # (b, h, Tk, k)
+        if key_value is not None:  # keys and values projected once, for every step
+            k, v = key_value[:, 0], key_value[:, 1]
+        else:
+            k, v = self._key_value(value, key)
         if cache is not None:
             k = _write_at(cache[:, 0], k, cache_index)  # (b, h, max_len, k)
             v = _write_at(cache[:, 1], v, cache_index)
@@ -175,6 +179,17 @@ class MultiHeadAttention(keras.layers.Layer):
         if cache is not None:
             results += (cache,)
         return results[0] if len(results) == 1 else results
+
+    def _key_value(self, value, key=None):
+        key = value if key is None else key
+        k = self._project(key, self.key_kernel, self.key_bias)  # (b, h, Tk, k)
+        v = self._project(value, self.value_kernel, self.value_bias)  # (b, h, Tk, k)
+        return k, v
+
+    def project_key_value(self, value, key=None) -> tf.Tensor:
+        """The projected keys and values of a fixed context, (batch, 2, heads, Tk, key_dim):
+        pass them as ``key_value`` to skip the projection on every decoding step."""
+        return tf.stack(self._key_value(value, key), axis=1)
 
     def get_config(self):
         config = super().get_config()
@@ -233,13 +248,13 @@ class _ResidualAttention(keras.layers.Layer):
         self._build(x_shape)
 
     def _attend(self, x, context, mask, training, return_attention_scores, cache=None,
-                cache_index=None):
+                cache_index=None, key_value=None):
         query = self.norm(x) if self.norm_first else x
         if context is None:
             context = query
         results = self.attention(
             query, context, attention_mask=mask, return_attention_scores=True,
-            training=training, cache=cache, cache_index=cache_index,
+            training=training, cache=cache, cache_index=cache_index, key_value=key_value,
         )
         out, scores = results[0], results[1]
         x = x + self.dropout_layer(out, training=training)
@@ -336,6 +351,8 @@ class CrossAttention(_ResidualAttention):
         x: (batch, target_len, hidden_dim) decoder states.
         context: (batch, source_len, hidden_dim) encoder output.
         context_mask: optional (batch, source_len) bool.
+        key_value: optional, the context's keys and values projected once
+            (``self.attention.project_key_value(context)``), reused on every decoding step.
 
     Returns:
         (batch, target_len, hidden_dim); with ``return_attention_scores`` also
@@ -346,6 +363,7 @@ class CrossAttention(_ResidualAttention):
         self._build(x_shape, context_shape)
 
     def call(self, x, context, context_mask=None, training=None,
-             return_attention_scores=False):
+             return_attention_scores=False, key_value=None):
         mask = None if context_mask is None else context_mask[:, None, :]
-        return self._attend(x, context, mask, training, return_attention_scores)
+        return self._attend(x, context, mask, training, return_attention_scores,
+                            key_value=key_value)

@@ -23,6 +23,8 @@ class DecoderLayer(keras.layers.Layer):
         x: (batch, target_len, hidden_dim); context: (batch, source_len, hidden_dim).
         context_mask: optional (batch, source_len) bool.
         cache, cache_index: the self-attention's key/value cache for incremental decoding.
+        context_key_value: the cross-attention's keys and values of ``context``, projected
+            once (see :meth:`Decoder.context_key_values`).
 
     Returns:
         ``(x, cross_scores)`` or, with a cache, ``(x, cross_scores, new_cache)``;
@@ -51,13 +53,14 @@ class DecoderLayer(keras.layers.Layer):
         self.feed_forward.build(x_shape)
         self.built = True
 
-    def call(self, x, context, context_mask=None, training=None, cache=None, cache_index=None):
+    def call(self, x, context, context_mask=None, training=None, cache=None, cache_index=None,
+             context_key_value=None):
         results = self.self_attention(x, training=training, cache=cache,
                                       cache_index=cache_index)
         x, new_cache = (results[0], results[1]) if cache is not None else (results, None)
         x, cross_scores = self.cross_attention(
             x, context, context_mask=context_mask, training=training,
-            return_attention_scores=True)
+            return_attention_scores=True, key_value=context_key_value)
         x = self.feed_forward(x, training=training)
         return (x, cross_scores) if cache is None else (x, cross_scores, new_cache)
 
@@ -78,6 +81,7 @@ class Decoder(keras.layers.Layer):
         context: (batch, source_len, hidden_dim); context_mask: (batch, source_len) bool.
         cache: optional (batch, num_layers, 2, num_heads, max_length, key_dim);
         cache_index: position of ``token_ids[:, 0]``.
+        context_key_values: optional, from :meth:`context_key_values` (with a cache).
 
     Returns:
         ``(x, cross_scores)`` with x (batch, target_len, hidden_dim) and one
@@ -117,8 +121,15 @@ class Decoder(keras.layers.Layer):
             self.final_norm.build(hidden_shape)
         self.built = True
 
+    def context_key_values(self, context) -> tf.Tensor:
+        """Every layer's cross-attention keys and values of ``context``, projected once:
+        (batch, num_layers, 2, num_heads, source_len, key_dim). The encoder output does not
+        change while decoding, so neither do these."""
+        return tf.stack([layer.cross_attention.attention.project_key_value(context)
+                         for layer in self.decoder_layers], axis=1)
+
     def call(self, token_ids, context, context_mask=None, training=None, cache=None,
-             cache_index=None):
+             cache_index=None, context_key_values=None):
         start = 0 if cache_index is None else cache_index
         x = self.dropout_layer(self.embedding(token_ids, start_index=start), training=training)
         scores, caches = [], []
@@ -128,7 +139,9 @@ class Decoder(keras.layers.Layer):
             else:
                 x, layer_scores, layer_cache = layer(
                     x, context, context_mask, training=training, cache=cache[:, index],
-                    cache_index=cache_index)
+                    cache_index=cache_index,
+                    context_key_value=None if context_key_values is None
+                    else context_key_values[:, index])
                 caches.append(layer_cache)
             scores.append(layer_scores)
         if self.final_norm is not None:

@@ -103,6 +103,8 @@ class Transformer(keras.Model):
             [tf.fill([batch, 1], tf.constant(start_id, tf.int64)),
              tf.zeros([batch, max_length], tf.int64)], axis=1)  # (batch, 1 + max_length)
         cache = self.init_cache(batch, max_length) if use_cache else tf.zeros([0])
+        # With the cache, the cross-attention's keys and values are projected once too.
+        context_kv = self.decoder.context_key_values(context) if use_cache else tf.zeros([0])
         done = tf.zeros([batch], tf.bool)
         all_logits = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
         attention = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
@@ -110,7 +112,8 @@ class Transformer(keras.Model):
         while step < max_length and not tf.reduce_all(done):
             if use_cache:
                 x, scores, cache = self.decoder(tokens[:, step : step + 1], context, mask,
-                                                cache=cache, cache_index=step)
+                                                cache=cache, cache_index=step,
+                                                context_key_values=context_kv)
                 last_x, last_scores = x[:, -1], scores[-1][:, :, -1]
             else:
                 x, scores = self.decoder(tokens[:, : step + 1], context, mask)
@@ -155,10 +158,12 @@ class Transformer(keras.Model):
         finished = tf.zeros([batch, width], tf.bool)
         history = tf.zeros([batch, width, max_length], tf.int64)
         cache = self.init_cache(batch * width, max_length)
+        context_kv = self.decoder.context_key_values(context)
         token = tf.fill([batch * width, 1], tf.constant(start_id, tf.int64))
         step = tf.constant(0)
         while step < max_length and not tf.reduce_all(finished):
-            x, _, cache = self.decoder(token, context, mask, cache=cache, cache_index=step)
+            x, _, cache = self.decoder(token, context, mask, cache=cache, cache_index=step,
+                                       context_key_values=context_kv)
             log_probs = tf.nn.log_softmax(self.output_dense(x[:, -1]) + banned)
             log_probs = tf.reshape(log_probs, [batch, width, vocabulary])
             log_probs = tf.where(finished[:, :, None], only_padding, log_probs)
