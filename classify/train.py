@@ -40,6 +40,7 @@ from common.runs import (
     atomic_write_text,
     fit_run,
     fresh_state,
+    load_checkpoint,
     open_run,
 )
 
@@ -189,21 +190,9 @@ def load_run(run_dir: str | os.PathLike, which: str = "best") -> LoadedRun:
     except (OSError, ValueError, KeyError) as error:
         raise RunError(f"cannot read the run folder {run_dir}: {error}") from None
     label_names = meta["label_names"]
-    path = run_dir / "checkpoints" / ("best.weights.h5" if which == "best" else "last.keras")
-    if not path.exists():
-        raise RunError(f"{run_dir} has no trained weights ({path.name}); train it first")
-    try:
-        if which == "best":
-            model = build_model(config, len(label_names),
-                                vocabulary.size if vocabulary else None,
-                                tuple(meta.get("image_shape") or ()) or None)
-            model.load_weights(path)
-        else:
-            model = keras.saving.load_model(path)
-    except Exception as error:  # noqa: BLE001 - a damaged file raises many kinds
-        raise RunError(
-            f"checkpoint {path} is unreadable ({type(error).__name__}); it is damaged or from "
-            "another configuration: retrain, or delete the run folder") from None
+    model = load_checkpoint(run_dir, which, lambda: build_model(
+        config, len(label_names), vocabulary.size if vocabulary else None,
+        tuple(meta.get("image_shape") or ()) or None))
     return LoadedRun(run_dir, config, label_names, vocabulary, model)
 
 

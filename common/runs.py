@@ -22,6 +22,7 @@ __all__ = [
     "fit_run",
     "fresh_state",
     "history_columns",
+    "load_checkpoint",
     "open_run",
     "publish_dir",
     "read_history",
@@ -229,3 +230,27 @@ def save_saved_model(module, final: Path, signatures: dict) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return final
+
+
+def load_checkpoint(run_dir: Path, which: str, build: Callable[[], keras.Model]) -> keras.Model:
+    """A run's model: ``build()`` with the best weights (``which="best"``), or the last
+    ``.keras`` checkpoint with its optimizer (``"last"``, for resuming).
+
+    Raises:
+        RunError: no checkpoint yet, or one that cannot be read (damaged, or from another
+            configuration).
+    """
+    run_dir = Path(run_dir)
+    path = run_dir / "checkpoints" / ("best.weights.h5" if which == "best" else "last.keras")
+    if not path.exists():
+        raise RunError(f"{run_dir} has no trained weights ({path.name}); train it first")
+    try:
+        if which == "best":
+            model = build()
+            model.load_weights(path)
+            return model
+        return keras.saving.load_model(path)
+    except Exception as error:  # noqa: BLE001 - a damaged file raises many kinds
+        raise RunError(
+            f"checkpoint {path} is unreadable ({type(error).__name__}); it is damaged or from "
+            "another configuration: retrain, or delete the run folder") from None

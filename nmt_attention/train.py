@@ -31,6 +31,7 @@ from common.runs import (
     RunError,
     atomic_write_text,
     fit_run,
+    load_checkpoint,
     open_run,
     read_history,
     write_data_report,
@@ -89,21 +90,8 @@ def load_model(run_dir: str | os.PathLike, which: str = "best") -> Seq2SeqModel:
     """The run's model with its best (or last) weights."""
     run_dir = Path(run_dir)
     config, source, target = load_run(run_dir)
-    model = build_model(config, source.size, target.size)
-    path = run_dir / "checkpoints" / ("best.weights.h5" if which == "best" else "last.keras")
-    if not path.exists():
-        raise RunError(f"{run_dir} has no trained weights ({path.name}); train it first")
-    try:
-        if which == "best":
-            model.load_weights(path)
-        else:
-            model = keras.saving.load_model(path)
-    except Exception as error:  # noqa: BLE001 - a corrupt file raises many kinds
-        raise RunError(
-            f"checkpoint {path} is unreadable ({type(error).__name__}); it is damaged or from "
-            "another configuration: retrain, or delete the run folder"
-        ) from None
-    return model
+    return load_checkpoint(run_dir, which,
+                           lambda: build_model(config, source.size, target.size))
 
 
 def load_translator(run_dir: str | os.PathLike) -> Translator:

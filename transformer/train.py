@@ -25,6 +25,7 @@ from common.runs import (
     TimeLimit,
     atomic_write_text,
     fit_run,
+    load_checkpoint,
     open_run,
     write_data_report,
 )
@@ -73,20 +74,8 @@ def load_run(run_dir: str | os.PathLike) -> tuple[Config, WordPieceTokenizer,
 def load_model(run_dir: str | os.PathLike, which: str = "best") -> Transformer:
     run_dir = Path(run_dir)
     config, source, target = load_run(run_dir)
-    path = run_dir / "checkpoints" / ("best.weights.h5" if which == "best" else "last.keras")
-    if not path.exists():
-        raise RunError(f"{run_dir} has no trained weights ({path.name}); train it first")
-    try:
-        if which == "best":
-            model = build_model(config, source.size, target.size)
-            model.load_weights(path)
-            return model
-        return keras.saving.load_model(path)
-    except Exception as error:  # noqa: BLE001 - a corrupt file raises many kinds
-        raise RunError(
-            f"checkpoint {path} is unreadable ({type(error).__name__}); it is damaged or from "
-            "another configuration: retrain, or delete the run folder"
-        ) from None
+    return load_checkpoint(run_dir, which,
+                           lambda: build_model(config, source.size, target.size))
 
 
 def load_translator(run_dir: str | os.PathLike) -> Translator:
