@@ -153,3 +153,35 @@ def test_compare_writes_table_and_plot(tmp_path, capsys):
     assert table.count("\n| ") == 4 and "chance is 0.50" in table
     assert len((out / "results.csv").read_text().strip().splitlines()) == 5
     assert (out / "comparison.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bert_resumes_an_interrupted_pretraining(tmp_path):
+    import shutil
+
+    from classify.config import BertConfig
+    from classify.train import train
+
+    run = tmp_path / "bert"
+    train(BertConfig.tiny(), run, verbose=0, log=lambda _: None)
+    # As if stopped during the second pretraining epoch: one finished, no fine-tuning yet.
+    state_path = run / "pretrain" / "checkpoints" / "state.json"
+    state = json.loads(state_path.read_text())
+    state_path.write_text(json.dumps({**state, "epoch": 1}))
+    shutil.rmtree(run / "checkpoints")
+    (run / "history.csv").unlink()
+    logs = []
+    result = train(BertConfig.tiny(), run, resume=True, verbose=0, log=logs.append)
+    assert "resuming pretraining after epoch 1" in logs
+    assert "fine-tuning from the pretrained encoder" in logs
+    assert len((run / "pretrain" / "history.csv").read_text().strip().splitlines()) == 3
+    assert result.epochs_done == 2
+
+
+def test_a_damaged_checkpoint_is_one_clear_error(tiny_text_run, tmp_path, capsys):
+    import shutil
+
+    run = tmp_path / "damaged"
+    shutil.copytree(tiny_text_run, run)
+    (run / "checkpoints" / "best.weights.h5").write_bytes(b"not an h5 file")
+    assert main(["text", "predict", "--run", str(run), "the dog saw the king"]) == 2
+    _one_line_error(capsys, "unreadable")
