@@ -126,9 +126,10 @@ def history_figure(history: Mapping[str, Sequence[float]], title: str | None = N
     for index, name in enumerate(names):
         ax = fig.add_subplot(1, len(names), index + 1)
         epochs = np.arange(1, len(history[name]) + 1)
-        ax.plot(epochs, history[name], marker="o", label="training")
+        marker = "o" if len(epochs) <= 30 else None  # dots only while they stay apart
+        ax.plot(epochs, history[name], marker=marker, label="training")
         if f"val_{name}" in history:
-            ax.plot(epochs, history[f"val_{name}"], marker="o", label="validation")
+            ax.plot(epochs, history[f"val_{name}"], marker=marker, label="validation")
         ax.set_xlabel("epoch")
         ax.set_ylabel(name.replace("_", " "))
         if "loss" in name and min(history[name]) > 0:
