@@ -224,10 +224,14 @@ def image_attention_figure(image: np.ndarray, weights: np.ndarray,
     return fig
 
 
-def comparison_figure(groups: Sequence[str], means: Sequence[float], spreads: Sequence[float],
+def comparison_figure(groups: Sequence[str], means: Sequence[float], spreads,
                       values: Sequence[Sequence[float]], ylabel: str = "test accuracy",
                       title: str | None = None, chance: float | None = None) -> Figure:
-    """Bars with the mean per group, error bars for the spread, and each run as a dot."""
+    """Bars with the mean per group, error bars for the spread, and each run as a dot.
+
+    ``spreads`` is what matplotlib's ``yerr`` takes: one value per group (symmetric) or
+    two rows, the distances down and up (e.g. to the minimum and the maximum).
+    """
     fig = Figure(figsize=(1.6 + 1.5 * len(groups), 4.2), dpi=100, layout="constrained")
     ax = fig.add_subplot()
     positions = np.arange(len(groups))

@@ -4,7 +4,10 @@ from matplotlib.figure import Figure
 
 from common.plotting import (
     attention_figure,
+    comparison_figure,
+    confusion_matrix_figure,
     history_figure,
+    image_attention_figure,
     positional_encoding_figure,
     save_figure,
 )
@@ -34,3 +37,17 @@ def test_history_and_positional_encoding_figures():
     assert isinstance(fig, Figure) and len([a for a in fig.axes if a.lines]) == 2
     fig = positional_encoding_figure(positional_encoding(32, 16))
     assert {a.get_xlabel() for a in fig.axes} >= {"position"}
+
+
+def test_classification_figures_check_their_inputs(tmp_path):
+    figure = confusion_matrix_figure(np.array([[5, 1], [0, 7]]), ["animal", "person"])
+    assert save_figure(figure, tmp_path / "cm.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="3 labels"):
+        confusion_matrix_figure(np.zeros([2, 2]), ["a", "b", "c"])
+    figure = image_attention_figure(np.random.rand(8, 8, 1), np.full([2, 2], 0.25))
+    assert len(figure.axes) == 4  # three panels and a colour bar
+    with pytest.raises(ValueError, match="does not tile"):
+        image_attention_figure(np.zeros([8, 8]), np.zeros([3, 3]))
+    figure = comparison_figure(["a", "b"], [0.9, 0.5], [[0.1, 0.0], [0.05, 0.0]],
+                               [[0.8, 0.95], [0.5, 0.5]], chance=0.5)
+    assert figure.axes[0].get_ylabel() == "test accuracy"
