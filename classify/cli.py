@@ -6,14 +6,13 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from common.cli import UsageError, list_files, run_command, slug
+from common.cli import UsageError, list_files, run_command, run_in_fresh_process, slug
 
 __all__ = ["main"]
 
@@ -142,7 +141,7 @@ def _train(args) -> int:
     config = config.replace(**{k: v for k, v in changes.items() if v is not None})
     run_dir = Path(args.run) if args.run else DEFAULT_RUNS / args.kind / args.preset
     result = train(config, run_dir, resume=args.resume, epochs=args.epochs)
-    metrics = evaluate(load_run(run_dir))
+    metrics = evaluate(load_run(run_dir), result.data)
     print(f"trained {result.epochs_done} epoch(s), best epoch {result.best_epoch}; test "
           f"accuracy {metrics['test_accuracy']:.4f}; run folder: {run_dir}")
     return 0
@@ -161,8 +160,7 @@ def predictor_of(run_dir):
     from classify.train import load_run
 
     run = load_run(run_dir)
-    meta = json.loads((Path(run_dir) / "labels.json").read_text())
-    return run, Predictor(run.model, run.label_names, run.vocabulary, meta.get("image_shape"))
+    return run, Predictor(run.model, run.label_names, run.vocabulary, run.image_shape)
 
 
 def read_image(path: str, image_shape) -> np.ndarray:
@@ -306,11 +304,9 @@ def classify_in_fresh_process(saved_model: Path, inputs) -> list[list[float]]:
     path = Path(saved_model).parent / ".fresh-process-inputs.npy"
     np.save(path, np.asarray(inputs))
     try:
-        done = subprocess.run([sys.executable, "-c", code, str(saved_model), str(path)],
-                              capture_output=True, text=True, check=True)
+        return run_in_fresh_process(code, str(saved_model), str(path))
     finally:
         path.unlink(missing_ok=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _demo(args) -> int:
@@ -318,7 +314,8 @@ def _demo(args) -> int:
     from classify.config import BertConfig, TextConfig, VitConfig
     from classify.evaluate import evaluate
     from classify.export import export
-    from classify.train import train
+    from classify.predictor import Predictor
+    from classify.train import load_run, train
 
     started = time.time()
     root = Path(args.run)
@@ -328,16 +325,16 @@ def _demo(args) -> int:
     compare(TextConfig.quick(), root / "compare", seeds=range(3))
     print((root / "compare" / "table.md").read_text())
     ok = True
-    examples = {
-        "bert": ["the dog was chased by the old teacher", "the old teacher chased the dog",
-                 "the hungry wolf scared the sailor at night"],
-    }
+    sentences = ["the dog was chased by the old teacher", "the old teacher chased the dog",
+                 "the hungry wolf scared the sailor at night"]
     for number, (kind, config) in enumerate(
             [("bert", BertConfig.quick()), ("vit", VitConfig.quick())], start=2):
         run_dir = root / kind
         print(f"== classify {number}/3: {kind}, quick preset -> {run_dir}")
-        train(config, run_dir, verbose=0)
-        metrics = evaluate(load_run_of(run_dir))
+        result = train(config, run_dir, verbose=0)
+        run = load_run(run_dir)
+        predictor = Predictor(run.model, run.label_names, run.vocabulary, run.image_shape)
+        metrics = evaluate(run, result.data)
         extra = ""
         if "pretraining_val_masked_accuracy" in metrics:
             extra = f" (masked-LM accuracy after pretraining " \
@@ -348,13 +345,12 @@ def _demo(args) -> int:
             baseline = _scratch_baseline(config, root / "bert-from-scratch")
             print(f"the same classifier trained from scratch on the same "
                   f"{config.labeled_examples} labels: test accuracy {baseline:.4f}")
-        run, predictor = predictor_of(run_dir)
         if kind == "vit":
-            inputs = load_test_images(run.config)[:8]
+            inputs = result.data.x["test"][:8]
             paths = [plot_run(run_dir, argparse.Namespace(image=None, index=i),
                               (run, predictor))[0] for i in range(3)]
         else:
-            inputs = examples[kind]
+            inputs = sentences
             for text, (label, p) in zip(inputs, predictor.predict(inputs), strict=True):
                 print(f"  {text!r}: {label} ({p:.2f})")
             paths = plot_run(run_dir, argparse.Namespace(sentence=inputs[0], layer=-1),
@@ -376,22 +372,11 @@ def _demo(args) -> int:
 def _scratch_baseline(config, run_dir: Path) -> float:
     """Test accuracy of the BERT classifier with no pretraining, same labels and steps."""
     from classify.evaluate import evaluate
-    from classify.train import train
+    from classify.train import load_run, train
 
-    train(config.replace(pretraining_epochs=0), run_dir, verbose=0, log=lambda _: None)
-    return evaluate(load_run_of(run_dir))["test_accuracy"]
-
-
-def load_run_of(run_dir):
-    from classify.train import load_run
-
-    return load_run(run_dir)
-
-
-def load_test_images(config) -> np.ndarray:
-    from classify.train import load_data
-
-    return load_data(config).x["test"]
+    result = train(config.replace(pretraining_epochs=0), run_dir, verbose=0,
+                   log=lambda _: None)
+    return evaluate(load_run(run_dir), result.data)["test_accuracy"]
 
 
 _COMMANDS = {"train": _train, "evaluate": _evaluate, "predict": _predict, "plot": _plot,

@@ -39,11 +39,12 @@ def compare(config: TextConfig, out_dir: str | Path, seeds: Sequence[int] = (0, 
     """Trains every variant once per seed; writes ``results.csv`` (one row per run),
     ``table.md`` and ``table.csv`` (one row per variant) and ``comparison.png``."""
     out_dir = Path(out_dir)
-    _, texts, _ = text_splits(config)
+    splits = text_splits(config)
     vocabulary = WordVocabulary(
-        build_word_vocabulary(texts["train"], config.vocabulary_size, config.text_mode),
+        build_word_vocabulary(splits.texts["train"], config.vocabulary_size,
+                              config.text_mode),
         config.sequence_length, config.text_mode)
-    data = load_data(config, vocabulary)
+    data = load_data(config, vocabulary, splits)
     log(f"{data.report}; {len(data.y['train'])} train / {len(data.y['test'])} test")
     steps = math.ceil(len(data.y["train"]) / config.batch_size)
     runs = []

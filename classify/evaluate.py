@@ -8,9 +8,9 @@ import json
 import numpy as np
 import tensorflow as tf
 
-from classify.train import LoadedRun, load_data
+from classify.train import LoadedRun, SplitData, load_data
 from common.plotting import confusion_matrix_figure, save_figure
-from common.runs import atomic_write_text
+from common.runs import atomic_write_text, history_columns, read_history
 
 __all__ = ["confusion_matrix", "evaluate"]
 
@@ -22,10 +22,11 @@ def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, classes: int) 
     return matrix
 
 
-def evaluate(run: LoadedRun, batch_size: int = 256) -> dict:
-    """Scores the run's best weights on its test split; writes ``metrics.json``,
-    ``plots/confusion_matrix.png`` and, for text, ``test_predictions.tsv``."""
-    data = load_data(run.config, run.vocabulary)
+def evaluate(run: LoadedRun, data: SplitData | None = None, batch_size: int = 256) -> dict:
+    """Scores the run's best weights on its test split (``data`` when already loaded);
+    writes ``metrics.json``, ``plots/confusion_matrix.png`` and, for text,
+    ``test_predictions.tsv``."""
+    data = data or load_data(run.config, run.vocabulary)
     x, y = data.x["test"], data.y["test"]
     logits = np.concatenate([run.model(tf.constant(x[i : i + batch_size]), training=False)
                              for i in range(0, len(x), batch_size)])
@@ -48,13 +49,9 @@ def evaluate(run: LoadedRun, batch_size: int = 256) -> dict:
         "best_epoch": state.get("best_epoch"),
         "data": data.report,
     }
-    pretrain_history = run.run_dir / "pretrain" / "history.csv"
-    if pretrain_history.exists():
-        rows = pretrain_history.read_text().strip().splitlines()
-        header, last = rows[0].split(","), rows[-1].split(",")
-        values = dict(zip(header, last, strict=True))
-        if "val_masked_accuracy" in values:
-            metrics["pretraining_val_masked_accuracy"] = float(values["val_masked_accuracy"])
+    pretraining = history_columns(read_history(run.run_dir / "pretrain" / "history.csv"))
+    if pretraining.get("val_masked_accuracy"):
+        metrics["pretraining_val_masked_accuracy"] = pretraining["val_masked_accuracy"][-1]
     atomic_write_text(run.run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     title = f"confusion matrix, test split: accuracy {metrics['test_accuracy']:.1%}"
     save_figure(confusion_matrix_figure(matrix, run.label_names, title),

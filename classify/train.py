@@ -79,29 +79,47 @@ def _splits(count: int, config):
     return {"train": splits.train, "validation": splits.validation, "test": splits.test}
 
 
-def text_splits(config: TextConfig) -> tuple[LabeledTexts, dict[str, list[str]],
-                                             dict[str, np.ndarray]]:
+@dataclasses.dataclass
+class TextSplits:
+    """A text data set cut into its three splits (the whole training split: BERT's label
+    budget is applied by :func:`load_data`)."""
+
+    data: LabeledTexts
+    texts: dict[str, list[str]]
+    labels: dict[str, np.ndarray]
+
+
+def text_splits(config: TextConfig) -> TextSplits:
     data = load_labeled_texts(config)
     parts = _splits(len(data), config)
-    texts = {name: [data.texts[i] for i in index] for name, index in parts.items()}
-    labels = {name: data.labels[index] for name, index in parts.items()}
+    return TextSplits(data, {name: [data.texts[i] for i in index] for name, index in
+                             parts.items()},
+                      {name: data.labels[index] for name, index in parts.items()})
+
+
+def _label_budget(config) -> int | None:
+    """How many labeled training examples a run uses (BERT fine-tunes on a few)."""
     if isinstance(config, BertConfig) and config.labeled_examples:
-        texts["train"] = texts["train"][: config.labeled_examples]
-        labels["train"] = labels["train"][: config.labeled_examples]
-    return data, texts, labels
+        return config.labeled_examples
+    return None
 
 
-def load_data(config, vocabulary: WordVocabulary | None = None) -> SplitData:
-    """The three splits as arrays: token ids for text (with ``vocabulary``), images for ViT."""
+def load_data(config, vocabulary: WordVocabulary | None = None,
+              splits: TextSplits | None = None) -> SplitData:
+    """The three splits as arrays: token ids for text (with ``vocabulary``; ``splits`` when
+    already read), images for ViT."""
     if isinstance(config, VitConfig):
         images = load_images(config)
         parts = _splits(len(images), config)
         return SplitData({n: images.images[i] for n, i in parts.items()},
                          {n: images.labels[i] for n, i in parts.items()},
                          images.label_names, images.report)
-    data, texts, labels = text_splits(config)
+    splits = splits or text_splits(config)
+    texts, labels = dict(splits.texts), dict(splits.labels)
+    budget = _label_budget(config)
+    texts["train"], labels["train"] = texts["train"][:budget], labels["train"][:budget]
     x = {name: encode(vocabulary, part) for name, part in texts.items()}
-    return SplitData(x, labels, data.label_names, data.report, texts["test"])
+    return SplitData(x, labels, splits.data.label_names, splits.data.report, texts["test"])
 
 
 def encode(vocabulary: WordVocabulary, texts: Sequence[str], batch: int = 4096) -> np.ndarray:
@@ -160,13 +178,14 @@ def arrays_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int,
 
 @dataclasses.dataclass
 class LoadedRun:
-    """What a run folder holds, loaded: its config, label names, vocabulary (text) and
-    model (best weights)."""
+    """What a run folder holds, loaded: its config, label names, vocabulary (text), input
+    image shape (ViT) and model (best weights)."""
 
     run_dir: Path
     config: object
     label_names: list[str]
     vocabulary: WordVocabulary | None
+    image_shape: tuple[int, ...] | None
     model: keras.Model
 
 
@@ -190,10 +209,10 @@ def load_run(run_dir: str | os.PathLike, which: str = "best") -> LoadedRun:
     except (OSError, ValueError, KeyError) as error:
         raise RunError(f"cannot read the run folder {run_dir}: {error}") from None
     label_names = meta["label_names"]
+    image_shape = tuple(meta["image_shape"]) if meta.get("image_shape") else None
     model = load_checkpoint(run_dir, which, lambda: build_model(
-        config, len(label_names), vocabulary.size if vocabulary else None,
-        tuple(meta.get("image_shape") or ()) or None))
-    return LoadedRun(run_dir, config, label_names, vocabulary, model)
+        config, len(label_names), vocabulary.size if vocabulary else None, image_shape))
+    return LoadedRun(run_dir, config, label_names, vocabulary, image_shape, model)
 
 
 @dataclasses.dataclass
@@ -228,13 +247,15 @@ def train(config, run_dir: str | os.PathLike, resume: bool = False, epochs: int 
     keras.utils.set_random_seed(config.seed)
     run_dir.mkdir(parents=True, exist_ok=True)
 
-    vocabulary, image_shape = None, None
+    vocabulary, image_shape, unlabeled = None, None, []
     if isinstance(config, VitConfig):
         data = load_data(config)
         image_shape = tuple(int(s) for s in data.x["train"].shape[1:])
     else:
-        vocabulary = _vocabulary(config, run_dir, resume)
-        data = load_data(config, vocabulary)
+        splits = text_splits(config)
+        unlabeled = _pretraining_texts(config, splits)
+        vocabulary = _vocabulary(config, run_dir, resume, splits, unlabeled)
+        data = load_data(config, vocabulary, splits)
     log(data.report)
     if not resume:
         atomic_write_text(run_dir / "labels.json", json.dumps(
@@ -242,7 +263,8 @@ def train(config, run_dir: str | os.PathLike, resume: bool = False, epochs: int 
         config.to_json(run_dir / "config.json")
     pretrained = isinstance(config, BertConfig) and config.pretraining_epochs > 0
     if pretrained:
-        _pretrain(config, run_dir / "pretrain", vocabulary, resume, log, verbose)
+        _pretrain(config, run_dir / "pretrain", vocabulary, encode(vocabulary, unlabeled),
+                  data.x["validation"], resume, log, verbose)
 
     finetune_state_exists = (run_dir / "checkpoints" / "state.json").exists()
     state = open_run(run_dir, resume=True) if resume and finetune_state_exists \
@@ -259,8 +281,7 @@ def train(config, run_dir: str | os.PathLike, resume: bool = False, epochs: int 
         model = build_model(config, len(data.label_names),
                             vocabulary.size if vocabulary else None, image_shape)
         if pretrained:
-            pretrainer = keras.saving.load_model(run_dir / "pretrain" / "checkpoints" /
-                                                 "last.keras")
+            pretrainer = _pretrainer(config, vocabulary.size)
             pretrainer.load_weights(run_dir / "pretrain" / "checkpoints" / "best.weights.h5")
             copy_encoder(pretrainer, model)
             log("fine-tuning from the pretrained encoder")
@@ -274,33 +295,45 @@ def train(config, run_dir: str | os.PathLike, resume: bool = False, epochs: int 
                        bool(state.get("stopped_early", False)))
 
 
-def _vocabulary(config: TextConfig, run_dir: Path, resume: bool) -> WordVocabulary:
+def _vocabulary(config: TextConfig, run_dir: Path, resume: bool, splits: TextSplits,
+                unlabeled: list[str]) -> WordVocabulary:
+    """The run's vocabulary: read back on resume, else built from the labeled training
+    texts and BERT's unlabeled text (never from validation or test)."""
     path = run_dir / "vocabulary.json"
     if resume:
         tokens = json.loads(path.read_text(encoding="utf-8"))
     else:
-        _, texts, _ = text_splits(config)
-        corpus = texts["train"] + _pretraining_texts(config, texts["train"])
-        tokens = build_word_vocabulary(corpus, config.vocabulary_size, config.text_mode)
+        labeled = splits.texts["train"][: _label_budget(config)]
+        tokens = build_word_vocabulary(labeled + unlabeled, config.vocabulary_size,
+                                       config.text_mode)
         atomic_write_text(path, json.dumps(tokens, ensure_ascii=False))
     return WordVocabulary(tokens, config.sequence_length, config.text_mode)
 
 
-def _pretraining_texts(config: TextConfig, train_texts: list[str]) -> list[str]:
+def _pretraining_texts(config: TextConfig, splits: TextSplits) -> list[str]:
     """Unlabeled text for BERT: a larger generated set (another seed, so it shares no
     sentence order with the labeled splits by construction), or the training split's
-    sentences of a real file."""
+    sentences of a real file. Nothing for the other models."""
     if not isinstance(config, BertConfig):
         return []
     if config.data == "generated":
         return generate_order_task(config.pretraining_examples, config.seed + 1).texts
-    data, texts, _ = text_splits(config.replace(labeled_examples=0))
-    return texts["train"]
+    return list(splits.texts["train"])
+
+
+def _pretrainer(config: BertConfig, vocabulary_size: int) -> BertPretrainer:
+    model = BertPretrainer(vocabulary_size, config.sequence_length, config.num_layers,
+                           config.hidden_dim, config.num_heads, config.intermediate_dim,
+                           config.dropout)
+    model(tf.zeros([1, config.sequence_length], tf.int32))
+    return model
 
 
 def _pretrain(config: BertConfig, pretrain_dir: Path, vocabulary: WordVocabulary,
-              resume: bool, log: Callable[[str], None], verbose: int) -> None:
-    """Masked-language-model pretraining into ``pretrain_dir``."""
+              unlabeled: np.ndarray, validation: np.ndarray, resume: bool,
+              log: Callable[[str], None], verbose: int) -> None:
+    """Masked-language-model pretraining into ``pretrain_dir`` on ``unlabeled`` token ids,
+    watching the masked-LM loss on the ``validation`` split's ids."""
     state_path = pretrain_dir / "checkpoints" / "state.json"
     if resume and state_path.exists():
         state = open_run(pretrain_dir, resume=True)
@@ -308,9 +341,6 @@ def _pretrain(config: BertConfig, pretrain_dir: Path, vocabulary: WordVocabulary
         state = fresh_state()
     if state["epoch"] >= config.pretraining_epochs or state.get("stopped_early"):
         return
-    _, texts, _ = text_splits(config)
-    unlabeled = encode(vocabulary, _pretraining_texts(config, texts["train"]))
-    validation = encode(vocabulary, texts["validation"])
     rng = np.random.default_rng(config.seed + state["epoch"])
     masking = dict(mask_id=vocabulary.mask_id, first_word_id=vocabulary.first_word_id,
                    vocabulary_size=vocabulary.size, rate=config.mask_rate,
@@ -335,10 +365,7 @@ def _pretrain(config: BertConfig, pretrain_dir: Path, vocabulary: WordVocabulary
     else:
         log(f"pretraining BERT (masked LM, {config.mask_rate:.0%} of tokens) on "
             f"{len(unlabeled)} unlabeled sentences ...")
-        model = BertPretrainer(vocabulary.size, config.sequence_length, config.num_layers,
-                               config.hidden_dim, config.num_heads, config.intermediate_dim,
-                               config.dropout)
-        model(tf.zeros([1, config.sequence_length], tf.int32))
+        model = _pretrainer(config, vocabulary.size)
         model.compile(
             optimizer=_optimizer(config.pretraining_learning_rate, config.weight_decay,
                                  config.warmup_fraction, config.pretraining_epochs * steps),

@@ -23,6 +23,7 @@ __all__ = [
     "data_changes",
     "list_files",
     "run_command",
+    "run_in_fresh_process",
     "slug",
     "translate_in_fresh_process",
 ]
@@ -113,6 +114,12 @@ def translate_in_fresh_process(saved_model: Path, texts: list[str],
         "out = m.translate(tf.constant(json.loads(sys.argv[2])))['translation']\n"
         "print(json.dumps([t.decode() for t in out.numpy()]))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code, str(saved_model), json.dumps(texts)],
-                          capture_output=True, text=True, check=True)
+    return run_in_fresh_process(code, str(saved_model), json.dumps(texts))
+
+
+def run_in_fresh_process(code: str, *args: str):
+    """Runs Python ``code`` with ``args`` as ``sys.argv[1:]`` in a new interpreter and
+    returns the JSON its last printed line holds: what a user's own process would see."""
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                          check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])

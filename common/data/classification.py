@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.data.pairs import DataError
+from common.data.pairs import DataError, skipped_lines
 
 __all__ = [
     "ORDER_TASK_LABELS",
@@ -52,7 +52,6 @@ _ADJECTIVES = ["old", "young", "small", "big", "hungry", "tired", "clever", "ang
 _TIMES = ["yesterday", "this morning", "last night", "at noon", "again", "on sunday"]
 _PLACES = ["in the garden", "near the river", "in the forest", "behind the barn",
            "on the hill", "at the market"]
-_SHOWN_LINE_NUMBERS = 10
 
 
 def check_labels(labels, num_classes: int, source: str = "the data") -> np.ndarray:
@@ -98,14 +97,8 @@ class LabeledTexts:
 
     @property
     def report(self) -> str:
-        text = f"read {len(self)} labeled sentences ({len(self.label_names)} classes) from " \
-               f"{self.source}"
-        if self.malformed:
-            shown = ", ".join(str(n) for n, _ in self.malformed[:_SHOWN_LINE_NUMBERS])
-            more = " ..." if len(self.malformed) > _SHOWN_LINE_NUMBERS else ""
-            text += (f"; skipped {len(self.malformed)} malformed line(s) ({shown}{more}): "
-                     f"{self.malformed[0][1]}")
-        return text
+        return (f"read {len(self)} labeled sentences ({len(self.label_names)} classes) from "
+                f"{self.source}" + skipped_lines(self.malformed))
 
 
 def _noun_phrase(rng: np.random.Generator, noun: str) -> str:

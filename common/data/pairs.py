@@ -50,15 +50,16 @@ class LoadedPairs:
 
     def report(self) -> str:
         """One line: how many pairs, and which lines were skipped and why."""
-        text = f"read {len(self)} pairs from {self.source}"
-        if self.malformed:
-            shown = ", ".join(str(n) for n, _ in self.malformed[:_SHOWN_LINE_NUMBERS])
-            more = " ..." if len(self.malformed) > _SHOWN_LINE_NUMBERS else ""
-            text += (
-                f"; skipped {len(self.malformed)} malformed line(s) ({shown}{more}): "
-                f"{self.malformed[0][1]}"
-            )
-        return text
+        return f"read {len(self)} pairs from {self.source}" + skipped_lines(self.malformed)
+
+
+def skipped_lines(malformed: list[tuple[int, str]]) -> str:
+    """``"; skipped 2 malformed line(s) (3, 5): <first reason>"``, or ``""`` if none."""
+    if not malformed:
+        return ""
+    shown = ", ".join(str(n) for n, _ in malformed[:_SHOWN_LINE_NUMBERS])
+    more = " ..." if len(malformed) > _SHOWN_LINE_NUMBERS else ""
+    return f"; skipped {len(malformed)} malformed line(s) ({shown}{more}): {malformed[0][1]}"
 
 
 def read_pairs_text(text: str, source: str = "<text>") -> LoadedPairs:
