@@ -174,7 +174,7 @@ def confusion_matrix_figure(matrix: np.ndarray, label_names: Sequence[str],
     fig = Figure(figsize=(side + 1.2, side), dpi=100, layout="constrained")
     ax = fig.add_subplot()
     image = ax.imshow(matrix, cmap="Blues")
-    long = max(len(name) for name in label_names) > 3
+    long = classes * max(len(name) for name in label_names) > 40  # else they fit upright
     ax.set_xticks(range(classes), labels=label_names, rotation=45 if long else 0,
                   ha="right" if long else "center")
     ax.set_yticks(range(classes), labels=label_names)
@@ -213,10 +213,15 @@ def image_attention_figure(image: np.ndarray, weights: np.ndarray,
     panels[2].imshow(image, cmap=cmap, vmin=0, vmax=1)
     panels[2].imshow(upsampled, cmap="inferno", alpha=0.55, vmin=0)
     panels[2].set_title("overlay", fontsize=10)
-    for ax in panels:
-        ax.set_xticks(np.arange(0, width + 1, patch[1]) - 0.5, labels=[])
-        ax.set_yticks(np.arange(0, height + 1, patch[0]) - 0.5, labels=[])
-        ax.grid(color="white", alpha=0.35, linewidth=0.8)
+    rows, columns = weights.shape
+    for ax in panels:  # patch numbers at the patches' centres, lines at their borders
+        ax.set_xticks(np.arange(columns) * patch[1] + (patch[1] - 1) / 2,
+                      labels=range(columns))
+        ax.set_yticks(np.arange(rows) * patch[0] + (patch[0] - 1) / 2, labels=range(rows))
+        ax.set_xticks(np.arange(0, width + 1, patch[1]) - 0.5, minor=True)
+        ax.set_yticks(np.arange(0, height + 1, patch[0]) - 0.5, minor=True)
+        ax.tick_params(which="both", length=0)
+        ax.grid(which="minor", color="white", alpha=0.35, linewidth=0.8)
         ax.set_xlabel("patch column")
     panels[0].set_ylabel("patch row")
     if title:
