@@ -7,11 +7,14 @@ import csv
 import json
 import math
 import os
+import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import keras
+import tensorflow as tf
 
 __all__ = [
     "RunCheckpoint",
@@ -146,13 +149,9 @@ class TimeLimit(keras.callbacks.Callback):
         self.started = None
 
     def on_train_begin(self, logs=None):
-        import time
-
         self.started = time.monotonic()
 
     def on_epoch_end(self, epoch, logs=None):
-        import time
-
         if self.minutes and time.monotonic() - self.started > 60 * self.minutes:
             self.model.stop_training = True
 
@@ -203,8 +202,6 @@ def write_data_report(run_dir: Path, corpus) -> None:
 def publish_dir(staging: Path, final: Path) -> None:
     """Moves a finished ``staging`` folder to ``final``, replacing any old one; the old copy
     is removed only once the new one is in place."""
-    import shutil
-
     old = None
     if final.exists():
         old = final.with_name(f".{final.name}-old-{os.getpid()}")
@@ -217,10 +214,6 @@ def publish_dir(staging: Path, final: Path) -> None:
 def save_saved_model(module, final: Path, signatures: dict) -> Path:
     """``tf.saved_model.save`` into a temporary folder beside ``final``, then renamed into
     place: a crash mid-export leaves the previous export (or none), never half of one."""
-    import shutil
-
-    import tensorflow as tf
-
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}-"))

@@ -104,7 +104,7 @@ class Transformer(keras.Model):
              tf.zeros([batch, max_length], tf.int64)], axis=1)  # (batch, 1 + max_length)
         cache = self.init_cache(batch, max_length) if use_cache else tf.zeros([0])
         # With the cache, the cross-attention's keys and values are projected once too.
-        context_kv = self.decoder.context_key_values(context) if use_cache else tf.zeros([0])
+        context_kv = self.decoder.context_key_values(context) if use_cache else None
         done = tf.zeros([batch], tf.bool)
         all_logits = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
         attention = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
