@@ -72,7 +72,8 @@ class Translator(tf.Module):
         tokens = self.model.beam_search(source_ids, max_length, beam_width,
                                         self.target_tokenizer.start_id,
                                         self.target_tokenizer.end_id)
-        start = tf.fill([tf.shape(tokens)[0], 1], tf.constant(2, tf.int64))
+        start = tf.fill([tf.shape(tokens)[0], 1],
+                        tf.constant(self.target_tokenizer.start_id, tf.int64))
         _, scores = self.model((source_ids, tf.concat([start, tokens[:, :-1]], 1)),
                                return_attention=True)
         return self._outputs(texts, source_ids, tokens, scores[-1])
@@ -117,10 +118,10 @@ def attention_maps(translator: Translator, sentence: str) -> dict:
     output = [p.decode() for p in result["output_tokens"][0] if p and p != b"[PAD]"]
     source_ids = translator.source_tokenizer.encode(
         tf.constant([sentence]), translator.max_source_tokens - 2).to_tensor()
-    target_ids = translator.target_tokenizer.encode(tf.constant([""])).to_tensor()[:, :1]
-    output_ids = tf.constant([[translator.target_tokenizer.vocabulary.index(p)
-                               for p in output]], tf.int64)
-    target_in = tf.concat([target_ids, output_ids[:, :-1]], axis=1)
+    index = {piece: i for i, piece in enumerate(translator.target_tokenizer.vocabulary)}
+    # [START] then every output piece but the last: what the decoder read at each step.
+    target_in = tf.constant([[translator.target_tokenizer.start_id]
+                             + [index[p] for p in output[:-1]]], tf.int64)
     _, cross = translator.model((source_ids, target_in), return_attention=True)
     _, self_scores = translator.model.encoder(source_ids, return_attention_scores=True)
     source = [p.decode() for p in translator.source_tokenizer.pieces(source_ids)[0].numpy()]
