@@ -34,6 +34,7 @@ __all__ = [
     "Vocabulary",
     "build_vocabulary",
     "check_mode",
+    "check_sentences",
     "detokenize",
     "standardize",
     "tokenize",
@@ -64,6 +65,20 @@ def check_mode(mode: str) -> str:
     if mode not in MODES:
         raise ValueError(f"text mode must be one of {MODES}, received mode={mode!r}")
     return mode
+
+
+def check_sentences(texts) -> list[str]:
+    """Returns ``texts`` as a list of strings; a lone string or a non-string item raises a
+    TypeError that says what to pass. Empty strings are allowed (they translate to "")."""
+    if isinstance(texts, str):
+        raise TypeError("translate() takes a list of strings; wrap one sentence as [sentence]")
+    texts = list(texts)
+    for index, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(
+                f"translate() takes strings; item {index} is {type(text).__name__}: {text!r}"
+            )
+    return texts
 
 
 def standardize(text: tf.Tensor, mode: str = "faithful") -> tf.Tensor:

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from common.text import Vocabulary, detokenize, standardize
+from common.text import Vocabulary, check_sentences, detokenize, standardize
 from nmt_attention.config import Config
 from nmt_attention.decoder import Decoder
 from nmt_attention.encoder import Encoder
@@ -315,7 +315,7 @@ class Translator(tf.Module):
 
         ``beam_width`` above 1 uses beam search (and ignores ``temperature``).
         """
-        texts = _check_texts(texts)
+        texts = check_sentences(texts)
         if not texts:
             return {"translation": np.array([], dtype=object)}
         if temperature < 0:
@@ -335,15 +335,3 @@ class Translator(tf.Module):
         """One translated string per input string, in order."""
         result = self.run(texts, temperature, seed, beam_width)
         return [t.decode("utf-8") for t in result["translation"]]
-
-
-def _check_texts(texts) -> list[str]:
-    if isinstance(texts, str):
-        raise TypeError("translate() takes a list of strings; wrap one sentence as [sentence]")
-    texts = list(texts)
-    for index, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise TypeError(
-                f"translate() takes strings; item {index} is {type(text).__name__}: {text!r}"
-            )
-    return texts

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
-from common.text import standardize
+from common.text import check_sentences, standardize
 from transformer.model import Transformer
 from transformer.tokenizer import WordPieceTokenizer
 
@@ -81,13 +81,7 @@ class Translator(tf.Module):
     def run(self, texts: Sequence[str], temperature: float = 0.0, top_k: int = 0,
             seed: int = 0, beam_width: int = 1) -> dict[str, np.ndarray]:
         """Translates a batch; numpy arrays of translations, pieces and attention."""
-        if isinstance(texts, str):
-            raise TypeError("translate() takes a list of strings; wrap one sentence as [it]")
-        texts = list(texts)
-        for index, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise TypeError(f"translate() takes strings; item {index} is "
-                                f"{type(text).__name__}: {text!r}")
+        texts = check_sentences(texts)
         if temperature < 0 or top_k < 0 or beam_width < 1:
             raise ValueError("need temperature >= 0, top_k >= 0 and beam_width >= 1; received "
                              f"{temperature}, {top_k}, {beam_width}")
