@@ -10,7 +10,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-__all__ = ["BertConfig", "TextConfig", "VitConfig", "config_class", "preset"]
+__all__ = ["BertConfig", "TextConfig", "VitConfig", "config_class", "load_config", "preset"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,14 +37,6 @@ class _Config:
         values = {"kind": self.kind, **dataclasses.asdict(self)}
         Path(path).write_text(json.dumps(values, indent=2) + "\n")
 
-    @staticmethod
-    def from_json(path: str | Path):
-        values = json.loads(Path(path).read_text())
-        cls = config_class(values.pop("kind", ""))
-        unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise ValueError(f"{path} has unknown settings {sorted(unknown)}")
-        return cls(**values)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,6 +155,16 @@ def config_class(kind: str):
     if kind not in _CLASSES:
         raise ValueError(f"kind must be one of {sorted(_CLASSES)}, received {kind!r}")
     return _CLASSES[kind]
+
+
+def load_config(path: str | Path):
+    """The config a run saved: a TextConfig, BertConfig or VitConfig, by its ``kind``."""
+    values = json.loads(Path(path).read_text())
+    cls = config_class(values.pop("kind", ""))
+    unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
+    if unknown:
+        raise ValueError(f"{path} has unknown settings {sorted(unknown)}")
+    return cls(**values)
 
 
 def preset(kind: str, name: str):

@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from classify.bert import BertPretrainer, copy_encoder, mask_tokens
-from classify.config import BertConfig, TextConfig, VitConfig
+from classify.config import BertConfig, TextConfig, VitConfig, load_config
 from classify.text_classifier import TextClassifier
 from classify.vit import VisionTransformer
 from classify.vocabulary import WordVocabulary, build_word_vocabulary
@@ -200,7 +200,7 @@ def load_run(run_dir: str | os.PathLike, which: str = "best") -> LoadedRun:
     if not (run_dir / "config.json").exists():
         raise RunError(f"{run_dir} is not a run folder (no config.json); train one first")
     try:
-        config = VitConfig.from_json(run_dir / "config.json")
+        config = load_config(run_dir / "config.json")
         meta = json.loads((run_dir / "labels.json").read_text(encoding="utf-8"))
         vocabulary = None
         if not isinstance(config, VitConfig):
@@ -239,7 +239,7 @@ def train(config, run_dir: str | os.PathLike, resume: bool = False, epochs: int 
     if resume:
         if not (run_dir / "config.json").exists():
             raise RunError(f"nothing to resume in {run_dir}: it holds no run")
-        config = VitConfig.from_json(run_dir / "config.json")
+        config = load_config(run_dir / "config.json")
     else:
         open_run(run_dir, resume=False)  # refuses to start over an existing run
     if epochs is not None:
@@ -274,12 +274,15 @@ def train(config, run_dir: str | os.PathLike, resume: bool = False, epochs: int 
                               config.seed, training=True)
     val_ds = arrays_dataset(data.x["validation"], data.y["validation"], 256, 0,
                             training=False)
+    def build():
+        return build_model(config, len(data.label_names),
+                           vocabulary.size if vocabulary else None, image_shape)
+
     if resume and finetune_state_exists:
-        model = load_run(run_dir, which="last").model
+        model = load_checkpoint(run_dir, "last", build)
         log(f"resuming {run_dir} after epoch {state['epoch']}")
     else:
-        model = build_model(config, len(data.label_names),
-                            vocabulary.size if vocabulary else None, image_shape)
+        model = build()
         if pretrained:
             pretrainer = _pretrainer(config, vocabulary.size)
             pretrainer.load_weights(run_dir / "pretrain" / "checkpoints" / "best.weights.h5")
@@ -360,7 +363,8 @@ def _pretrain(config: BertConfig, pretrain_dir: Path, vocabulary: WordVocabulary
     steps = max(1, len(unlabeled) // config.batch_size)
     pretrain_dir.mkdir(parents=True, exist_ok=True)
     if state["epoch"]:
-        model = keras.saving.load_model(pretrain_dir / "checkpoints" / "last.keras")
+        model = load_checkpoint(pretrain_dir, "last", lambda: _pretrainer(config,
+                                                                           vocabulary.size))
         log(f"resuming pretraining after epoch {state['epoch']}")
     else:
         log(f"pretraining BERT (masked LM, {config.mask_rate:.0%} of tokens) on "
