@@ -9,6 +9,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from common.distribute import global_sum
+
 __all__ = [
     "MaskedAccuracy",
     "MaskedSparseCrossEntropy",
@@ -66,13 +68,20 @@ def masked_loss(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
 
     ``y_true`` (batch, length) ids, ``y_pred`` (batch, length, vocabulary) logits. A plain
     mean would count padding positions and make short batches look better than they are.
+    Under tf.distribute the count is the global batch's (see
+    :func:`common.distribute.global_sum`), so N replicas give the single-device gradient.
     """
     y_true = tf.cast(y_true, tf.int64)
     loss = tf.nn.sparse_softmax_cross_entropy_with_logits(
         labels=y_true, logits=tf.cast(y_pred, tf.float32)
     )
+    return _mean_over_real_tokens(loss, y_true)
+
+
+def _mean_over_real_tokens(loss: tf.Tensor, y_true: tf.Tensor) -> tf.Tensor:
+    """This replica's summed loss over real tokens / the real tokens of the global batch."""
     mask = tf.cast(padding_mask(y_true), loss.dtype)
-    return tf.reduce_sum(loss * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
+    return tf.reduce_sum(loss * mask) / tf.maximum(global_sum(tf.reduce_sum(mask)), 1.0)
 
 
 @keras.saving.register_keras_serializable(package="common")
@@ -97,8 +106,7 @@ class MaskedSparseCrossEntropy(keras.losses.Loss):
         target = tf.one_hot(y_true, vocabulary) * (1.0 - self.label_smoothing)
         target += self.label_smoothing / tf.cast(vocabulary, tf.float32)
         loss = tf.nn.softmax_cross_entropy_with_logits(target, logits)
-        mask = tf.cast(padding_mask(y_true), loss.dtype)
-        return tf.reduce_sum(loss * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
+        return _mean_over_real_tokens(loss, y_true)
 
     def get_config(self):
         return {**super().get_config(), "label_smoothing": self.label_smoothing}
