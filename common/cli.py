@@ -20,11 +20,13 @@ __all__ = [
     "add_data_arguments",
     "add_run_arguments",
     "add_shared_commands",
+    "add_training_arguments",
     "data_changes",
     "list_files",
     "run_command",
     "run_in_fresh_process",
     "slug",
+    "training_changes",
     "translate_in_fresh_process",
 ]
 
@@ -49,6 +51,27 @@ def add_run_arguments(parser: argparse.ArgumentParser, default_runs: Path) -> No
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --run after its last finished epoch")
     parser.add_argument("--seed", type=int, help="seed for data, splits and weights")
+
+
+def add_training_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--strategy``, ``--precision`` and ``--jit-compile``: how (not what) to train."""
+    from common.distribute import PRECISIONS, STRATEGIES
+
+    parser.add_argument("--strategy", choices=STRATEGIES, default="default",
+                        help="tf.distribute strategy: one device, every local GPU (mirrored) "
+                        "or the workers in TF_CONFIG (multi-worker); the batch size is global")
+    parser.add_argument("--precision", choices=PRECISIONS,
+                        help="Keras mixed precision for training (default: the preset's)")
+    parser.add_argument("--jit-compile", action=argparse.BooleanOptionalAction, default=None,
+                        help="compile each training step with XLA (default: the preset's)")
+    parser.add_argument("--export", action="store_true",
+                        help="export the trained model to RUN/export (the chief only)")
+
+
+def training_changes(args) -> dict:
+    """Config changes for ``--precision`` and ``--jit-compile``."""
+    changes = {"precision": args.precision, "jit_compile": args.jit_compile}
+    return {k: v for k, v in changes.items() if v is not None}
 
 
 def add_shared_commands(commands, tutorial: str) -> None:
@@ -83,11 +106,13 @@ def run_command(commands: Mapping[str, Callable[[argparse.Namespace], int]],
                 args: argparse.Namespace) -> int:
     """Runs ``commands[args.command]``; a mistake we can see coming exits 2 with one line."""
     from common.data import DataError
+    from common.distribute import DistributeError
     from common.runs import RunError
 
     try:
         return commands[args.command](args)
-    except (UsageError, DataError, RunError, FileNotFoundError, TypeError) as error:
+    except (UsageError, DataError, RunError, DistributeError, FileNotFoundError,
+            TypeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

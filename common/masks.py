@@ -15,6 +15,7 @@ __all__ = [
     "MaskedAccuracy",
     "MaskedSparseCrossEntropy",
     "causal_mask",
+    "large_negative",
     "masked_accuracy",
     "masked_loss",
     "masked_mean",
@@ -33,6 +34,12 @@ def causal_mask(length: int | tf.Tensor) -> tf.Tensor:
     row = tf.range(length)[:, None]
     col = tf.range(length)[None, :]
     return row >= col
+
+
+def large_negative(dtype: tf.DType) -> float:
+    """The score given to masked positions: ``exp`` of it is 0 beside any real score.
+    -1e9, except in float16, whose largest magnitude is 65504."""
+    return -6.0e4 if dtype == tf.float16 else -1e9
 
 
 def merge_masks(*masks: tf.Tensor | None) -> tf.Tensor | None:

@@ -7,6 +7,7 @@ Nothing here touches a model or calls ``plt.show()``; figures are built on
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -24,6 +25,7 @@ __all__ = [
     "learning_rate_figure",
     "history_figure",
     "positional_encoding_figure",
+    "figure_png",
     "save_figure",
 ]
 
@@ -254,6 +256,13 @@ def comparison_figure(groups: Sequence[str], means: Sequence[float], spreads,
     if title:
         ax.set_title(title, fontsize=10)
     return fig
+
+
+def figure_png(fig: Figure) -> bytes:
+    """``fig`` as PNG bytes (for TensorBoard images)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
 
 
 def save_figure(fig: Figure, path: str | os.PathLike) -> Path:

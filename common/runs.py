@@ -16,9 +16,12 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from common.distribute import agree, distribute_dataset, writable_path
+
 __all__ = [
     "RunCheckpoint",
     "RunError",
+    "AttentionImages",
     "TimeLimit",
     "atomic_save",
     "atomic_write_text",
@@ -63,32 +66,41 @@ class RunCheckpoint(keras.callbacks.Callback):
     """After each epoch: history row, last checkpoint, best weights, early stopping.
 
     Early stopping lives here, with its counter saved in ``state.json``, so a resumed run
-    stops exactly when an uninterrupted one would.
+    stops exactly when an uninterrupted one would. Off the chief (``chief=False``, the other
+    workers of a multi-worker run) the models are saved to temporary files and dropped, and
+    nothing else is written; every worker still takes the same early-stopping decision,
+    since validation metrics are reduced over all workers.
     """
 
-    def __init__(self, run_dir: Path, patience: int, state: dict):
+    def __init__(self, run_dir: Path, patience: int, state: dict, chief: bool = True):
         super().__init__()
         self.run_dir = run_dir
         self.patience = patience
         self.state = state
+        self.chief = chief
 
     def on_epoch_end(self, epoch, logs=None):
         logs = {k: float(v) for k, v in (logs or {}).items()}
-        self._append_history(epoch + 1, logs)
+        if self.chief:
+            self._append_history(epoch + 1, logs)
         val_loss = logs.get("val_loss", logs.get("loss", math.inf))
         checkpoints = self.run_dir / "checkpoints"
         if val_loss < self.state["best_val_loss"]:
             self.state.update(best_val_loss=val_loss, best_epoch=epoch + 1, wait=0)
-            atomic_save(checkpoints / "best.weights.h5", self.model.save_weights, ".weights.h5")
+            self._save(checkpoints / "best.weights.h5", self.model.save_weights, ".weights.h5")
         else:
             self.state["wait"] += 1
-        atomic_save(checkpoints / "last.keras", self.model.save, ".keras")
+        self._save(checkpoints / "last.keras", self.model.save, ".keras")
         self.state["epoch"] = epoch + 1
-        atomic_write_text(checkpoints / "state.json", json.dumps(self.state, indent=2))
         if self.state["wait"] >= self.patience:
             self.state["stopped_early"] = True
-            atomic_write_text(checkpoints / "state.json", json.dumps(self.state, indent=2))
             self.model.stop_training = True
+        if self.chief:
+            atomic_write_text(checkpoints / "state.json", json.dumps(self.state, indent=2))
+
+    def _save(self, path: Path, save: Callable[[str], None], suffix: str) -> None:
+        with writable_path(path, self.chief) as target:
+            atomic_save(target, save, suffix)
 
     def _append_history(self, epoch: int, logs: dict) -> None:
         path = self.run_dir / "history.csv"
@@ -117,8 +129,11 @@ def history_columns(rows: list[dict]) -> dict[str, list[float]]:
     return columns
 
 
-def open_run(run_dir: Path, resume: bool) -> dict:
+def open_run(run_dir: Path, resume: bool, chief: bool = True) -> dict:
     """The training state of ``run_dir``: a fresh one, or the saved one to resume.
+
+    A non-chief worker does not check for an existing run: the chief may already have
+    started writing it into a shared folder.
 
     Raises:
         RunError: resuming a folder with no finished epoch, or starting over a run.
@@ -128,7 +143,7 @@ def open_run(run_dir: Path, resume: bool) -> dict:
         if not state_path.exists():
             raise RunError(f"nothing to resume in {run_dir}: it has no finished epoch")
         return json.loads(state_path.read_text())
-    if (run_dir / "config.json").exists():
+    if chief and (run_dir / "config.json").exists():
         raise RunError(
             f"{run_dir} already holds a run; pass --resume to continue it or --run NEW_DIR"
         )
@@ -141,7 +156,8 @@ def fresh_state() -> dict:
 
 
 class TimeLimit(keras.callbacks.Callback):
-    """Stops training at the end of the first epoch that ends past ``minutes``."""
+    """Stops training at the end of the first epoch that ends past ``minutes`` (on every
+    worker at once, when any worker's clock is past it)."""
 
     def __init__(self, minutes: float):
         super().__init__()
@@ -152,30 +168,82 @@ class TimeLimit(keras.callbacks.Callback):
         self.started = time.monotonic()
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.minutes and time.monotonic() - self.started > 60 * self.minutes:
+        late = bool(self.minutes) and time.monotonic() - self.started > 60 * self.minutes
+        if agree(self.model.distribute_strategy, late):
             self.model.stop_training = True
+
+
+class AttentionImages(keras.callbacks.Callback):
+    """Each epoch, a figure drawn from the model in training (an attention map of a fixed
+    validation sentence) written as an image to TensorBoard in ``log_dir/attention``.
+
+    The figure is drawn from a float32 twin of the model (``build()``), given the training
+    weights each epoch: decoding then runs on plain variables in float32, whatever the
+    strategy and precision of the training. ``drawer(twin)`` is called once and returns a
+    function of no arguments that draws the figure (so a translator is built once).
+    """
+
+    def __init__(self, log_dir: Path, build: Callable[[], keras.Model], drawer: Callable,
+                 tag: str = "attention"):
+        super().__init__()
+        self.log_dir = Path(log_dir)
+        self.build = build
+        self.drawer = drawer
+        self.tag = tag
+        self._twin = self._draw = self._writer = None
+
+    def on_train_begin(self, logs=None):
+        self._twin = self.build()
+        self._draw = self.drawer(self._twin)
+        self._writer = tf.summary.create_file_writer(str(self.log_dir / "attention"))
+
+    def on_epoch_end(self, epoch, logs=None):
+        from common.plotting import figure_png
+
+        self._twin.set_weights(self.model.get_weights())
+        image = tf.image.decode_png(figure_png(self._draw()), channels=4)
+        with self._writer.as_default():
+            tf.summary.image(self.tag, image[None], step=epoch)  # as Keras counts
+        self._writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
 
 
 def fit_run(model, train_ds, val_ds, run_dir: Path, state: dict, *, epochs: int,
             steps_per_epoch: int, validation_steps: int, patience: int,
             callbacks=(), verbose: int = 2, title: str = "training",
-            plotted: tuple[str, ...] = ("loss", "masked_accuracy")) -> None:
-    """Fits from ``state['epoch']`` with a checkpoint every epoch, then plots the history."""
+            plotted: tuple[str, ...] = ("loss", "masked_accuracy"), chief: bool = True,
+            images: AttentionImages | None = None) -> None:
+    """Fits from ``state['epoch']`` with a checkpoint every epoch, then plots the history.
+
+    The chief also logs to TensorBoard in ``run_dir/logs`` (``tensorboard --logdir runs``):
+    loss, metrics and learning rate each epoch, and the ``images`` if given.
+    """
     from common.plotting import history_figure, save_figure
 
     done = state["epoch"] >= epochs or state.get("stopped_early", False)
     if not done:
+        logging = []
+        if chief:
+            logging.append(keras.callbacks.TensorBoard(
+                str(run_dir / "logs"), write_graph=False, profile_batch=0))
+            if images is not None:
+                logging.append(images)
         model.fit(
-            train_ds,
+            distribute_dataset(train_ds),
             epochs=epochs,
             initial_epoch=state["epoch"],
             steps_per_epoch=steps_per_epoch,
-            validation_data=val_ds,
+            validation_data=distribute_dataset(val_ds),
             validation_steps=validation_steps,
-            callbacks=[RunCheckpoint(run_dir, patience, state), *callbacks],
+            callbacks=[RunCheckpoint(run_dir, patience, state, chief), *logging, *callbacks],
             shuffle=False,  # the datasets shuffle themselves
             verbose=verbose,
         )
+    if not chief:
+        return
     history = history_columns(read_history(run_dir / "history.csv"))
     names = [*plotted, *(f"val_{name}" for name in plotted)]
     if history.get("loss"):

@@ -14,10 +14,12 @@ from common.cli import (
     add_data_arguments,
     add_run_arguments,
     add_shared_commands,
+    add_training_arguments,
     data_changes,
     list_files,
     run_command,
     slug,
+    training_changes,
     translate_in_fresh_process,
 )
 
@@ -40,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
                        "64, early stopping), 'quick' (the demo's, minutes on 2 cores), 'tiny'")
     add_data_arguments(train)
     add_run_arguments(train, DEFAULT_RUNS)
+    add_training_arguments(train)
     train.add_argument("--score", choices=["dot", "general", "additive"],
                        help="attention score (default: the preset's, 'dot')")
     train.add_argument("--combine", choices=["add", "concat"],
@@ -86,12 +89,20 @@ def _train(args) -> int:
 
     config = preset(args.preset)
     changes = {"score": args.score, "combine": args.combine, "text_mode": args.text_mode,
-               "pipeline": args.pipeline, **data_changes(args)}
+               "pipeline": args.pipeline, **data_changes(args),
+               **training_changes(args)}
     config = config.replace(**{k: v for k, v in changes.items() if v is not None})
     run_dir = Path(args.run) if args.run else DEFAULT_RUNS / args.preset
-    result = train(config, run_dir, resume=args.resume, epochs=args.epochs)
-    print(f"trained {result.epochs_done} epoch(s), best epoch {result.best_epoch}; "
-          f"run folder: {run_dir}")
+    result = train(config, run_dir, resume=args.resume, epochs=args.epochs,
+                   strategy=args.strategy)
+    print(f"trained {result.epochs_done} epoch(s), best epoch {result.best_epoch}")
+    if result.chief:
+        if args.export:
+            from nmt_attention.export import export
+            from nmt_attention.train import load_translator
+
+            print(f"exported {export(load_translator(run_dir), run_dir / 'export')}")
+        print(f"run folder: {run_dir}")
     return 0
 
 
@@ -138,21 +149,27 @@ def run_evaluation(run_dir: Path, limit: int | None = None, beam_width: int = 1)
 
 
 def plot_sentence(run_dir: Path, sentence: str, out: Path | None = None, translator=None):
-    from common.plotting import attention_figure, save_figure
+    from common.plotting import save_figure
     from nmt_attention.train import load_translator
 
     if not sentence.strip():
         raise UsageError("the sentence to plot is empty")
-    translator = translator or load_translator(run_dir)
+    figure = sentence_figure(translator or load_translator(run_dir), sentence)
+    if out is None:
+        out = run_dir / "plots" / f"attention-{slug(sentence)}.png"
+    return save_figure(figure, out)
+
+
+def sentence_figure(translator, sentence: str):
+    """The cross-attention heatmap of ``translator`` translating ``sentence``."""
+    from common.plotting import attention_figure
+
     result = translator.run([sentence])
     source = [w.decode() for w in result["source_tokens"][0] if w]
     output = [w.decode() for w in result["output_tokens"][0] if w]
     weights = result["attention"][0][: len(output), : len(source)]
-    figure = attention_figure(
+    return attention_figure(
         weights, source, output, title=f"{sentence}\n→ {result['translation'][0].decode()}")
-    if out is None:
-        out = run_dir / "plots" / f"attention-{slug(sentence)}.png"
-    return save_figure(figure, out)
 
 
 def _plot(args) -> int:

@@ -37,6 +37,7 @@ class Config:
     optimizer: str = "fused_adam"  # "fused_adam" (same math, one kernel) | "adam" (Keras)
     pipeline: str = "fast"  # "fast" (length buckets, compiled) | "faithful" (tutorial)
     jit_compile: bool = False  # XLA; measured slower for GRUs on CPU (bench/)
+    precision: str = "float32"  # "float32" | "mixed_bfloat16" | "mixed_float16" (training)
     steps_per_execution: int = 20  # train steps per compiled call (less Python per step)
     seed: int = 0
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from common.masks import large_negative
+
 __all__ = ["SCORES", "CrossAttention"]
 
 SCORES = ("dot", "general", "additive")
@@ -91,7 +93,8 @@ class CrossAttention(keras.layers.Layer):
             hidden = tf.tanh(queries[:, :, None, :] + keys[:, None, :, :])  # (b, t, s, units)
             scores = tf.squeeze(self.score_dense(hidden), -1)  # (batch, target, source)
         if context_mask is not None:
-            scores = tf.where(context_mask[:, None, :], scores, tf.cast(-1e9, scores.dtype))
+            scores = tf.where(context_mask[:, None, :], scores,
+                              tf.cast(large_negative(scores.dtype), scores.dtype))
         weights = tf.nn.softmax(scores, axis=-1)  # (batch, target_len, source_len)
         return tf.matmul(weights, context), weights
 

@@ -84,7 +84,7 @@ class Decoder(keras.layers.Layer):
             self.join = keras.layers.LayerNormalization(name="layer_norm")
         else:
             self.join = keras.layers.Dense(units, activation="tanh", name="attentional")
-        self.output_dense = keras.layers.Dense(vocabulary_size, name="logits")
+        self.output_dense = keras.layers.Dense(vocabulary_size, dtype="float32", name="logits")
 
     def build(self, target_ids_shape, context_shape=None, context_mask_shape=None):
         batch, length = target_ids_shape[0], target_ids_shape[1]

@@ -23,10 +23,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import keras
+import tensorflow as tf
 
 from common.data import DataError
+from common.distribute import is_chief, make_strategy, precision_policy
 from common.masks import MaskedAccuracy, masked_loss
 from common.runs import (
+    AttentionImages,
     RunCheckpoint,
     RunError,
     atomic_write_text,
@@ -108,6 +111,7 @@ class TrainResult:
     epochs_done: int
     best_epoch: int
     stopped_early: bool
+    chief: bool = True  # False on the workers of a multi-worker run that write nothing
 
 
 def train(
@@ -118,16 +122,24 @@ def train(
     callbacks: Sequence[keras.callbacks.Callback] = (),
     log: Callable[[str], None] = print,
     verbose: int = 2,
+    strategy: str | tf.distribute.Strategy = "default",
 ) -> TrainResult:
     """Trains into ``run_dir``; with ``resume``, continues after its last finished epoch.
+
+    ``strategy`` is a :mod:`common.distribute` name or a tf.distribute strategy; only its
+    chief writes the run folder. ``config.batch_size`` is the global batch.
 
     Raises:
         RunError: ``run_dir`` holds a run and ``resume`` is False, or ``resume`` is asked of
             a folder with no checkpoint.
         DataError: the data cannot be read.
+        DistributeError: a strategy or precision that cannot be set up.
     """
     run_dir = Path(run_dir)
-    state = open_run(run_dir, resume)
+    if isinstance(strategy, str):
+        strategy = make_strategy(strategy)  # first: multi-worker must precede other TF work
+    chief = is_chief(strategy)
+    state = open_run(run_dir, resume, chief)
     if resume:
         config = Config.from_json(run_dir / "config.json")
     if epochs is not None:
@@ -143,7 +155,6 @@ def train(
     if resume:
         _, source_vocab, target_vocab = load_run(run_dir)
     else:
-        run_dir.mkdir(parents=True, exist_ok=True)
         source_vocab = Vocabulary(
             build_vocabulary(train_es, config.vocabulary_size, config.text_mode),
             config.text_mode,
@@ -152,10 +163,13 @@ def train(
             build_vocabulary(train_en, config.vocabulary_size, config.text_mode),
             config.text_mode,
         )
-        _save_vocabulary(run_dir, "source", source_vocab)
-        _save_vocabulary(run_dir, "target", target_vocab)
-        write_data_report(run_dir, corpus)
-    config.to_json(run_dir / "config.json")
+    if chief:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if not resume:
+            _save_vocabulary(run_dir, "source", source_vocab)
+            _save_vocabulary(run_dir, "target", target_vocab)
+            write_data_report(run_dir, corpus)
+        config.to_json(run_dir / "config.json")
 
     def dataset(spanish, english, reshuffle):
         if config.pipeline == "faithful":
@@ -177,17 +191,29 @@ def train(
     val_ds = dataset(val_es, val_en, reshuffle=False)
     validation_steps = min(config.validation_steps, math.ceil(len(val_es) / config.batch_size))
 
-    if resume:
-        model = load_model(run_dir, which="last")
-        log(f"resuming {run_dir} after epoch {state['epoch']}")
-    else:
-        model = build_model(config, source_vocab.size, target_vocab.size)
-        compile_model(model, config)
+    with strategy.scope(), precision_policy(config.precision):
+        if resume:
+            model = load_model(run_dir, which="last")
+            log(f"resuming {run_dir} after epoch {state['epoch']}")
+        else:
+            model = build_model(config, source_vocab.size, target_vocab.size)
+            compile_model(model, config)
+
+    def drawer(twin):
+        from nmt_attention.cli import sentence_figure
+
+        translator = Translator(twin, source_vocab, target_vocab, config.max_source_words,
+                                config.max_output_tokens)
+        return lambda: sentence_figure(translator, val_es[0])
+
+    images = AttentionImages(
+        run_dir / "logs", lambda: build_model(config, source_vocab.size, target_vocab.size),
+        drawer)
 
     fit_run(model, train_ds, val_ds, run_dir, state, epochs=config.epochs,
             steps_per_epoch=config.steps_per_epoch, validation_steps=validation_steps,
             patience=config.patience, callbacks=callbacks, verbose=verbose,
-            title="NMT with attention: training")
+            title="NMT with attention: training", chief=chief, images=images)
     return TrainResult(
         run_dir,
         config,
@@ -195,6 +221,7 @@ def train(
         state["epoch"],
         state["best_epoch"],
         bool(state.get("stopped_early", False)),
+        chief,
     )
 
 

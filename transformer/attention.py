@@ -7,7 +7,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from common.masks import causal_mask, merge_masks
+from common.masks import causal_mask, large_negative, merge_masks
 
 __all__ = [
     "CausalSelfAttention",
@@ -16,8 +16,6 @@ __all__ = [
     "MultiHeadAttention",
     "scaled_dot_product_attention",
 ]
-
-_MASKED = -1e9  # the score of a masked position: exp() of it is 0 next to any real score
 
 
 def scaled_dot_product_attention(
@@ -45,7 +43,8 @@ def scaled_dot_product_attention(
     if mask is not None:
         # tf.where rather than adding (1 - mask) * -1e9: the same weights, and on CPU the
         # added, broadcast bias ran 10x slower when the mask's shape is only known at run time.
-        scores = tf.where(tf.cast(mask, tf.bool), scores, tf.cast(_MASKED, scores.dtype))
+        scores = tf.where(tf.cast(mask, tf.bool), scores,
+                          tf.cast(large_negative(scores.dtype), scores.dtype))
     weights = tf.nn.softmax(scores, axis=-1)
     return tf.matmul(weights, value), weights
 

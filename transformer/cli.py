@@ -14,10 +14,12 @@ from common.cli import (
     add_data_arguments,
     add_run_arguments,
     add_shared_commands,
+    add_training_arguments,
     data_changes,
     list_files,
     run_command,
     slug,
+    training_changes,
     translate_in_fresh_process,
 )
 
@@ -39,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
                        " 'quick' (the demo's), 'tiny' (tests)")
     add_data_arguments(train)
     add_run_arguments(train, DEFAULT_RUNS)
+    add_training_arguments(train)
     train.add_argument("--time-limit", type=float, metavar="MINUTES",
                        help="stop after the first epoch that ends past this many minutes")
     train.add_argument("--label-smoothing", type=float, help="e.g. 0.1 as in the paper")
@@ -87,13 +90,21 @@ def _train(args) -> int:
 
     config = preset(args.preset)
     changes = {"time_limit_minutes": args.time_limit, "label_smoothing": args.label_smoothing,
-               "norm_first": True if args.norm_first else None, **data_changes(args)}
+               "norm_first": True if args.norm_first else None, **data_changes(args),
+               **training_changes(args)}
     config = config.replace(**{k: v for k, v in changes.items() if v is not None})
     run_dir = Path(args.run) if args.run else DEFAULT_RUNS / args.preset
-    result = train(config, run_dir, resume=args.resume, epochs=args.epochs)
-    write_schedule_and_encoding_plots(run_dir, result.config)
-    print(f"trained {result.epochs_done} epoch(s), best epoch {result.best_epoch}; "
-          f"run folder: {run_dir}")
+    result = train(config, run_dir, resume=args.resume, epochs=args.epochs,
+                   strategy=args.strategy)
+    print(f"trained {result.epochs_done} epoch(s), best epoch {result.best_epoch}")
+    if result.chief:
+        write_schedule_and_encoding_plots(run_dir, result.config)
+        if args.export:
+            from transformer.export import export
+            from transformer.train import load_translator
+
+            print(f"exported {export(load_translator(run_dir), run_dir / 'export')}")
+        print(f"run folder: {run_dir}")
     return 0
 
 
@@ -185,9 +196,7 @@ def plot_sentence(run_dir: Path, sentence: str, layer: int = -1, translator=None
     if not -layers <= layer < layers:
         raise UsageError(f"--layer must be in [0, {layers - 1}], received {layer}")
     number = layer % layers
-    cross = attention_heads_figure(
-        maps["decoder_cross"][layer], maps["source_tokens"], maps["output_tokens"],
-        title=f"decoder layer {number} cross-attention: {sentence} → {maps['translation']}")
+    cross = cross_attention_figure(maps, sentence, layer)
     own = attention_heads_figure(
         maps["encoder_self"][layer], maps["source_tokens"], maps["source_tokens"],
         title=f"encoder layer {number} self-attention: {sentence}")
@@ -195,6 +204,16 @@ def plot_sentence(run_dir: Path, sentence: str, layer: int = -1, translator=None
         save_figure(cross, run_dir / "plots" / f"cross-layer{number}-{slug(sentence)}.png"),
         save_figure(own, run_dir / "plots" / f"self-layer{number}-{slug(sentence)}.png"),
     ]
+
+
+def cross_attention_figure(maps: dict, sentence: str, layer: int = -1):
+    """Every head of one decoder layer's cross-attention, from :func:`attention_maps`."""
+    from common.plotting import attention_heads_figure
+
+    number = layer % len(maps["decoder_cross"])
+    return attention_heads_figure(
+        maps["decoder_cross"][layer], maps["source_tokens"], maps["output_tokens"],
+        title=f"decoder layer {number} cross-attention: {sentence} → {maps['translation']}")
 
 
 def _plot(args) -> int:

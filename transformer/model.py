@@ -58,7 +58,9 @@ class Transformer(keras.Model):
         self.decoder = Decoder(num_layers, target_vocabulary_size, hidden_dim, num_heads,
                                intermediate_dim, dropout, norm_first, max_length,
                                name="decoder")
-        self.output_dense = keras.layers.Dense(target_vocabulary_size, name="logits")
+        # Logits in float32 under mixed precision: the softmax and loss need the range.
+        self.output_dense = keras.layers.Dense(target_vocabulary_size, dtype="float32",
+                                               name="logits")
 
     def build(self, input_shape=None):
         dummy = tf.constant([[2, 3]], dtype=tf.int64)

@@ -15,12 +15,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import keras
+import tensorflow as tf
 
 from common.data import DataError
 from common.data.batching import encode_texts, make_dataset
 from common.data.corpus import Corpus, load_corpus
+from common.distribute import is_chief, make_strategy, precision_policy
 from common.masks import MaskedAccuracy, MaskedSparseCrossEntropy
 from common.runs import (
+    AttentionImages,
     RunError,
     TimeLimit,
     atomic_write_text,
@@ -92,6 +95,7 @@ class TrainResult:
     epochs_done: int
     best_epoch: int
     stopped_early: bool
+    chief: bool = True  # False on the workers of a multi-worker run that write nothing
 
 
 def train(
@@ -102,15 +106,23 @@ def train(
     callbacks: Sequence[keras.callbacks.Callback] = (),
     log: Callable[[str], None] = print,
     verbose: int = 2,
+    strategy: str | tf.distribute.Strategy = "default",
 ) -> TrainResult:
     """Trains into ``run_dir``; with ``resume``, continues after its last finished epoch.
+
+    ``strategy`` is a :mod:`common.distribute` name or a tf.distribute strategy; only its
+    chief writes the run folder. ``config.batch_size`` is the global batch.
 
     Raises:
         RunError: a run already in ``run_dir`` (without ``resume``), or nothing to resume.
         DataError: the data cannot be read.
+        DistributeError: a strategy or precision that cannot be set up.
     """
     run_dir = Path(run_dir)
-    state = open_run(run_dir, resume)
+    if isinstance(strategy, str):
+        strategy = make_strategy(strategy)  # first: multi-worker must precede other TF work
+    chief = is_chief(strategy)
+    state = open_run(run_dir, resume, chief)
     if resume:
         config = Config.from_json(run_dir / "config.json")
     if epochs is not None:
@@ -125,19 +137,21 @@ def train(
     if resume:
         _, source, target = load_run(run_dir)
     else:
-        run_dir.mkdir(parents=True, exist_ok=True)
         log("learning the WordPiece vocabularies from the training split ...")
         vocabularies = {
             name: build_wordpiece_vocabulary(texts, config.vocabulary_size, config.text_mode)
             for name, texts in (("source", train_es), ("target", train_en))
         }
-        for name, vocabulary in vocabularies.items():
-            atomic_write_text(run_dir / "tokenizer" / f"{name}.json",
-                              json.dumps(vocabulary, ensure_ascii=False))
         source = WordPieceTokenizer(vocabularies["source"], config.text_mode)
         target = WordPieceTokenizer(vocabularies["target"], config.text_mode)
-        write_data_report(run_dir, corpus)
-    config.to_json(run_dir / "config.json")
+    if chief:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if not resume:
+            for name, vocabulary in vocabularies.items():
+                atomic_write_text(run_dir / "tokenizer" / f"{name}.json",
+                                  json.dumps(vocabulary, ensure_ascii=False))
+            write_data_report(run_dir, corpus)
+        config.to_json(run_dir / "config.json")
 
     def dataset(spanish, english, reshuffle):
         limit = config.max_length - 2
@@ -148,16 +162,29 @@ def train(
     train_ds = dataset(train_es, train_en, reshuffle=True)
     val_ds = dataset(val_es, val_en, reshuffle=False)
     validation_steps = min(config.validation_steps, math.ceil(len(val_es) / config.batch_size))
-    if resume:
-        model = load_model(run_dir, which="last")
-        log(f"resuming {run_dir} after epoch {state['epoch']}")
-    else:
-        model = build_model(config, source.size, target.size)
-        compile_model(model, config)
+    with strategy.scope(), precision_policy(config.precision):
+        if resume:
+            model = load_model(run_dir, which="last")
+            log(f"resuming {run_dir} after epoch {state['epoch']}")
+        else:
+            model = build_model(config, source.size, target.size)
+            compile_model(model, config)
+
+    def drawer(twin):
+        from transformer.cli import cross_attention_figure
+        from transformer.translator import attention_maps
+
+        translator = Translator(twin, source, target, config.max_length,
+                                config.max_output_tokens)
+        return lambda: cross_attention_figure(attention_maps(translator, val_es[0]), val_es[0])
+
+    images = AttentionImages(run_dir / "logs",
+                             lambda: build_model(config, source.size, target.size), drawer)
+
     extra = [TimeLimit(config.time_limit_minutes)] if config.time_limit_minutes else []
     fit_run(model, train_ds, val_ds, run_dir, state, epochs=config.epochs,
             steps_per_epoch=config.steps_per_epoch, validation_steps=validation_steps,
             patience=config.patience, callbacks=[*extra, *callbacks], verbose=verbose,
-            title="NMT with a Transformer: training")
+            title="NMT with a Transformer: training", chief=chief, images=images)
     return TrainResult(run_dir, config, corpus, state["epoch"], state["best_epoch"],
-                       bool(state.get("stopped_early", False)))
+                       bool(state.get("stopped_early", False)), chief)

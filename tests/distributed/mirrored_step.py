@@ -63,6 +63,10 @@ def step(package, strategy, loss, start):
     return model.get_weights(), history.history["loss"][0]
 
 
+def largest_difference(weights, others):
+    return max(float(np.abs(a - b).max()) for a, b in zip(weights, others, strict=True))
+
+
 def main(package):
     from common.masks import masked_loss
 
@@ -72,13 +76,11 @@ def main(package):
     mirrored_strategy = make_strategy("mirrored")
     mirrored, mirrored_loss = step(package, mirrored_strategy, masked_loss, start)
     naive, _ = step(package, mirrored_strategy, per_replica_mean, start)
-    moved = max(float(np.abs(a - b).max()) for a, b in zip(single, start))
     print(json.dumps({
         "replicas": mirrored_strategy.num_replicas_in_sync,
-        "moved": moved,
-        "difference": max(float(np.abs(a - b).max()) for a, b in zip(single, mirrored)),
-        "per_replica_mean_difference": max(
-            float(np.abs(a - b).max()) for a, b in zip(single, naive)),
+        "moved": largest_difference(single, start),
+        "difference": largest_difference(single, mirrored),
+        "per_replica_mean_difference": largest_difference(single, naive),
         "loss": [single_loss, mirrored_loss],
     }))
 
