@@ -1,0 +1,57 @@
+"""Mixed precision trains the tiny translators; exports stay float32; TensorBoard logs."""
+
+import math
+
+import keras
+import pytest
+import tensorflow as tf
+
+from common.runs import history_columns, read_history
+
+
+def _train(package, run_dir, precision):
+    if package == "nmt_attention":
+        from nmt_attention.config import Config
+        from nmt_attention.export import export
+        from nmt_attention.train import load_translator, train
+    else:
+        from transformer.config import Config
+        from transformer.export import export
+        from transformer.train import load_translator, train
+    config = Config.tiny().replace(precision=precision)
+    train(config, run_dir, log=lambda _: None, verbose=0)
+    return export(load_translator(run_dir), run_dir / "export")
+
+
+def _tags(folder):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(folder), size_guidance={"tensors": 0})
+    events.Reload()
+    return {tag: [e.step for e in events.Tensors(tag)] for tag in events.Tags()["tensors"]}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("package", ["nmt_attention", "transformer"])
+def test_mixed_bfloat16_trains_and_exports_float32(tmp_path, package):
+    saved = tf.saved_model.load(str(_train(package, tmp_path / "run", "mixed_bfloat16")))
+    assert keras.config.dtype_policy().name == "float32"  # the policy was put back
+    history = history_columns(read_history(tmp_path / "run" / "history.csv"))
+    assert len(history["loss"]) == 2
+    assert all(math.isfinite(v) for v in history["loss"] + history["val_loss"])
+    result = saved.translate_with_attention(tf.constant(["¿Quién compró el libro?", ""]))
+    assert result["translation"].dtype == tf.string
+    assert result["attention"].dtype == tf.float32
+    assert bool(tf.reduce_all(tf.math.is_finite(result["attention"])))
+
+
+@pytest.mark.slow
+def test_tensorboard_logs_scalars_learning_rate_and_attention(tmp_path):
+    _train("transformer", tmp_path / "run", "float32")
+    logs = tmp_path / "run" / "logs"
+    train_tags = _tags(logs / "train")
+    assert train_tags["epoch_loss"] == [0, 1]
+    assert train_tags["epoch_learning_rate"] == [0, 1]
+    assert "epoch_masked_accuracy" in train_tags
+    assert _tags(logs / "validation")["epoch_loss"] == [0, 1]
+    assert _tags(logs / "attention")["attention"] == [0, 1]
