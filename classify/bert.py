@@ -83,7 +83,8 @@ class MaskedLanguageModelHead(keras.layers.Layer):
         self.hidden_dim = hidden_dim
         self.transform = keras.layers.Dense(hidden_dim, activation="gelu", name="transform")
         self.norm = keras.layers.LayerNormalization(epsilon=1e-12, name="layer_norm")
-        self.logits = keras.layers.Dense(vocabulary_size, name="logits")
+        self.logits = keras.layers.Dense(vocabulary_size, dtype="float32",  # float32 logits
+                                         name="logits")
 
     def build(self, x_shape):
         self.transform.build(x_shape)

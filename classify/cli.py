@@ -12,7 +12,15 @@ from pathlib import Path
 
 import numpy as np
 
-from common.cli import UsageError, list_files, run_command, run_in_fresh_process, slug
+from common.cli import (
+    UsageError,
+    add_training_arguments,
+    list_files,
+    run_command,
+    run_in_fresh_process,
+    slug,
+    training_changes,
+)
 
 __all__ = ["main"]
 
@@ -71,6 +79,7 @@ def _add_kind_commands(commands, kind: str) -> None:
     train.add_argument("--resume", action="store_true",
                        help="continue the run in --run after its last finished epoch")
     train.add_argument("--seed", type=int, help="seed for data, splits and weights")
+    add_training_arguments(train)
 
     evaluate = commands.add_parser(
         "evaluate", help="test-split accuracy and confusion matrix; prints JSON, writes "
@@ -140,10 +149,19 @@ def _train(args) -> int:
             changes["positional_encoding"] = False
     config = config.replace(**{k: v for k, v in changes.items() if v is not None})
     run_dir = Path(args.run) if args.run else DEFAULT_RUNS / args.kind / args.preset
-    result = train(config, run_dir, resume=args.resume, epochs=args.epochs)
+    config = config.replace(**training_changes(args))
+    result = train(config, run_dir, resume=args.resume, epochs=args.epochs,
+                   strategy=args.strategy)
+    if not result.chief:
+        print(f"trained {result.epochs_done} epoch(s) (a worker: the chief writes the run)")
+        return 0
     metrics = evaluate(load_run(run_dir), result.data)
     print(f"trained {result.epochs_done} epoch(s), best epoch {result.best_epoch}; test "
           f"accuracy {metrics['test_accuracy']:.4f}; run folder: {run_dir}")
+    if args.export:
+        from classify.export import export
+
+        print(f"exported {export(predictor_of(run_dir)[1], run_dir / 'export')}")
     return 0
 
 

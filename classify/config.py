@@ -27,6 +27,7 @@ class _Config:
     validation_fraction: float = 0.1
     test_fraction: float = 0.2
     jit_compile: bool = False  # XLA: its compile time outweighs its gain at these sizes
+    precision: str = "float32"  # "float32" | "mixed_bfloat16" | "mixed_float16" (training)
     steps_per_execution: int = 1  # training steps per call into TensorFlow
     seed: int = 0
 

@@ -80,7 +80,7 @@ class TextClassifier(keras.Model):
             position_embedding if positional_encoding else "none", name="encoder")
         self.pool = SequencePooling(pooling, name="pooling")
         self.head_dropout = keras.layers.Dropout(dropout)
-        self.head = keras.layers.Dense(num_classes, name="head")
+        self.head = keras.layers.Dense(num_classes, dtype="float32", name="head")  # float32 logits
 
     def build(self, token_ids_shape):
         if not self.encoder.built:  # it may have been called on its own first

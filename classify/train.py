@@ -34,6 +34,7 @@ from common.data.classification import (
     load_keras_images,
     read_labeled_tsv,
 )
+from common.distribute import is_chief, make_strategy, precision_policy
 from common.masks import MaskedAccuracy, MaskedSparseCrossEntropy
 from common.runs import (
     RunError,
@@ -223,29 +224,39 @@ class TrainResult:
     epochs_done: int
     best_epoch: int
     stopped_early: bool
+    chief: bool = True  # False on the workers of a multi-worker run that write nothing
 
 
 def train(config, run_dir: str | os.PathLike, resume: bool = False, epochs: int | None = None,
           callbacks: Sequence[keras.callbacks.Callback] = (),
-          log: Callable[[str], None] = print, verbose: int = 2) -> TrainResult:
+          log: Callable[[str], None] = print, verbose: int = 2,
+          strategy: str | tf.distribute.Strategy = "default") -> TrainResult:
     """Trains ``config`` (a TextConfig, BertConfig or VitConfig) into ``run_dir``; with
     ``resume``, continues after the last finished epoch (of pretraining, then fine-tuning).
+
+    ``strategy`` is a :mod:`common.distribute` name or a tf.distribute strategy; only its
+    chief writes the run folder. ``config.batch_size`` is the global batch.
 
     Raises:
         RunError: a run already in ``run_dir`` (without ``resume``), or nothing to resume.
         DataError: the data cannot be read.
+        DistributeError: a strategy or precision that cannot be set up.
     """
     run_dir = Path(run_dir)
+    if isinstance(strategy, str):
+        strategy = make_strategy(strategy)  # first: multi-worker must precede other TF work
+    chief = is_chief(strategy)
     if resume:
         if not (run_dir / "config.json").exists():
             raise RunError(f"nothing to resume in {run_dir}: it holds no run")
         config = load_config(run_dir / "config.json")
     else:
-        open_run(run_dir, resume=False)  # refuses to start over an existing run
+        open_run(run_dir, resume=False, chief=chief)  # refuses to start over a run
     if epochs is not None:
         config = config.replace(epochs=epochs)
     keras.utils.set_random_seed(config.seed)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    if chief:
+        run_dir.mkdir(parents=True, exist_ok=True)
 
     vocabulary, image_shape, unlabeled = None, None, []
     if isinstance(config, VitConfig):
@@ -254,17 +265,17 @@ def train(config, run_dir: str | os.PathLike, resume: bool = False, epochs: int 
     else:
         splits = text_splits(config)
         unlabeled = _pretraining_texts(config, splits)
-        vocabulary = _vocabulary(config, run_dir, resume, splits, unlabeled)
+        vocabulary = _vocabulary(config, run_dir, resume, splits, unlabeled, chief)
         data = load_data(config, vocabulary, splits)
     log(data.report)
-    if not resume:
+    if chief and not resume:
         atomic_write_text(run_dir / "labels.json", json.dumps(
             {"label_names": data.label_names, "image_shape": image_shape}, indent=2))
         config.to_json(run_dir / "config.json")
     pretrained = isinstance(config, BertConfig) and config.pretraining_epochs > 0
     if pretrained:
         _pretrain(config, run_dir / "pretrain", vocabulary, encode(vocabulary, unlabeled),
-                  data.x["validation"], resume, log, verbose)
+                  data.x["validation"], resume, log, verbose, strategy)
 
     finetune_state_exists = (run_dir / "checkpoints" / "state.json").exists()
     state = open_run(run_dir, resume=True) if resume and finetune_state_exists \
@@ -278,28 +289,30 @@ def train(config, run_dir: str | os.PathLike, resume: bool = False, epochs: int 
         return build_model(config, len(data.label_names),
                            vocabulary.size if vocabulary else None, image_shape)
 
-    if resume and finetune_state_exists:
-        model = load_checkpoint(run_dir, "last", build)
-        log(f"resuming {run_dir} after epoch {state['epoch']}")
-    else:
-        model = build()
-        if pretrained:
-            pretrainer = _pretrainer(config, vocabulary.size)
-            pretrainer.load_weights(run_dir / "pretrain" / "checkpoints" / "best.weights.h5")
-            copy_encoder(pretrainer, model)
-            log("fine-tuning from the pretrained encoder")
-        compile_classifier(model, config, steps)
+    with strategy.scope(), precision_policy(config.precision):
+        if resume and finetune_state_exists:
+            model = load_checkpoint(run_dir, "last", build)
+            log(f"resuming {run_dir} after epoch {state['epoch']}")
+        else:
+            model = build()
+            if pretrained:
+                pretrainer = _pretrainer(config, vocabulary.size)
+                pretrainer.load_weights(
+                    run_dir / "pretrain" / "checkpoints" / "best.weights.h5")
+                copy_encoder(pretrainer, model)
+                log("fine-tuning from the pretrained encoder")
+            compile_classifier(model, config, steps)
     titles = {"text": "text classifier", "bert": "BERT fine-tuning", "vit": "ViT"}
     fit_run(model, train_ds, val_ds, run_dir, state, epochs=config.epochs,
             steps_per_epoch=steps, validation_steps=None, patience=config.patience,
             callbacks=callbacks, verbose=verbose, title=f"{titles[config.kind]}: training",
-            plotted=("loss", "accuracy"))
+            plotted=("loss", "accuracy"), chief=chief)
     return TrainResult(run_dir, config, data, state["epoch"], state["best_epoch"],
-                       bool(state.get("stopped_early", False)))
+                       bool(state.get("stopped_early", False)), chief)
 
 
 def _vocabulary(config: TextConfig, run_dir: Path, resume: bool, splits: TextSplits,
-                unlabeled: list[str]) -> WordVocabulary:
+                unlabeled: list[str], chief: bool = True) -> WordVocabulary:
     """The run's vocabulary: read back on resume, else built from the labeled training
     texts and BERT's unlabeled text (never from validation or test)."""
     path = run_dir / "vocabulary.json"
@@ -309,7 +322,8 @@ def _vocabulary(config: TextConfig, run_dir: Path, resume: bool, splits: TextSpl
         labeled = splits.texts["train"][: _label_budget(config)]
         tokens = build_word_vocabulary(labeled + unlabeled, config.vocabulary_size,
                                        config.text_mode)
-        atomic_write_text(path, json.dumps(tokens, ensure_ascii=False))
+        if chief:
+            atomic_write_text(path, json.dumps(tokens, ensure_ascii=False))
     return WordVocabulary(tokens, config.sequence_length, config.text_mode)
 
 
@@ -334,7 +348,8 @@ def _pretrainer(config: BertConfig, vocabulary_size: int) -> BertPretrainer:
 
 def _pretrain(config: BertConfig, pretrain_dir: Path, vocabulary: WordVocabulary,
               unlabeled: np.ndarray, validation: np.ndarray, resume: bool,
-              log: Callable[[str], None], verbose: int) -> None:
+              log: Callable[[str], None], verbose: int,
+              strategy: tf.distribute.Strategy) -> None:
     """Masked-language-model pretraining into ``pretrain_dir`` on ``unlabeled`` token ids,
     watching the masked-LM loss on the ``validation`` split's ids."""
     state_path = pretrain_dir / "checkpoints" / "state.json"
@@ -361,22 +376,26 @@ def _pretrain(config: BertConfig, pretrain_dir: Path, vocabulary: WordVocabulary
     val_inputs, val_labels = mask_tokens(validation, np.random.default_rng(0), **masking)
     val_ds = tf.data.Dataset.from_tensor_slices((val_inputs, val_labels)).batch(256)
     steps = max(1, len(unlabeled) // config.batch_size)
-    pretrain_dir.mkdir(parents=True, exist_ok=True)
-    if state["epoch"]:
-        model = load_checkpoint(pretrain_dir, "last", lambda: _pretrainer(config,
-                                                                           vocabulary.size))
-        log(f"resuming pretraining after epoch {state['epoch']}")
-    else:
-        log(f"pretraining BERT (masked LM, {config.mask_rate:.0%} of tokens) on "
-            f"{len(unlabeled)} unlabeled sentences ...")
-        model = _pretrainer(config, vocabulary.size)
-        model.compile(
-            optimizer=_optimizer(config.pretraining_learning_rate, config.weight_decay,
-                                 config.warmup_fraction, config.pretraining_epochs * steps),
-            loss=MaskedSparseCrossEntropy(), metrics=[MaskedAccuracy()],
-            jit_compile=config.jit_compile,
-            steps_per_execution=max(1, min(config.steps_per_execution, steps)))
+    chief = is_chief(strategy)
+    if chief:
+        pretrain_dir.mkdir(parents=True, exist_ok=True)
+    with strategy.scope(), precision_policy(config.precision):
+        if state["epoch"]:
+            model = load_checkpoint(pretrain_dir, "last",
+                                    lambda: _pretrainer(config, vocabulary.size))
+            log(f"resuming pretraining after epoch {state['epoch']}")
+        else:
+            log(f"pretraining BERT (masked LM, {config.mask_rate:.0%} of tokens) on "
+                f"{len(unlabeled)} unlabeled sentences ...")
+            model = _pretrainer(config, vocabulary.size)
+            model.compile(
+                optimizer=_optimizer(config.pretraining_learning_rate, config.weight_decay,
+                                     config.warmup_fraction,
+                                     config.pretraining_epochs * steps),
+                loss=MaskedSparseCrossEntropy(), metrics=[MaskedAccuracy()],
+                jit_compile=config.jit_compile,
+                steps_per_execution=max(1, min(config.steps_per_execution, steps)))
     fit_run(model, train_ds, val_ds, pretrain_dir, state, epochs=config.pretraining_epochs,
             steps_per_epoch=steps, validation_steps=None, patience=config.patience,
             verbose=verbose, title="BERT masked-LM pretraining",
-            plotted=("loss", "masked_accuracy"))
+            plotted=("loss", "masked_accuracy"), chief=chief)

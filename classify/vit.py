@@ -145,7 +145,7 @@ class VisionTransformer(keras.Model):
         self.embedding_dropout = keras.layers.Dropout(dropout)
         self.blocks = EncoderBlocks(num_layers, hidden_dim, num_heads, intermediate_dim,
                                     dropout, norm_first=True, name="blocks")
-        self.head = keras.layers.Dense(num_classes, name="head")
+        self.head = keras.layers.Dense(num_classes, dtype="float32", name="head")  # float32 logits
 
     def build(self, images_shape):
         tokens = (images_shape[0], self.num_patches + 1, self.hidden_dim)
