@@ -97,6 +97,10 @@ def _fix_keras_for_multi_worker() -> None:
     """
     from keras.src.backend.tensorflow import trainer
 
+    if getattr(trainer, "_mended_for_multi_worker", False):
+        return
+    trainer._mended_for_multi_worker = True
+
     def maybe_symbolic_build(self, iterator=None, data_batch=None):
         if self._distribute_strategy is None:
             return
@@ -113,7 +117,8 @@ def _fix_keras_for_multi_worker() -> None:
     keras_reduce = trainer.reduce_per_replica
 
     def reduce_per_replica(values, strategy, reduction):
-        if reduction not in ("auto", "mean"):
+        multi_worker = strategy.extended._in_multi_worker_mode()
+        if not multi_worker or reduction not in ("auto", "mean"):
             return keras_reduce(values, strategy, reduction)
 
         def mean(value):
