@@ -157,7 +157,8 @@ def train(
         limit = config.max_length - 2
         return make_dataset(encode_texts(source, spanish, limit),
                             encode_texts(target, english, limit), config.batch_size,
-                            "fast", seed=config.seed, reshuffle=reshuffle)
+                            "fast", seed=config.seed, reshuffle=reshuffle,
+                            fixed_shapes=config.jit_compile)  # XLA: one program a bucket
 
     train_ds = dataset(train_es, train_en, reshuffle=True)
     val_ds = dataset(val_es, val_en, reshuffle=False)
