@@ -241,8 +241,7 @@ def _plot(args) -> int:
 
 def plot_run(run_dir, args, predictor=None) -> list[Path]:
     from classify.train import load_data
-    from classify.vit import attention_rollout
-    from common.plotting import attention_heads_figure, image_attention_figure, save_figure
+    from common.plotting import save_figure
 
     run_dir = Path(run_dir)
     run, predictor = predictor or predictor_of(run_dir)
@@ -250,20 +249,12 @@ def plot_run(run_dir, args, predictor=None) -> list[Path]:
         sentence = args.sentence
         if not sentence.strip():
             raise UsageError("the sentence to plot is empty")
-        ids, scores = predictor.attention([sentence])
-        layers = len(scores)
+        layers = run.config.num_layers
         if not -layers <= args.layer < layers:
             raise UsageError(f"--layer must be in [0, {layers - 1}], received {args.layer}")
-        number = args.layer % layers
-        length = int((ids.numpy()[0] != 0).sum())
-        tokens = [t.decode() for t in predictor.vocabulary.words(ids[0, :length]).numpy()]
-        label, probability = predictor.predict([sentence])[0]
-        figure = attention_heads_figure(
-            scores[args.layer][0, :, :length, :length].numpy(), tokens, tokens,
-            title=f"block {number} self-attention ([CLS] is the top row): {sentence} → "
-                  f"{label} ({probability:.0%})")
+        figure = text_attention_figure(predictor, sentence, args.layer)
         return [save_figure(figure, run_dir / "plots" /
-                            f"attention-block{number}-{slug(sentence)}.png")]
+                            f"attention-block{args.layer % layers}-{slug(sentence)}.png")]
     if args.image:
         image = _checked(_image_of, args.image, predictor.image_shape)
         name, truth = slug(Path(args.image).stem), None
@@ -273,14 +264,36 @@ def plot_run(run_dir, args, predictor=None) -> list[Path]:
             raise UsageError(f"--index must be in [0, {len(data.y['test']) - 1}]")
         image = data.x["test"][args.index]
         name, truth = f"test{args.index}", run.label_names[data.y["test"][args.index]]
+    figure = rollout_figure(predictor, image, run.config.patch_size, truth)
+    return [save_figure(figure, run_dir / "plots" / f"cls-attention-{name}.png")]
+
+
+def text_attention_figure(predictor, sentence: str, layer: int = -1):
+    """Every head of one block's self-attention over ``sentence``'s tokens."""
+    from common.plotting import attention_heads_figure
+
+    ids, scores = predictor.attention([sentence])
+    length = int((ids.numpy()[0] != 0).sum())
+    tokens = [t.decode() for t in predictor.vocabulary.words(ids[0, :length]).numpy()]
+    label, probability = predictor.predict([sentence])[0]
+    return attention_heads_figure(
+        scores[layer][0, :, :length, :length].numpy(), tokens, tokens,
+        title=f"block {layer % len(scores)} self-attention ([CLS] is the top row): "
+              f"{sentence} → {label} ({probability:.0%})")
+
+
+def rollout_figure(predictor, image: np.ndarray, patch_size: int, truth: str | None = None):
+    """The [CLS] token's attention rollout over ``image``'s patches."""
+    from classify.vit import attention_rollout
+    from common.plotting import image_attention_figure
+
     _, scores = predictor.attention(image[None])
     weights = attention_rollout([s[0].numpy() for s in scores])
-    rows = image.shape[0] // run.config.patch_size
     label, probability = predictor.predict(image[None])[0]
     title = f"predicted {label} ({probability:.0%})" + (f", true {truth}" if truth else "") \
         + f"; attention rollout over {len(scores)} blocks"
-    figure = image_attention_figure(image, weights.reshape(rows, -1), title)
-    return [save_figure(figure, run_dir / "plots" / f"cls-attention-{name}.png")]
+    return image_attention_figure(image, weights.reshape(image.shape[0] // patch_size, -1),
+                                  title)
 
 
 def _export(args) -> int:

@@ -37,6 +37,7 @@ from common.data.classification import (
 from common.distribute import is_chief, make_strategy, precision_policy
 from common.masks import MaskedAccuracy, MaskedSparseCrossEntropy
 from common.runs import (
+    AttentionImages,
     RunError,
     atomic_write_text,
     fit_run,
@@ -302,11 +303,23 @@ def train(config, run_dir: str | os.PathLike, resume: bool = False, epochs: int 
                 copy_encoder(pretrainer, model)
                 log("fine-tuning from the pretrained encoder")
             compile_classifier(model, config, steps)
+    def drawer(twin):
+        from classify.cli import rollout_figure, text_attention_figure
+        from classify.predictor import Predictor
+
+        predictor = Predictor(twin, data.label_names, vocabulary, image_shape)
+        if vocabulary is None:
+            image = data.x["validation"][0]
+            truth = data.label_names[data.y["validation"][0]]
+            return lambda: rollout_figure(predictor, image, config.patch_size, truth)
+        return lambda: text_attention_figure(predictor, splits.texts["validation"][0])
+
     titles = {"text": "text classifier", "bert": "BERT fine-tuning", "vit": "ViT"}
     fit_run(model, train_ds, val_ds, run_dir, state, epochs=config.epochs,
             steps_per_epoch=steps, validation_steps=None, patience=config.patience,
             callbacks=callbacks, verbose=verbose, title=f"{titles[config.kind]}: training",
-            plotted=("loss", "accuracy"), chief=chief)
+            plotted=("loss", "accuracy"), chief=chief,
+            images=AttentionImages(run_dir / "logs", build, drawer))
     return TrainResult(run_dir, config, data, state["epoch"], state["best_epoch"],
                        bool(state.get("stopped_early", False)), chief)
 
