@@ -45,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--time-limit", type=float, metavar="MINUTES",
                        help="stop after the first epoch that ends past this many minutes")
     train.add_argument("--label-smoothing", type=float, help="e.g. 0.1 as in the paper")
+    train.add_argument("--warmup-steps", type=int, metavar="STEPS",
+                       help="the schedule's linear warm-up (default: the preset's; the "
+                       "tutorial's 4000 suit long runs)")
     train.add_argument("--norm-first", action="store_true",
                        help="pre-norm layers instead of the tutorial's post-norm")
 
@@ -89,7 +92,10 @@ def _train(args) -> int:
     from transformer.train import train
 
     config = preset(args.preset)
+    if args.warmup_steps is not None and args.warmup_steps < 1:
+        raise UsageError("--warmup-steps must be at least 1")
     changes = {"time_limit_minutes": args.time_limit, "label_smoothing": args.label_smoothing,
+               "warmup_steps": args.warmup_steps,
                "norm_first": True if args.norm_first else None, **data_changes(args),
                **training_changes(args)}
     config = config.replace(**{k: v for k, v in changes.items() if v is not None})

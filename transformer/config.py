@@ -39,7 +39,7 @@ class Config:
     warmup_steps: int = 4000  # the schedule's linear warm-up
     label_smoothing: float = 0.0  # the paper uses 0.1; the tutorial none
     steps_per_execution: int = 20
-    jit_compile: bool = False
+    jit_compile: bool = False  # XLA: a step 1/4 faster, but a compile per batch shape (bench/)
     precision: str = "float32"  # "float32" | "mixed_bfloat16" | "mixed_float16" (training)
     time_limit_minutes: float = 0.0  # stop after the first epoch past this (0: no limit)
     seed: int = 0
