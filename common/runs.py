@@ -180,26 +180,33 @@ class AttentionImages(keras.callbacks.Callback):
     The figure is drawn from a float32 twin of the model (``build()``), given the training
     weights each epoch: decoding then runs on plain variables in float32, whatever the
     strategy and precision of the training. ``drawer(twin)`` is called once and returns a
-    function of no arguments that draws the figure (so a translator is built once).
+    function of no arguments that draws the figure (so a translator is built once). Runs of
+    more than ``most`` epochs log every k-th epoch (and the last), at most ``most`` images:
+    each costs a few tenths of a second.
     """
 
     def __init__(self, log_dir: Path, build: Callable[[], keras.Model], drawer: Callable,
-                 tag: str = "attention"):
+                 tag: str = "attention", most: int = 25):
         super().__init__()
         self.log_dir = Path(log_dir)
         self.build = build
         self.drawer = drawer
         self.tag = tag
+        self.most = most
+        self._every = 1
         self._twin = self._draw = self._writer = None
 
     def on_train_begin(self, logs=None):
         self._twin = self.build()
         self._draw = self.drawer(self._twin)
+        self._every = math.ceil(self.params.get("epochs", 1) / self.most)
         self._writer = tf.summary.create_file_writer(str(self.log_dir / "attention"))
 
     def on_epoch_end(self, epoch, logs=None):
         from common.plotting import figure_png
 
+        if epoch % self._every and epoch + 1 != self.params.get("epochs"):
+            return
         self._twin.set_weights(self.model.get_weights())
         image = tf.image.decode_png(figure_png(self._draw()), channels=4)
         with self._writer.as_default():
