@@ -389,7 +389,7 @@ def _demo(args) -> int:
         for path in paths:
             print("attention plot:", path)
         saved = export(predictor, run_dir / "export")
-        mine = predictor._outputs(predictor.inputs_of(inputs))["probabilities"].numpy()
+        mine = predictor.outputs(predictor.inputs_of(inputs))["probabilities"].numpy()
         theirs = np.array(classify_in_fresh_process(saved, np.asarray(inputs)))
         same = np.allclose(mine, theirs, atol=1e-5)
         ok &= same

@@ -37,10 +37,10 @@ class ServingModule(tf.Module):
             self.serve = tf.function(self._classify_images, input_signature=[spec])
 
     def _classify_texts(self, texts):
-        return self.predictor._outputs(self.predictor.vocabulary.encode(texts))
+        return self.predictor.outputs(self.predictor.vocabulary.encode(texts))
 
     def _classify_images(self, images):
-        return self.predictor._outputs(images)
+        return self.predictor.outputs(images)
 
 
 def export(predictor: Predictor, out_dir: str | os.PathLike) -> Path:

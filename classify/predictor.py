@@ -91,7 +91,8 @@ class Predictor(tf.Module):
             return self.vocabulary.encode(tf.constant(check_texts(raw)))
         return tf.constant(check_images(raw, self.image_shape))
 
-    def _outputs(self, inputs: tf.Tensor) -> dict[str, tf.Tensor]:
+    def outputs(self, inputs: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Probabilities, label ids and names for model inputs (what the export serves)."""
         probabilities = tf.nn.softmax(self.model(inputs, training=False), axis=-1)
         label_id = tf.argmax(probabilities, axis=-1)
         return {"probabilities": probabilities, "label_id": label_id,
@@ -99,7 +100,7 @@ class Predictor(tf.Module):
 
     def predict(self, raw) -> list[tuple[str, float]]:
         """Sentences (text) or images -> one (label, probability) per input."""
-        outputs = self._outputs(self.inputs_of(raw))
+        outputs = self.outputs(self.inputs_of(raw))
         probabilities = outputs["probabilities"].numpy()
         ids = outputs["label_id"].numpy()
         return [(self.label_names[i], float(p[i])) for i, p in zip(ids, probabilities,

@@ -80,7 +80,7 @@ def test_text_train_on_a_tsv_resumes_and_exports(tmp_path, capsys):
     from classify.cli import predictor_of
 
     _, predictor = predictor_of(run)
-    mine = predictor._outputs(predictor.vocabulary.encode(texts))["probabilities"].numpy()
+    mine = predictor.outputs(predictor.vocabulary.encode(texts))["probabilities"].numpy()
     theirs = np.array(classify_in_fresh_process(saved, np.array(texts)))
     np.testing.assert_allclose(theirs, mine, atol=1e-5)
     assert not list((run / "export").glob(".saved_model-*"))
@@ -118,7 +118,7 @@ def test_vit_predict_plot_export(tiny_vit_run, tmp_path, capsys):
     from classify.cli import predictor_of
 
     _, predictor = predictor_of(tiny_vit_run)
-    mine = predictor._outputs(tf.constant(images))["probabilities"].numpy()
+    mine = predictor.outputs(tf.constant(images))["probabilities"].numpy()
     np.testing.assert_allclose(classify_in_fresh_process(saved, images), mine, atol=1e-5)
 
 
