@@ -54,7 +54,8 @@ def add_run_arguments(parser: argparse.ArgumentParser, default_runs: Path) -> No
 
 
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--strategy``, ``--precision`` and ``--jit-compile``: how (not what) to train."""
+    """``--strategy``, ``--precision``, ``--jit-compile``, ``--batch-size``, ``--export``:
+    how (not what) to train."""
     from common.distribute import PRECISIONS, STRATEGIES
 
     parser.add_argument("--strategy", choices=STRATEGIES, default="default",
@@ -64,13 +65,18 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Keras mixed precision for training (default: the preset's)")
     parser.add_argument("--jit-compile", action=argparse.BooleanOptionalAction, default=None,
                         help="compile each training step with XLA (default: the preset's)")
+    parser.add_argument("--batch-size", type=int, metavar="N",
+                        help="global batch size (default: the preset's)")
     parser.add_argument("--export", action="store_true",
                         help="export the trained model to RUN/export (the chief only)")
 
 
 def training_changes(args) -> dict:
-    """Config changes for ``--precision`` and ``--jit-compile``."""
-    changes = {"precision": args.precision, "jit_compile": args.jit_compile}
+    """Config changes for ``--precision``, ``--jit-compile`` and ``--batch-size``."""
+    if args.batch_size is not None and args.batch_size < 1:
+        raise UsageError("--batch-size must be at least 1")
+    changes = {"precision": args.precision, "jit_compile": args.jit_compile,
+               "batch_size": args.batch_size}
     return {k: v for k, v in changes.items() if v is not None}
 
 
