@@ -244,8 +244,7 @@ def train(config, run_dir: str | os.PathLike, resume: bool = False, epochs: int 
         DistributeError: a strategy or precision that cannot be set up.
     """
     run_dir = Path(run_dir)
-    if isinstance(strategy, str):
-        strategy = make_strategy(strategy)  # first: multi-worker must precede other TF work
+    strategy = make_strategy(strategy)  # first: multi-worker must precede other TF work
     chief = is_chief(strategy)
     if resume:
         if not (run_dir / "config.json").exists():

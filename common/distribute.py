@@ -60,8 +60,9 @@ def split_cpu(devices: int) -> None:
         cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(devices)])
 
 
-def make_strategy(name: str) -> tf.distribute.Strategy:
-    """The tf.distribute strategy called ``name`` (one of :data:`STRATEGIES`).
+def make_strategy(name: str | tf.distribute.Strategy) -> tf.distribute.Strategy:
+    """The tf.distribute strategy called ``name`` (one of :data:`STRATEGIES`); a strategy
+    object is returned as it is.
 
     Create it before any other TensorFlow work in the process: MultiWorkerMirroredStrategy
     configures collective ops at start-up and refuses once they have run.
@@ -69,6 +70,8 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     Raises:
         DistributeError: an unknown name, or ``multi-worker`` without ``TF_CONFIG``.
     """
+    if isinstance(name, tf.distribute.Strategy):
+        return name
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":

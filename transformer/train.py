@@ -119,8 +119,7 @@ def train(
         DistributeError: a strategy or precision that cannot be set up.
     """
     run_dir = Path(run_dir)
-    if isinstance(strategy, str):
-        strategy = make_strategy(strategy)  # first: multi-worker must precede other TF work
+    strategy = make_strategy(strategy)  # first: multi-worker must precede other TF work
     chief = is_chief(strategy)
     state = open_run(run_dir, resume, chief)
     if resume:
