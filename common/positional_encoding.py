@@ -77,7 +77,9 @@ class PositionalEmbedding(keras.layers.Layer):
         length = tf.shape(token_ids)[1]
         x = self.token_embedding(token_ids)  # (batch, length, hidden_dim)
         x *= tf.math.sqrt(tf.cast(self.hidden_dim, x.dtype))
-        positions = self.encoding[start_index : start_index + length]  # (length, hidden_dim)
+        # tf.slice with the length as its size: under XLA the size is then a constant.
+        positions = tf.slice(self.encoding, tf.stack([tf.cast(start_index, tf.int32), 0]),
+                             tf.stack([length, -1]))  # (length, hidden_dim)
         return x + tf.cast(positions[None], x.dtype)
 
     def compute_mask(self, token_ids, mask=None, start_index=0):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
 
 from common.positional_encoding import PositionalEmbedding
 from transformer.attention import CausalSelfAttention, CrossAttention
@@ -22,8 +21,9 @@ class DecoderLayer(keras.layers.Layer):
     Call arguments:
         x: (batch, target_len, hidden_dim); context: (batch, source_len, hidden_dim).
         context_mask: optional (batch, source_len) bool.
-        cache, cache_index: the self-attention's key/value cache for incremental decoding.
-        context_key_value: the cross-attention's keys and values of ``context``, projected
+        cache, cache_index: the self-attention's ``(keys, values)`` cache for incremental
+            decoding, each (batch, num_heads, max_length, key_dim).
+        context_key_value: the cross-attention's ``(keys, values)`` of ``context``, projected
             once (see :meth:`Decoder.context_key_values`).
 
     Returns:
@@ -79,7 +79,8 @@ class Decoder(keras.layers.Layer):
     Call arguments:
         token_ids: (batch, target_len) int, starting with ``[START]``.
         context: (batch, source_len, hidden_dim); context_mask: (batch, source_len) bool.
-        cache: optional (batch, num_layers, 2, num_heads, max_length, key_dim);
+        cache: optional, one ``(keys, values)`` pair a layer, each (batch, num_heads,
+            max_length, key_dim) (see ``Transformer.init_cache``);
         cache_index: position of ``token_ids[:, 0]``.
         context_key_values: optional, from :meth:`context_key_values` (with a cache).
 
@@ -121,12 +122,12 @@ class Decoder(keras.layers.Layer):
             self.final_norm.build(hidden_shape)
         self.built = True
 
-    def context_key_values(self, context) -> tf.Tensor:
-        """Every layer's cross-attention keys and values of ``context``, projected once:
-        (batch, num_layers, 2, num_heads, source_len, key_dim). The encoder output does not
-        change while decoding, so neither do these."""
-        return tf.stack([layer.cross_attention.attention.project_key_value(context)
-                         for layer in self.decoder_layers], axis=1)
+    def context_key_values(self, context) -> tuple:
+        """Every layer's cross-attention ``(keys, values)`` of ``context``, projected once,
+        each (batch, num_heads, source_len, key_dim). The encoder output does not change while
+        decoding, so neither do these."""
+        return tuple(layer.cross_attention.attention.project_key_value(context)
+                     for layer in self.decoder_layers)
 
     def call(self, token_ids, context, context_mask=None, training=None, cache=None,
              cache_index=None, context_key_values=None):
@@ -138,17 +139,17 @@ class Decoder(keras.layers.Layer):
                 x, layer_scores = layer(x, context, context_mask, training=training)
             else:
                 x, layer_scores, layer_cache = layer(
-                    x, context, context_mask, training=training, cache=cache[:, index],
+                    x, context, context_mask, training=training, cache=cache[index],
                     cache_index=cache_index,
                     context_key_value=None if context_key_values is None
-                    else context_key_values[:, index])
+                    else context_key_values[index])
                 caches.append(layer_cache)
             scores.append(layer_scores)
         if self.final_norm is not None:
             x = self.final_norm(x)
         if cache is None:
             return x, scores
-        return x, scores, tf.stack(caches, axis=1)
+        return x, scores, tuple(caches)
 
     def get_config(self):
         config = super().get_config()

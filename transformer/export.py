@@ -54,6 +54,10 @@ def export(translator: Translator, out_dir: str | os.PathLike) -> Path:
     SavedModel's path."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if translator.jit_compile:  # a served model meets every batch shape: no XLA programs
+        translator = Translator(translator.model, translator.source_tokenizer,
+                                translator.target_tokenizer, translator.max_source_tokens,
+                                translator.max_output_tokens)
     module = ServingModule(translator)
     final = save_saved_model(module, out_dir / "saved_model", {
         "serving_default": module.translate,

@@ -79,116 +79,71 @@ class Transformer(keras.Model):
             del logits._keras_mask
         return (logits, scores) if return_attention else logits
 
-    def init_cache(self, batch_size, max_length) -> tf.Tensor:
-        """Zeros (batch, num_layers, 2, num_heads, max_length, key_dim)."""
+    def init_cache(self, batch_size, max_length) -> tuple:
+        """The decoder's empty self-attention cache: one ``(keys, values)`` pair a layer,
+        each zeros (batch, num_heads, max_length, key_dim)."""
         key_dim = self.hidden_dim // self.num_heads
-        return tf.zeros([batch_size, self.num_layers, 2, self.num_heads, max_length, key_dim])
+        shape = [batch_size, self.num_heads, max_length, key_dim]
+        return tuple((tf.zeros(shape), tf.zeros(shape)) for _ in range(self.num_layers))
 
     def generate(self, source_ids, max_length, start_id: int = 2, end_id: int = 3,
-                 temperature=0.0, top_k=0, seed=0, use_cache: bool = True):
+                 temperature=0.0, top_k=0, seed=0, use_cache: bool = True,
+                 jit_compile: bool = False, capacity: int | None = None):
         """Decodes a batch one token a step; each row stops at its own ``[END]``.
 
         ``temperature`` 0 is greedy; above 0 samples from softmax(logits / T), among the
         ``top_k`` likeliest tokens when ``top_k`` > 0, reproducibly for a ``seed``.
+
+        ``jit_compile`` runs the whole loop as one XLA program: several times faster a step on
+        CPU, where a cached step is mostly per-op overhead, but compiled once for every batch
+        size, source length and ``capacity`` (seconds each): for many batches of one shape.
+        ``capacity`` (a Python int >= ``max_length``, default ``max_length``) sizes the
+        buffers, which XLA needs fixed; ``max_length`` may then be a tensor.
+        ``use_cache=False`` recomputes the decoder on the whole prefix every step (with XLA, on
+        the whole fixed-length buffer); it exists to check and time the cache.
 
         Returns:
             ``(tokens, logits, attention)``: (batch, steps) ids (0 after ``[END]``),
             (batch, steps, vocabulary) the logits each step chose from, and the last decoder
             layer's cross-attention (batch, num_heads, steps, source_len).
         """
-        source_ids = tf.convert_to_tensor(source_ids, tf.int64)
-        batch = tf.shape(source_ids)[0]
-        context = self.encoder(source_ids)
-        mask = tf.not_equal(source_ids, 0)
-        vocabulary = self.target_vocabulary_size
-        banned = tf.reduce_sum(tf.one_hot([0, 1, start_id], vocabulary, on_value=-1e9), 0)
-        temperature = tf.cast(temperature, tf.float32)
-        top_k = tf.cast(top_k, tf.int32)
-        seed = tf.cast(seed, tf.int64)
-        tokens = tf.concat(
-            [tf.fill([batch, 1], tf.constant(start_id, tf.int64)),
-             tf.zeros([batch, max_length], tf.int64)], axis=1)  # (batch, 1 + max_length)
-        cache = self.init_cache(batch, max_length) if use_cache else tf.zeros([0])
-        # With the cache, the cross-attention's keys and values are projected once too.
-        context_kv = self.decoder.context_key_values(context) if use_cache else None
-        done = tf.zeros([batch], tf.bool)
-        all_logits = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
-        attention = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
-        step = tf.constant(0)
-        while step < max_length and not tf.reduce_all(done):
-            if use_cache:
-                x, scores, cache = self.decoder(tokens[:, step : step + 1], context, mask,
-                                                cache=cache, cache_index=step,
-                                                context_key_values=context_kv)
-                last_x, last_scores = x[:, -1], scores[-1][:, :, -1]
-            else:
-                x, scores = self.decoder(tokens[:, : step + 1], context, mask)
-                last_x, last_scores = x[:, -1], scores[-1][:, :, -1]
-            logits = self.output_dense(last_x) + banned  # (batch, vocabulary)
-            chosen = _choose(logits, temperature, top_k, tf.stack([seed, tf.cast(step,
-                                                                                 tf.int64)]))
-            chosen = tf.where(done, tf.zeros_like(chosen), chosen)
-            done = done | tf.equal(chosen, end_id)
-            column = tf.one_hot(step + 1, max_length + 1, dtype=tf.int64)
-            tokens += chosen[:, None] * column[None, :]
-            all_logits = all_logits.write(step, logits)
-            attention = attention.write(step, last_scores)  # (batch, heads, source)
-            step += 1
-        return (
-            tokens[:, 1 : step + 1],
-            tf.transpose(all_logits.stack(), [1, 0, 2]),
-            tf.transpose(attention.stack(), [1, 2, 0, 3]),
-        )
+        if jit_compile and not isinstance(capacity if capacity is not None else max_length,
+                                          int):
+            raise ValueError("jit_compile needs a fixed buffer: pass capacity (a Python int) "
+                             "or a Python int max_length")
+        capacity = max_length if capacity is None else capacity
+        loop = _decode_loop_xla if jit_compile else _decode_loop
+        tokens, logits, attention, steps = loop(
+            self, tf.convert_to_tensor(source_ids, tf.int64), capacity,
+            tf.convert_to_tensor(max_length, tf.int32), start_id, end_id,
+            tf.cast(temperature, tf.float32), tf.cast(top_k, tf.int32), tf.cast(seed, tf.int64),
+            use_cache, jit_compile)
+        return tokens[:, :steps], logits[:, :steps], attention[:, :, :steps]
 
     def beam_search(self, source_ids, max_length, beam_width=4, start_id: int = 2,
-                    end_id: int = 3, length_penalty: float = 0.6):
+                    end_id: int = 3, length_penalty: float = 0.6, jit_compile: bool = False,
+                    capacity: int | None = None):
         """Batched beam search with the key/value cache.
 
         Keeps the ``beam_width`` likeliest partial translations a sentence; a finished one
         keeps its score and is extended with padding; at the end hypotheses are ranked by
         ``log P / ((5 + length) / 6) ** length_penalty`` (Wu et al. 2016). The cache rows
         follow their hypotheses when beams are reordered. ``beam_width=1`` is greedy.
+        ``jit_compile`` and ``capacity`` as in :meth:`generate`; with XLA ``beam_width`` must
+        be a Python int too (it sets shapes).
 
         Returns:
             (batch, steps) ids of the best hypothesis, 0 after its ``[END]``.
         """
-        source_ids = tf.convert_to_tensor(source_ids, tf.int64)
-        width = tf.cast(beam_width, tf.int32)
-        batch = tf.shape(source_ids)[0]
-        vocabulary = self.target_vocabulary_size
-        context = tf.repeat(self.encoder(source_ids), width, axis=0)  # (batch*width, S, H)
-        mask = tf.repeat(tf.not_equal(source_ids, 0), width, axis=0)
-        banned = tf.reduce_sum(tf.one_hot([0, 1, start_id], vocabulary, on_value=-1e9), 0)
-        only_padding = tf.one_hot(0, vocabulary, on_value=0.0, off_value=-1e9)
-        scores = tf.tile(tf.concat([[0.0], tf.fill([width - 1], -1e9)], 0)[None], [batch, 1])
-        finished = tf.zeros([batch, width], tf.bool)
-        history = tf.zeros([batch, width, max_length], tf.int64)
-        cache = self.init_cache(batch * width, max_length)
-        context_kv = self.decoder.context_key_values(context)
-        token = tf.fill([batch * width, 1], tf.constant(start_id, tf.int64))
-        step = tf.constant(0)
-        while step < max_length and not tf.reduce_all(finished):
-            x, _, cache = self.decoder(token, context, mask, cache=cache, cache_index=step,
-                                       context_key_values=context_kv)
-            log_probs = tf.nn.log_softmax(self.output_dense(x[:, -1]) + banned)
-            log_probs = tf.reshape(log_probs, [batch, width, vocabulary])
-            log_probs = tf.where(finished[:, :, None], only_padding, log_probs)
-            total = tf.reshape(scores[:, :, None] + log_probs, [batch, -1])
-            scores, flat = tf.math.top_k(total, k=width)  # (batch, width)
-            parent = flat // vocabulary
-            chosen = tf.cast(flat % vocabulary, tf.int64)
-            finished = tf.gather(finished, parent, batch_dims=1) | tf.equal(chosen, end_id)
-            history = tf.gather(history, parent, batch_dims=1)
-            history += chosen[:, :, None] * tf.one_hot(step, max_length, dtype=tf.int64)
-            rows = tf.reshape(parent + width * tf.range(batch)[:, None], [-1])
-            cache = tf.gather(cache, rows)
-            token = tf.reshape(chosen, [-1, 1])
-            step += 1
-        history = history[:, :, :step]
-        lengths = tf.reduce_sum(tf.cast(history > 0, tf.float32), axis=-1)
-        normalized = scores / ((5.0 + lengths) / 6.0) ** length_penalty
-        best = tf.argmax(normalized, axis=1, output_type=tf.int32)
-        return tf.gather(history, best, batch_dims=1)
+        capacity = max_length if capacity is None else capacity
+        if jit_compile and not (isinstance(capacity, int) and isinstance(beam_width, int)):
+            raise ValueError("jit_compile needs fixed shapes: pass capacity and beam_width as "
+                             "Python ints")
+        loop = _beam_loop_xla if jit_compile else _beam_loop
+        best, steps = loop(self, tf.convert_to_tensor(source_ids, tf.int64), capacity,
+                           tf.convert_to_tensor(max_length, tf.int32), beam_width, start_id,
+                           end_id, length_penalty)
+        return best[:, :steps]
 
     def get_config(self):
         config = super().get_config()
@@ -201,15 +156,119 @@ class Transformer(keras.Model):
         return config
 
 
+def _decode_loop(model, source_ids, capacity, max_length, start_id, end_id, temperature,
+                 top_k, seed, use_cache, fixed_shapes):
+    """The decoding loop of :meth:`Transformer.generate`, on buffers of ``capacity`` steps.
+
+    Every tensor keeps its shape from step to step (XLA needs that); the loop runs to
+    ``max_length`` or until every row has written ``end_id``. Returns the full buffers and
+    the number of steps taken; the caller slices.
+    """
+    batch = tf.shape(source_ids)[0]
+    context = model.encoder(source_ids)
+    mask = tf.not_equal(source_ids, 0)
+    vocabulary = model.target_vocabulary_size
+    banned = tf.reduce_sum(tf.one_hot([0, 1, start_id], vocabulary, on_value=-1e9), 0)
+    tokens = tf.concat(
+        [tf.fill([batch, 1], tf.constant(start_id, tf.int64)),
+         tf.zeros([batch, capacity], tf.int64)], axis=1)  # (batch, 1 + capacity)
+    cache = model.init_cache(batch, capacity) if use_cache else ()
+    # With the cache, the cross-attention's keys and values are projected once too.
+    context_kv = model.decoder.context_key_values(context) if use_cache else None
+    done = tf.zeros([batch], tf.bool)
+    all_logits = tf.TensorArray(tf.float32, size=capacity)
+    attention = tf.TensorArray(tf.float32, size=capacity)
+    step = tf.constant(0)
+    while step < max_length and not tf.reduce_all(done):
+        if use_cache:  # only the newest token goes in
+            newest = tf.slice(tokens, tf.stack([0, step]), [-1, 1])  # (batch, 1), also XLA
+            x, scores, cache = model.decoder(newest, context, mask,
+                                             cache=cache, cache_index=step,
+                                             context_key_values=context_kv)
+            last_x, last_scores = x[:, -1], scores[-1][:, :, -1]
+        elif fixed_shapes:  # the whole buffer, causally masked; read position `step`
+            x, scores = model.decoder(tokens[:, :-1], context, mask)
+            last_x, last_scores = tf.gather(x, step, axis=1), tf.gather(scores[-1], step,
+                                                                        axis=2)
+        else:  # the whole prefix
+            x, scores = model.decoder(tokens[:, : step + 1], context, mask)
+            last_x, last_scores = x[:, -1], scores[-1][:, :, -1]
+        logits = model.output_dense(last_x) + banned  # (batch, vocabulary)
+        chosen = _choose(logits, temperature, top_k,
+                         tf.stack([seed, tf.cast(step, tf.int64)]))
+        chosen = tf.where(done, tf.zeros_like(chosen), chosen)
+        done = done | tf.equal(chosen, end_id)
+        tokens += chosen[:, None] * tf.one_hot(step + 1, capacity + 1, dtype=tf.int64)[None]
+        all_logits = all_logits.write(step, logits)
+        attention = attention.write(step, last_scores)  # (batch, heads, source)
+        step += 1
+    return (tokens[:, 1:], tf.transpose(all_logits.stack(), [1, 0, 2]),
+            tf.transpose(attention.stack(), [1, 2, 0, 3]), step)
+
+
+_decode_loop_xla = tf.function(_decode_loop, jit_compile=True)
+
+
+def _beam_loop(model, source_ids, capacity, max_length, beam_width, start_id, end_id,
+               length_penalty):
+    """The loop of :meth:`Transformer.beam_search` on buffers of ``capacity`` steps: the best
+    hypothesis (batch, capacity) and the number of steps taken."""
+    width = beam_width if isinstance(beam_width, int) else tf.cast(beam_width, tf.int32)
+    # The static batch size where known: the loop's reshapes must keep the shapes it starts
+    # with.
+    batch = source_ids.shape[0] or tf.shape(source_ids)[0]
+    vocabulary = model.target_vocabulary_size
+    context = tf.repeat(model.encoder(source_ids), width, axis=0)  # (batch*width, S, H)
+    mask = tf.repeat(tf.not_equal(source_ids, 0), width, axis=0)
+    banned = tf.reduce_sum(tf.one_hot([0, 1, start_id], vocabulary, on_value=-1e9), 0)
+    only_padding = tf.one_hot(0, vocabulary, on_value=0.0, off_value=-1e9)
+    scores = tf.tile(tf.concat([[0.0], tf.fill([width - 1], -1e9)], 0)[None], [batch, 1])
+    finished = tf.zeros([batch, width], tf.bool)
+    history = tf.zeros([batch, width, capacity], tf.int64)
+    cache = model.init_cache(batch * width, capacity)
+    context_kv = model.decoder.context_key_values(context)
+    token = tf.fill([batch * width, 1], tf.constant(start_id, tf.int64))
+    step = tf.constant(0)
+    while step < max_length and not tf.reduce_all(finished):
+        x, _, cache = model.decoder(token, context, mask, cache=cache, cache_index=step,
+                                    context_key_values=context_kv)
+        log_probs = tf.nn.log_softmax(model.output_dense(x[:, -1]) + banned)
+        log_probs = tf.reshape(log_probs, [batch, width, vocabulary])
+        log_probs = tf.where(finished[:, :, None], only_padding, log_probs)
+        total = tf.reshape(scores[:, :, None] + log_probs, [batch, -1])
+        scores, flat = tf.math.top_k(total, k=width)  # (batch, width)
+        parent = flat // vocabulary
+        chosen = tf.cast(flat % vocabulary, tf.int64)
+        finished = tf.gather(finished, parent, batch_dims=1) | tf.equal(chosen, end_id)
+        history = tf.gather(history, parent, batch_dims=1)
+        history += chosen[:, :, None] * tf.one_hot(step, capacity, dtype=tf.int64)
+        rows = tf.reshape(parent + width * tf.range(batch)[:, None], [-1])
+        cache = tf.nest.map_structure(lambda part, rows=rows: tf.gather(part, rows), cache)
+        token = tf.reshape(chosen, [-1, 1])
+        step += 1
+    lengths = tf.reduce_sum(tf.cast(history > 0, tf.float32), axis=-1)  # unwritten: 0
+    normalized = scores / ((5.0 + lengths) / 6.0) ** length_penalty
+    best = tf.argmax(normalized, axis=1, output_type=tf.int32)
+    return tf.gather(history, best, batch_dims=1), step
+
+
+_beam_loop_xla = tf.function(_beam_loop, jit_compile=True)
+
+
 def _choose(logits, temperature, top_k, seeds):
     """(batch, vocabulary) -> (batch,): argmax at temperature 0, else a (top-k) sample."""
 
     def sample():
         scaled = logits / tf.maximum(temperature, 1e-6)
         k = tf.where(top_k > 0, top_k, tf.shape(logits)[-1])
-        kth = tf.math.top_k(scaled, k=k).values[:, -1:]  # (batch, 1)
+        # A sort rather than tf.math.top_k: k is a tensor, which XLA's top_k cannot take.
+        kth = tf.gather(tf.sort(scaled, direction="DESCENDING"), k - 1, axis=1)[:, None]
         scaled = tf.where(scaled < kth, tf.cast(-1e9, scaled.dtype), scaled)
-        return tf.random.stateless_categorical(scaled, 1, seeds, dtype=tf.int64)[:, 0]
+        # The Gumbel-max trick: argmax(logits + Gumbel noise) is a sample of softmax(logits),
+        # and compiles with XLA (tf.random.stateless_categorical does not, on CPU).
+        uniform = tf.random.stateless_uniform(tf.shape(scaled), seeds, minval=1e-20,
+                                              maxval=1.0)
+        return tf.argmax(scaled - tf.math.log(-tf.math.log(uniform)), axis=-1)
 
     return tf.cond(temperature > 0.0, sample, lambda: tf.argmax(logits, axis=-1))
 

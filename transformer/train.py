@@ -81,10 +81,11 @@ def load_model(run_dir: str | os.PathLike, which: str = "best") -> Transformer:
                            lambda: build_model(config, source.size, target.size))
 
 
-def load_translator(run_dir: str | os.PathLike) -> Translator:
+def load_translator(run_dir: str | os.PathLike, jit_compile: bool = False) -> Translator:
+    """The run's best model with its tokenizers; ``jit_compile``: see ``Translator``."""
     config, source, target = load_run(run_dir)
     return Translator(load_model(run_dir), source, target, config.max_length,
-                      config.max_output_tokens)
+                      config.max_output_tokens, jit_compile=jit_compile)
 
 
 @dataclasses.dataclass

@@ -51,7 +51,7 @@ def test_cached_attention_equals_attention_over_the_whole_prefix():
     x = tf.constant(rng.normal(size=(2, 5, 8)), tf.float32)
     layer = CausalSelfAttention(hidden_dim=8, num_heads=2)
     full = layer(x).numpy()
-    cache = tf.zeros([2, 2, 2, 7, 4])
+    cache = (tf.zeros([2, 2, 7, 4]), tf.zeros([2, 2, 7, 4]))  # (keys, values)
     for t in range(5):
         out, cache = layer(x[:, t : t + 1], cache=cache, cache_index=t)
         np.testing.assert_allclose(out.numpy()[:, 0], full[:, t], atol=1e-5)

@@ -18,6 +18,11 @@ def test_translate_evaluate_plot_on_a_run(tiny_transformer_run, capsys):
                  "--beam", "2"]) == 0
     metrics = json.loads(capsys.readouterr().out)
     assert set(metrics) >= {"greedy", "beam_2"} and metrics["sentences"] == 20
+    assert main(["evaluate", "--run", str(tiny_transformer_run), "--limit", "20",
+                 "--beam", "2", "--jit-compile"]) == 0
+    with_xla = json.loads(capsys.readouterr().out)
+    for decoding in ("greedy", "beam_2"):
+        assert with_xla[decoding]["bleu"] == metrics[decoding]["bleu"]
     assert main(["plot", "--run", str(tiny_transformer_run), "--layer", "0",
                  "¿Quién compró el coche?"]) == 0
     paths = capsys.readouterr().out.split()

@@ -67,6 +67,23 @@ def test_cached_decoding_equals_full_recompute(model):
                                    atol=1e-4)
 
 
+def test_xla_decoding_equals_graph_decoding(model):
+    graph = model.generate(SOURCE, max_length=9)
+    for use_cache in (True, False):  # without the cache XLA recomputes the whole buffer
+        xla = model.generate(SOURCE, max_length=9, use_cache=use_cache, jit_compile=True,
+                             capacity=12)
+        np.testing.assert_array_equal(xla[0].numpy(), graph[0].numpy())
+        np.testing.assert_allclose(xla[1].numpy(), graph[1].numpy(), atol=1e-4)
+        np.testing.assert_allclose(xla[2].numpy(), graph[2].numpy(), atol=1e-5)
+    np.testing.assert_array_equal(
+        model.beam_search(SOURCE, 9, beam_width=3, jit_compile=True, capacity=12).numpy(),
+        model.beam_search(SOURCE, 9, beam_width=3).numpy())
+    sampled = model.generate(SOURCE, 6, temperature=1.0, top_k=5, seed=4, jit_compile=True)[0]
+    assert sampled.shape[0] == 2 and np.all(sampled.numpy() >= 0)
+    with pytest.raises(ValueError, match="capacity"):
+        model.generate(SOURCE, tf.constant(9), jit_compile=True)
+
+
 def test_sampling_top_k_one_is_greedy_and_seeded_sampling_repeats(model):
     greedy = model.generate(SOURCE, 6)[0].numpy()
     top_1 = model.generate(SOURCE, 6, temperature=2.0, top_k=1, seed=4)[0].numpy()

@@ -57,6 +57,19 @@ def test_batched_equals_one_at_a_time_and_beam_one_is_greedy(tiny_transformer):
     np.testing.assert_array_equal(greedy, beam_1)
 
 
+def test_xla_translator_gives_the_same_translations(tiny_transformer):
+    from transformer.translator import Translator
+
+    xla = Translator(tiny_transformer.model, tiny_transformer.source_tokenizer,
+                     tiny_transformer.target_tokenizer, tiny_transformer.max_source_tokens,
+                     tiny_transformer.max_output_tokens, jit_compile=True)
+    sentences = ["El gato duerme.", "", "¿Quién compró el coche rojo en la ciudad ayer?",
+                 "la " * 3400]
+    assert xla.translate(sentences) == tiny_transformer.translate(sentences)
+    assert xla.translate(sentences, beam_width=3) == tiny_transformer.translate(
+        sentences, beam_width=3)
+
+
 def test_training_lowers_the_loss_and_writes_the_run(tiny_transformer_run):
     from common.runs import read_history
 
