@@ -3,6 +3,7 @@ and the history file. Shared by every tutorial's ``train``."""
 
 from __future__ import annotations
 
+import collections
 import csv
 import json
 import math
@@ -14,11 +15,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from common.distribute import agree, distribute_dataset, writable_path
 
 __all__ = [
+    "RecentWeights",
     "RunCheckpoint",
     "RunError",
     "AttentionImages",
@@ -28,6 +31,7 @@ __all__ = [
     "fit_run",
     "fresh_state",
     "history_columns",
+    "keep_best_average",
     "load_checkpoint",
     "open_run",
     "publish_dir",
@@ -153,6 +157,63 @@ def open_run(run_dir: Path, resume: bool, chief: bool = True) -> dict:
 def fresh_state() -> dict:
     """The training state of a run with no finished epoch."""
     return {"epoch": 0, "best_val_loss": math.inf, "best_epoch": 0, "wait": 0}
+
+
+class RecentWeights(keras.callbacks.Callback):
+    """Keeps the model's weights at the end of each of the last ``count`` epochs (in memory),
+    for :func:`keep_best_average`."""
+
+    def __init__(self, count: int):
+        super().__init__()
+        self.saved = collections.deque(maxlen=count)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.saved.append(self.model.get_weights())
+
+    def average(self, last: int) -> list[np.ndarray]:
+        """The mean of the last ``last`` epochs' weights (integer arrays: the latest)."""
+        chosen = list(self.saved)[-last:]
+        return [np.mean(arrays, axis=0).astype(arrays[0].dtype)
+                if np.issubdtype(arrays[0].dtype, np.floating) else arrays[-1]
+                for arrays in zip(*chosen, strict=True)]
+
+
+def keep_best_average(model, recent: RecentWeights, val_ds, validation_steps: int,
+                      run_dir: Path, state: dict, chief: bool = True,
+                      log: Callable[[str], None] = print) -> int | None:
+    """Checkpoint averaging (Vaswani et al. 2017 average their last checkpoints): scores the
+    mean weights of the last 2, 3, ... epochs kept by ``recent`` on the validation batches;
+    the best of them, if it beats the best single epoch, becomes the run's best weights.
+
+    Averaging iterates cancels much of the noise a still-high learning rate leaves in the
+    weights, which a run cut short by a time limit never anneals away. Returns the number of
+    epochs averaged, or ``None`` when no average beat the best epoch (``model`` keeps the
+    weights it had).
+    """
+    if len(recent.saved) < 2:
+        return None
+    original = model.get_weights()
+    best_loss, best_count = state["best_val_loss"], None
+    for count in range(2, len(recent.saved) + 1):
+        model.set_weights(recent.average(count))
+        loss = model.evaluate(distribute_dataset(val_ds), steps=validation_steps, verbose=0,
+                              return_dict=True)["loss"]
+        log(f"average of the last {count} epochs: validation loss {loss:.4f} "
+            f"(best epoch {state['best_epoch']}: {state['best_val_loss']:.4f})")
+        if loss < best_loss:
+            best_loss, best_count = loss, count
+    if best_count is None:
+        model.set_weights(original)
+        return None
+    model.set_weights(recent.average(best_count))
+    checkpoints = run_dir / "checkpoints"
+    with writable_path(checkpoints / "best.weights.h5", chief) as target:
+        atomic_save(target, model.save_weights, ".weights.h5")
+    state.update(best_val_loss=float(best_loss), best_epoch=state["epoch"],
+                 averaged_epochs=best_count)
+    if chief:
+        atomic_write_text(checkpoints / "state.json", json.dumps(state, indent=2))
+    return best_count
 
 
 class TimeLimit(keras.callbacks.Callback):

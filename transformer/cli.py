@@ -48,6 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--warmup-steps", type=int, metavar="STEPS",
                        help="the schedule's linear warm-up (default: the preset's; the "
                        "tutorial's 4000 suit long runs)")
+    train.add_argument("--average-last", type=int, metavar="N",
+                       help="checkpoint averaging: after training, score the mean weights of "
+                       "the last 2..N epochs on validation and keep the best if it beats "
+                       "every single epoch (the paper averages its last 5 checkpoints)")
     train.add_argument("--norm-first", action="store_true",
                        help="pre-norm layers instead of the tutorial's post-norm")
 
@@ -101,7 +105,7 @@ def _train(args) -> int:
     if args.warmup_steps is not None and args.warmup_steps < 1:
         raise UsageError("--warmup-steps must be at least 1")
     changes = {"time_limit_minutes": args.time_limit, "label_smoothing": args.label_smoothing,
-               "warmup_steps": args.warmup_steps,
+               "warmup_steps": args.warmup_steps, "average_last": args.average_last,
                "norm_first": True if args.norm_first else None, **data_changes(args),
                **training_changes(args)}
     config = config.replace(**{k: v for k, v in changes.items() if v is not None})

@@ -24,10 +24,12 @@ from common.distribute import is_chief, make_strategy, precision_policy
 from common.masks import MaskedAccuracy, MaskedSparseCrossEntropy
 from common.runs import (
     AttentionImages,
+    RecentWeights,
     RunError,
     TimeLimit,
     atomic_write_text,
     fit_run,
+    keep_best_average,
     load_checkpoint,
     open_run,
     write_data_report,
@@ -183,9 +185,17 @@ def train(
                              lambda: build_model(config, source.size, target.size), drawer)
 
     extra = [TimeLimit(config.time_limit_minutes)] if config.time_limit_minutes else []
+    recent = RecentWeights(config.average_last) if config.average_last >= 2 else None
+    extra += [recent] if recent else []
     fit_run(model, train_ds, val_ds, run_dir, state, epochs=config.epochs,
             steps_per_epoch=config.steps_per_epoch, validation_steps=validation_steps,
             patience=config.patience, callbacks=[*extra, *callbacks], verbose=verbose,
             title="NMT with a Transformer: training", chief=chief, images=images)
+    if recent is not None and len(recent.saved) >= 2:
+        with strategy.scope():
+            count = keep_best_average(model, recent, val_ds, validation_steps, run_dir, state,
+                                      chief, log)
+        log(f"best weights: the average of the last {count} epochs" if count else
+            "best weights: a single epoch's (no average of the last epochs did better)")
     return TrainResult(run_dir, config, corpus, state["epoch"], state["best_epoch"],
                        bool(state.get("stopped_early", False)), chief)
