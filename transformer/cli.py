@@ -78,8 +78,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--beam", type=int, default=4, metavar="N",
                           help="beam width for the beam figures (default 4; 1 skips them)")
     evaluate.add_argument("--jit-compile", action="store_true",
-                          help="decode with XLA (about 2x faster on the whole test split "
-                          "of the real data, compiling included; same translations)")
+                          help="decode with XLA: the same translations; on the real test "
+                          "split greedy 1.6x and beam 1.1x faster, compiling included")
 
     plot = commands.add_parser(
         "plot", help="all heads of one layer for a sentence: cross-attention and encoder "

@@ -45,11 +45,11 @@ class Translator(tf.Module):
 
     def _source(self, texts):
         ids = self.source_tokenizer.encode(texts, self.max_source_tokens - 2).to_tensor()
+        length = tf.shape(ids)[1]
+        max_length = tf.minimum(self.max_output_tokens, 2 * length + 10)
         if self.jit_compile:  # padding changes no real position; fewer shapes to compile
-            length = tf.shape(ids)[1]
             padded = tf.minimum((length + 7) // 8 * 8, self.model.max_length)
             ids = tf.pad(ids, [[0, 0], [0, padded - length]])
-        max_length = tf.minimum(self.max_output_tokens, 2 * tf.shape(ids)[1] + 10)
         return ids, max_length
 
     def _outputs(self, texts, source_ids, tokens, attention):
