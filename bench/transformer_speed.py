@@ -9,6 +9,8 @@ Prints one JSON line per result:
   model's FLOPs per step (counted from the shapes: the matmuls of attention, feed-forward
   and output layers, x3 for forward and backward) and the achieved fraction of the matmul
   peak; with and without XLA (``jit_compile``);
+* ``matmul_shapes``: the training step's own matmul shapes, each run alone: GFLOP/s per shape
+  and the fraction of the peak they reach together, a ceiling for the whole step;
 * ``transformer_decode``: greedy decoding of 40 tokens, with the key/value cache vs
   recomputing the decoder on the whole prefix every step (the encoder output reused), and
   vs the published tutorial's loop (the whole model, encoder included, on the whole prefix
@@ -52,6 +54,44 @@ def matmul_peak(size: int = 4096, repeats: int = 10) -> float:
         result = product()
     result.numpy()
     return 2 * size**3 * repeats / (time.perf_counter() - started) / 1e9
+
+
+def matmul_shapes(c: Config) -> list[tuple[str, tuple, tuple, int]]:
+    """The forward matmuls of one training step at the tutorial preset: (name, a shape,
+    b shape, how many a step). The backward pass runs two of the same size for each."""
+    d, f, layers, h = c.hidden_dim, c.intermediate_dim, c.num_layers, c.num_heads
+    rows, k = BATCH * SOURCE, d // h  # SOURCE == TARGET here
+    return [
+        ("projection d x d", (rows, d), (d, d), layers * (4 + 4 + 2) + layers * 2),
+        ("feed-forward d x dff", (rows, d), (d, f), layers * 2),
+        ("feed-forward dff x d", (rows, f), (f, d), layers * 2),
+        ("attention QK^T and weights V, per head", (BATCH * h, SOURCE, k),
+         (BATCH * h, k, SOURCE), layers * 3 * 2),
+        ("output logits", (rows, d), (d, VOCABULARY), 1),
+    ]
+
+
+def shape_ceiling(c: Config, peak: float, repeats: int = 20) -> dict:
+    """Each of the step's matmul shapes run alone, many times: GFLOP/s per shape, and the
+    FLOP-weighted fraction of the peak they reach together; an upper bound for the whole
+    step, which also runs softmax, LayerNorm, dropout, the loss and Adam."""
+    per_shape, total_flops, total_seconds = {}, 0.0, 0.0
+    for name, a_shape, b_shape, count in matmul_shapes(c):
+        a, b = tf.random.normal(a_shape), tf.random.normal(b_shape)
+        product = tf.function(lambda a=a, b=b: tf.matmul(a, b))
+        product().numpy()
+        started = time.perf_counter()
+        for _ in range(repeats):
+            result = product()
+        result.numpy()
+        seconds = (time.perf_counter() - started) / repeats
+        flops = 2 * np.prod(a_shape) * b_shape[-1]
+        per_shape[name] = round(flops / seconds / 1e9, 1)
+        total_flops += flops * count
+        total_seconds += seconds * count
+    return {"gflops_by_shape": per_shape,
+            "fraction_of_peak_for_these_shapes": round(total_flops / total_seconds / 1e9
+                                                       / peak, 3)}
 
 
 def training_flops(c: Config) -> float:
@@ -144,6 +184,8 @@ def main():
     common = {"cpus": os.cpu_count(), "tensorflow": tf.__version__, "keras": keras.__version__}
     emit(bench="matmul_peak", gflops=round(peak, 1), size=4096, **common)
     flops = training_flops(config)
+    if args.only != "decode":
+        emit(bench="matmul_shapes", **shape_ceiling(config, peak), **common)
     for jit in (False, True) if args.only != "decode" else ():
         speed = train_speed(config, jit, args.steps, args.warmup)
         achieved = flops * speed.pop("steps_per_s") / 1e9

@@ -303,7 +303,7 @@ def train(config, run_dir: str | os.PathLike, resume: bool = False, epochs: int 
                 log("fine-tuning from the pretrained encoder")
             compile_classifier(model, config, steps)
     def drawer(twin):
-        from classify.cli import rollout_figure, text_attention_figure
+        from classify.plots import rollout_figure, text_attention_figure
         from classify.predictor import Predictor
 
         predictor = Predictor(twin, data.label_names, vocabulary, image_shape)

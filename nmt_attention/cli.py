@@ -150,6 +150,7 @@ def run_evaluation(run_dir: Path, limit: int | None = None, beam_width: int = 1)
 
 def plot_sentence(run_dir: Path, sentence: str, out: Path | None = None, translator=None):
     from common.plotting import save_figure
+    from nmt_attention.plots import sentence_figure
     from nmt_attention.train import load_translator
 
     if not sentence.strip():
@@ -158,18 +159,6 @@ def plot_sentence(run_dir: Path, sentence: str, out: Path | None = None, transla
     if out is None:
         out = run_dir / "plots" / f"attention-{slug(sentence)}.png"
     return save_figure(figure, out)
-
-
-def sentence_figure(translator, sentence: str):
-    """The cross-attention heatmap of ``translator`` translating ``sentence``."""
-    from common.plotting import attention_figure
-
-    result = translator.run([sentence])
-    source = [w.decode() for w in result["source_tokens"][0] if w]
-    output = [w.decode() for w in result["output_tokens"][0] if w]
-    weights = result["attention"][0][: len(output), : len(source)]
-    return attention_figure(
-        weights, source, output, title=f"{sentence}\n→ {result['translation'][0].decode()}")
 
 
 def _plot(args) -> int:

@@ -199,7 +199,7 @@ def train(
             compile_model(model, config)
 
     def drawer(twin):
-        from nmt_attention.cli import sentence_figure
+        from nmt_attention.plots import sentence_figure
 
         translator = Translator(twin, source_vocab, target_vocab, config.max_source_words,
                                 config.max_output_tokens)

@@ -203,6 +203,7 @@ def _evaluate(args) -> int:
 
 def plot_sentence(run_dir: Path, sentence: str, layer: int = -1, translator=None):
     from common.plotting import attention_heads_figure, save_figure
+    from transformer.plots import cross_attention_figure
     from transformer.train import load_translator
     from transformer.translator import attention_maps
 
@@ -222,16 +223,6 @@ def plot_sentence(run_dir: Path, sentence: str, layer: int = -1, translator=None
         save_figure(cross, run_dir / "plots" / f"cross-layer{number}-{slug(sentence)}.png"),
         save_figure(own, run_dir / "plots" / f"self-layer{number}-{slug(sentence)}.png"),
     ]
-
-
-def cross_attention_figure(maps: dict, sentence: str, layer: int = -1):
-    """Every head of one decoder layer's cross-attention, from :func:`attention_maps`."""
-    from common.plotting import attention_heads_figure
-
-    number = layer % len(maps["decoder_cross"])
-    return attention_heads_figure(
-        maps["decoder_cross"][layer], maps["source_tokens"], maps["output_tokens"],
-        title=f"decoder layer {number} cross-attention: {sentence} → {maps['translation']}")
 
 
 def _plot(args) -> int:
@@ -259,7 +250,8 @@ def _demo(args) -> int:
     if run_dir.exists():
         shutil.rmtree(run_dir)
     print(f"== NMT with a Transformer: quick preset on the generated corpus -> {run_dir}")
-    result = train(Config.quick(), run_dir, epochs=args.epochs)
+    # --average-last 4: checkpoint averaging of the last epochs, kept if it validates better.
+    result = train(Config.quick().replace(average_last=4), run_dir, epochs=args.epochs)
     print(f"trained {result.epochs_done} epochs in {time.time() - started:.0f} s")
     write_schedule_and_encoding_plots(run_dir, result.config)
     metrics = run_evaluation(run_dir, limit=600, beam_width=4)

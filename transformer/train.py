@@ -174,7 +174,7 @@ def train(
             compile_model(model, config)
 
     def drawer(twin):
-        from transformer.cli import cross_attention_figure
+        from transformer.plots import cross_attention_figure
         from transformer.translator import attention_maps
 
         translator = Translator(twin, source, target, config.max_length,
