@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from common.decoding import beam_search_loop
 from common.text import Vocabulary, check_sentences, detokenize, standardize
 from nmt_attention.config import Config
 from nmt_attention.decoder import Decoder
@@ -142,43 +143,19 @@ class Seq2SeqModel(keras.Model):
         source_ids = tf.convert_to_tensor(source_ids, tf.int64)
         width = tf.cast(beam_width, tf.int32)
         batch = tf.shape(source_ids)[0]
-        vocabulary = self.target_vocabulary_size
         context = self.encoder(source_ids)  # (batch, source_len, units)
         context = tf.repeat(context, width, axis=0)  # (batch * width, source_len, units)
         mask = tf.repeat(tf.not_equal(source_ids, 0), width, axis=0)
-        banned = tf.reduce_sum(tf.one_hot([0, 1, start_id], vocabulary, on_value=-1e9), 0)
-        # A finished beam may only add padding, at no cost.
-        only_padding = tf.one_hot(0, vocabulary, on_value=0.0, off_value=-1e9)
-        scores = tf.tile(
-            tf.concat([[0.0], tf.fill([width - 1], -1e9)], 0)[None, :], [batch, 1]
-        )  # (batch, width): only the first beam is live at the start
-        finished = tf.zeros([batch, width], tf.bool)
-        history = tf.zeros([batch, width, max_length], tf.int64)
-        token = tf.fill([batch * width, 1], tf.constant(start_id, tf.int64))
-        state = tf.zeros([batch * width, self.units])
-        step = tf.constant(0)
-        while step < max_length and not tf.reduce_all(finished):
+
+        def step(token, state, _):
             logits, state, _ = self.decoder(token, context, mask, initial_state=state)
-            log_probs = tf.nn.log_softmax(logits[:, -1, :] + banned)  # (batch*width, vocab)
-            log_probs = tf.reshape(log_probs, [batch, width, vocabulary])
-            log_probs = tf.where(finished[:, :, None], only_padding, log_probs)
-            total = tf.reshape(scores[:, :, None] + log_probs, [batch, -1])
-            scores, flat = tf.math.top_k(total, k=width)  # (batch, width)
-            parent = flat // vocabulary
-            chosen = tf.cast(flat % vocabulary, tf.int64)
-            finished = tf.gather(finished, parent, batch_dims=1) | tf.equal(chosen, end_id)
-            history = tf.gather(history, parent, batch_dims=1)
-            column = tf.one_hot(step, max_length, dtype=tf.int64)  # (max_length,)
-            history += chosen[:, :, None] * column
-            rows = tf.reshape(parent + width * tf.range(batch)[:, None], [-1])
-            state = tf.gather(state, rows)
-            token = tf.reshape(chosen, [-1, 1])
-            step += 1
-        history = history[:, :, :step]
-        lengths = tf.reduce_sum(tf.cast(history > 0, tf.float32), axis=-1)
-        normalized = scores / ((5.0 + lengths) / 6.0) ** length_penalty
-        best = tf.argmax(normalized, axis=1, output_type=tf.int32)
-        return tf.gather(history, best, batch_dims=1)
+            return logits[:, -1, :], state
+
+        best, steps = beam_search_loop(
+            step, tf.zeros([batch * width, self.units]), batch, width,
+            self.target_vocabulary_size, max_length, max_length, start_id, end_id,
+            length_penalty)
+        return best[:, :steps]
 
     def get_config(self):
         config = super().get_config()

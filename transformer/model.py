@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from common.decoding import beam_search_loop
 from transformer.config import Config
 from transformer.decoder import Decoder
 from transformer.encoder import Encoder
@@ -217,39 +218,18 @@ def _beam_loop(model, source_ids, capacity, max_length, beam_width, start_id, en
     # The static batch size where known: the loop's reshapes must keep the shapes it starts
     # with.
     batch = source_ids.shape[0] or tf.shape(source_ids)[0]
-    vocabulary = model.target_vocabulary_size
     context = tf.repeat(model.encoder(source_ids), width, axis=0)  # (batch*width, S, H)
     mask = tf.repeat(tf.not_equal(source_ids, 0), width, axis=0)
-    banned = tf.reduce_sum(tf.one_hot([0, 1, start_id], vocabulary, on_value=-1e9), 0)
-    only_padding = tf.one_hot(0, vocabulary, on_value=0.0, off_value=-1e9)
-    scores = tf.tile(tf.concat([[0.0], tf.fill([width - 1], -1e9)], 0)[None], [batch, 1])
-    finished = tf.zeros([batch, width], tf.bool)
-    history = tf.zeros([batch, width, capacity], tf.int64)
-    cache = model.init_cache(batch * width, capacity)
     context_kv = model.decoder.context_key_values(context)
-    token = tf.fill([batch * width, 1], tf.constant(start_id, tf.int64))
-    step = tf.constant(0)
-    while step < max_length and not tf.reduce_all(finished):
-        x, _, cache = model.decoder(token, context, mask, cache=cache, cache_index=step,
+
+    def step(token, cache, index):
+        x, _, cache = model.decoder(token, context, mask, cache=cache, cache_index=index,
                                     context_key_values=context_kv)
-        log_probs = tf.nn.log_softmax(model.output_dense(x[:, -1]) + banned)
-        log_probs = tf.reshape(log_probs, [batch, width, vocabulary])
-        log_probs = tf.where(finished[:, :, None], only_padding, log_probs)
-        total = tf.reshape(scores[:, :, None] + log_probs, [batch, -1])
-        scores, flat = tf.math.top_k(total, k=width)  # (batch, width)
-        parent = flat // vocabulary
-        chosen = tf.cast(flat % vocabulary, tf.int64)
-        finished = tf.gather(finished, parent, batch_dims=1) | tf.equal(chosen, end_id)
-        history = tf.gather(history, parent, batch_dims=1)
-        history += chosen[:, :, None] * tf.one_hot(step, capacity, dtype=tf.int64)
-        rows = tf.reshape(parent + width * tf.range(batch)[:, None], [-1])
-        cache = tf.nest.map_structure(lambda part, rows=rows: tf.gather(part, rows), cache)
-        token = tf.reshape(chosen, [-1, 1])
-        step += 1
-    lengths = tf.reduce_sum(tf.cast(history > 0, tf.float32), axis=-1)  # unwritten: 0
-    normalized = scores / ((5.0 + lengths) / 6.0) ** length_penalty
-    best = tf.argmax(normalized, axis=1, output_type=tf.int32)
-    return tf.gather(history, best, batch_dims=1), step
+        return model.output_dense(x[:, -1]), cache
+
+    return beam_search_loop(step, model.init_cache(batch * width, capacity), batch, width,
+                            model.target_vocabulary_size, capacity, max_length, start_id,
+                            end_id, length_penalty)
 
 
 _beam_loop_xla = tf.function(_beam_loop, jit_compile=True)

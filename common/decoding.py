@@ -1,0 +1,70 @@
+"""Decoding shared by the translators: batched beam search over any step function."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import tensorflow as tf
+
+__all__ = ["beam_search_loop"]
+
+
+def beam_search_loop(
+    step_fn: Callable,
+    state,
+    batch,
+    width,
+    vocabulary: int,
+    capacity,
+    max_length,
+    start_id: int,
+    end_id: int,
+    length_penalty: float,
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """Batched beam search: keeps the ``width`` likeliest partial translations a sentence.
+
+    ``step_fn(token, state, step) -> (logits, state)`` runs the decoder one step for every
+    hypothesis: ``token`` (batch * width, 1) ids, ``state`` whatever the decoder carries (a
+    GRU state, a key/value cache: any nest of tensors with batch * width rows), ``logits``
+    (batch * width, vocabulary). Hypothesis ``i`` of sentence ``b`` is row ``b * width + i``.
+
+    A finished hypothesis (it produced ``end_id``) keeps its score and is extended with
+    padding. When beams are reordered, the rows of ``state`` follow their hypotheses. At the
+    end each sentence's hypotheses are ranked by ``log P / ((5 + length) / 6) **
+    length_penalty`` (Wu et al. 2016), so longer translations are not punished for having
+    more factors. ``width`` 1 is greedy decoding. Every tensor keeps its shape from step to
+    step (buffers of ``capacity`` steps; the loop runs to ``max_length`` <= capacity), so the
+    loop compiles with XLA when ``batch``, ``width`` and ``capacity`` are static.
+
+    Returns:
+        ``(best, steps)``: (batch, capacity) ids of each sentence's best hypothesis, 0 after
+        its ``end_id`` and past ``steps``; and the number of steps taken.
+    """
+    banned = tf.reduce_sum(tf.one_hot([0, 1, start_id], vocabulary, on_value=-1e9), 0)
+    only_padding = tf.one_hot(0, vocabulary, on_value=0.0, off_value=-1e9)
+    # Only the first hypothesis is live at the start: the others would repeat it.
+    scores = tf.tile(tf.concat([[0.0], tf.fill([width - 1], -1e9)], 0)[None], [batch, 1])
+    finished = tf.zeros([batch, width], tf.bool)
+    history = tf.zeros([batch, width, capacity], tf.int64)
+    token = tf.fill([batch * width, 1], tf.constant(start_id, tf.int64))
+    step = tf.constant(0)
+    while step < max_length and not tf.reduce_all(finished):
+        logits, state = step_fn(token, state, step)
+        log_probs = tf.nn.log_softmax(logits + banned)  # (batch * width, vocabulary)
+        log_probs = tf.reshape(log_probs, [batch, width, vocabulary])
+        log_probs = tf.where(finished[:, :, None], only_padding, log_probs)
+        total = tf.reshape(scores[:, :, None] + log_probs, [batch, -1])
+        scores, flat = tf.math.top_k(total, k=width)  # (batch, width)
+        parent = flat // vocabulary
+        chosen = tf.cast(flat % vocabulary, tf.int64)
+        finished = tf.gather(finished, parent, batch_dims=1) | tf.equal(chosen, end_id)
+        history = tf.gather(history, parent, batch_dims=1)
+        history += chosen[:, :, None] * tf.one_hot(step, capacity, dtype=tf.int64)
+        rows = tf.reshape(parent + width * tf.range(batch)[:, None], [-1])
+        state = tf.nest.map_structure(lambda part, rows=rows: tf.gather(part, rows), state)
+        token = tf.reshape(chosen, [-1, 1])
+        step += 1
+    lengths = tf.reduce_sum(tf.cast(history > 0, tf.float32), axis=-1)  # unwritten: 0
+    normalized = scores / ((5.0 + lengths) / 6.0) ** length_penalty
+    best = tf.argmax(normalized, axis=1, output_type=tf.int32)
+    return tf.gather(history, best, batch_dims=1), step
