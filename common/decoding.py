@@ -6,7 +6,13 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-__all__ = ["beam_search_loop"]
+__all__ = ["banned_logits", "beam_search_loop"]
+
+
+def banned_logits(vocabulary: int, start_id: int) -> tf.Tensor:
+    """(vocabulary,) -1e9 at padding (0), [UNK] (1) and [START], else 0: added to the logits,
+    it keeps a decoder from ever choosing them."""
+    return tf.reduce_sum(tf.one_hot([0, 1, start_id], vocabulary, on_value=-1e9), 0)
 
 
 def beam_search_loop(
@@ -40,7 +46,7 @@ def beam_search_loop(
         ``(best, steps)``: (batch, capacity) ids of each sentence's best hypothesis, 0 after
         its ``end_id`` and past ``steps``; and the number of steps taken.
     """
-    banned = tf.reduce_sum(tf.one_hot([0, 1, start_id], vocabulary, on_value=-1e9), 0)
+    banned = banned_logits(vocabulary, start_id)
     only_padding = tf.one_hot(0, vocabulary, on_value=0.0, off_value=-1e9)
     # Only the first hypothesis is live at the start: the others would repeat it.
     scores = tf.tile(tf.concat([[0.0], tf.fill([width - 1], -1e9)], 0)[None], [batch, 1])

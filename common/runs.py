@@ -91,20 +91,16 @@ class RunCheckpoint(keras.callbacks.Callback):
         checkpoints = self.run_dir / "checkpoints"
         if val_loss < self.state["best_val_loss"]:
             self.state.update(best_val_loss=val_loss, best_epoch=epoch + 1, wait=0)
-            self._save(checkpoints / "best.weights.h5", self.model.save_weights, ".weights.h5")
+            _save_checkpoint(checkpoints / "best.weights.h5", self.model.save_weights,
+                             self.chief)
         else:
             self.state["wait"] += 1
-        self._save(checkpoints / "last.keras", self.model.save, ".keras")
+        _save_checkpoint(checkpoints / "last.keras", self.model.save, self.chief)
         self.state["epoch"] = epoch + 1
         if self.state["wait"] >= self.patience:
             self.state["stopped_early"] = True
             self.model.stop_training = True
-        if self.chief:
-            atomic_write_text(checkpoints / "state.json", json.dumps(self.state, indent=2))
-
-    def _save(self, path: Path, save: Callable[[str], None], suffix: str) -> None:
-        with writable_path(path, self.chief) as target:
-            atomic_save(target, save, suffix)
+        _write_state(self.run_dir, self.state, self.chief)
 
     def _append_history(self, epoch: int, logs: dict) -> None:
         path = self.run_dir / "history.csv"
@@ -115,6 +111,17 @@ class RunCheckpoint(keras.callbacks.Callback):
         lines = [",".join(columns)]
         lines += [",".join(str(r.get(c, "")) for c in columns) for r in rows]
         atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def _save_checkpoint(path: Path, save: Callable[[str], None], chief: bool) -> None:
+    """``save(path)`` atomically on the chief; elsewhere to a temporary file, dropped."""
+    with writable_path(path, chief) as target:
+        atomic_save(target, save, "".join(path.suffixes))
+
+
+def _write_state(run_dir: Path, state: dict, chief: bool) -> None:
+    if chief:
+        atomic_write_text(run_dir / "checkpoints" / "state.json", json.dumps(state, indent=2))
 
 
 def read_history(path: Path) -> list[dict]:
@@ -192,27 +199,23 @@ def keep_best_average(model, recent: RecentWeights, val_ds, validation_steps: in
     """
     if len(recent.saved) < 2:
         return None
-    original = model.get_weights()
-    best_loss, best_count = state["best_val_loss"], None
+    best_loss, best_count, best_weights = state["best_val_loss"], None, model.get_weights()
     for count in range(2, len(recent.saved) + 1):
-        model.set_weights(recent.average(count))
+        averaged = recent.average(count)
+        model.set_weights(averaged)
         loss = model.evaluate(distribute_dataset(val_ds), steps=validation_steps, verbose=0,
                               return_dict=True)["loss"]
         log(f"average of the last {count} epochs: validation loss {loss:.4f} "
             f"(best epoch {state['best_epoch']}: {state['best_val_loss']:.4f})")
         if loss < best_loss:
-            best_loss, best_count = loss, count
+            best_loss, best_count, best_weights = loss, count, averaged
+    model.set_weights(best_weights)  # the weights it had when no average did better
     if best_count is None:
-        model.set_weights(original)
         return None
-    model.set_weights(recent.average(best_count))
-    checkpoints = run_dir / "checkpoints"
-    with writable_path(checkpoints / "best.weights.h5", chief) as target:
-        atomic_save(target, model.save_weights, ".weights.h5")
+    _save_checkpoint(run_dir / "checkpoints" / "best.weights.h5", model.save_weights, chief)
     state.update(best_val_loss=float(best_loss), best_epoch=state["epoch"],
                  averaged_epochs=best_count)
-    if chief:
-        atomic_write_text(checkpoints / "state.json", json.dumps(state, indent=2))
+    _write_state(run_dir, state, chief)
     return best_count
 
 

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from common.decoding import beam_search_loop
+from common.decoding import banned_logits, beam_search_loop
 from common.text import Vocabulary, check_sentences, detokenize, standardize
 from nmt_attention.config import Config
 from nmt_attention.decoder import Decoder
@@ -95,8 +95,7 @@ class Seq2SeqModel(keras.Model):
         context = self.encoder(source_ids)  # (batch, source_len, units)
         mask = tf.not_equal(source_ids, 0)
         batch = tf.shape(source_ids)[0]
-        banned = tf.one_hot([0, 1, start_id], self.target_vocabulary_size, on_value=-1e9)
-        banned = tf.reduce_sum(banned, axis=0)  # (vocabulary,)
+        banned = banned_logits(self.target_vocabulary_size, start_id)  # (vocabulary,)
         temperature = tf.cast(temperature, tf.float32)
         seed = tf.cast(seed, tf.int64)
         token = tf.fill([batch, 1], tf.constant(start_id, tf.int64))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from common.decoding import beam_search_loop
+from common.decoding import banned_logits, beam_search_loop
 from transformer.config import Config
 from transformer.decoder import Decoder
 from transformer.encoder import Encoder
@@ -108,11 +108,10 @@ class Transformer(keras.Model):
             (batch, steps, vocabulary) the logits each step chose from, and the last decoder
             layer's cross-attention (batch, num_heads, steps, source_len).
         """
-        if jit_compile and not isinstance(capacity if capacity is not None else max_length,
-                                          int):
+        capacity = max_length if capacity is None else capacity
+        if jit_compile and not isinstance(capacity, int):
             raise ValueError("jit_compile needs a fixed buffer: pass capacity (a Python int) "
                              "or a Python int max_length")
-        capacity = max_length if capacity is None else capacity
         loop = _decode_loop_xla if jit_compile else _decode_loop
         tokens, logits, attention, steps = loop(
             self, tf.convert_to_tensor(source_ids, tf.int64), capacity,
@@ -169,7 +168,7 @@ def _decode_loop(model, source_ids, capacity, max_length, start_id, end_id, temp
     context = model.encoder(source_ids)
     mask = tf.not_equal(source_ids, 0)
     vocabulary = model.target_vocabulary_size
-    banned = tf.reduce_sum(tf.one_hot([0, 1, start_id], vocabulary, on_value=-1e9), 0)
+    banned = banned_logits(vocabulary, start_id)
     tokens = tf.concat(
         [tf.fill([batch, 1], tf.constant(start_id, tf.int64)),
          tf.zeros([batch, capacity], tf.int64)], axis=1)  # (batch, 1 + capacity)

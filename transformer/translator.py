@@ -43,6 +43,11 @@ class Translator(tf.Module):
         self.max_source_tokens = min(max_source_tokens, model.max_length)
         self.max_output_tokens = min(max_output_tokens, model.max_length)
 
+    @property
+    def _capacity(self) -> int | None:
+        """The decoding buffers' fixed length under XLA (else sized by each batch)."""
+        return self.max_output_tokens if self.jit_compile else None
+
     def _source(self, texts):
         ids = self.source_tokenizer.encode(texts, self.max_source_tokens - 2).to_tensor()
         length = tf.shape(ids)[1]
@@ -72,8 +77,7 @@ class Translator(tf.Module):
         tokens, _, attention = self.model.generate(
             source_ids, max_length, self.target_tokenizer.start_id,
             self.target_tokenizer.end_id, temperature, top_k, seed,
-            jit_compile=self.jit_compile,
-            capacity=self.max_output_tokens if self.jit_compile else None)
+            jit_compile=self.jit_compile, capacity=self._capacity)
         return self._outputs(texts, source_ids, tokens, attention)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string),
@@ -91,7 +95,7 @@ class Translator(tf.Module):
         tokens = self.model.beam_search(
             source_ids, max_length, beam_width, self.target_tokenizer.start_id,
             self.target_tokenizer.end_id, jit_compile=self.jit_compile,
-            capacity=self.max_output_tokens if self.jit_compile else None)
+            capacity=self._capacity)
         start = tf.fill([tf.shape(tokens)[0], 1],
                         tf.constant(self.target_tokenizer.start_id, tf.int64))
         _, scores = self.model((source_ids, tf.concat([start, tokens[:, :-1]], 1)),
