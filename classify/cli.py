@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -21,6 +20,7 @@ from common.cli import (
     slug,
     training_changes,
 )
+from common.runs import claim_demo_folder
 
 __all__ = ["main"]
 
@@ -322,9 +322,7 @@ def _demo(args) -> int:
     from classify.train import load_run, train
 
     started = time.time()
-    root = Path(args.run)
-    if root.exists():
-        shutil.rmtree(root)
+    root = claim_demo_folder(args.run)
     print(f"== classify 1/3: [CLS] vs mean pooling, with and without positions -> {root}")
     compare(TextConfig.quick(), root / "compare", seeds=range(3))
     print((root / "compare" / "table.md").read_text())

@@ -88,7 +88,7 @@ def add_shared_commands(commands, tutorial: str) -> None:
     demo = commands.add_parser(
         "demo", help="train the quick preset on the generated corpus and show everything")
     demo.add_argument("--run", default=str(Path("runs") / "demo" / tutorial), metavar="DIR",
-                      help="run folder, replaced if it exists")
+                      help="run folder; replaced only if an earlier demo made it")
     demo.add_argument("--epochs", type=int, help="override the quick preset's epochs")
 
 
@@ -132,7 +132,8 @@ def slug(sentence: str, limit: int = 40) -> str:
 def list_files(run_dir: Path) -> None:
     print(f"files written under {run_dir}:")
     for path in sorted(run_dir.rglob("*")):
-        if path.is_file() and "saved_model/variables" not in str(path):
+        if (path.is_file() and "saved_model/variables" not in str(path)
+                and path.name != ".made-by-demo"):
             print("  ", path)
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "TimeLimit",
     "atomic_save",
     "atomic_write_text",
+    "claim_demo_folder",
     "fit_run",
     "fresh_state",
     "history_columns",
@@ -338,11 +339,45 @@ def write_data_report(run_dir: Path, corpus) -> None:
     )
 
 
+DEMO_MARK = ".made-by-demo"
+
+
+def claim_demo_folder(path: str | os.PathLike) -> Path:
+    """An empty folder at ``path`` for a demo to write, marked as the demo's own.
+
+    A folder an earlier demo made (it holds the mark) is replaced; a missing or empty one is
+    made and marked. Anything else is a user's folder, and a demo never deletes those.
+
+    Raises:
+        RunError: ``path`` is a file, a link, or a folder with contents no demo made.
+    """
+    path = Path(path)
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        raise RunError(f"{path} is not a folder; pass --run NEW_DIR for the demo's run")
+    if path.exists() and any(path.iterdir()):
+        if not (path / DEMO_MARK).is_file():
+            raise RunError(
+                f"{path} already holds files that no demo wrote; the demo will not replace "
+                "it: pass --run NEW_DIR, or remove the folder yourself")
+        shutil.rmtree(path)
+    path.mkdir(parents=True, exist_ok=True)
+    (path / DEMO_MARK).write_text("written by a demo, which may replace this folder\n")
+    return path
+
+
 def publish_dir(staging: Path, final: Path) -> None:
-    """Moves a finished ``staging`` folder to ``final``, replacing any old one; the old copy
-    is removed only once the new one is in place."""
+    """Moves a finished ``staging`` folder to ``final``, replacing an old export there; the
+    old copy is removed only once the new one is in place.
+
+    Raises:
+        RunError: ``final`` exists and is not an export (a SavedModel), or not a folder.
+    """
     old = None
-    if final.exists():
+    if final.exists() or final.is_symlink():
+        if (final.is_symlink() or not final.is_dir()
+                or (any(final.iterdir()) and not (final / "saved_model.pb").exists())):
+            raise RunError(f"{final} exists and is not a SavedModel; it is left as it is: "
+                           "export to another --out folder")
         old = final.with_name(f".{final.name}-old-{os.getpid()}")
         os.replace(final, old)
     os.replace(staging, final)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ from common.cli import (
     training_changes,
     translate_in_fresh_process,
 )
+from common.runs import claim_demo_folder
 
 __all__ = ["main"]
 
@@ -246,9 +246,7 @@ def _demo(args) -> int:
     from transformer.train import load_translator, train
 
     started = time.time()
-    run_dir = Path(args.run)
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
+    run_dir = claim_demo_folder(args.run)
     print(f"== NMT with a Transformer: quick preset on the generated corpus -> {run_dir}")
     # --average-last 4: checkpoint averaging of the last epochs, kept if it validates better.
     result = train(Config.quick().replace(average_last=4), run_dir, epochs=args.epochs)
