@@ -35,14 +35,10 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from common.data.batching import encode_texts, make_dataset, make_text_dataset  # noqa: E402
+from common.data.corpus import corpus_of  # noqa: E402
 from common.text import Vocabulary, build_vocabulary  # noqa: E402
 from nmt_attention.config import Config  # noqa: E402
-from nmt_attention.data import (  # noqa: E402
-    encode_texts,
-    load_corpus,
-    make_dataset,
-    make_text_dataset,
-)
 from nmt_attention.export import export  # noqa: E402
 from nmt_attention.train import compile_model, load_translator  # noqa: E402
 from nmt_attention.translator import Translator, build_model  # noqa: E402
@@ -149,7 +145,7 @@ def main():
     config = Config.tutorial()
     if args.data:
         config = config.replace(data=args.data)
-    corpus = load_corpus(config)
+    corpus = corpus_of(config)
     spanish, english = corpus.part("train")
     source_vocab = Vocabulary(build_vocabulary(spanish, config.vocabulary_size, "faithful"))
     target_vocab = Vocabulary(build_vocabulary(english, config.vocabulary_size, "faithful"))

@@ -31,7 +31,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from common.distribute import precision_policy  # noqa: E402
-from common.runs import history_columns, read_history  # noqa: E402
+from common.run_folder import history_columns, read_history  # noqa: E402
 
 BATCH, SOURCE, TARGET, VOCABULARY = 64, 20, 20, 5000
 SETTINGS = list(itertools.product(["float32", "mixed_bfloat16"], [False, True]))

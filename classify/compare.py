@@ -22,8 +22,8 @@ import numpy as np
 from classify.config import TextConfig
 from classify.train import arrays_dataset, build_model, compile_classifier, load_data, text_splits
 from classify.vocabulary import WordVocabulary, build_word_vocabulary
+from common.files import atomic_write_text
 from common.plotting import comparison_figure, save_figure
-from common.runs import atomic_write_text
 
 __all__ = ["VARIANTS", "compare", "summarize"]
 

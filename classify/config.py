@@ -10,11 +10,15 @@ import dataclasses
 import json
 from pathlib import Path
 
+from common.config import RunConfig
+from common.errors import RunError, UsageError
+
 __all__ = ["BertConfig", "TextConfig", "VitConfig", "config_class", "load_config", "preset"]
 
 
 @dataclasses.dataclass(frozen=True)
-class _Config:
+class _Config(RunConfig):
+    PRESETS = ("quick", "base", "tiny")
     kind = ""  # "text" | "bert" | "vit", set by each subclass
 
     # Training.
@@ -31,12 +35,6 @@ class _Config:
     steps_per_execution: int = 1  # training steps per call into TensorFlow
     seed: int = 0
 
-    def replace(self, **changes):
-        return dataclasses.replace(self, **changes)
-
-    def to_json(self, path: str | Path) -> None:
-        values = {"kind": self.kind, **dataclasses.asdict(self)}
-        Path(path).write_text(json.dumps(values, indent=2) + "\n")
 
 
 
@@ -149,26 +147,31 @@ class VitConfig(_Config):
 
 
 _CLASSES = {"text": TextConfig, "bert": BertConfig, "vit": VitConfig}
-PRESETS = ("quick", "base", "tiny")
 
 
 def config_class(kind: str):
     if kind not in _CLASSES:
-        raise ValueError(f"kind must be one of {sorted(_CLASSES)}, received {kind!r}")
+        raise UsageError(f"kind must be one of {sorted(_CLASSES)}, received {kind!r}")
     return _CLASSES[kind]
 
 
 def load_config(path: str | Path):
-    """The config a run saved: a TextConfig, BertConfig or VitConfig, by its ``kind``."""
-    values = json.loads(Path(path).read_text())
-    cls = config_class(values.pop("kind", ""))
-    unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
-    if unknown:
-        raise ValueError(f"{path} has unknown settings {sorted(unknown)}")
-    return cls(**values)
+    """The config a run saved: a TextConfig, BertConfig or VitConfig, by its ``kind``.
+
+    Raises:
+        RunError: a missing, damaged or foreign config.json.
+    """
+    try:
+        values = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunError(f"{path} is missing: this is not a run folder") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise RunError(f"{path} is damaged ({error}); retrain into a new run folder") from None
+    kind = values.get("kind") if isinstance(values, dict) else None
+    if kind not in _CLASSES:
+        raise RunError(f"{path} is not a classify config (kind {kind!r})")
+    return _CLASSES[kind].from_dict(values, str(path))
 
 
 def preset(kind: str, name: str):
-    if name not in PRESETS:
-        raise ValueError(f"preset must be one of {PRESETS}, received {name!r}")
-    return getattr(config_class(kind), name)()
+    return config_class(kind).preset(name)

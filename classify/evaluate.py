@@ -9,8 +9,9 @@ import numpy as np
 import tensorflow as tf
 
 from classify.train import LoadedRun, SplitData, load_data
+from common.files import atomic_write_text
 from common.plotting import confusion_matrix_figure, save_figure
-from common.runs import atomic_write_text, history_columns, read_history
+from common.run_folder import history_columns, read_history
 
 __all__ = ["confusion_matrix", "evaluate"]
 

@@ -17,18 +17,15 @@ from pathlib import Path
 import tensorflow as tf
 
 from classify.predictor import Predictor
-from common.runs import atomic_save, atomic_write_text, save_saved_model
+from common.export import ExportModule, write_export
 
 __all__ = ["ServingModule", "export"]
 
 
-class ServingModule(tf.Module):
+class ServingModule(ExportModule):
     def __init__(self, predictor: Predictor):
-        super().__init__(name="serving")
+        super().__init__(predictor.model)
         self.predictor = predictor
-        # The tf.Variables under the Keras 3 variables, tracked directly: TF1-style loaders
-        # (saved_model_cli run, TF Serving) need them (keras-team/keras#20095).
-        self._tf_variables = [v.value for v in predictor.model.variables]
         if predictor.is_text:
             spec = tf.TensorSpec([None], tf.string, name="texts")
             self.serve = tf.function(self._classify_texts, input_signature=[spec])
@@ -46,14 +43,9 @@ class ServingModule(tf.Module):
 def export(predictor: Predictor, out_dir: str | os.PathLike) -> Path:
     """Writes ``out_dir/saved_model``, ``out_dir/model.keras``, ``labels.json`` (and
     ``vocabulary.json`` for text) atomically; returns the SavedModel's path."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     module = ServingModule(predictor)
-    final = save_saved_model(module, out_dir / "saved_model",
-                             {"serving_default": module.serve})
-    atomic_save(out_dir / "model.keras", predictor.model.save, ".keras")
-    atomic_write_text(out_dir / "labels.json", json.dumps(predictor.label_names, indent=2))
+    files = {"labels.json": json.dumps(predictor.label_names, indent=2)}
     if predictor.is_text:
-        atomic_write_text(out_dir / "vocabulary.json",
-                          json.dumps(predictor.vocabulary.tokens, ensure_ascii=False))
-    return final
+        files["vocabulary.json"] = json.dumps(predictor.vocabulary.tokens, ensure_ascii=False)
+    return write_export(out_dir, module, {"serving_default": module.serve}, predictor.model,
+                        files)

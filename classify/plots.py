@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
+
+from common.errors import InputError
+from common.files import slug
 
 __all__ = ["rollout_figure", "text_attention_figure"]
 
@@ -33,3 +39,43 @@ def rollout_figure(predictor, image: np.ndarray, patch_size: int, truth: str | N
         + f"; attention rollout over {len(scores)} blocks"
     return image_attention_figure(image, weights.reshape(image.shape[0] // patch_size, -1),
                                   title)
+
+
+def plot_text(run_dir: str | os.PathLike, sentence: str, layer: int = -1,
+              loaded=None) -> list[Path]:
+    """Saves the [CLS] attention of ``sentence`` in block ``layer`` of a text run
+    (``RUN/plots/attention-blockN-*.png``); ``loaded``: a ``load_predictor`` result."""
+    from classify.predictor import load_predictor
+    from common.plotting import save_figure
+
+    run, predictor = loaded or load_predictor(run_dir)
+    if not sentence.strip():
+        raise InputError("the sentence to plot is empty")
+    layers = run.config.num_layers
+    if not -layers <= layer < layers:
+        raise InputError(f"--layer must be in [0, {layers - 1}], received {layer}")
+    figure = text_attention_figure(predictor, sentence, layer)
+    return [save_figure(figure, Path(run_dir) / "plots" /
+                        f"attention-block{layer % layers}-{slug(sentence)}.png")]
+
+
+def plot_image(run_dir: str | os.PathLike, image_path: str | None = None, index: int = 0,
+               loaded=None) -> list[Path]:
+    """Saves the attention rollout of a ViT run over an image file, or else over test image
+    ``index`` (``RUN/plots/cls-attention-*.png``)."""
+    from classify.predictor import load_predictor, read_image
+    from classify.train import load_data
+    from common.plotting import save_figure
+
+    run, predictor = loaded or load_predictor(run_dir)
+    if image_path:
+        image = read_image(image_path, predictor.image_shape)
+        name, truth = slug(Path(image_path).stem), None
+    else:
+        data = load_data(run.config)
+        if not 0 <= index < len(data.y["test"]):
+            raise InputError(f"--index must be in [0, {len(data.y['test']) - 1}]")
+        image = data.x["test"][index]
+        name, truth = f"test{index}", run.label_names[data.y["test"][index]]
+    figure = rollout_figure(predictor, image, run.config.patch_size, truth)
+    return [save_figure(figure, Path(run_dir) / "plots" / f"cls-attention-{name}.png")]

@@ -3,27 +3,30 @@ for shape and scale. What ``predict``, ``plot`` and the export use."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from classify.vocabulary import WordVocabulary
+from common.errors import InputError
 
-__all__ = ["Predictor", "check_images", "check_texts"]
+__all__ = ["Predictor", "check_images", "check_texts", "load_predictor", "read_image"]
 
 
 def check_texts(texts: Sequence[str]) -> list[str]:
     """Returns ``texts`` as a list; an empty or blank one raises a ValueError naming it."""
     texts = list(texts)
     if not texts:
-        raise ValueError("no text given: pass at least one sentence")
+        raise InputError("no text given: pass at least one sentence")
     for number, text in enumerate(texts, start=1):
         if not isinstance(text, str):
-            raise ValueError(f"text {number} is a {type(text).__name__}, not a string")
+            raise InputError(f"text {number} is a {type(text).__name__}, not a string")
         if not text.strip():
-            raise ValueError(f"text {number} is empty: give one sentence per input")
+            raise InputError(f"text {number} is empty: give one sentence per input")
     return texts
 
 
@@ -42,7 +45,7 @@ def check_images(images, image_shape: Sequence[int]) -> np.ndarray:
     if images.dtype.kind not in "f":
         hint = " (divide by 255, or by 16 for scikit-learn's digits)" \
             if images.dtype.kind in "iub" else ""
-        raise ValueError(f"images must be floats in [0, 1], received dtype {images.dtype}"
+        raise InputError(f"images must be floats in [0, 1], received dtype {images.dtype}"
                          f"{hint}")
     if images.ndim == 2 and channels == 1:
         images = images[None, ..., None]  # one grey image
@@ -51,12 +54,12 @@ def check_images(images, image_shape: Sequence[int]) -> np.ndarray:
     elif images.ndim == 3 and channels == 1 and tuple(images.shape[1:]) == (height, width):
         images = images[..., None]  # a batch of grey images
     if images.ndim != 4 or tuple(images.shape[1:]) != (height, width, channels):
-        raise ValueError(f"images must have shape (batch, {height}, {width}, {channels}), "
+        raise InputError(f"images must have shape (batch, {height}, {width}, {channels}), "
                          f"received {tuple(images.shape)}")
     if not np.isfinite(images).all():
-        raise ValueError("images hold NaN or infinite values")
+        raise InputError("images hold NaN or infinite values")
     if images.size and (images.min() < -1e-3 or images.max() > 1 + 1e-3):
-        raise ValueError(f"pixel values must lie in [0, 1], received {images.min():g} to "
+        raise InputError(f"pixel values must lie in [0, 1], received {images.min():g} to "
                          f"{images.max():g}: scale them as the training data was")
     return images.astype(np.float32)
 
@@ -111,3 +114,43 @@ class Predictor(tf.Module):
         inputs = self.inputs_of(raw)
         _, scores = self.model(inputs, training=False, return_attention_scores=True)
         return inputs, scores
+
+
+def load_predictor(run_dir: str | os.PathLike):
+    """``(run, predictor)``: a trained run (:func:`classify.train.load_run`) and a Predictor
+    on its best weights."""
+    from classify.train import load_run
+
+    run = load_run(run_dir)
+    return run, Predictor(run.model, run.label_names, run.vocabulary, run.image_shape)
+
+
+def read_image(path: str | os.PathLike, image_shape: Sequence[int]) -> np.ndarray:
+    """One image from a file, checked for the model: a PNG (scaled to [0, 1] and resized to
+    the model's size) or a .npy array (taken as it is), as (height, width, channels).
+
+    Raises:
+        InputError: a missing, unreadable or unsupported file, or not exactly one image.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(f"image file not found: {path}")
+    if file.suffix.lower() == ".npy":
+        try:
+            image = np.load(file, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as error:
+            raise InputError(f"{path} is not a readable .npy array: {error}") from None
+    elif file.suffix.lower() == ".png":
+        try:
+            decoded = tf.io.decode_png(file.read_bytes(), channels=int(image_shape[2]))
+        except tf.errors.InvalidArgumentError:
+            raise InputError(f"{path} is not a readable PNG") from None
+        image = tf.image.resize(tf.cast(decoded, tf.float32) / 255.0, image_shape[:2],
+                                antialias=True)
+        image = tf.clip_by_value(image, 0.0, 1.0).numpy()
+    else:
+        raise InputError(f"{path}: give a .png or .npy image")
+    images = check_images(image, image_shape)
+    if len(images) != 1:
+        raise InputError(f"{path} holds {len(images)} images; give one image a file")
+    return images[0]

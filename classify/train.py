@@ -1,6 +1,6 @@
-"""Training runs for the three classifiers, with the run folders of the translation
-tutorials (``common/runs.py``): config.json, labels.json, vocabulary.json (text), checkpoints
-every epoch, resume, early stopping, history.csv, plots, metrics.json.
+"""Training the three classifiers: what is this tutorial's own, on the shared skeleton
+(:mod:`common.training`): the data and its splits, labels.json and vocabulary.json (text),
+the models, AdamW with warm-up and cosine decay, and the attention figure each epoch.
 
 BERT runs hold their pretraining in ``RUN/pretrain/`` (a run folder of its own, so an
 interrupted pretraining resumes too); fine-tuning starts from its best encoder.
@@ -9,7 +9,6 @@ interrupted pretraining resumes too); fine-tuning starts from its best encoder.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -34,19 +33,13 @@ from common.data.classification import (
     load_keras_images,
     read_labeled_tsv,
 )
-from common.distribute import is_chief, make_strategy, precision_policy
+from common.errors import RunError
 from common.masks import MaskedAccuracy, MaskedSparseCrossEntropy
-from common.runs import (
-    AttentionImages,
-    RunError,
-    atomic_write_text,
-    fit_run,
-    fresh_state,
-    load_checkpoint,
-    open_run,
-)
+from common.run_folder import RunFolder, TrainState
+from common.training import FitPlan, RunContext, TrainResult, fit_plan, train_run
 
-__all__ = ["LoadedRun", "SplitData", "build_model", "load_data", "load_run", "train"]
+__all__ = ["LoadedRun", "SplitData", "TrainResult", "build_model", "load_data", "load_run",
+           "train"]
 
 
 @dataclasses.dataclass
@@ -198,34 +191,21 @@ def load_run(run_dir: str | os.PathLike, which: str = "best") -> LoadedRun:
     Raises:
         RunError: not a run folder, or a missing or damaged checkpoint.
     """
-    run_dir = Path(run_dir)
-    if not (run_dir / "config.json").exists():
-        raise RunError(f"{run_dir} is not a run folder (no config.json); train one first")
+    run = RunFolder(run_dir).require()
+    config = load_config(run.config_path)
+    meta = run.read_json("labels.json", "label list")
+    vocabulary = None
+    if not isinstance(config, VitConfig):
+        vocabulary = WordVocabulary(run.read_json("vocabulary.json", "vocabulary"),
+                                    config.sequence_length, config.text_mode)
     try:
-        config = load_config(run_dir / "config.json")
-        meta = json.loads((run_dir / "labels.json").read_text(encoding="utf-8"))
-        vocabulary = None
-        if not isinstance(config, VitConfig):
-            tokens = json.loads((run_dir / "vocabulary.json").read_text(encoding="utf-8"))
-            vocabulary = WordVocabulary(tokens, config.sequence_length, config.text_mode)
-    except (OSError, ValueError, KeyError) as error:
-        raise RunError(f"cannot read the run folder {run_dir}: {error}") from None
-    label_names = meta["label_names"]
-    image_shape = tuple(meta["image_shape"]) if meta.get("image_shape") else None
-    model = load_checkpoint(run_dir, which, lambda: build_model(
+        label_names = list(meta["label_names"])
+        image_shape = tuple(meta["image_shape"]) if meta.get("image_shape") else None
+    except (KeyError, TypeError, AttributeError) as error:
+        raise RunError(f"{run / 'labels.json'} is damaged ({error!r}); retrain") from None
+    model = run.load_model(which, lambda: build_model(
         config, len(label_names), vocabulary.size if vocabulary else None, image_shape))
-    return LoadedRun(run_dir, config, label_names, vocabulary, image_shape, model)
-
-
-@dataclasses.dataclass
-class TrainResult:
-    run_dir: Path
-    config: object
-    data: SplitData
-    epochs_done: int
-    best_epoch: int
-    stopped_early: bool
-    chief: bool = True  # False on the workers of a multi-worker run that write nothing
+    return LoadedRun(run.path, config, label_names, vocabulary, image_shape, model)
 
 
 def train(config, run_dir: str | os.PathLike, resume: bool = False, epochs: int | None = None,
@@ -234,74 +214,45 @@ def train(config, run_dir: str | os.PathLike, resume: bool = False, epochs: int 
           strategy: str | tf.distribute.Strategy = "default") -> TrainResult:
     """Trains ``config`` (a TextConfig, BertConfig or VitConfig) into ``run_dir``; with
     ``resume``, continues after the last finished epoch (of pretraining, then fine-tuning).
+    See :func:`common.training.train_run`; ``result.data`` is the :class:`SplitData`."""
+    return train_run(config, run_dir, _prepare, resume=resume, epochs=epochs,
+                     callbacks=callbacks, log=log, verbose=verbose, strategy=strategy)
 
-    ``strategy`` is a :mod:`common.distribute` name or a tf.distribute strategy; only its
-    chief writes the run folder. ``config.batch_size`` is the global batch.
 
-    Raises:
-        RunError: a run already in ``run_dir`` (without ``resume``), or nothing to resume.
-        DataError: the data cannot be read.
-        DistributeError: a strategy or precision that cannot be set up.
-    """
-    run_dir = Path(run_dir)
-    strategy = make_strategy(strategy)  # first: multi-worker must precede other TF work
-    chief = is_chief(strategy)
-    if resume:
-        if not (run_dir / "config.json").exists():
-            raise RunError(f"nothing to resume in {run_dir}: it holds no run")
-        config = load_config(run_dir / "config.json")
-    else:
-        open_run(run_dir, resume=False, chief=chief)  # refuses to start over a run
-    if epochs is not None:
-        config = config.replace(epochs=epochs)
-    keras.utils.set_random_seed(config.seed)
-    if chief:
-        run_dir.mkdir(parents=True, exist_ok=True)
-
-    vocabulary, image_shape, unlabeled = None, None, []
+def _prepare(context: RunContext) -> tuple[FitPlan, SplitData]:
+    config, run, resume, chief, log = (context.config, context.run, context.resume,
+                                       context.chief, context.log)
+    vocabulary, image_shape, unlabeled, splits = None, None, [], None
     if isinstance(config, VitConfig):
         data = load_data(config)
         image_shape = tuple(int(s) for s in data.x["train"].shape[1:])
     else:
         splits = text_splits(config)
         unlabeled = _pretraining_texts(config, splits)
-        vocabulary = _vocabulary(config, run_dir, resume, splits, unlabeled, chief)
+        vocabulary = _vocabulary(config, run, resume, splits, unlabeled, chief)
         data = load_data(config, vocabulary, splits)
     log(data.report)
     if chief and not resume:
-        atomic_write_text(run_dir / "labels.json", json.dumps(
-            {"label_names": data.label_names, "image_shape": image_shape}, indent=2))
-        config.to_json(run_dir / "config.json")
-    pretrained = isinstance(config, BertConfig) and config.pretraining_epochs > 0
-    if pretrained:
-        _pretrain(config, run_dir / "pretrain", vocabulary, encode(vocabulary, unlabeled),
-                  data.x["validation"], resume, log, verbose, strategy)
+        run.write_json("labels.json", {"label_names": data.label_names,
+                                       "image_shape": image_shape}, indent=2)
+    start = None
+    if isinstance(config, BertConfig) and config.pretraining_epochs > 0:
+        pretrain = run.child("pretrain")
+        _pretrain(context, pretrain, vocabulary, encode(vocabulary, unlabeled),
+                  data.x["validation"])
 
-    finetune_state_exists = (run_dir / "checkpoints" / "state.json").exists()
-    state = open_run(run_dir, resume=True) if resume and finetune_state_exists \
-        else fresh_state()
+        def start(model):
+            pretrainer = _pretrainer(config, vocabulary.size)
+            pretrainer.load_weights(pretrain.best_weights)
+            copy_encoder(pretrainer, model)
+            log("fine-tuning from the pretrained encoder")
+
     steps = math.ceil(len(data.y["train"]) / config.batch_size)
-    train_ds = arrays_dataset(data.x["train"], data.y["train"], config.batch_size,
-                              config.seed, training=True)
-    val_ds = arrays_dataset(data.x["validation"], data.y["validation"], 256, 0,
-                            training=False)
+
     def build():
         return build_model(config, len(data.label_names),
                            vocabulary.size if vocabulary else None, image_shape)
 
-    with strategy.scope(), precision_policy(config.precision):
-        if resume and finetune_state_exists:
-            model = load_checkpoint(run_dir, "last", build)
-            log(f"resuming {run_dir} after epoch {state['epoch']}")
-        else:
-            model = build()
-            if pretrained:
-                pretrainer = _pretrainer(config, vocabulary.size)
-                pretrainer.load_weights(
-                    run_dir / "pretrain" / "checkpoints" / "best.weights.h5")
-                copy_encoder(pretrainer, model)
-                log("fine-tuning from the pretrained encoder")
-            compile_classifier(model, config, steps)
     def drawer(twin):
         from classify.plots import rollout_figure, text_attention_figure
         from classify.predictor import Predictor
@@ -314,28 +265,30 @@ def train(config, run_dir: str | os.PathLike, resume: bool = False, epochs: int 
         return lambda: text_attention_figure(predictor, splits.texts["validation"][0])
 
     titles = {"text": "text classifier", "bert": "BERT fine-tuning", "vit": "ViT"}
-    fit_run(model, train_ds, val_ds, run_dir, state, epochs=config.epochs,
-            steps_per_epoch=steps, validation_steps=None, patience=config.patience,
-            callbacks=callbacks, verbose=verbose, title=f"{titles[config.kind]}: training",
-            plotted=("loss", "accuracy"), chief=chief,
-            images=AttentionImages(run_dir / "logs", build, drawer))
-    return TrainResult(run_dir, config, data, state["epoch"], state["best_epoch"],
-                       bool(state.get("stopped_early", False)), chief)
+    plan = FitPlan(
+        build=build, compile=lambda model: compile_classifier(model, config, steps),
+        train_ds=arrays_dataset(data.x["train"], data.y["train"], config.batch_size,
+                                config.seed, training=True),
+        val_ds=arrays_dataset(data.x["validation"], data.y["validation"], 256, 0,
+                              training=False),
+        steps_per_epoch=steps, validation_steps=None,
+        title=f"{titles[config.kind]}: training", plotted=("loss", "accuracy"),
+        drawer=drawer, start=start)
+    return plan, data
 
 
-def _vocabulary(config: TextConfig, run_dir: Path, resume: bool, splits: TextSplits,
+def _vocabulary(config: TextConfig, run: RunFolder, resume: bool, splits: TextSplits,
                 unlabeled: list[str], chief: bool = True) -> WordVocabulary:
     """The run's vocabulary: read back on resume, else built from the labeled training
     texts and BERT's unlabeled text (never from validation or test)."""
-    path = run_dir / "vocabulary.json"
     if resume:
-        tokens = json.loads(path.read_text(encoding="utf-8"))
+        tokens = run.read_json("vocabulary.json", "vocabulary")
     else:
         labeled = splits.texts["train"][: _label_budget(config)]
         tokens = build_word_vocabulary(labeled + unlabeled, config.vocabulary_size,
                                        config.text_mode)
         if chief:
-            atomic_write_text(path, json.dumps(tokens, ensure_ascii=False))
+            run.write_json("vocabulary.json", tokens)
     return WordVocabulary(tokens, config.sequence_length, config.text_mode)
 
 
@@ -358,20 +311,15 @@ def _pretrainer(config: BertConfig, vocabulary_size: int) -> BertPretrainer:
     return model
 
 
-def _pretrain(config: BertConfig, pretrain_dir: Path, vocabulary: WordVocabulary,
-              unlabeled: np.ndarray, validation: np.ndarray, resume: bool,
-              log: Callable[[str], None], verbose: int,
-              strategy: tf.distribute.Strategy) -> None:
-    """Masked-language-model pretraining into ``pretrain_dir`` on ``unlabeled`` token ids,
-    watching the masked-LM loss on the ``validation`` split's ids."""
-    state_path = pretrain_dir / "checkpoints" / "state.json"
-    if resume and state_path.exists():
-        state = open_run(pretrain_dir, resume=True)
-    else:
-        state = fresh_state()
-    if state["epoch"] >= config.pretraining_epochs or state.get("stopped_early"):
+def _pretrain(context: RunContext, run: RunFolder, vocabulary: WordVocabulary,
+              unlabeled: np.ndarray, validation: np.ndarray) -> None:
+    """Masked-language-model pretraining into ``run`` (``RUN/pretrain``) on ``unlabeled``
+    token ids, watching the masked-LM loss on the ``validation`` split's ids."""
+    config, log = context.config, context.log
+    state = run.read_state(missing_ok=True) if context.resume else TrainState()
+    if state.epoch >= config.pretraining_epochs or state.stopped_early:
         return
-    rng = np.random.default_rng(config.seed + state["epoch"])
+    rng = np.random.default_rng(config.seed + state.epoch)
     masking = dict(mask_id=vocabulary.mask_id, first_word_id=vocabulary.first_word_id,
                    vocabulary_size=vocabulary.size, rate=config.mask_rate,
                    protected_ids=(vocabulary.cls_id,))
@@ -384,30 +332,24 @@ def _pretrain(config: BertConfig, pretrain_dir: Path, vocabulary: WordVocabulary
                                   **masking)
 
     spec = tf.TensorSpec([None, config.sequence_length], tf.int32)
-    train_ds = tf.data.Dataset.from_generator(batches, output_signature=(spec, spec))
     val_inputs, val_labels = mask_tokens(validation, np.random.default_rng(0), **masking)
-    val_ds = tf.data.Dataset.from_tensor_slices((val_inputs, val_labels)).batch(256)
     steps = max(1, len(unlabeled) // config.batch_size)
-    chief = is_chief(strategy)
-    if chief:
-        pretrain_dir.mkdir(parents=True, exist_ok=True)
-    with strategy.scope(), precision_policy(config.precision):
-        if state["epoch"]:
-            model = load_checkpoint(pretrain_dir, "last",
-                                    lambda: _pretrainer(config, vocabulary.size))
-            log(f"resuming pretraining after epoch {state['epoch']}")
-        else:
-            log(f"pretraining BERT (masked LM, {config.mask_rate:.0%} of tokens) on "
-                f"{len(unlabeled)} unlabeled sentences ...")
-            model = _pretrainer(config, vocabulary.size)
-            model.compile(
-                optimizer=_optimizer(config.pretraining_learning_rate, config.weight_decay,
-                                     config.warmup_fraction,
-                                     config.pretraining_epochs * steps),
-                loss=MaskedSparseCrossEntropy(), metrics=[MaskedAccuracy()],
-                jit_compile=config.jit_compile,
-                steps_per_execution=max(1, min(config.steps_per_execution, steps)))
-    fit_run(model, train_ds, val_ds, pretrain_dir, state, epochs=config.pretraining_epochs,
-            steps_per_epoch=steps, validation_steps=None, patience=config.patience,
-            verbose=verbose, title="BERT masked-LM pretraining",
-            plotted=("loss", "masked_accuracy"), chief=chief)
+
+    def compile_pretrainer(model):
+        model.compile(
+            optimizer=_optimizer(config.pretraining_learning_rate, config.weight_decay,
+                                 config.warmup_fraction, config.pretraining_epochs * steps),
+            loss=MaskedSparseCrossEntropy(), metrics=[MaskedAccuracy()],
+            jit_compile=config.jit_compile,
+            steps_per_execution=max(1, min(config.steps_per_execution, steps)))
+
+    if not state.epoch:
+        log(f"pretraining BERT (masked LM, {config.mask_rate:.0%} of tokens) on "
+            f"{len(unlabeled)} unlabeled sentences ...")
+    plan = FitPlan(
+        build=lambda: _pretrainer(config, vocabulary.size), compile=compile_pretrainer,
+        train_ds=tf.data.Dataset.from_generator(batches, output_signature=(spec, spec)),
+        val_ds=tf.data.Dataset.from_tensor_slices((val_inputs, val_labels)).batch(256),
+        steps_per_epoch=steps, validation_steps=None, title="BERT masked-LM pretraining")
+    fit_plan(plan, run, state, config, context.strategy, epochs=config.pretraining_epochs,
+             log=log, verbose=context.verbose, chief=context.chief)

@@ -8,31 +8,34 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import subprocess
 import sys
-import unicodedata
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+
+from common.errors import UsageError, UserError
 
 __all__ = [
     "UsageError",
     "add_data_arguments",
+    "add_decoding_arguments",
     "add_run_arguments",
     "add_shared_commands",
     "add_training_arguments",
+    "check_decoding",
+    "check_limit",
     "data_changes",
+    "input_lines",
+    "finish_demo",
     "list_files",
+    "report_training",
     "run_command",
     "run_in_fresh_process",
-    "slug",
     "training_changes",
     "translate_in_fresh_process",
+    "translate_lines",
 ]
-
-
-class UsageError(ValueError):
-    """A command line that cannot be carried out; the message says what to do."""
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,6 +72,61 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                         help="global batch size (default: the preset's)")
     parser.add_argument("--export", action="store_true",
                         help="export the trained model to RUN/export (the chief only)")
+
+
+def add_decoding_arguments(parser: argparse.ArgumentParser, unit: str = "tokens") -> None:
+    """``--temperature``, ``--top-k``, ``--seed`` and ``--beam`` of ``translate``."""
+    parser.add_argument("--run", required=True, metavar="DIR", help="a trained run folder")
+    parser.add_argument("--temperature", type=float, default=0.0,
+                        help="0 for greedy decoding; above 0 samples (default 0)")
+    parser.add_argument("--top-k", type=int, default=0,
+                        help=f"sample among the K likeliest {unit} (0: all)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for sampling")
+    parser.add_argument("--beam", type=int, default=1, metavar="N",
+                        help="beam search with N hypotheses a sentence (default 1: greedy)")
+
+
+def check_decoding(args) -> None:
+    """Refuses decoding settings no translator takes."""
+    if getattr(args, "temperature", 0) < 0:
+        raise UsageError("--temperature must be 0 or more")
+    if getattr(args, "top_k", 0) < 0:
+        raise UsageError("--top-k must be 0 or more")
+    if args.beam < 1:
+        raise UsageError("--beam must be 1 or more")
+
+
+def check_limit(limit: int | None) -> None:
+    if limit is not None and limit < 1:
+        raise UsageError(f"--limit must be at least 1, received {limit}")
+
+
+def input_lines(arguments: list[str]) -> list[str]:
+    """The inputs of ``translate``/``predict``: the arguments, else standard input's lines."""
+    return arguments or [line.rstrip("\n") for line in sys.stdin]
+
+
+def translate_lines(load_translator: Callable[[], object], args, batch_size: int = 64) -> None:
+    """Prints one translation a line of ``input_lines(args.sentences)``, with the decoding
+    settings of :func:`add_decoding_arguments` (checked before the model loads)."""
+    check_decoding(args)
+    translator = load_translator()
+    sentences = input_lines(args.sentences)
+    for begin in range(0, len(sentences), batch_size):
+        batch = sentences[begin : begin + batch_size]
+        for text in translator.translate(batch, temperature=args.temperature,
+                                         top_k=args.top_k, seed=args.seed + begin,
+                                         beam_width=args.beam):
+            print(text)
+
+
+def report_training(result, export: Callable[[], Path] | None = None) -> None:
+    """What ``train`` prints at the end (on the chief): epochs, the export, the run."""
+    print(f"trained {result.epochs_done} epoch(s), best epoch {result.best_epoch}")
+    if result.chief:
+        if export is not None:
+            print(f"exported {export()}")
+        print(f"run folder: {result.run_dir}")
 
 
 def training_changes(args) -> dict:
@@ -110,23 +168,14 @@ def data_changes(args) -> dict:
 
 def run_command(commands: Mapping[str, Callable[[argparse.Namespace], int]],
                 args: argparse.Namespace) -> int:
-    """Runs ``commands[args.command]``; a mistake we can see coming exits 2 with one line."""
-    from common.data import DataError
-    from common.distribute import DistributeError
-    from common.runs import RunError
-
+    """Runs ``commands[args.command]``: the package's own user-facing errors
+    (:class:`common.errors.UserError`) exit 2 with one line on stderr; anything else is a bug
+    and shows its traceback."""
     try:
         return commands[args.command](args)
-    except (UsageError, DataError, RunError, DistributeError, FileNotFoundError,
-            TypeError) as error:
+    except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-
-
-def slug(sentence: str, limit: int = 40) -> str:
-    """A file-name piece from a sentence: ``¿Quién compró?`` -> ``quien-compro``."""
-    ascii_text = unicodedata.normalize("NFKD", sentence).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:limit] or "sentence"
 
 
 def list_files(run_dir: Path) -> None:
@@ -135,6 +184,18 @@ def list_files(run_dir: Path) -> None:
         if (path.is_file() and "saved_model/variables" not in str(path)
                 and path.name != ".made-by-demo"):
             print("  ", path)
+
+
+def finish_demo(run_dir: Path, saved_model: Path, samples: list[str], expected: list[str],
+                imports: str, started: float) -> bool:
+    """The end of a translation demo: the SavedModel, reloaded in a fresh process, must give
+    ``expected`` for ``samples``; lists the files and the time. Returns whether it did."""
+    print("SavedModel:", saved_model)
+    same = translate_in_fresh_process(saved_model, samples, imports) == expected
+    print(f"reloaded in a fresh process: {'same translations' if same else 'DIFFERENT'}")
+    list_files(run_dir)
+    print(f"demo finished in {time.time() - started:.0f} s")
+    return same
 
 
 def translate_in_fresh_process(saved_model: Path, texts: list[str],

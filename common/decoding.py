@@ -1,4 +1,5 @@
-"""Decoding shared by the translators: batched beam search over any step function."""
+"""Decoding shared by the translators: the next-token choice (greedy, sampled, top-k) and
+batched beam search over any step function."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-__all__ = ["banned_logits", "beam_search_loop"]
+__all__ = ["banned_logits", "beam_search_loop", "choose_next"]
 
 
 def banned_logits(vocabulary: int, start_id: int) -> tf.Tensor:
@@ -74,3 +75,25 @@ def beam_search_loop(
     normalized = scores / ((5.0 + lengths) / 6.0) ** length_penalty
     best = tf.argmax(normalized, axis=1, output_type=tf.int32)
     return tf.gather(history, best, batch_dims=1), step
+
+
+def choose_next(logits: tf.Tensor, temperature, top_k, seeds: tf.Tensor) -> tf.Tensor:
+    """(batch, vocabulary) logits -> (batch,) ids: argmax at ``temperature`` 0, else a
+    sample of softmax(logits / temperature), among the ``top_k`` likeliest (0: all),
+    reproducible for the stateless ``seeds`` (2,).
+
+    Both translators decode with it, eagerly, in graphs and under XLA."""
+
+    def sample():
+        scaled = logits / tf.maximum(temperature, 1e-6)
+        k = tf.where(top_k > 0, top_k, tf.shape(logits)[-1])
+        # A sort rather than tf.math.top_k: k is a tensor, which XLA's top_k cannot take.
+        kth = tf.gather(tf.sort(scaled, direction="DESCENDING"), k - 1, axis=1)[:, None]
+        scaled = tf.where(scaled < kth, tf.cast(-1e9, scaled.dtype), scaled)
+        # The Gumbel-max trick: argmax(logits + Gumbel noise) is a sample of softmax(logits),
+        # and compiles with XLA (tf.random.stateless_categorical does not, on CPU).
+        uniform = tf.random.stateless_uniform(tf.shape(scaled), seeds, minval=1e-20,
+                                              maxval=1.0)
+        return tf.argmax(scaled - tf.math.log(-tf.math.log(uniform)), axis=-1)
+
+    return tf.cond(temperature > 0.0, sample, lambda: tf.argmax(logits, axis=-1))

@@ -29,6 +29,8 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from common.errors import DistributeError
+
 __all__ = [
     "PRECISIONS",
     "STRATEGIES",
@@ -45,10 +47,6 @@ __all__ = [
 
 STRATEGIES = ("default", "mirrored", "multi-worker")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
-
-
-class DistributeError(ValueError):
-    """A strategy or precision that cannot be set up as asked; the message says what to do."""
 
 
 def split_cpu(devices: int) -> None:

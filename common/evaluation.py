@@ -3,28 +3,56 @@ normalization (hypothesis and reference both standardized the tutorial's way fir
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import sacrebleu
 import tensorflow as tf
 
+from common.files import atomic_write_text
 from common.text import standardize
 
-__all__ = ["bleu_scores", "translate_all"]
+__all__ = ["bleu_scores", "to_stderr", "translate_all", "write_evaluation"]
 
 
-def translate_all(
-    translator, texts: Sequence[str], batch_size: int = 64, beam_width: int = 1
-) -> list[str]:
-    """Translates in batches of similar length (less padding), returned in input order."""
+def translate_all(translator, texts: Sequence[str], batch_size: int = 64, beam_width: int = 1,
+                  progress: Callable[[str], None] | None = None) -> list[str]:
+    """Translates in batches of similar length (less padding), returned in input order.
+
+    ``progress`` (e.g. a print to stderr) hears how far it is, about every 10%."""
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     out: list[str] = [""] * len(texts)
+    started, reported = time.perf_counter(), 0
     for begin in range(0, len(order), batch_size):
         chunk = order[begin : begin + batch_size]
         translated = translator.translate([texts[i] for i in chunk], beam_width=beam_width)
         for index, text in zip(chunk, translated, strict=True):
             out[index] = text
+        done = begin + len(chunk)
+        if progress is not None and (done - reported >= len(texts) / 10 or done == len(texts)):
+            reported = done
+            decoding = "greedy" if beam_width == 1 else f"beam {beam_width}"
+            progress(f"translated {done}/{len(texts)} ({decoding}, "
+                     f"{time.perf_counter() - started:.0f} s)")
     return out
+
+
+def write_evaluation(run_dir: Path, metrics_name: str, metrics: dict, sources: Sequence[str],
+                     references: Sequence[str], hypotheses: dict[str, Sequence[str]]) -> None:
+    """Writes ``RUN/metrics_name`` (the metrics as JSON) and ``RUN/translations.tsv``: a row
+    a sentence, source, reference, then one column per decoding (``hypotheses``)."""
+    atomic_write_text(run_dir / metrics_name, json.dumps(metrics, indent=2) + "\n")
+    lines = ["\t".join(["source", "reference", *hypotheses])]
+    lines += ["\t".join(row) for row in zip(sources, references, *hypotheses.values(),
+                                            strict=True)]
+    atomic_write_text(run_dir / "translations.tsv", "\n".join(lines) + "\n")
+
+
+def to_stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def _tutorial_norm(texts: Sequence[str]) -> list[str]:

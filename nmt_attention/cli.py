@@ -1,27 +1,29 @@
-"""Command line: ``python -m nmt_attention train|translate|evaluate|plot|export|demo``."""
+"""Command line: ``python -m nmt_attention train|translate|evaluate|plot|export|demo``.
+
+Each command parses its arguments and calls the library (``train``, ``evaluate``,
+``plots``, ``export``, ``demo``); nothing here is needed to use the package from Python.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
-import time
 from pathlib import Path
 
 from common.cli import (
     UsageError,
     add_data_arguments,
+    add_decoding_arguments,
     add_run_arguments,
     add_shared_commands,
     add_training_arguments,
+    check_limit,
     data_changes,
-    list_files,
+    report_training,
     run_command,
-    slug,
     training_changes,
-    translate_in_fresh_process,
+    translate_lines,
 )
-from common.runs import claim_demo_folder
 
 __all__ = ["main"]
 
@@ -54,12 +56,7 @@ def _parser() -> argparse.ArgumentParser:
 
     translate = commands.add_parser(
         "translate", help="translate sentences given as arguments, else one a line on stdin")
-    translate.add_argument("--run", required=True, metavar="DIR", help="a trained run folder")
-    translate.add_argument("--temperature", type=float, default=0.0,
-                           help="0 for greedy decoding; above 0 samples (default 0)")
-    translate.add_argument("--seed", type=int, default=0, help="seed for sampling")
-    translate.add_argument("--beam", type=int, default=1, metavar="N",
-                           help="beam search with N hypotheses a sentence (default 1: greedy)")
+    add_decoding_arguments(translate, unit="words")
     translate.add_argument("sentences", nargs="*", metavar="SENTENCE")
 
     evaluate = commands.add_parser(
@@ -84,85 +81,44 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _train(args) -> int:
-    from nmt_attention.config import preset
-    from nmt_attention.train import train
+    from nmt_attention.config import Config
+    from nmt_attention.export import export
+    from nmt_attention.train import load_translator, train
 
-    config = preset(args.preset)
     changes = {"score": args.score, "combine": args.combine, "text_mode": args.text_mode,
-               "pipeline": args.pipeline, **data_changes(args),
-               **training_changes(args)}
-    config = config.replace(**{k: v for k, v in changes.items() if v is not None})
+               "pipeline": args.pipeline, **data_changes(args), **training_changes(args)}
+    config = Config.preset(args.preset).replace(
+        **{k: v for k, v in changes.items() if v is not None})
     run_dir = Path(args.run) if args.run else DEFAULT_RUNS / args.preset
     result = train(config, run_dir, resume=args.resume, epochs=args.epochs,
                    strategy=args.strategy)
-    print(f"trained {result.epochs_done} epoch(s), best epoch {result.best_epoch}")
-    if result.chief:
-        if args.export:
-            from nmt_attention.export import export
-            from nmt_attention.train import load_translator
-
-            print(f"exported {export(load_translator(run_dir), run_dir / 'export')}")
-        print(f"run folder: {run_dir}")
+    report_training(result, (lambda: export(load_translator(run_dir), run_dir / "export"))
+                    if args.export else None)
     return 0
 
 
 def _translate(args) -> int:
     from nmt_attention.train import load_translator
 
-    sentences = args.sentences or [line.rstrip("\n") for line in sys.stdin]
-    if args.temperature < 0:
-        raise UsageError("--temperature must be 0 or more")
-    if args.beam < 1:
-        raise UsageError("--beam must be 1 or more")
-    translator = load_translator(args.run)
-    for begin in range(0, len(sentences), 64):
-        batch = sentences[begin : begin + 64]
-        for text in translator.translate(batch, args.temperature, args.seed + begin, args.beam):
-            print(text)
+    translate_lines(lambda: load_translator(args.run), args)
     return 0
 
 
 def _evaluate(args) -> int:
+    from nmt_attention.evaluate import evaluate_run
+
     if args.beam < 1:
         raise UsageError("--beam must be 1 or more")
-    metrics = run_evaluation(Path(args.run), args.limit, args.beam)
+    check_limit(args.limit)
+    metrics = evaluate_run(args.run, args.limit, args.beam)
     print(json.dumps(metrics, indent=2, ensure_ascii=False))
     return 0
 
 
-def run_evaluation(run_dir: Path, limit: int | None = None, beam_width: int = 1) -> dict:
-    from common.runs import atomic_write_text
-    from nmt_attention.data import load_corpus
-    from nmt_attention.evaluate import evaluate
-    from nmt_attention.train import load_run, load_translator
-
-    config, _, _ = load_run(run_dir)
-    translator = load_translator(run_dir)
-    result = evaluate(translator, load_corpus(config), limit, beam_width)
-    name = "metrics.json" if beam_width == 1 else f"metrics-beam{beam_width}.json"
-    atomic_write_text(run_dir / name, json.dumps(result.metrics, indent=2) + "\n")
-    lines = ["source\treference\ttranslation"]
-    lines += ["\t".join(row) for row in zip(result.sources, result.references,
-                                            result.hypotheses, strict=True)]
-    atomic_write_text(run_dir / "translations.tsv", "\n".join(lines) + "\n")
-    return result.metrics
-
-
-def plot_sentence(run_dir: Path, sentence: str, out: Path | None = None, translator=None):
-    from common.plotting import save_figure
-    from nmt_attention.plots import sentence_figure
-    from nmt_attention.train import load_translator
-
-    if not sentence.strip():
-        raise UsageError("the sentence to plot is empty")
-    figure = sentence_figure(translator or load_translator(run_dir), sentence)
-    if out is None:
-        out = run_dir / "plots" / f"attention-{slug(sentence)}.png"
-    return save_figure(figure, out)
-
-
 def _plot(args) -> int:
-    print(plot_sentence(Path(args.run), args.sentence, Path(args.out) if args.out else None))
+    from nmt_attention.plots import plot_sentence
+
+    print(plot_sentence(args.run, args.sentence, args.out))
     return 0
 
 
@@ -170,45 +126,14 @@ def _export(args) -> int:
     from nmt_attention.export import export
     from nmt_attention.train import load_translator
 
-    run_dir = Path(args.run)
-    out = Path(args.out) if args.out else run_dir / "export"
-    print(export(load_translator(run_dir), out))
+    print(export(load_translator(args.run), Path(args.out or Path(args.run) / "export")))
     return 0
 
 
 def _demo(args) -> int:
-    from nmt_attention.config import Config
-    from nmt_attention.export import export
-    from nmt_attention.train import load_translator, train
+    from nmt_attention.demo import demo
 
-    started = time.time()
-    run_dir = claim_demo_folder(args.run)
-    print(f"== NMT with attention: quick preset on the generated corpus -> {run_dir}")
-    config = Config.quick()
-    result = train(config, run_dir, epochs=args.epochs)
-    print(f"trained {result.epochs_done} epochs in {time.time() - started:.0f} s")
-    metrics = run_evaluation(run_dir)
-    print("test metrics:", json.dumps(metrics))
-    translator = load_translator(run_dir)
-    spanish, english = result.corpus.part("test")
-    samples = spanish[:6]
-    greedy = translator.translate(samples)
-    beam = translator.translate(samples, beam_width=4)
-    sampled = translator.translate(samples, temperature=0.7, seed=1)
-    print("held-out translations (source | reference | greedy | beam 4 | sampled at T=0.7):")
-    for row in zip(samples, english[:6], greedy, beam, sampled, strict=True):
-        print("  " + " | ".join(row))
-    for sentence in samples[:3] + ["¿Quién no compró el coche rojo?", "Nosotros lo vendimos."]:
-        print("attention plot:", plot_sentence(run_dir, sentence, translator=translator))
-    saved = export(translator, run_dir / "export")
-    print("SavedModel:", saved)
-    reloaded = translate_in_fresh_process(saved, samples, "")
-    same = reloaded == greedy
-    print(f"reloaded in a fresh process: {'same translations' if same else 'DIFFERENT'}")
-    list_files(run_dir)
-    print(f"demo finished in {time.time() - started:.0f} s")
-    return 0 if same else 1
-
+    return 0 if demo(args.run, args.epochs) else 1
 
 
 _COMMANDS = {

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-from pathlib import Path
 
-__all__ = ["PRESETS", "Config", "preset"]
+from common.config import RunConfig
+
+__all__ = ["Config"]
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(RunConfig):
     """Everything a run needs to be rebuilt: model, text, data and training settings."""
 
     # Model.
@@ -41,20 +41,6 @@ class Config:
     steps_per_execution: int = 20  # train steps per compiled call (less Python per step)
     seed: int = 0
 
-    def replace(self, **changes) -> Config:
-        return dataclasses.replace(self, **changes)
-
-    def to_json(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(dataclasses.asdict(self), indent=2) + "\n")
-
-    @classmethod
-    def from_json(cls, path: str | Path) -> Config:
-        values = json.loads(Path(path).read_text())
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError(f"{path} has unknown settings {sorted(unknown)}")
-        return cls(**values)
 
     @classmethod
     def tutorial(cls) -> Config:
@@ -90,12 +76,3 @@ class Config:
             learning_rate=1e-2,
             steps_per_execution=1,
         )
-
-
-PRESETS = {"tutorial": Config.tutorial, "quick": Config.quick, "tiny": Config.tiny}
-
-
-def preset(name: str) -> Config:
-    if name not in PRESETS:
-        raise ValueError(f"preset must be one of {sorted(PRESETS)}, received {name!r}")
-    return PRESETS[name]()

@@ -16,18 +16,22 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
 from common.data import GeneratedPair, take
-from common.evaluation import bleu_scores, translate_all
+from common.data.batching import encode_texts
+from common.data.corpus import Corpus, corpus_of
+from common.errors import InputError
+from common.evaluation import bleu_scores, to_stderr, translate_all, write_evaluation
 from common.text import tokenize
-from nmt_attention.data import Corpus, encode_texts
 from nmt_attention.translator import Translator
 
-__all__ = ["alignment_accuracy", "bleu_scores", "evaluate", "translate_all"]
+__all__ = ["Evaluation", "alignment_accuracy", "evaluate", "evaluate_run"]
 
 
 def alignment_accuracy(
@@ -89,17 +93,16 @@ class Evaluation:
     hypotheses: list[str]
 
 
-def evaluate(
-    translator: Translator, corpus: Corpus, limit: int | None = None, beam_width: int = 1
-) -> Evaluation:
+def evaluate(translator: Translator, corpus: Corpus, limit: int | None = None,
+             beam_width: int = 1, progress: Callable[[str], None] | None = None) -> Evaluation:
     """Translations of the test split (its first ``limit`` pairs), scored; greedy, or beam
     search with ``beam_width`` above 1."""
     spanish, english = corpus.part("test")
     if limit is not None:
         spanish, english = spanish[:limit], english[:limit]
     if not spanish:
-        raise ValueError("the test split is empty; use more data")
-    hypotheses = translate_all(translator, spanish, beam_width=beam_width)
+        raise InputError("the test split is empty; use more data")
+    hypotheses = translate_all(translator, spanish, beam_width=beam_width, progress=progress)
     decoding = "greedy" if beam_width == 1 else f"beam {beam_width}"
     metrics = {"split": "test", "sentences": len(spanish), "decoding": decoding}
     metrics.update(bleu_scores(hypotheses, english))
@@ -112,3 +115,20 @@ def evaluate(
         if isinstance(value, float) and not math.isfinite(value):
             metrics[key] = None
     return Evaluation(metrics, spanish, english, hypotheses)
+
+
+def evaluate_run(run_dir: str | os.PathLike, limit: int | None = None, beam_width: int = 1,
+                 progress: Callable[[str], None] | None = to_stderr) -> dict:
+    """Evaluates a run on its test split (the first ``limit`` pairs): writes
+    ``RUN/metrics.json`` (``metrics-beamN.json`` for beam search) and
+    ``RUN/translations.tsv``, and returns the metrics."""
+    from nmt_attention.train import load_run, load_translator
+
+    run_dir = Path(run_dir)
+    config, _, _ = load_run(run_dir)
+    result = evaluate(load_translator(run_dir), corpus_of(config), limit, beam_width,
+                      progress)
+    name = "metrics.json" if beam_width == 1 else f"metrics-beam{beam_width}.json"
+    write_evaluation(run_dir, name, result.metrics, result.sources, result.references,
+                     {"translation": result.hypotheses})
+    return result.metrics

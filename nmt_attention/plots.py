@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ["sentence_figure"]
+import os
+from pathlib import Path
+
+from common.errors import InputError
+from common.files import slug
+
+__all__ = ["plot_sentence", "sentence_figure"]
 
 
 def sentence_figure(translator, sentence: str):
@@ -15,3 +21,18 @@ def sentence_figure(translator, sentence: str):
     weights = result["attention"][0][: len(output), : len(source)]
     return attention_figure(
         weights, source, output, title=f"{sentence}\n→ {result['translation'][0].decode()}")
+
+
+def plot_sentence(run_dir: str | os.PathLike, sentence: str, out: str | os.PathLike | None = None,
+                  translator=None) -> Path:
+    """Saves the attention heatmap of ``sentence`` (default
+    ``RUN/plots/attention-<sentence>.png``) and returns its path."""
+    from common.plotting import save_figure
+    from nmt_attention.train import load_translator
+
+    if not sentence.strip():
+        raise InputError("the sentence to plot is empty")
+    figure = sentence_figure(translator or load_translator(run_dir), sentence)
+    if out is None:
+        out = Path(run_dir) / "plots" / f"attention-{slug(sentence)}.png"
+    return save_figure(figure, Path(out))

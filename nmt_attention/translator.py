@@ -8,7 +8,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from common.decoding import banned_logits, beam_search_loop
+from common.decoding import banned_logits, beam_search_loop, choose_next
+from common.errors import InputError
 from common.text import Vocabulary, check_sentences, detokenize, standardize
 from nmt_attention.config import Config
 from nmt_attention.decoder import Decoder
@@ -77,15 +78,17 @@ class Seq2SeqModel(keras.Model):
         start_id: int = 2,
         end_id: int = 3,
         temperature: float | tf.Tensor = 0.0,
+        top_k: int | tf.Tensor = 0,
         seed: int | tf.Tensor = 0,
         stop_early: bool = True,
     ) -> tuple[tf.Tensor, tf.Tensor]:
         """Decodes a batch, one token a step, each row stopping at its own ``[END]``.
 
         ``temperature`` 0 is greedy (argmax); above 0 samples from softmax(logits / T),
-        reproducibly for a given ``seed``. Padding, ``[UNK]`` and ``[START]`` are never
-        produced. With ``stop_early`` the loop ends once every row has ended; without it,
-        it always runs ``max_length`` steps, as the published tutorial's exported graph does.
+        among the ``top_k`` likeliest tokens (0: all), reproducibly for a given ``seed``.
+        Padding, ``[UNK]`` and ``[START]`` are never produced. With ``stop_early`` the loop
+        ends once every row has ended; without it, it always runs ``max_length`` steps, as
+        the published tutorial's exported graph does.
 
         Returns:
             ``(tokens, weights)``: (batch, steps) ids, 0 after a row's ``[END]``, and
@@ -97,6 +100,7 @@ class Seq2SeqModel(keras.Model):
         batch = tf.shape(source_ids)[0]
         banned = banned_logits(self.target_vocabulary_size, start_id)  # (vocabulary,)
         temperature = tf.cast(temperature, tf.float32)
+        top_k = tf.cast(top_k, tf.int32)
         seed = tf.cast(seed, tf.int64)
         token = tf.fill([batch, 1], tf.constant(start_id, tf.int64))
         state = tf.zeros([batch, self.units])
@@ -107,7 +111,8 @@ class Seq2SeqModel(keras.Model):
         while step < max_length and not (stop_early and tf.reduce_all(done)):
             logits, state, weights = self.decoder(token, context, mask, initial_state=state)
             logits = logits[:, -1, :] + banned  # (batch, vocabulary)
-            chosen = _choose(logits, temperature, tf.stack([seed, tf.cast(step, tf.int64)]))
+            chosen = choose_next(logits, temperature, top_k,
+                                 tf.stack([seed, tf.cast(step, tf.int64)]))
             chosen = tf.where(done, tf.zeros_like(chosen), chosen)  # (batch,)
             tokens = tokens.write(step, chosen)
             attention = attention.write(step, weights[:, -1, :])
@@ -168,17 +173,6 @@ class Seq2SeqModel(keras.Model):
         return config
 
 
-def _choose(logits: tf.Tensor, temperature: tf.Tensor, seeds: tf.Tensor) -> tf.Tensor:
-    """(batch, vocabulary) logits -> (batch,) ids: argmax at temperature 0, else a sample."""
-    return tf.cond(
-        temperature > 0.0,
-        lambda: tf.random.stateless_categorical(
-            logits / tf.maximum(temperature, 1e-6), 1, seeds, dtype=tf.int64
-        )[:, 0],
-        lambda: tf.argmax(logits, axis=-1),
-    )
-
-
 def build_model(config: Config, source_vocabulary_size: int, target_vocabulary_size: int):
     """A built ``Seq2SeqModel`` for ``config`` and the two vocabulary sizes."""
     model = Seq2SeqModel(
@@ -230,11 +224,15 @@ class Translator(tf.Module):
         input_signature=[
             tf.TensorSpec([None], tf.string),
             tf.TensorSpec([], tf.float32),
+            tf.TensorSpec([], tf.int32),
             tf.TensorSpec([], tf.int64),
         ],
         reduce_retracing=True,
     )
-    def _run(self, texts, temperature, seed):
+    def sample(self, texts, temperature, top_k, seed):
+        """Strings (batch,) -> translation (batch,), output_tokens (batch, steps),
+        source_tokens (batch, source_len), attention (batch, steps, source_len): greedy at
+        ``temperature`` 0, else sampled. The graph the exports serve."""
         source_ids = self.source_vocabulary.encode(texts, self.max_source_words).to_tensor()
         max_length = tf.minimum(
             self.max_output_tokens, 2 * tf.shape(source_ids)[1] + 10
@@ -245,6 +243,7 @@ class Translator(tf.Module):
             self.target_vocabulary.start_id,
             self.target_vocabulary.end_id,
             temperature,
+            top_k,
             seed,
             self.stop_early,
         )
@@ -254,7 +253,8 @@ class Translator(tf.Module):
         input_signature=[tf.TensorSpec([None], tf.string), tf.TensorSpec([], tf.int32)],
         reduce_retracing=True,
     )
-    def _run_beam(self, texts, beam_width):
+    def beam(self, texts, beam_width):
+        """As :meth:`sample`, by beam search with ``beam_width`` hypotheses."""
         source_ids = self.source_vocabulary.encode(texts, self.max_source_words).to_tensor()
         max_length = tf.minimum(self.max_output_tokens, 2 * tf.shape(source_ids)[1] + 10)
         tokens = self.model.beam_search(
@@ -262,7 +262,8 @@ class Translator(tf.Module):
             self.target_vocabulary.start_id, self.target_vocabulary.end_id,
         )
         # Attention of the chosen translation: one teacher-forced pass over it.
-        start = tf.fill([tf.shape(tokens)[0], 1], tf.constant(2, tf.int64))
+        start = tf.fill([tf.shape(tokens)[0], 1],
+                        tf.constant(self.target_vocabulary.start_id, tf.int64))
         target_in = tf.concat([start, tokens[:, :-1]], axis=1)
         _, weights = self.model((source_ids, target_in), return_attention=True)
         return self._outputs(texts, source_ids, tokens, weights)
@@ -284,6 +285,7 @@ class Translator(tf.Module):
         self,
         texts: Sequence[str],
         temperature: float = 0.0,
+        top_k: int = 0,
         seed: int = 0,
         beam_width: int = 1,
     ) -> dict[str, np.ndarray]:
@@ -294,20 +296,20 @@ class Translator(tf.Module):
         texts = check_sentences(texts)
         if not texts:
             return {"translation": np.array([], dtype=object)}
-        if temperature < 0:
-            raise ValueError(f"temperature must be >= 0, received {temperature}")
+        if temperature < 0 or top_k < 0:
+            raise InputError(f"temperature and top_k must be >= 0, received {temperature}, "
+                             f"{top_k}")
         if beam_width < 1:
-            raise ValueError(f"beam_width must be >= 1, received {beam_width}")
+            raise InputError(f"beam_width must be >= 1, received {beam_width}")
         if beam_width > 1:
-            result = self._run_beam(tf.constant(texts), tf.constant(beam_width, tf.int32))
+            result = self.beam(tf.constant(texts), tf.constant(beam_width, tf.int32))
         else:
-            result = self._run(tf.constant(texts), tf.constant(temperature, tf.float32),
-                               tf.constant(seed, tf.int64))
+            result = self.sample(tf.constant(texts), tf.constant(temperature, tf.float32),
+                                 tf.constant(top_k, tf.int32), tf.constant(seed, tf.int64))
         return {k: v.numpy() for k, v in result.items()}
 
-    def translate(
-        self, texts: Sequence[str], temperature: float = 0.0, seed: int = 0, beam_width: int = 1
-    ) -> list[str]:
+    def translate(self, texts: Sequence[str], temperature: float = 0.0, top_k: int = 0,
+                  seed: int = 0, beam_width: int = 1) -> list[str]:
         """One translated string per input string, in order."""
-        result = self.run(texts, temperature, seed, beam_width)
+        result = self.run(texts, temperature, top_k, seed, beam_width)
         return [t.decode("utf-8") for t in result["translation"]]

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-from pathlib import Path
 
-__all__ = ["PRESETS", "Config", "preset"]
+from common.config import RunConfig
+
+__all__ = ["Config"]
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(RunConfig):
     """Everything a run needs: model (Keras names, the tutorial's in comments), text, data
     and training settings."""
 
@@ -45,19 +45,6 @@ class Config:
     time_limit_minutes: float = 0.0  # stop after the first epoch past this (0: no limit)
     seed: int = 0
 
-    def replace(self, **changes) -> Config:
-        return dataclasses.replace(self, **changes)
-
-    def to_json(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(dataclasses.asdict(self), indent=2) + "\n")
-
-    @classmethod
-    def from_json(cls, path: str | Path) -> Config:
-        values = json.loads(Path(path).read_text())
-        unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise ValueError(f"{path} has unknown settings {sorted(unknown)}")
-        return cls(**values)
 
     @classmethod
     def tutorial(cls) -> Config:
@@ -78,12 +65,3 @@ class Config:
                    max_length=32, vocabulary_size=300, generated_pairs=600, batch_size=16,
                    steps_per_epoch=4, validation_steps=2, epochs=2, warmup_steps=20,
                    max_output_tokens=12, steps_per_execution=1)
-
-
-PRESETS = {"tutorial": Config.tutorial, "quick": Config.quick, "tiny": Config.tiny}
-
-
-def preset(name: str) -> Config:
-    if name not in PRESETS:
-        raise ValueError(f"preset must be one of {sorted(PRESETS)}, received {name!r}")
-    return PRESETS[name]()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from common.decoding import banned_logits, beam_search_loop
+from common.decoding import banned_logits, beam_search_loop, choose_next
 from transformer.config import Config
 from transformer.decoder import Decoder
 from transformer.encoder import Encoder
@@ -194,7 +194,7 @@ def _decode_loop(model, source_ids, capacity, max_length, start_id, end_id, temp
             x, scores = model.decoder(tokens[:, : step + 1], context, mask)
             last_x, last_scores = x[:, -1], scores[-1][:, :, -1]
         logits = model.output_dense(last_x) + banned  # (batch, vocabulary)
-        chosen = _choose(logits, temperature, top_k,
+        chosen = choose_next(logits, temperature, top_k,
                          tf.stack([seed, tf.cast(step, tf.int64)]))
         chosen = tf.where(done, tf.zeros_like(chosen), chosen)
         done = done | tf.equal(chosen, end_id)
@@ -232,24 +232,6 @@ def _beam_loop(model, source_ids, capacity, max_length, beam_width, start_id, en
 
 
 _beam_loop_xla = tf.function(_beam_loop, jit_compile=True)
-
-
-def _choose(logits, temperature, top_k, seeds):
-    """(batch, vocabulary) -> (batch,): argmax at temperature 0, else a (top-k) sample."""
-
-    def sample():
-        scaled = logits / tf.maximum(temperature, 1e-6)
-        k = tf.where(top_k > 0, top_k, tf.shape(logits)[-1])
-        # A sort rather than tf.math.top_k: k is a tensor, which XLA's top_k cannot take.
-        kth = tf.gather(tf.sort(scaled, direction="DESCENDING"), k - 1, axis=1)[:, None]
-        scaled = tf.where(scaled < kth, tf.cast(-1e9, scaled.dtype), scaled)
-        # The Gumbel-max trick: argmax(logits + Gumbel noise) is a sample of softmax(logits),
-        # and compiles with XLA (tf.random.stateless_categorical does not, on CPU).
-        uniform = tf.random.stateless_uniform(tf.shape(scaled), seeds, minval=1e-20,
-                                              maxval=1.0)
-        return tf.argmax(scaled - tf.math.log(-tf.math.log(uniform)), axis=-1)
-
-    return tf.cond(temperature > 0.0, sample, lambda: tf.argmax(logits, axis=-1))
 
 
 def build_model(config: Config, source_vocabulary_size: int, target_vocabulary_size: int):

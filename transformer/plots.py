@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ["cross_attention_figure"]
+import os
+from pathlib import Path
+
+from common.errors import InputError
+from common.files import slug
+
+__all__ = ["cross_attention_figure", "plot_schedule_and_encoding", "plot_sentence"]
 
 
 def cross_attention_figure(maps: dict, sentence: str, layer: int = -1):
@@ -13,3 +19,47 @@ def cross_attention_figure(maps: dict, sentence: str, layer: int = -1):
     return attention_heads_figure(
         maps["decoder_cross"][layer], maps["source_tokens"], maps["output_tokens"],
         title=f"decoder layer {number} cross-attention: {sentence} → {maps['translation']}")
+
+
+def plot_sentence(run_dir: str | os.PathLike, sentence: str, layer: int = -1,
+                  translator=None) -> list[Path]:
+    """Saves every head of one layer for ``sentence``: the decoder's cross-attention and the
+    encoder's self-attention (``RUN/plots/cross-layerN-*.png``, ``self-layerN-*.png``)."""
+    from common.plotting import attention_heads_figure, save_figure
+    from transformer.train import load_translator
+    from transformer.translator import attention_maps
+
+    if not sentence.strip():
+        raise InputError("the sentence to plot is empty")
+    translator = translator or load_translator(run_dir)
+    maps = attention_maps(translator, sentence)
+    layers = len(maps["decoder_cross"])
+    if not -layers <= layer < layers:
+        raise InputError(f"--layer must be in [0, {layers - 1}], received {layer}")
+    number = layer % layers
+    cross = cross_attention_figure(maps, sentence, layer)
+    own = attention_heads_figure(
+        maps["encoder_self"][layer], maps["source_tokens"], maps["source_tokens"],
+        title=f"encoder layer {number} self-attention: {sentence}")
+    plots = Path(run_dir) / "plots"
+    return [save_figure(cross, plots / f"cross-layer{number}-{slug(sentence)}.png"),
+            save_figure(own, plots / f"self-layer{number}-{slug(sentence)}.png")]
+
+
+def plot_schedule_and_encoding(run_dir: str | os.PathLike, config) -> list[Path]:
+    """Saves the run's learning-rate schedule and the positional encoding of its width
+    (``RUN/plots/learning_rate.png``, ``positional_encoding.png``)."""
+    from common.plotting import learning_rate_figure, positional_encoding_figure, save_figure
+    from common.positional_encoding import positional_encoding
+    from transformer.schedule import WarmupSchedule
+
+    schedule = WarmupSchedule(config.hidden_dim, config.warmup_steps)
+    steps = list(range(1, max(4 * config.warmup_steps, 2000), 10))
+    rates = [float(r) for r in schedule(steps).numpy()]
+    plots = Path(run_dir) / "plots"
+    return [
+        save_figure(learning_rate_figure(steps, rates, config.warmup_steps),
+                    plots / "learning_rate.png"),
+        save_figure(positional_encoding_figure(positional_encoding(64, config.hidden_dim)),
+                    plots / "positional_encoding.png"),
+    ]

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
+from common.errors import InputError
 from common.text import check_sentences, standardize
 from transformer.model import Transformer
 from transformer.tokenizer import WordPieceTokenizer
@@ -72,7 +73,11 @@ class Translator(tf.Module):
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string),
                                   tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.int32),
                                   tf.TensorSpec([], tf.int64)], reduce_retracing=True)
-    def _sample(self, texts, temperature, top_k, seed):
+    def sample(self, texts, temperature, top_k, seed):
+        """Strings (batch,) -> translation (batch,), output_tokens (batch, steps),
+        source_tokens (batch, source_len), attention (batch, heads, steps, source_len) of the
+        last decoder layer: greedy at ``temperature`` 0, else sampled (``top_k``: 0 = all).
+        The graph the exports serve."""
         source_ids, max_length = self._source(texts)
         tokens, _, attention = self.model.generate(
             source_ids, max_length, self.target_tokenizer.start_id,
@@ -82,12 +87,13 @@ class Translator(tf.Module):
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string),
                                   tf.TensorSpec([], tf.int32)], reduce_retracing=True)
-    def _beam(self, texts, beam_width):
+    def beam(self, texts, beam_width):
+        """As :meth:`sample`, by beam search with ``beam_width`` hypotheses."""
         return self._beam_search(texts, beam_width)
 
     @tf.function(reduce_retracing=True)
     def _beam_xla(self, texts, beam_width: int):
-        """As ``_beam``, as one XLA program; ``beam_width`` is a Python int (it sets shapes)."""
+        """As :meth:`beam`, as one XLA program; ``beam_width`` is a Python int (it sets shapes)."""
         return self._beam_search(texts, beam_width)
 
     def _beam_search(self, texts, beam_width):
@@ -102,21 +108,29 @@ class Translator(tf.Module):
                                return_attention=True)
         return self._outputs(texts, source_ids, tokens, scores[-1])
 
+    def for_serving(self) -> Translator:
+        """This translator in graph mode: an export meets every batch shape, and XLA would
+        compile a program for each."""
+        if not self.jit_compile:
+            return self
+        return Translator(self.model, self.source_tokenizer, self.target_tokenizer,
+                          self.max_source_tokens, self.max_output_tokens)
+
     def run(self, texts: Sequence[str], temperature: float = 0.0, top_k: int = 0,
             seed: int = 0, beam_width: int = 1) -> dict[str, np.ndarray]:
         """Translates a batch; numpy arrays of translations, pieces and attention."""
         texts = check_sentences(texts)
         if temperature < 0 or top_k < 0 or beam_width < 1:
-            raise ValueError("need temperature >= 0, top_k >= 0 and beam_width >= 1; received "
+            raise InputError("need temperature >= 0, top_k >= 0 and beam_width >= 1; received "
                              f"{temperature}, {top_k}, {beam_width}")
         if not texts:
             return {"translation": np.array([], dtype=object)}
         if beam_width > 1 and self.jit_compile:
             result = self._beam_xla(tf.constant(texts), int(beam_width))
         elif beam_width > 1:
-            result = self._beam(tf.constant(texts), tf.constant(beam_width, tf.int32))
+            result = self.beam(tf.constant(texts), tf.constant(beam_width, tf.int32))
         else:
-            result = self._sample(tf.constant(texts), tf.constant(temperature, tf.float32),
+            result = self.sample(tf.constant(texts), tf.constant(temperature, tf.float32),
                                   tf.constant(top_k, tf.int32), tf.constant(seed, tf.int64))
         return {k: v.numpy() for k, v in result.items()}
 

@@ -7,8 +7,9 @@ import dataclasses
 from common.data.generated import GeneratedPair, generate_pairs
 from common.data.pairs import download_spa_eng, load_pairs
 from common.data.splits import Splits, split_indices, take
+from common.errors import DataError
 
-__all__ = ["Corpus", "load_corpus"]
+__all__ = ["Corpus", "corpus_of", "load_corpus"]
 
 
 @dataclasses.dataclass
@@ -25,6 +26,24 @@ class Corpus:
     def part(self, name: str) -> tuple[list[str], list[str]]:
         indices = getattr(self.splits, name)
         return take(self.spanish, indices), take(self.english, indices)
+
+    def training_parts(self) -> tuple[list[str], list[str], list[str], list[str]]:
+        """Spanish and English of the training split, then of the validation split.
+
+        Raises:
+            DataError: too few pairs to give both splits a sentence.
+        """
+        train_es, train_en = self.part("train")
+        val_es, val_en = self.part("validation")
+        if not train_es or not val_es:
+            raise DataError(f"too few pairs to split ({len(self.english)}); give more data")
+        return train_es, train_en, val_es, val_en
+
+    def summary(self) -> dict:
+        """What a run's data.json records: the source, the skipped lines, the split sizes."""
+        return {"report": self.report, "malformed_lines": self.malformed[:1000],
+                "train": len(self.splits.train), "validation": len(self.splits.validation),
+                "test": len(self.splits.test)}
 
 
 def load_corpus(
@@ -50,3 +69,10 @@ def load_corpus(
         report, malformed = loaded.report(), loaded.malformed
     splits = split_indices(len(english), seed, validation_fraction, test_fraction)
     return Corpus(spanish, english, splits, report, malformed, generated)
+
+
+def corpus_of(config) -> Corpus:
+    """The corpus a translation config names (its data, generated_pairs, seed and split
+    fractions)."""
+    return load_corpus(config.data, config.generated_pairs, config.seed,
+                       config.validation_fraction, config.test_fraction)

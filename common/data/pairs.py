@@ -13,6 +13,8 @@ import os
 import zipfile
 from pathlib import Path
 
+from common.errors import DataError
+
 __all__ = [
     "SPA_ENG_URL",
     "DataError",
@@ -24,10 +26,6 @@ __all__ = [
 
 SPA_ENG_URL = "http://storage.googleapis.com/download.tensorflow.org/data/spa-eng.zip"
 _SHOWN_LINE_NUMBERS = 10
-
-
-class DataError(ValueError):
-    """A data file that cannot be used; the message says what to do."""
 
 
 @dataclasses.dataclass(frozen=True)

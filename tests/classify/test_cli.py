@@ -4,7 +4,9 @@ import json
 import numpy as np
 import pytest
 
-from classify.cli import classify_in_fresh_process, main
+from classify.cli import main
+from classify.demo import classify_in_fresh_process
+from classify.predictor import load_predictor
 from common.data.classification import generate_order_task, write_labeled_tsv
 
 pytestmark = pytest.mark.slow
@@ -77,9 +79,7 @@ def test_text_train_on_a_tsv_resumes_and_exports(tmp_path, capsys):
     assert main(["text", "export", "--run", str(run)]) == 0
     saved = capsys.readouterr().out.strip()
     texts = ["the dog saw the king", "", "x" * 10000]
-    from classify.cli import predictor_of
-
-    _, predictor = predictor_of(run)
+    _, predictor = load_predictor(run)
     mine = predictor.outputs(predictor.vocabulary.encode(texts))["probabilities"].numpy()
     theirs = np.array(classify_in_fresh_process(saved, np.array(texts)))
     np.testing.assert_allclose(theirs, mine, atol=1e-5)
@@ -115,9 +115,7 @@ def test_vit_predict_plot_export(tiny_vit_run, tmp_path, capsys):
                  str(tmp_path / "export")]) == 0
     saved = capsys.readouterr().out.strip()
     images = digits.images[:4]
-    from classify.cli import predictor_of
-
-    _, predictor = predictor_of(tiny_vit_run)
+    _, predictor = load_predictor(tiny_vit_run)
     mine = predictor.outputs(tf.constant(images))["probabilities"].numpy()
     np.testing.assert_allclose(classify_in_fresh_process(saved, images), mine, atol=1e-5)
 

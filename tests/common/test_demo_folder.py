@@ -5,7 +5,8 @@ import importlib
 
 import pytest
 
-from common.runs import DEMO_MARK, RunError, claim_demo_folder, publish_dir
+from common.errors import RunError
+from common.files import DEMO_MARK, claim_demo_folder, publish_dir
 
 
 def test_a_new_folder_is_made_and_marked(tmp_path):

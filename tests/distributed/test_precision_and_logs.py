@@ -6,7 +6,7 @@ import keras
 import pytest
 import tensorflow as tf
 
-from common.runs import history_columns, read_history
+from common.run_folder import history_columns, read_history
 
 
 def _train(package, run_dir, precision):
@@ -59,9 +59,9 @@ def test_tensorboard_logs_scalars_learning_rate_and_attention(tmp_path):
 
 @pytest.mark.slow
 def test_mixed_bfloat16_text_classifier_exports_float32_probabilities(tmp_path):
-    from classify.cli import predictor_of
     from classify.config import TextConfig
     from classify.export import export
+    from classify.predictor import load_predictor
     from classify.train import train
 
     run_dir = tmp_path / "run"
@@ -69,7 +69,7 @@ def test_mixed_bfloat16_text_classifier_exports_float32_probabilities(tmp_path):
           log=lambda _: None, verbose=0)
     history = history_columns(read_history(run_dir / "history.csv"))
     assert all(math.isfinite(v) for v in history["loss"] + history["val_loss"])
-    saved = tf.saved_model.load(str(export(predictor_of(run_dir)[1], tmp_path / "export")))
+    saved = tf.saved_model.load(str(export(load_predictor(run_dir)[1], tmp_path / "export")))
     result = saved.serve(tf.constant(["the dog chased the cat", "the cat chased the dog"]))
     assert result["probabilities"].dtype == tf.float32
     assert result["probabilities"].numpy().sum(axis=1) == pytest.approx([1.0, 1.0], abs=1e-5)

@@ -2,13 +2,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from common.text import Vocabulary, build_vocabulary
-from nmt_attention.data import (
+from common.data.batching import (
     encode_texts,
     length_grouped_batches,
     make_dataset,
     make_text_dataset,
 )
+from common.text import Vocabulary, build_vocabulary
 from nmt_attention.optimizer import FusedAdam
 
 

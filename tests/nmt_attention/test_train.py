@@ -4,8 +4,10 @@ import keras
 import pytest
 
 from common.data import DataError
+from common.errors import RunError
+from common.run_folder import read_history
 from nmt_attention.config import Config
-from nmt_attention.train import RunError, load_translator, read_history, train
+from nmt_attention.train import load_translator, train
 
 
 def quiet(**kwargs):
@@ -88,17 +90,19 @@ def test_early_stopping_counts_epochs_without_improvement_and_survives_resume(ti
                                                                               tmp_path):
     import shutil
 
-    from nmt_attention.train import RunCheckpoint, load_model
+    from common.run_folder import RunFolder, TrainState
+    from common.training import RunCheckpoint
+    from nmt_attention.train import load_model
 
     run = tmp_path / "run"
     shutil.copytree(tiny_run, run)
-    state = {"epoch": 0, "best_val_loss": float("inf"), "best_epoch": 0, "wait": 0}
-    callback = RunCheckpoint(run, patience=2, state=state)
+    state = TrainState()
+    callback = RunCheckpoint(RunFolder(run), patience=2, state=state)
     callback.set_model(load_model(run, which="last"))
     for epoch, val_loss in enumerate([1.0, 0.5, 0.7, 0.6]):
         callback.on_epoch_end(epoch, {"loss": 1.0, "val_loss": val_loss})
-    assert state["best_epoch"] == 2 and state["wait"] == 2
-    assert state["stopped_early"] and callback.model.stop_training
+    assert state.best_epoch == 2 and state.wait == 2
+    assert state.stopped_early and callback.model.stop_training
     saved = json.loads((run / "checkpoints" / "state.json").read_text())
     assert saved["stopped_early"] and saved["epoch"] == 4
     # A resumed run that had stopped early trains no further.

@@ -71,7 +71,7 @@ def test_xla_translator_gives_the_same_translations(tiny_transformer):
 
 
 def test_training_lowers_the_loss_and_writes_the_run(tiny_transformer_run):
-    from common.runs import read_history
+    from common.run_folder import read_history
 
     losses = [float(r["loss"]) for r in read_history(tiny_transformer_run / "history.csv")]
     assert len(losses) == 3 and losses[-1] < losses[0]

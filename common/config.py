@@ -1,0 +1,97 @@
+"""The base of every tutorial's configuration: a frozen dataclass that can be changed by
+copy, written to and read from a run's ``config.json``, and built from a named preset.
+
+A tutorial's config declares its own fields (the hyperparameters a learner reads) and its
+presets as classmethods named in ``PRESETS``; everything else lives here once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import ClassVar, Self
+
+from common.errors import RunError, UsageError
+
+__all__ = ["RunConfig"]
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """Methods shared by the tutorials' configs (subclass it as a frozen dataclass).
+
+    ``kind`` names the model a config describes where one tutorial has several (classify's
+    text, bert and vit); it is written to ``config.json`` when set, and checked on reading.
+    """
+
+    PRESETS: ClassVar[tuple[str, ...]] = ("tutorial", "quick", "tiny")
+    kind: ClassVar[str] = ""
+
+    def replace(self, **changes) -> Self:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return {**({"kind": self.kind} if self.kind else {}), **dataclasses.asdict(self)}
+
+    def to_json(self, path: str | Path) -> None:
+        from common.files import atomic_write_text
+
+        atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def from_dict(cls, values: dict, where: str = "the config") -> Self:
+        """The config ``values`` describe.
+
+        Raises:
+            RunError: settings this config does not have, or values of the wrong kind.
+        """
+        if not isinstance(values, dict):
+            raise RunError(f"{where} is not a settings object; it is not this package's")
+        values = dict(values)
+        kind = values.pop("kind", "")
+        if kind != cls.kind:
+            raise RunError(f"{where} describes a {kind or 'different'!r} model, not "
+                           f"{cls.kind or cls.__qualname__!r}: use the matching command")
+        unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise RunError(f"{where} has unknown settings {sorted(unknown)}: it was written "
+                           "by another tutorial or version")
+        for field in dataclasses.fields(cls):
+            if field.name in values and not _fits(values[field.name], field.default):
+                raise RunError(f"{where}: {field.name} = {values[field.name]!r} is not a "
+                               f"{type(field.default).__name__}")
+        return cls(**values)
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> Self:
+        """The config saved at ``path``.
+
+        Raises:
+            RunError: the file is missing, not JSON, or not a config of this class.
+        """
+        path = Path(path)
+        try:
+            values = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise RunError(f"{path} is missing: this is not a run folder") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise RunError(f"{path} is damaged ({error}); retrain into a new run folder") \
+                from None
+        return cls.from_dict(values, str(path))
+
+    @classmethod
+    def preset(cls, name: str) -> Self:
+        """The preset called ``name`` (one of ``PRESETS``)."""
+        if name not in cls.PRESETS:
+            raise UsageError(f"preset must be one of {list(cls.PRESETS)}, received {name!r}")
+        return getattr(cls, name)()
+
+
+def _fits(value, default) -> bool:
+    """Whether a JSON value can stand for a field whose default is ``default``."""
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    if isinstance(default, float):
+        return isinstance(value, int | float)
+    return isinstance(value, type(default))

@@ -1,0 +1,97 @@
+"""Export staging, written once: a SavedModel published whole (a crash mid-export leaves the
+previous export, or none, never half of one), the ``.keras`` model beside it, and the
+translators' serving module with its three signatures.
+
+A translator's exported SavedModel has:
+
+* ``serving_default``: ``texts`` (string [None]) -> ``translation`` (string [None]);
+* ``translate_with_attention``: the same input -> ``translation``, ``output_tokens``
+  (string [None, steps]), ``source_tokens`` (string [None, source_len]) and ``attention``
+  (the GRU: [None, steps, source_len]; the Transformer's last decoder layer:
+  [None, heads, steps, source_len]);
+* ``translate_beam``: ``texts`` and ``beam_width`` (int32 scalar) -> ``translation``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import tensorflow as tf
+
+from common.files import atomic_save, atomic_write_text, publish_dir
+
+__all__ = ["ExportModule", "TranslatorModule", "save_saved_model", "write_export"]
+
+
+class ExportModule(tf.Module):
+    """Base of the exported objects: tracks the Keras model's variables for every loader."""
+
+    def __init__(self, model):
+        super().__init__(name="serving")
+        # Track the tf.Variables under the Keras 3 variables directly: without this the
+        # SavedModel loads in TF2 but TF1-style loaders (saved_model_cli run, TF Serving)
+        # fail with "Could not find variable" (keras-team/keras#20095).
+        self._tf_variables = [v.value for v in model.variables]
+
+
+class TranslatorModule(ExportModule):
+    """The exported object of a translator: anything with the graph functions
+    ``sample(texts, temperature, top_k, seed)`` and ``beam(texts, beam_width)`` and a
+    ``model`` (both tutorials' ``Translator``)."""
+
+    def __init__(self, translator):
+        super().__init__(translator.model)
+        self.translator = translator
+
+    def _greedy(self, texts):
+        return self.translator.sample(texts, tf.constant(0.0), tf.constant(0),
+                                      tf.constant(0, tf.int64))
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
+    def translate(self, texts):
+        return {"translation": self._greedy(texts)["translation"]}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
+    def translate_with_attention(self, texts):
+        return self._greedy(texts)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts"),
+                                  tf.TensorSpec([], tf.int32, name="beam_width")])
+    def translate_beam(self, texts, beam_width):
+        return {"translation": self.translator.beam(texts, beam_width)["translation"]}
+
+    def signatures(self) -> dict:
+        return {"serving_default": self.translate,
+                "translate_with_attention": self.translate_with_attention,
+                "translate_beam": self.translate_beam}
+
+
+def save_saved_model(module, final: Path, signatures: dict) -> Path:
+    """``tf.saved_model.save`` into a temporary folder beside ``final``, then renamed into
+    place: a crash mid-export leaves the previous export (or none), never half of one."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}-"))
+    try:
+        tf.saved_model.save(module, str(staging), signatures=signatures)
+        publish_dir(staging, final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return final
+
+
+def write_export(out_dir: str | os.PathLike, module: tf.Module, signatures: dict, model,
+                 files: dict[str, str] | None = None) -> Path:
+    """Writes ``out_dir/saved_model`` (``module`` with ``signatures``), ``out_dir/model.keras``
+    (``model``) and each ``files`` entry (relative name -> text), each atomically; returns
+    the SavedModel's path."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    final = save_saved_model(module, out_dir / "saved_model", signatures)
+    atomic_save(out_dir / "model.keras", model.save, ".keras")
+    for name, text in (files or {}).items():
+        atomic_write_text(out_dir / name, text)
+    return final

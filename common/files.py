@@ -1,0 +1,89 @@
+"""Writing files so that nothing is lost: atomic writes (a crash keeps the old file),
+folders published whole, and the demo's rule that it only ever replaces its own folder."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import unicodedata
+from collections.abc import Callable
+from pathlib import Path
+
+from common.errors import RunError
+
+__all__ = ["DEMO_MARK", "atomic_save", "atomic_write_text", "claim_demo_folder",
+           "publish_dir", "slug"]
+
+DEMO_MARK = ".made-by-demo"
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(handle, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def atomic_save(path: Path, save: Callable[[str], None], suffix: str) -> None:
+    """Runs ``save(tmp)`` then renames: a crash mid-save keeps the previous file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=suffix)
+    os.close(handle)
+    try:
+        save(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def claim_demo_folder(path: str | os.PathLike) -> Path:
+    """An empty folder at ``path`` for a demo to write, marked as the demo's own.
+
+    A folder an earlier demo made (it holds the mark) is replaced; a missing or empty one is
+    made and marked. Anything else is a user's folder, and a demo never deletes those.
+
+    Raises:
+        RunError: ``path`` is a file, a link, or a folder with contents no demo made.
+    """
+    path = Path(path)
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        raise RunError(f"{path} is not a folder; pass --run NEW_DIR for the demo's run")
+    if path.exists() and any(path.iterdir()):
+        if not (path / DEMO_MARK).is_file():
+            raise RunError(
+                f"{path} already holds files that no demo wrote; the demo will not replace "
+                "it: pass --run NEW_DIR, or remove the folder yourself")
+        shutil.rmtree(path)
+    path.mkdir(parents=True, exist_ok=True)
+    (path / DEMO_MARK).write_text("written by a demo, which may replace this folder\n")
+    return path
+
+
+def publish_dir(staging: Path, final: Path) -> None:
+    """Moves a finished ``staging`` folder to ``final``, replacing an old export there; the
+    old copy is removed only once the new one is in place.
+
+    Raises:
+        RunError: ``final`` exists and is not an export (a SavedModel), or not a folder.
+    """
+    old = None
+    if final.exists() or final.is_symlink():
+        if (final.is_symlink() or not final.is_dir()
+                or (any(final.iterdir()) and not (final / "saved_model.pb").exists())):
+            raise RunError(f"{final} exists and is not a SavedModel; it is left as it is: "
+                           "export to another --out folder")
+        old = final.with_name(f".{final.name}-old-{os.getpid()}")
+        os.replace(final, old)
+    os.replace(staging, final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def slug(sentence: str, limit: int = 40) -> str:
+    """A file-name piece from a sentence: ``¿Quién compró?`` -> ``quien-compro``."""
+    ascii_text = unicodedata.normalize("NFKD", sentence).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:limit] or "sentence"

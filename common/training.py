@@ -1,0 +1,369 @@
+"""The training skeleton, written once: a tutorial states what is its own (its data and
+vocabulary, how to build and compile its model, its figures) in a :class:`FitPlan`, and
+:func:`train_run` does the rest.
+
+What every run gets: a run folder (:mod:`common.run_folder`), a tf.distribute strategy and a
+precision policy, a checkpoint every epoch, resume after the last finished epoch, early
+stopping that survives resume, a time limit, checkpoint averaging, TensorBoard logs with an
+attention image each epoch, the history plot, and writes on the chief worker only.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from common.distribute import (
+    agree,
+    distribute_dataset,
+    is_chief,
+    make_strategy,
+    precision_policy,
+    writable_path,
+)
+from common.files import atomic_save
+from common.run_folder import RunFolder, TrainState
+
+__all__ = [
+    "AttentionImages",
+    "FitPlan",
+    "RecentWeights",
+    "RunCheckpoint",
+    "RunContext",
+    "TimeLimit",
+    "TrainResult",
+    "fit_plan",
+    "keep_best_average",
+    "train_run",
+]
+
+
+@dataclasses.dataclass
+class FitPlan:
+    """What one tutorial's training needs that the skeleton cannot know.
+
+    ``build()`` makes the model (float32 or the active precision); ``compile(model)``
+    compiles it; ``start(model)``, when given, runs between the two for a model that starts
+    from other weights (BERT's pretrained encoder). ``drawer(twin)`` returns a function that
+    draws the epoch's attention figure from a float32 twin of the model (TensorBoard).
+    """
+
+    build: Callable[[], keras.Model]
+    compile: Callable[[keras.Model], None]
+    train_ds: tf.data.Dataset
+    val_ds: tf.data.Dataset
+    steps_per_epoch: int
+    validation_steps: int | None
+    title: str
+    plotted: tuple[str, ...] = ("loss", "masked_accuracy")
+    drawer: Callable | None = None
+    start: Callable[[keras.Model], None] | None = None
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What a finished ``train`` hands back: the run, its config and data, how it ended."""
+
+    run_dir: Path
+    config: object
+    data: object  # the tutorial's data: a Corpus (translators) or SplitData (classify)
+    epochs_done: int
+    best_epoch: int
+    stopped_early: bool
+    chief: bool = True  # False on the workers of a multi-worker run that write nothing
+
+
+@dataclasses.dataclass(frozen=True)
+class RunContext:
+    """What a tutorial's ``prepare`` is given: the run's config (the saved one on resume),
+    its folder, whether it resumes, whether this worker writes (the chief), the strategy,
+    and where progress goes."""
+
+    config: object
+    run: RunFolder
+    resume: bool
+    chief: bool
+    strategy: tf.distribute.Strategy
+    log: Callable[[str], None] = print
+    verbose: int = 2
+
+
+Prepare = Callable[[RunContext], tuple[FitPlan, object]]
+
+
+def train_run(config, run_dir: str | os.PathLike, prepare: Prepare, *, resume: bool = False,
+              epochs: int | None = None, callbacks: Sequence[keras.callbacks.Callback] = (),
+              log: Callable[[str], None] = print, verbose: int = 2,
+              strategy: str | tf.distribute.Strategy = "default") -> TrainResult:
+    """Trains ``config`` into ``run_dir``; with ``resume``, continues after its last
+    finished epoch with the config the run saved.
+
+    ``prepare(context)`` (a :class:`RunContext`) is the tutorial's part: it reads the data,
+    builds (or, on resume, reads back) its vocabulary, writes its own files on the chief, and
+    returns ``(FitPlan, data)``. ``strategy`` is a :mod:`common.distribute` name or a tf.distribute
+    strategy; only its chief writes the run folder. ``config.batch_size`` is the global batch.
+
+    Raises:
+        RunError: a run already in ``run_dir`` (without ``resume``), or nothing to resume.
+        DataError: the data cannot be read.
+        DistributeError: a strategy or precision that cannot be set up.
+    """
+    run = RunFolder(run_dir)
+    strategy = make_strategy(strategy)  # first: multi-worker must precede other TF work
+    chief = is_chief(strategy)
+    state = run.open(resume, chief)
+    if resume:
+        config = run.read_config(type(config))
+    if epochs is not None:
+        config = config.replace(epochs=epochs)
+    keras.utils.set_random_seed(config.seed)
+    plan, data = prepare(RunContext(config, run, resume, chief, strategy, log, verbose))
+    if chief:
+        config.to_json(run.config_path)
+    fit_plan(plan, run, state, config, strategy, callbacks=callbacks, log=log,
+             verbose=verbose, chief=chief)
+    return TrainResult(run.path, config, data, state.epoch, state.best_epoch,
+                       state.stopped_early, chief)
+
+
+def fit_plan(plan: FitPlan, run: RunFolder, state: TrainState, config,
+             strategy: tf.distribute.Strategy, *, epochs: int | None = None,
+             callbacks: Sequence[keras.callbacks.Callback] = (),
+             log: Callable[[str], None] = print, verbose: int = 2,
+             chief: bool = True) -> TrainState:
+    """Builds (or, after a finished epoch, reloads) the model and fits it from
+    ``state.epoch`` to ``epochs`` (default ``config.epochs``); then, if
+    ``config.average_last`` >= 2, keeps the best average of the last epochs.
+
+    The chief also logs to TensorBoard in ``RUN/logs`` (``tensorboard --logdir runs``) and
+    draws ``RUN/plots/history.png``.
+    """
+    from common.plotting import history_figure, save_figure
+
+    epochs = config.epochs if epochs is None else epochs
+    with strategy.scope(), precision_policy(config.precision):
+        if state.epoch:
+            model = run.load_model("last", plan.build)
+            log(f"resuming {run.path} after epoch {state.epoch}")
+        else:
+            model = plan.build()
+            if plan.start is not None:
+                plan.start(model)
+            plan.compile(model)
+    time_limit = getattr(config, "time_limit_minutes", 0.0)
+    average_last = getattr(config, "average_last", 0)
+    recent = RecentWeights(average_last) if average_last >= 2 else None
+    every_epoch = [RunCheckpoint(run, config.patience, state, chief)]
+    if chief:
+        every_epoch.append(keras.callbacks.TensorBoard(str(run.logs), write_graph=False,
+                                                       profile_batch=0))
+        if plan.drawer is not None:
+            every_epoch.append(AttentionImages(run.logs, plan.build, plan.drawer))
+    every_epoch += [TimeLimit(time_limit)] if time_limit else []
+    every_epoch += [recent] if recent else []
+    if state.epoch < epochs and not state.stopped_early:
+        model.fit(
+            distribute_dataset(plan.train_ds),
+            epochs=epochs,
+            initial_epoch=state.epoch,
+            steps_per_epoch=plan.steps_per_epoch,
+            validation_data=distribute_dataset(plan.val_ds),
+            validation_steps=plan.validation_steps,
+            callbacks=[*every_epoch, *callbacks],
+            shuffle=False,  # the datasets shuffle themselves
+            verbose=verbose,
+        )
+    if recent is not None and len(recent.saved) >= 2:
+        with strategy.scope():
+            count = keep_best_average(model, recent, plan.val_ds, plan.validation_steps, run,
+                                      state, chief, log)
+        log(f"best weights: the average of the last {count} epochs" if count else
+            "best weights: a single epoch's (no average of the last epochs did better)")
+    if chief:
+        history = run.history()
+        names = [*plan.plotted, *(f"val_{name}" for name in plan.plotted)]
+        if history.get("loss"):
+            figure = history_figure({k: history[k] for k in names if k in history},
+                                    title=plan.title)
+            save_figure(figure, run.plots / "history.png")
+    return state
+
+
+class RunCheckpoint(keras.callbacks.Callback):
+    """After each epoch: history row, last checkpoint, best weights, early stopping.
+
+    Early stopping lives here, with its counter saved in ``state.json``, so a resumed run
+    stops exactly when an uninterrupted one would. Off the chief (``chief=False``, the other
+    workers of a multi-worker run) the models are saved to temporary files and dropped, and
+    nothing else is written; every worker still takes the same early-stopping decision,
+    since validation metrics are reduced over all workers.
+    """
+
+    def __init__(self, run: RunFolder, patience: int, state: TrainState, chief: bool = True):
+        super().__init__()
+        self.run = run
+        self.patience = patience
+        self.state = state
+        self.chief = chief
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = {k: float(v) for k, v in (logs or {}).items()}
+        if self.chief:
+            self._append_history(epoch + 1, logs)
+        val_loss = logs.get("val_loss", logs.get("loss", math.inf))
+        state = self.state
+        if val_loss < state.best_val_loss:
+            state.best_val_loss, state.best_epoch, state.wait = val_loss, epoch + 1, 0
+            _save_checkpoint(self.run.best_weights, self.model.save_weights, self.chief)
+        else:
+            state.wait += 1
+        _save_checkpoint(self.run.last_model, self.model.save, self.chief)
+        state.epoch = epoch + 1
+        if state.wait >= self.patience:
+            state.stopped_early = True
+            self.model.stop_training = True
+        if self.chief:
+            self.run.write_state(state)
+
+    def _append_history(self, epoch: int, logs: dict) -> None:
+        from common.files import atomic_write_text
+        from common.run_folder import read_history
+
+        rows = [r for r in read_history(self.run.history_path) if int(r["epoch"]) < epoch]
+        rows.append({"epoch": epoch, **logs})
+        columns = ["epoch"] + sorted({k for r in rows for k in r if k != "epoch"})
+        lines = [",".join(columns)]
+        lines += [",".join(str(r.get(c, "")) for c in columns) for r in rows]
+        atomic_write_text(self.run.history_path, "\n".join(lines) + "\n")
+
+
+def _save_checkpoint(path: Path, save: Callable[[str], None], chief: bool) -> None:
+    """``save(path)`` atomically on the chief; elsewhere to a temporary file, dropped."""
+    with writable_path(path, chief) as target:
+        atomic_save(target, save, "".join(path.suffixes))
+
+
+class RecentWeights(keras.callbacks.Callback):
+    """Keeps the model's weights at the end of each of the last ``count`` epochs (in memory),
+    for :func:`keep_best_average`."""
+
+    def __init__(self, count: int):
+        super().__init__()
+        self.saved = collections.deque(maxlen=count)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.saved.append(self.model.get_weights())
+
+    def average(self, last: int) -> list[np.ndarray]:
+        """The mean of the last ``last`` epochs' weights (integer arrays: the latest)."""
+        chosen = list(self.saved)[-last:]
+        return [np.mean(arrays, axis=0).astype(arrays[0].dtype)
+                if np.issubdtype(arrays[0].dtype, np.floating) else arrays[-1]
+                for arrays in zip(*chosen, strict=True)]
+
+
+def keep_best_average(model, recent: RecentWeights, val_ds, validation_steps: int | None,
+                      run: RunFolder, state: TrainState, chief: bool = True,
+                      log: Callable[[str], None] = print) -> int | None:
+    """Checkpoint averaging (Vaswani et al. 2017 average their last checkpoints): scores the
+    mean weights of the last 2, 3, ... epochs kept by ``recent`` on the validation batches;
+    the best of them, if it beats the best single epoch, becomes the run's best weights.
+
+    Averaging iterates cancels much of the noise a still-high learning rate leaves in the
+    weights, which a run cut short by a time limit never anneals away. Returns the number of
+    epochs averaged, or ``None`` when no average beat the best epoch (``model`` keeps the
+    weights it had).
+    """
+    if len(recent.saved) < 2:
+        return None
+    best_loss, best_count, best_weights = state.best_val_loss, None, model.get_weights()
+    for count in range(2, len(recent.saved) + 1):
+        averaged = recent.average(count)
+        model.set_weights(averaged)
+        loss = model.evaluate(distribute_dataset(val_ds), steps=validation_steps, verbose=0,
+                              return_dict=True)["loss"]
+        log(f"average of the last {count} epochs: validation loss {loss:.4f} "
+            f"(best epoch {state.best_epoch}: {state.best_val_loss:.4f})")
+        if loss < best_loss:
+            best_loss, best_count, best_weights = loss, count, averaged
+    model.set_weights(best_weights)  # the weights it had when no average did better
+    if best_count is None:
+        return None
+    _save_checkpoint(run.best_weights, model.save_weights, chief)
+    state.best_val_loss, state.best_epoch = float(best_loss), state.epoch
+    state.averaged_epochs = best_count
+    if chief:
+        run.write_state(state)
+    return best_count
+
+
+class TimeLimit(keras.callbacks.Callback):
+    """Stops training at the end of the first epoch that ends past ``minutes`` (on every
+    worker at once, when any worker's clock is past it)."""
+
+    def __init__(self, minutes: float):
+        super().__init__()
+        self.minutes = minutes
+        self.started = None
+
+    def on_train_begin(self, logs=None):
+        self.started = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        late = bool(self.minutes) and time.monotonic() - self.started > 60 * self.minutes
+        if agree(self.model.distribute_strategy, late):
+            self.model.stop_training = True
+
+
+class AttentionImages(keras.callbacks.Callback):
+    """Each epoch, a figure drawn from the model in training (an attention map of a fixed
+    validation sentence) written as an image to TensorBoard in ``log_dir/attention``.
+
+    The figure is drawn from a float32 twin of the model (``build()``), given the training
+    weights each epoch: decoding then runs on plain variables in float32, whatever the
+    strategy and precision of the training. ``drawer(twin)`` is called once and returns a
+    function of no arguments that draws the figure (so a translator is built once). Runs of
+    more than ``most`` epochs log every k-th epoch (and the last), at most ``most`` images:
+    each costs a few tenths of a second.
+    """
+
+    def __init__(self, log_dir: Path, build: Callable[[], keras.Model], drawer: Callable,
+                 tag: str = "attention", most: int = 25):
+        super().__init__()
+        self.log_dir = Path(log_dir)
+        self.build = build
+        self.drawer = drawer
+        self.tag = tag
+        self.most = most
+        self._every = 1
+        self._twin = self._draw = self._writer = None
+
+    def on_train_begin(self, logs=None):
+        self._twin = self.build()
+        self._draw = self.drawer(self._twin)
+        self._every = math.ceil(self.params.get("epochs", 1) / self.most)
+        self._writer = tf.summary.create_file_writer(str(self.log_dir / "attention"))
+
+    def on_epoch_end(self, epoch, logs=None):
+        from common.plotting import figure_png
+
+        if epoch % self._every and epoch + 1 != self.params.get("epochs"):
+            return
+        self._twin.set_weights(self.model.get_weights())
+        image = tf.image.decode_png(figure_png(self._draw()), channels=4)
+        with self._writer.as_default():
+            tf.summary.image(self.tag, image[None], step=epoch)  # as Keras counts
+        self._writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()

@@ -1,0 +1,45 @@
+"""Evaluation of a Transformer run on its test split: BLEU and chrF (sacrebleu, and BLEU in
+the tutorial's normalization: see :mod:`common.evaluation`), greedy and beam search."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from common.data.corpus import corpus_of
+from common.errors import InputError
+from common.evaluation import bleu_scores, to_stderr, translate_all, write_evaluation
+
+__all__ = ["evaluate_run"]
+
+
+def evaluate_run(run_dir: str | os.PathLike, limit: int | None = None, beam_width: int = 4,
+                 jit_compile: bool = False,
+                 progress: Callable[[str], None] | None = to_stderr) -> dict:
+    """Translates the test split (its first ``limit`` pairs) greedily and, if ``beam_width``
+    > 1, by beam search; writes ``RUN/metrics.json`` and ``RUN/translations.tsv`` and returns
+    the metrics. ``jit_compile``: decode with XLA (the same translations, faster)."""
+    from transformer.train import load_run, load_translator
+
+    run_dir = Path(run_dir)
+    config, _, _ = load_run(run_dir)
+    translator = load_translator(run_dir, jit_compile=jit_compile)
+    spanish, english = corpus_of(config).part("test")
+    if limit is not None:
+        spanish, english = spanish[:limit], english[:limit]
+    if not spanish:
+        raise InputError("no test pairs to evaluate: give a --limit of at least 1, or more "
+                         "data")
+    metrics = {"split": "test", "sentences": len(spanish)}
+    hypotheses = {}
+    for name, width in [("greedy", 1)] + ([(f"beam_{beam_width}", beam_width)]
+                                          if beam_width > 1 else []):
+        started = time.perf_counter()
+        hypotheses[name] = translate_all(translator, spanish, beam_width=width,
+                                         progress=progress)
+        metrics[name] = {**bleu_scores(hypotheses[name], english),
+                         "seconds": round(time.perf_counter() - started, 1)}
+    write_evaluation(run_dir, "metrics.json", metrics, spanish, english, hypotheses)
+    return metrics
