@@ -32,7 +32,7 @@ from classify.config import BertConfig, TextConfig, VitConfig  # noqa: E402
 from classify.export import export  # noqa: E402
 from classify.predictor import Predictor  # noqa: E402
 from classify.train import build_model, compile_classifier  # noqa: E402
-from classify.vocabulary import WordVocabulary, build_word_vocabulary  # noqa: E402
+from classify.vocabulary import build_word_vocabulary, word_vocabulary  # noqa: E402
 from common.data.classification import generate_order_task  # noqa: E402
 from common.masks import MaskedSparseCrossEntropy  # noqa: E402
 
@@ -107,7 +107,7 @@ def bench_serving() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         config = TextConfig.quick()
         texts = generate_order_task(64, seed=9).texts
-        vocabulary = WordVocabulary(build_word_vocabulary(
+        vocabulary = word_vocabulary(build_word_vocabulary(
             generate_order_task(2000).texts, VOCABULARY), config.sequence_length)
         model = build_model(config, 2, vocabulary.size)
         saved = export(Predictor(model, ["animal", "person"], vocabulary), f"{tmp}/text")

@@ -6,7 +6,7 @@ from classify.encoder import EncoderBlocks, PositionEmbedding, TextEncoder
 from classify.pooling import SequencePooling
 from classify.text_classifier import TextClassifier
 from classify.vit import ClassToken, PatchEmbedding, VisionTransformer, attention_rollout
-from classify.vocabulary import WordVocabulary, build_word_vocabulary
+from classify.vocabulary import build_word_vocabulary, word_vocabulary
 
 __all__ = [
     "BertConfig",
@@ -22,9 +22,9 @@ __all__ = [
     "TextEncoder",
     "VisionTransformer",
     "VitConfig",
-    "WordVocabulary",
     "attention_rollout",
     "build_word_vocabulary",
     "copy_encoder",
     "mask_tokens",
+    "word_vocabulary",
 ]

@@ -21,7 +21,7 @@ import numpy as np
 
 from classify.config import TextConfig
 from classify.train import arrays_dataset, build_model, compile_classifier, load_data, text_splits
-from classify.vocabulary import WordVocabulary, build_word_vocabulary
+from classify.vocabulary import build_word_vocabulary, word_vocabulary
 from common.files import atomic_write_text
 from common.plotting import comparison_figure, save_figure
 
@@ -40,7 +40,7 @@ def compare(config: TextConfig, out_dir: str | Path, seeds: Sequence[int] = (0, 
     ``table.md`` and ``table.csv`` (one row per variant) and ``comparison.png``."""
     out_dir = Path(out_dir)
     splits = text_splits(config)
-    vocabulary = WordVocabulary(
+    vocabulary = word_vocabulary(
         build_word_vocabulary(splits.texts["train"], config.vocabulary_size,
                               config.text_mode),
         config.sequence_length, config.text_mode)

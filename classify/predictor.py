@@ -11,8 +11,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from classify.vocabulary import WordVocabulary
 from common.errors import InputError
+from common.text import Vocabulary
 
 __all__ = ["Predictor", "check_images", "check_texts", "load_predictor", "read_image"]
 
@@ -70,12 +70,13 @@ class Predictor(tf.Module):
     Args:
         model: a TextClassifier or VisionTransformer (logits out).
         label_names: one name per class.
-        vocabulary: the run's WordVocabulary for text models; None for images.
+        vocabulary: the run's vocabulary (``classify.vocabulary.word_vocabulary``) for text
+            models; None for images.
         image_shape: (height, width, channels) for image models.
     """
 
     def __init__(self, model: keras.Model, label_names: Sequence[str],
-                 vocabulary: WordVocabulary | None = None,
+                 vocabulary: Vocabulary | None = None,
                  image_shape: Sequence[int] | None = None):
         super().__init__(name="predictor")
         self.model = model

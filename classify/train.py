@@ -22,7 +22,7 @@ from classify.bert import BertPretrainer, copy_encoder, mask_tokens
 from classify.config import BertConfig, TextConfig, VitConfig, load_config
 from classify.text_classifier import TextClassifier
 from classify.vit import VisionTransformer
-from classify.vocabulary import WordVocabulary, build_word_vocabulary
+from classify.vocabulary import CLS, MASK, build_word_vocabulary, word_vocabulary
 from common.data import DataError, split_indices
 from common.data.classification import (
     ImageSet,
@@ -36,6 +36,7 @@ from common.data.classification import (
 from common.errors import RunError
 from common.masks import MaskedAccuracy, MaskedSparseCrossEntropy
 from common.run_folder import RunFolder, TrainState
+from common.text import Vocabulary
 from common.training import FitPlan, RunContext, TrainResult, fit_plan, train_run
 
 __all__ = ["LoadedRun", "SplitData", "TrainResult", "build_model", "load_data", "load_run",
@@ -99,7 +100,7 @@ def _label_budget(config) -> int | None:
     return None
 
 
-def load_data(config, vocabulary: WordVocabulary | None = None,
+def load_data(config, vocabulary: Vocabulary | None = None,
               splits: TextSplits | None = None) -> SplitData:
     """The three splits as arrays: token ids for text (with ``vocabulary``; ``splits`` when
     already read), images for ViT."""
@@ -117,7 +118,7 @@ def load_data(config, vocabulary: WordVocabulary | None = None,
     return SplitData(x, labels, splits.data.label_names, splits.data.report, texts["test"])
 
 
-def encode(vocabulary: WordVocabulary, texts: Sequence[str], batch: int = 4096) -> np.ndarray:
+def encode(vocabulary: Vocabulary, texts: Sequence[str], batch: int = 4096) -> np.ndarray:
     rows = [vocabulary.encode(tf.constant(list(texts[i : i + batch]))).numpy()
             for i in range(0, len(texts), batch)]
     return np.concatenate(rows) if rows else np.zeros([0, vocabulary.sequence_length],
@@ -179,7 +180,7 @@ class LoadedRun:
     run_dir: Path
     config: object
     label_names: list[str]
-    vocabulary: WordVocabulary | None
+    vocabulary: Vocabulary | None
     image_shape: tuple[int, ...] | None
     model: keras.Model
 
@@ -196,7 +197,7 @@ def load_run(run_dir: str | os.PathLike, which: str = "best") -> LoadedRun:
     meta = run.read_json("labels.json", "label list")
     vocabulary = None
     if not isinstance(config, VitConfig):
-        vocabulary = WordVocabulary(run.read_json("vocabulary.json", "vocabulary"),
+        vocabulary = word_vocabulary(run.read_json("vocabulary.json", "vocabulary"),
                                     config.sequence_length, config.text_mode)
     try:
         label_names = list(meta["label_names"])
@@ -278,7 +279,7 @@ def _prepare(context: RunContext) -> tuple[FitPlan, SplitData]:
 
 
 def _vocabulary(config: TextConfig, run: RunFolder, resume: bool, splits: TextSplits,
-                unlabeled: list[str], chief: bool = True) -> WordVocabulary:
+                unlabeled: list[str], chief: bool = True) -> Vocabulary:
     """The run's vocabulary: read back on resume, else built from the labeled training
     texts and BERT's unlabeled text (never from validation or test)."""
     if resume:
@@ -289,7 +290,7 @@ def _vocabulary(config: TextConfig, run: RunFolder, resume: bool, splits: TextSp
                                        config.text_mode)
         if chief:
             run.write_json("vocabulary.json", tokens)
-    return WordVocabulary(tokens, config.sequence_length, config.text_mode)
+    return word_vocabulary(tokens, config.sequence_length, config.text_mode)
 
 
 def _pretraining_texts(config: TextConfig, splits: TextSplits) -> list[str]:
@@ -311,7 +312,7 @@ def _pretrainer(config: BertConfig, vocabulary_size: int) -> BertPretrainer:
     return model
 
 
-def _pretrain(context: RunContext, run: RunFolder, vocabulary: WordVocabulary,
+def _pretrain(context: RunContext, run: RunFolder, vocabulary: Vocabulary,
               unlabeled: np.ndarray, validation: np.ndarray) -> None:
     """Masked-language-model pretraining into ``run`` (``RUN/pretrain``) on ``unlabeled``
     token ids, watching the masked-LM loss on the ``validation`` split's ids."""
@@ -320,9 +321,9 @@ def _pretrain(context: RunContext, run: RunFolder, vocabulary: WordVocabulary,
     if state.epoch >= config.pretraining_epochs or state.stopped_early:
         return
     rng = np.random.default_rng(config.seed + state.epoch)
-    masking = dict(mask_id=vocabulary.mask_id, first_word_id=vocabulary.first_word_id,
+    masking = dict(mask_id=vocabulary.id_of(MASK), first_word_id=vocabulary.first_word_id,
                    vocabulary_size=vocabulary.size, rate=config.mask_rate,
-                   protected_ids=(vocabulary.cls_id,))
+                   protected_ids=(vocabulary.id_of(CLS),))
 
     def batches():
         while True:  # a new masking every pass (dynamic masking, as RoBERTa)

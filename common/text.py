@@ -108,37 +108,47 @@ def tokenize(text: tf.Tensor, mode: str = "faithful") -> tf.RaggedTensor:
     return tf.strings.split(standardize(text, mode))
 
 
-def build_vocabulary(
-    texts: Iterable[str], max_tokens: int, mode: str = "faithful", batch_size: int = 4096
-) -> list[str]:
-    """Builds a word list from training texts: specials first, then by frequency.
+def build_vocabulary(texts: Iterable[str], max_tokens: int, mode: str = "faithful",
+                     batch_size: int = 4096,
+                     specials: Sequence[str] = SPECIAL_TOKENS) -> list[str]:
+    """Builds a word list from training texts: ``specials`` first, then by frequency.
 
     Ties in frequency are broken alphabetically, so the vocabulary is deterministic.
-    ``max_tokens`` counts the four special tokens, as ``TextVectorization(max_tokens=...)``.
+    ``max_tokens`` counts the special tokens, as ``TextVectorization(max_tokens=...)``.
     """
-    if max_tokens <= len(SPECIAL_TOKENS):
-        raise ValueError(f"max_tokens must be > {len(SPECIAL_TOKENS)}, received {max_tokens}")
+    if max_tokens <= len(specials):
+        raise ValueError(f"max_tokens must be > {len(specials)}, received {max_tokens}")
     counts: collections.Counter[str] = collections.Counter()
     texts = list(texts)
     for begin in range(0, len(texts), batch_size):
         words = tokenize(tf.constant(texts[begin : begin + batch_size]), mode)
         counts.update(w.decode("utf-8") for w in words.flat_values.numpy())
-    for special in SPECIAL_TOKENS:
+    for special in specials:
         counts.pop(special, None)
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    words = [word for word, _ in ranked[: max_tokens - len(SPECIAL_TOKENS)]]
-    return list(SPECIAL_TOKENS) + words
+    words = [word for word, _ in ranked[: max_tokens - len(specials)]]
+    return list(specials) + words
 
 
 class Vocabulary(tf.Module):
-    """Maps words to ids and back with lookup tables that export with a SavedModel.
+    """Maps tokens to ids and back with lookup tables that export with a SavedModel; the one
+    vocabulary class of the package (the translators' words, WordPiece's pieces, the
+    classifiers' words).
 
-    Id 0 is padding, 1 is ``[UNK]`` (any word not in the list), 2 ``[START]``, 3 ``[END]``.
+    The special tokens are data: ``specials`` names the first entries of ``tokens`` (id 0 is
+    padding, id 1 the unknown token), ``prefix`` and ``suffix`` the specials :meth:`encode`
+    puts around every sentence, and ``sequence_length`` (if set) pads or cuts every row to
+    that length. The translators use ``("", "[UNK]", "[START]", "[END]")`` with
+    ``[START]`` ... ``[END]`` around ragged rows (the default); the classifiers
+    ``("", "[UNK]", "[CLS]", "[MASK]")`` with ``[CLS]`` in front of fixed-length int32 rows.
 
     Args:
-        tokens: the word list, starting with ``SPECIAL_TOKENS`` (see
-            :func:`build_vocabulary`).
+        tokens: the token list, starting with ``specials`` (see :func:`build_vocabulary`).
         mode: the standardization used by :meth:`encode`, ``"faithful"`` or ``"better"``.
+        specials: the special tokens, in id order.
+        prefix, suffix: the specials put before and after each encoded sentence.
+        sequence_length: every encoded row's length (``None``: ragged rows).
+        dtype: the ids' dtype, ``"int64"`` or ``"int32"``.
 
     Example:
         >>> vocab = Vocabulary(build_vocabulary(["Hola, mundo."], 100))
@@ -146,22 +156,33 @@ class Vocabulary(tf.Module):
         [[2, 6, 7, 3]]
     """
 
-    def __init__(self, tokens: Sequence[str], mode: str = "faithful", name: str | None = None):
+    def __init__(self, tokens: Sequence[str], mode: str = "faithful",
+                 specials: Sequence[str] = SPECIAL_TOKENS, prefix: Sequence[str] = (START,),
+                 suffix: Sequence[str] = (END,), sequence_length: int | None = None,
+                 dtype: str = "int64", name: str | None = None):
         super().__init__(name=name)
-        tokens = list(tokens)
-        if tuple(tokens[: len(SPECIAL_TOKENS)]) != SPECIAL_TOKENS:
+        tokens, specials = list(tokens), tuple(specials)
+        if tuple(tokens[: len(specials)]) != specials:
             raise ValueError(
-                f"a vocabulary must start with {SPECIAL_TOKENS}, received {tokens[:4]}"
-            )
+                f"a vocabulary must start with {specials}, received {tokens[:len(specials)]}")
         if len(set(tokens)) != len(tokens):
             raise ValueError("a vocabulary must not list a word twice")
+        if not set(prefix) | set(suffix) <= set(specials):
+            raise ValueError(f"prefix and suffix must be specials {specials}")
+        if sequence_length is not None and sequence_length <= len(prefix) + len(suffix):
+            raise ValueError(f"sequence_length must be more than {len(prefix) + len(suffix)}, "
+                             f"received {sequence_length}")
         self.tokens = tokens
         self.mode = check_mode(mode)
+        self.specials = specials
+        self.prefix = tuple(prefix)
+        self.suffix = tuple(suffix)
+        self.sequence_length = sequence_length
+        self.dtype = tf.as_dtype(dtype)
         self._words = tf.constant(tokens)
-        self._table = tf.lookup.StaticHashTable(
+        self.table = tf.lookup.StaticHashTable(  # token -> id; unknown tokens get 1
             tf.lookup.KeyValueTensorInitializer(
-                self._words, tf.range(len(tokens), dtype=tf.int64)
-            ),
+                self._words, tf.range(len(tokens), dtype=self.dtype)),
             default_value=1,
         )
 
@@ -169,31 +190,64 @@ class Vocabulary(tf.Module):
     def size(self) -> int:
         return len(self.tokens)
 
+    def id_of(self, special: str) -> int:
+        """The id of a special token (``"[START]"``, ``"[CLS]"``, ...)."""
+        if special not in self.specials:
+            raise ValueError(f"this vocabulary has no {special!r}; its specials are "
+                             f"{self.specials}")
+        return self.specials.index(special)
+
     @property
     def start_id(self) -> int:
-        return 2
+        return self.id_of(START)
 
     @property
     def end_id(self) -> int:
-        return 3
+        return self.id_of(END)
 
-    def encode(self, text: tf.Tensor, max_words: int | None = None) -> tf.RaggedTensor:
-        """Strings (batch,) -> ids (batch, None): ``[START] w1 ... wn [END]``.
+    @property
+    def first_word_id(self) -> int:
+        """The first id that is not a special token."""
+        return len(self.specials)
 
-        Sentences longer than ``max_words`` words keep their first ``max_words``.
+    def lookup(self, tokens: tf.Tensor | tf.RaggedTensor) -> tf.Tensor | tf.RaggedTensor:
+        """Token strings of any shape (ragged too) -> ids; unknown tokens get id 1."""
+        if isinstance(tokens, tf.RaggedTensor):
+            return tf.ragged.map_flat_values(self.table.lookup, tokens)
+        return self.table.lookup(tokens)
+
+    def frame(self, ids: tf.RaggedTensor) -> tf.RaggedTensor | tf.Tensor:
+        """Ragged ids (batch, None) -> ``prefix ids suffix``, padded or cut to
+        ``sequence_length`` when it is set."""
+        batch = ids.nrows()
+        parts = [tf.fill([batch, 1], tf.constant(self.id_of(t), self.dtype))
+                 for t in self.prefix]
+        parts += [ids]
+        parts += [tf.fill([batch, 1], tf.constant(self.id_of(t), self.dtype))
+                  for t in self.suffix]
+        framed = tf.concat(parts, axis=1)
+        if self.sequence_length is None:
+            return framed
+        return framed.to_tensor(default_value=0, shape=[None, self.sequence_length])
+
+    def encode(self, text: tf.Tensor, max_words: int | None = None):
+        """Strings (batch,) -> ids: ``prefix w1 ... wn suffix``, ragged (batch, None), or
+        (batch, sequence_length) when it is set.
+
+        Sentences longer than ``max_words`` words (or than ``sequence_length`` leaves room
+        for) keep their first words.
         """
-        words = tokenize(text, self.mode)
+        words = tokenize(tf.convert_to_tensor(text, tf.string), self.mode)
+        if self.sequence_length is not None:
+            room = self.sequence_length - len(self.prefix) - len(self.suffix)
+            max_words = room if max_words is None else min(max_words, room)
         if max_words is not None:
             words = words[:, :max_words]
-        ids = tf.ragged.map_flat_values(self._table.lookup, words)
-        batch = ids.nrows()
-        start = tf.fill([batch, 1], tf.constant(self.start_id, tf.int64))
-        end = tf.fill([batch, 1], tf.constant(self.end_id, tf.int64))
-        return tf.concat([start, ids, end], axis=1)
+        return self.frame(self.lookup(words))
 
     def words(self, ids: tf.Tensor) -> tf.Tensor:
-        """Ids of any shape -> the same shape of words."""
-        return tf.gather(self._words, tf.cast(ids, tf.int64))
+        """Ids of any shape -> the same shape of tokens."""
+        return tf.gather(self._words, tf.cast(ids, self.dtype))
 
 
 def detokenize(words: tf.Tensor, mode: str = "faithful") -> tf.Tensor:

@@ -27,7 +27,7 @@ def export(translator: Translator, out_dir: str | os.PathLike) -> Path:
     translator = translator.for_serving()
     module = TranslatorModule(translator)
     return write_export(out_dir, module, module.signatures(), translator.model, {
-        f"tokenizer/{name}.json": json.dumps(tokenizer.vocabulary, ensure_ascii=False)
+        f"tokenizer/{name}.json": json.dumps(tokenizer.vocabulary.tokens, ensure_ascii=False)
         for name, tokenizer in (("source", translator.source_tokenizer),
                                 ("target", translator.target_tokenizer))})
 

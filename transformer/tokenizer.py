@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from common.text import check_mode, detokenize, standardize
+from common.text import Vocabulary, check_mode, detokenize, standardize
 
 __all__ = ["RESERVED_TOKENS", "WordPieceTokenizer", "build_wordpiece_vocabulary"]
 
@@ -50,8 +50,12 @@ def build_wordpiece_vocabulary(
 class WordPieceTokenizer(tf.Module):
     """Strings to WordPiece ids and back; exports with a SavedModel.
 
+    The pieces and their ids are a :class:`common.text.Vocabulary` (``vocabulary``) with the
+    reserved tokens as its specials; ``tensorflow_text.BertTokenizer`` splits words into
+    pieces with its lookup table.
+
     Args:
-        vocabulary: the piece list, starting with ``RESERVED_TOKENS``.
+        tokens: the piece list, starting with ``RESERVED_TOKENS``.
         mode: ``common.text`` standardization mode.
 
     Example:
@@ -60,32 +64,24 @@ class WordPieceTokenizer(tf.Module):
         >>> tokenizer.decode(ids.to_tensor())
     """
 
-    def __init__(self, vocabulary: Sequence[str], mode: str = "better", name=None):
+    def __init__(self, tokens: Sequence[str], mode: str = "better", name=None):
         super().__init__(name=name)
-        vocabulary = list(vocabulary)
-        if tuple(vocabulary[: len(RESERVED_TOKENS)]) != RESERVED_TOKENS:
-            raise ValueError(f"a vocabulary must start with {RESERVED_TOKENS}")
-        self.vocabulary = vocabulary
         self.mode = check_mode(mode)
-        self._pieces = tf.constant(vocabulary)
-        table = tf.lookup.StaticHashTable(
-            tf.lookup.KeyValueTensorInitializer(
-                self._pieces, tf.range(len(vocabulary), dtype=tf.int64)),
-            default_value=1,
-        )
-        self._tokenizer = tf_text.BertTokenizer(table, lower_case=False, token_out_type=tf.int64)
+        self.vocabulary = Vocabulary(tokens, mode, specials=RESERVED_TOKENS)
+        self._tokenizer = tf_text.BertTokenizer(self.vocabulary.table, lower_case=False,
+                                                token_out_type=tf.int64)
 
     @property
     def size(self) -> int:
-        return len(self.vocabulary)
+        return self.vocabulary.size
 
     @property
     def start_id(self) -> int:
-        return 2
+        return self.vocabulary.start_id
 
     @property
     def end_id(self) -> int:
-        return 3
+        return self.vocabulary.end_id
 
     def encode(self, text: tf.Tensor, max_tokens: int | None = None) -> tf.RaggedTensor:
         """Strings (batch,) -> ids (batch, None): ``[START] pieces [END]``; longer inputs
@@ -94,19 +90,16 @@ class WordPieceTokenizer(tf.Module):
         pieces = pieces.merge_dims(-2, -1)  # (batch, pieces)
         if max_tokens is not None:
             pieces = pieces[:, :max_tokens]
-        batch = pieces.nrows()
-        start = tf.fill([batch, 1], tf.constant(self.start_id, tf.int64))
-        end = tf.fill([batch, 1], tf.constant(self.end_id, tf.int64))
-        return tf.concat([start, pieces, end], axis=1)
+        return self.vocabulary.frame(pieces)
 
     def pieces(self, ids: tf.Tensor) -> tf.Tensor:
         """Ids of any shape -> the same shape of piece strings (for plots)."""
-        return tf.gather(self._pieces, tf.cast(ids, tf.int64))
+        return self.vocabulary.words(ids)
 
     def decode(self, ids: tf.Tensor) -> tf.Tensor:
         """Ids (batch, length), padded with 0 -> sentences (batch,)."""
         ids = tf.RaggedTensor.from_tensor(tf.cast(ids, tf.int64), padding=0)
-        reserved = tf.constant([0, 1, 2, 3], tf.int64)
+        reserved = tf.range(len(RESERVED_TOKENS), dtype=tf.int64)
         keep = tf.reduce_all(tf.not_equal(ids[..., None], reserved), axis=-1)
         ids = tf.ragged.boolean_mask(ids, keep)
         words = self._tokenizer.detokenize(ids)  # (batch, words) strings

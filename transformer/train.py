@@ -90,8 +90,8 @@ def _prepare(context: RunContext) -> tuple[FitPlan, Corpus]:
                                                           config.text_mode), config.text_mode)
             for texts in (train_es, train_en))
         if context.chief:
-            run.write_json("tokenizer/source.json", source.vocabulary)
-            run.write_json("tokenizer/target.json", target.vocabulary)
+            run.write_json("tokenizer/source.json", source.vocabulary.tokens)
+            run.write_json("tokenizer/target.json", target.vocabulary.tokens)
             run.write_json("data.json", corpus.summary(), indent=2)
 
     def dataset(split: str, reshuffle: bool) -> tf.data.Dataset:

@@ -152,7 +152,7 @@ def attention_maps(translator: Translator, sentence: str) -> dict:
     output = [p.decode() for p in result["output_tokens"][0] if p and p != b"[PAD]"]
     source_ids = translator.source_tokenizer.encode(
         tf.constant([sentence]), translator.max_source_tokens - 2).to_tensor()
-    index = {piece: i for i, piece in enumerate(translator.target_tokenizer.vocabulary)}
+    index = {piece: i for i, piece in enumerate(translator.target_tokenizer.vocabulary.tokens)}
     # [START] then every output piece but the last: what the decoder read at each step.
     target_in = tf.constant([[translator.target_tokenizer.start_id]
                              + [index[p] for p in output[:-1]]], tf.int64)

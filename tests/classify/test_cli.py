@@ -169,7 +169,7 @@ def test_bert_resumes_an_interrupted_pretraining(tmp_path):
     (run / "history.csv").unlink()
     logs = []
     result = train(BertConfig.tiny(), run, resume=True, verbose=0, log=logs.append)
-    assert "resuming pretraining after epoch 1" in logs
+    assert f"resuming {run / 'pretrain'} after epoch 1" in logs
     assert "fine-tuning from the pretrained encoder" in logs
     assert len((run / "pretrain" / "history.csv").read_text().strip().splitlines()) == 3
     assert result.epochs_done == 2

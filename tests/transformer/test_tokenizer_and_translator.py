@@ -18,8 +18,8 @@ def tokenizer():
 
 
 def test_vocabulary_starts_with_reserved_tokens_and_splits_rare_words(tokenizer):
-    assert tuple(tokenizer.vocabulary[:4]) == RESERVED_TOKENS
-    assert any(piece.startswith("##") for piece in tokenizer.vocabulary)
+    assert tuple(tokenizer.vocabulary.tokens[:4]) == RESERVED_TOKENS
+    assert any(piece.startswith("##") for piece in tokenizer.vocabulary.tokens)
     ids = tokenizer.encode(tf.constant(["The teachers didn't swim."])).to_list()[0]
     assert ids[0] == 2 and ids[-1] == 3 and 1 not in ids
 
