@@ -35,7 +35,12 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from common.data.batching import encode_texts, make_dataset, make_text_dataset  # noqa: E402
+from common.data.batching import (  # noqa: E402
+    Batching,
+    encode_texts,
+    make_dataset,
+    make_text_dataset,
+)
 from common.data.corpus import corpus_of  # noqa: E402
 from common.text import Vocabulary, build_vocabulary  # noqa: E402
 from nmt_attention.config import Config  # noqa: E402
@@ -62,9 +67,10 @@ def train_speed(config, data, vocabularies, variant, warmup, steps):
     def dataset():  # a new object iterates in the same seeded order
         if pipeline == "faithful":
             return make_text_dataset(spanish, english, source_vocab, target_vocab,
-                                     config.batch_size, config.max_source_words, seed=1)
-        return make_dataset(source, target, config.batch_size, pipeline, seed=1,
-                            fixed_shapes=jit)
+                                     Batching(config.batch_size, seed=1),
+                                     config.max_source_words)
+        return make_dataset(source, target,
+                            Batching(config.batch_size, pipeline, seed=1, fixed_shapes=jit))
 
     keras.utils.set_random_seed(0)
     model = build_model(config, source_vocab.size, target_vocab.size)

@@ -22,6 +22,7 @@ Usage: python bench/transformer_speed.py [--steps 60]
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import time
@@ -35,6 +36,7 @@ import tensorflow as tf  # noqa: E402
 from common.masks import MaskedAccuracy, masked_loss  # noqa: E402
 from transformer.config import Config  # noqa: E402
 from transformer.model import build_model  # noqa: E402
+from transformer.reference import generate_by_recompute  # noqa: E402
 from transformer.schedule import transformer_optimizer  # noqa: E402
 
 BATCH, SOURCE, TARGET, VOCABULARY = 64, 20, 20, 5000
@@ -143,8 +145,10 @@ def decode_speed(model, batch: int, tokens: int = 40, repeats: int = 3) -> dict:
     result, outputs = {}, {}
     for jit in (False, True):
         for cached in (True, False):
-            run = tf.function(lambda s, c=cached, j=jit: model.generate(
-                s, tokens, end_id=-1, use_cache=c, jit_compile=j)[0])
+            generate = model.generate if cached else functools.partial(
+                generate_by_recompute, model)
+            run = tf.function(lambda s, g=generate, j=jit: g(
+                s, tokens, end_id=-1, jit_compile=j)[0])
             name = ("cached" if cached else "full_recompute") + ("_xla" if jit else "")
             result[name + "_ms"], outputs[name] = timed(run)
     result["tutorial_loop_ms"], outputs["tutorial"] = timed(

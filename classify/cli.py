@@ -19,6 +19,7 @@ from common.cli import (
     run_command,
     training_changes,
 )
+from common.run_folder import RunFolder
 
 __all__ = ["main"]
 
@@ -152,7 +153,7 @@ def _train(args) -> int:
     print(f"trained {result.epochs_done} epoch(s), best epoch {result.best_epoch}; test "
           f"accuracy {metrics['test_accuracy']:.4f}; run folder: {run_dir}")
     if args.export:
-        print(f"exported {export(predictor, run_dir / 'export')}")
+        print(f"exported {export(predictor, RunFolder(run_dir).export)}")
     return 0
 
 
@@ -203,7 +204,7 @@ def _export(args) -> int:
     from classify.predictor import load_predictor
 
     _, predictor = load_predictor(args.run)
-    print(export(predictor, Path(args.out or Path(args.run) / "export")))
+    print(export(predictor, Path(args.out or RunFolder(args.run).export)))
     return 0
 
 

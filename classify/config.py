@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from typing import ClassVar
 
 from common.config import RunConfig
 from common.errors import RunError, UsageError
@@ -20,6 +21,11 @@ __all__ = ["BertConfig", "TextConfig", "VitConfig", "config_class", "load_config
 class _Config(RunConfig):
     PRESETS = ("quick", "base", "tiny")
     kind = ""  # "text" | "bert" | "vit", set by each subclass
+    inputs: ClassVar[str] = "texts"  # "texts" | "images": what the model reads
+    position_embedding: ClassVar[str] = "sinusoidal"  # "sinusoidal" | "learned" (BERT)
+    label_budget: ClassVar[int | None] = None  # labeled training examples used (None: all)
+    pretrains: ClassVar[bool] = False  # masked-LM pretraining before fine-tuning
+    reads_unlabeled_text: ClassVar[bool] = False  # unlabeled text joins the vocabulary
 
     # Training.
     batch_size: int = 64
@@ -84,6 +90,8 @@ class BertConfig(TextConfig):
     """
 
     kind = "bert"
+    position_embedding = "learned"
+    reads_unlabeled_text = True
     pooling: str = "cls"
     positional_encoding: bool = True
     pretraining_examples: int = 10000
@@ -93,6 +101,14 @@ class BertConfig(TextConfig):
     mask_rate: float = 0.15
     epochs: int = 40  # of fine-tuning, on the few labeled examples
     patience: int = 40
+
+    @property
+    def label_budget(self) -> int | None:
+        return self.labeled_examples or None
+
+    @property
+    def pretrains(self) -> bool:
+        return self.pretraining_epochs > 0
 
     @classmethod
     def quick(cls):
@@ -117,6 +133,7 @@ class VitConfig(_Config):
     """The Vision Transformer."""
 
     kind = "vit"
+    inputs = "images"
     # Data: "digits" (bundled with scikit-learn), "mnist" or "cifar10" (download).
     data: str = "digits"
     patch_size: int = 4  # 8x8 digits: a 2x2 grid of 4x4 patches

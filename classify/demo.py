@@ -20,6 +20,7 @@ from classify.predictor import load_predictor
 from classify.train import load_run, train
 from common.cli import list_files, run_in_fresh_process
 from common.files import claim_demo_folder
+from common.run_folder import RunFolder
 
 __all__ = ["classify_in_fresh_process", "demo"]
 
@@ -64,7 +65,7 @@ def demo(root: str | os.PathLike) -> bool:
                      for path in plot_image(run_dir, index=i, loaded=loaded)]
         for path in paths:
             print("attention plot:", path)
-        saved = export(predictor, run_dir / "export")
+        saved = export(predictor, RunFolder(run_dir).export)
         mine = predictor.outputs(predictor.inputs_of(inputs))["probabilities"].numpy()
         theirs = np.array(classify_in_fresh_process(saved, np.asarray(inputs)))
         same = np.allclose(mine, theirs, atol=1e-5)

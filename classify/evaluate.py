@@ -11,7 +11,7 @@ import tensorflow as tf
 from classify.train import LoadedRun, SplitData, load_data
 from common.files import atomic_write_text
 from common.plotting import confusion_matrix_figure, save_figure
-from common.run_folder import history_columns, read_history
+from common.run_folder import RunFolder
 
 __all__ = ["confusion_matrix", "evaluate"]
 
@@ -37,8 +37,8 @@ def evaluate(run: LoadedRun, data: SplitData | None = None, batch_size: int = 25
     matrix = confusion_matrix(y, predictions, classes)
     per_class = {name: float(matrix[i, i] / max(1, matrix[i].sum()))
                  for i, name in enumerate(run.label_names)}
-    state_path = run.run_dir / "checkpoints" / "state.json"
-    state = json.loads(state_path.read_text()) if state_path.exists() else {}
+    folder = RunFolder(run.run_dir)
+    state = folder.read_state() if folder.state_path.exists() else None
     metrics = {
         "kind": run.config.kind,
         "test_examples": int(len(y)),
@@ -46,17 +46,17 @@ def evaluate(run: LoadedRun, data: SplitData | None = None, batch_size: int = 25
         "per_class_accuracy": per_class,
         "confusion_matrix": matrix.tolist(),
         "label_names": run.label_names,
-        "epochs_trained": state.get("epoch"),
-        "best_epoch": state.get("best_epoch"),
+        "epochs_trained": state and state.epoch,
+        "best_epoch": state and state.best_epoch,
         "data": data.report,
     }
-    pretraining = history_columns(read_history(run.run_dir / "pretrain" / "history.csv"))
+    pretraining = folder.child("pretrain").history()
     if pretraining.get("val_masked_accuracy"):
         metrics["pretraining_val_masked_accuracy"] = pretraining["val_masked_accuracy"][-1]
-    atomic_write_text(run.run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    atomic_write_text(folder.metrics_path, json.dumps(metrics, indent=2) + "\n")
     title = f"confusion matrix, test split: accuracy {metrics['test_accuracy']:.1%}"
     save_figure(confusion_matrix_figure(matrix, run.label_names, title),
-                run.run_dir / "plots" / "confusion_matrix.png")
+                folder.plots / "confusion_matrix.png")
     if data.test_texts is not None:
         lines = ["sentence\tlabel\tpredicted\tprobability"]
         lines += [f"{t}\t{run.label_names[a]}\t{run.label_names[b]}\t{p[b]:.4f}"

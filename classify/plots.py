@@ -9,6 +9,7 @@ import numpy as np
 
 from common.errors import InputError
 from common.files import slug
+from common.run_folder import RunFolder
 
 __all__ = ["rollout_figure", "text_attention_figure"]
 
@@ -55,7 +56,7 @@ def plot_text(run_dir: str | os.PathLike, sentence: str, layer: int = -1,
     if not -layers <= layer < layers:
         raise InputError(f"--layer must be in [0, {layers - 1}], received {layer}")
     figure = text_attention_figure(predictor, sentence, layer)
-    return [save_figure(figure, Path(run_dir) / "plots" /
+    return [save_figure(figure, RunFolder(run_dir).plots /
                         f"attention-block{layer % layers}-{slug(sentence)}.png")]
 
 
@@ -78,4 +79,4 @@ def plot_image(run_dir: str | os.PathLike, image_path: str | None = None, index:
         image = data.x["test"][index]
         name, truth = f"test{index}", run.label_names[data.y["test"][index]]
     figure = rollout_figure(predictor, image, run.config.patch_size, truth)
-    return [save_figure(figure, Path(run_dir) / "plots" / f"cls-attention-{name}.png")]
+    return [save_figure(figure, RunFolder(run_dir).plots / f"cls-attention-{name}.png")]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import keras
@@ -93,18 +93,11 @@ def text_splits(config: TextConfig) -> TextSplits:
                       {name: data.labels[index] for name, index in parts.items()})
 
 
-def _label_budget(config) -> int | None:
-    """How many labeled training examples a run uses (BERT fine-tunes on a few)."""
-    if isinstance(config, BertConfig) and config.labeled_examples:
-        return config.labeled_examples
-    return None
-
-
 def load_data(config, vocabulary: Vocabulary | None = None,
               splits: TextSplits | None = None) -> SplitData:
     """The three splits as arrays: token ids for text (with ``vocabulary``; ``splits`` when
     already read), images for ViT."""
-    if isinstance(config, VitConfig):
+    if config.inputs == "images":
         images = load_images(config)
         parts = _splits(len(images), config)
         return SplitData({n: images.images[i] for n, i in parts.items()},
@@ -112,7 +105,7 @@ def load_data(config, vocabulary: Vocabulary | None = None,
                          images.label_names, images.report)
     splits = splits or text_splits(config)
     texts, labels = dict(splits.texts), dict(splits.labels)
-    budget = _label_budget(config)
+    budget = config.label_budget
     texts["train"], labels["train"] = texts["train"][:budget], labels["train"][:budget]
     x = {name: encode(vocabulary, part) for name, part in texts.items()}
     return SplitData(x, labels, splits.data.label_names, splits.data.report, texts["test"])
@@ -128,7 +121,7 @@ def encode(vocabulary: Vocabulary, texts: Sequence[str], batch: int = 4096) -> n
 def build_model(config, num_classes: int, vocabulary_size: int | None = None,
                 image_shape: tuple[int, ...] | None = None) -> keras.Model:
     """The classifier a config describes, built."""
-    if isinstance(config, VitConfig):
+    if config.inputs == "images":
         model = VisionTransformer(image_shape[:2], image_shape[2], config.patch_size,
                                   num_classes, config.num_layers, config.hidden_dim,
                                   config.num_heads, config.intermediate_dim, config.dropout)
@@ -138,7 +131,7 @@ def build_model(config, num_classes: int, vocabulary_size: int | None = None,
         vocabulary_size, num_classes, config.sequence_length, config.num_layers,
         config.hidden_dim, config.num_heads, config.intermediate_dim, config.dropout,
         config.pooling, config.positional_encoding,
-        "learned" if isinstance(config, BertConfig) else "sinusoidal")
+        config.position_embedding)
     model(tf.zeros([1, config.sequence_length], tf.int32))
     return model
 
@@ -196,7 +189,7 @@ def load_run(run_dir: str | os.PathLike, which: str = "best") -> LoadedRun:
     config = load_config(run.config_path)
     meta = run.read_json("labels.json", "label list")
     vocabulary = None
-    if not isinstance(config, VitConfig):
+    if config.inputs == "texts":
         vocabulary = word_vocabulary(run.read_json("vocabulary.json", "vocabulary"),
                                     config.sequence_length, config.text_mode)
     try:
@@ -209,22 +202,19 @@ def load_run(run_dir: str | os.PathLike, which: str = "best") -> LoadedRun:
     return LoadedRun(run.path, config, label_names, vocabulary, image_shape, model)
 
 
-def train(config, run_dir: str | os.PathLike, resume: bool = False, epochs: int | None = None,
-          callbacks: Sequence[keras.callbacks.Callback] = (),
-          log: Callable[[str], None] = print, verbose: int = 2,
-          strategy: str | tf.distribute.Strategy = "default") -> TrainResult:
+def train(config, run_dir: str | os.PathLike, **options) -> TrainResult:
     """Trains ``config`` (a TextConfig, BertConfig or VitConfig) into ``run_dir``; with
     ``resume``, continues after the last finished epoch (of pretraining, then fine-tuning).
-    See :func:`common.training.train_run`; ``result.data`` is the :class:`SplitData`."""
-    return train_run(config, run_dir, _prepare, resume=resume, epochs=epochs,
-                     callbacks=callbacks, log=log, verbose=verbose, strategy=strategy)
+    ``options`` (resume, epochs, callbacks, log, verbose, strategy) as
+    :func:`common.training.train_run`; ``result.data`` is the :class:`SplitData`."""
+    return train_run(config, run_dir, _prepare, **options)
 
 
 def _prepare(context: RunContext) -> tuple[FitPlan, SplitData]:
     config, run, resume, chief, log = (context.config, context.run, context.resume,
                                        context.chief, context.log)
     vocabulary, image_shape, unlabeled, splits = None, None, [], None
-    if isinstance(config, VitConfig):
+    if config.inputs == "images":
         data = load_data(config)
         image_shape = tuple(int(s) for s in data.x["train"].shape[1:])
     else:
@@ -237,7 +227,7 @@ def _prepare(context: RunContext) -> tuple[FitPlan, SplitData]:
         run.write_json("labels.json", {"label_names": data.label_names,
                                        "image_shape": image_shape}, indent=2)
     start = None
-    if isinstance(config, BertConfig) and config.pretraining_epochs > 0:
+    if config.pretrains:
         pretrain = run.child("pretrain")
         _pretrain(context, pretrain, vocabulary, encode(vocabulary, unlabeled),
                   data.x["validation"])
@@ -285,7 +275,7 @@ def _vocabulary(config: TextConfig, run: RunFolder, resume: bool, splits: TextSp
     if resume:
         tokens = run.read_json("vocabulary.json", "vocabulary")
     else:
-        labeled = splits.texts["train"][: _label_budget(config)]
+        labeled = splits.texts["train"][: config.label_budget]
         tokens = build_word_vocabulary(labeled + unlabeled, config.vocabulary_size,
                                        config.text_mode)
         if chief:
@@ -297,7 +287,7 @@ def _pretraining_texts(config: TextConfig, splits: TextSplits) -> list[str]:
     """Unlabeled text for BERT: a larger generated set (another seed, so it shares no
     sentence order with the labeled splits by construction), or the training split's
     sentences of a real file. Nothing for the other models."""
-    if not isinstance(config, BertConfig):
+    if not config.reads_unlabeled_text:
         return []
     if config.data == "generated":
         return generate_order_task(config.pretraining_examples, config.seed + 1).texts

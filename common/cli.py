@@ -34,6 +34,7 @@ __all__ = [
     "run_in_fresh_process",
     "training_changes",
     "translate_in_fresh_process",
+    "translation_parser",
     "translate_lines",
 ]
 
@@ -72,6 +73,38 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                         help="global batch size (default: the preset's)")
     parser.add_argument("--export", action="store_true",
                         help="export the trained model to RUN/export (the chief only)")
+
+
+def translation_parser(tutorial: str, description: str, preset_help: str, unit: str,
+                       evaluate_help: str, evaluate_beam: int, plot_help: str,
+                       ) -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The command line both translation tutorials share: ``train`` (presets, data, run and
+    training options), ``translate`` (decoding options, sentences), ``evaluate`` (``--limit``,
+    ``--beam``), ``plot`` (a sentence), ``export`` and ``demo``. Returns the parser and its
+    subcommand parsers, for each tutorial to add its own options."""
+    parser = argparse.ArgumentParser(prog=f"python -m {tutorial}", description=description)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    train = commands.add_parser("train", help="train a model into a run folder")
+    train.add_argument("--preset", default="quick", choices=["quick", "tutorial", "tiny"],
+                       help=preset_help)
+    add_data_arguments(train)
+    add_run_arguments(train, Path("runs") / tutorial)
+    add_training_arguments(train)
+    translate = commands.add_parser(
+        "translate", help="translate sentences given as arguments, else one a line on stdin")
+    add_decoding_arguments(translate, unit)
+    translate.add_argument("sentences", nargs="*", metavar="SENTENCE")
+    evaluate = commands.add_parser("evaluate", help=evaluate_help)
+    evaluate.add_argument("--run", required=True, metavar="DIR", help="a trained run folder")
+    evaluate.add_argument("--limit", type=int, help="score only the first N test pairs")
+    evaluate.add_argument("--beam", type=int, default=evaluate_beam, metavar="N",
+                          help=f"beam width (default {evaluate_beam}; 1: greedy only)")
+    plot = commands.add_parser("plot", help=plot_help)
+    plot.add_argument("--run", required=True, metavar="DIR", help="a trained run folder")
+    plot.add_argument("sentence", metavar="SENTENCE")
+    add_shared_commands(commands, tutorial)
+    return parser, {"train": train, "translate": translate, "evaluate": evaluate,
+                    "plot": plot}
 
 
 def add_decoding_arguments(parser: argparse.ArgumentParser, unit: str = "tokens") -> None:

@@ -3,11 +3,80 @@ batched beam search over any step function."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Sequence
 
+import numpy as np
 import tensorflow as tf
 
-__all__ = ["banned_logits", "beam_search_loop", "choose_next"]
+from common.errors import InputError
+from common.text import check_sentences
+
+__all__ = ["GREEDY", "Sampling", "TextTranslator", "banned_logits", "beam_search_loop",
+           "choose_next"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Sampling:
+    """How a decoder chooses the next token: the argmax at ``temperature`` 0, else a sample
+    of softmax(logits / temperature) among the ``top_k`` likeliest tokens (0: all),
+    reproducible for ``seed``. Python numbers or scalar tensors."""
+
+    temperature: float | tf.Tensor = 0.0
+    top_k: int | tf.Tensor = 0
+    seed: int | tf.Tensor = 0
+
+    def tensors(self) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        """``(temperature, top_k, seed)`` as float32, int32 and int64 tensors."""
+        return (tf.cast(self.temperature, tf.float32), tf.cast(self.top_k, tf.int32),
+                tf.cast(self.seed, tf.int64))
+
+
+GREEDY = Sampling()
+
+
+class TextTranslator(tf.Module):
+    """Text in, text out: what both tutorials' ``Translator`` share.
+
+    A subclass defines the graph functions ``sample(texts, temperature, top_k, seed)`` and
+    ``beam(texts, beam_width)`` (strings (batch,) -> a dict of ``translation``,
+    ``output_tokens``, ``source_tokens``, ``attention``; the exports serve them); this class
+    checks the inputs and settings and turns the results into numpy and strings.
+    """
+
+    def run(self, texts: Sequence[str], temperature: float = 0.0, top_k: int = 0,
+            seed: int = 0, beam_width: int = 1) -> dict[str, np.ndarray]:
+        """Translates a batch: numpy arrays of the translations, tokens and attention.
+
+        ``temperature`` 0 is greedy, above 0 samples (among the ``top_k`` likeliest tokens,
+        0: all) reproducibly for ``seed``; ``beam_width`` above 1 is beam search (and
+        ignores the sampling settings).
+
+        Raises:
+            TypeError: ``texts`` is not a list of strings.
+            InputError: a negative temperature or top_k, or a beam width below 1.
+        """
+        texts = check_sentences(texts)
+        if temperature < 0 or top_k < 0 or beam_width < 1:
+            raise InputError("need temperature >= 0, top_k >= 0 and beam_width >= 1; received "
+                             f"{temperature}, {top_k}, {beam_width}")
+        if not texts:
+            return {"translation": np.array([], dtype=object)}
+        if beam_width > 1:
+            result = self._beam_search(tf.constant(texts), int(beam_width))
+        else:
+            result = self.sample(tf.constant(texts), tf.constant(temperature, tf.float32),
+                                 tf.constant(top_k, tf.int32), tf.constant(seed, tf.int64))
+        return {k: v.numpy() for k, v in result.items()}
+
+    def _beam_search(self, texts: tf.Tensor, beam_width: int) -> dict:
+        return self.beam(texts, tf.constant(beam_width, tf.int32))
+
+    def translate(self, texts: Sequence[str], temperature: float = 0.0, top_k: int = 0,
+                  seed: int = 0, beam_width: int = 1) -> list[str]:
+        """One translated string per input string, in order."""
+        result = self.run(texts, temperature, top_k, seed, beam_width)
+        return [t.decode("utf-8") for t in result["translation"]]
 
 
 def banned_logits(vocabulary: int, start_id: int) -> tf.Tensor:

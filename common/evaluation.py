@@ -7,7 +7,6 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import sacrebleu
 import tensorflow as tf
@@ -40,15 +39,16 @@ def translate_all(translator, texts: Sequence[str], batch_size: int = 64, beam_w
     return out
 
 
-def write_evaluation(run_dir: Path, metrics_name: str, metrics: dict, sources: Sequence[str],
+def write_evaluation(run, metrics_name: str, metrics: dict, sources: Sequence[str],
                      references: Sequence[str], hypotheses: dict[str, Sequence[str]]) -> None:
-    """Writes ``RUN/metrics_name`` (the metrics as JSON) and ``RUN/translations.tsv``: a row
-    a sentence, source, reference, then one column per decoding (``hypotheses``)."""
-    atomic_write_text(run_dir / metrics_name, json.dumps(metrics, indent=2) + "\n")
+    """Writes ``RUN/metrics_name`` (the metrics as JSON) and ``RUN/translations.tsv`` (a
+    row a sentence: source, reference, then one column per decoding in ``hypotheses``) in
+    ``run``, a :class:`~common.run_folder.RunFolder`."""
+    atomic_write_text(run / metrics_name, json.dumps(metrics, indent=2) + "\n")
     lines = ["\t".join(["source", "reference", *hypotheses])]
     lines += ["\t".join(row) for row in zip(sources, references, *hypotheses.values(),
                                             strict=True)]
-    atomic_write_text(run_dir / "translations.tsv", "\n".join(lines) + "\n")
+    atomic_write_text(run / "translations.tsv", "\n".join(lines) + "\n")
 
 
 def to_stderr(message: str) -> None:

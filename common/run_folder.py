@@ -121,6 +121,16 @@ class RunFolder:
         atomic_write_text(self.path / name, json.dumps(value, indent=indent,
                                                        ensure_ascii=False))
 
+    def read_pair(self, folder: str, make: Callable[[list[str]], object]) -> tuple:
+        """A translation run's ``(source, target)`` vocabularies: ``make(tokens)`` of
+        ``RUN/folder/source.json`` and ``target.json``."""
+        return tuple(make(self.read_json(f"{folder}/{side}.json", "vocabulary"))
+                     for side in ("source", "target"))
+
+    def write_pair(self, folder: str, source: list[str], target: list[str]) -> None:
+        self.write_json(f"{folder}/source.json", source)
+        self.write_json(f"{folder}/target.json", target)
+
     def open(self, resume: bool, chief: bool = True) -> TrainState:
         """The training state to start from: the saved one when resuming, else a fresh one.
 

@@ -44,6 +44,7 @@ __all__ = [
     "fit_plan",
     "keep_best_average",
     "train_run",
+    "translation_data",
 ]
 
 
@@ -133,6 +134,30 @@ def train_run(config, run_dir: str | os.PathLike, prepare: Prepare, *, resume: b
              verbose=verbose, chief=chief)
     return TrainResult(run.path, config, data, state.epoch, state.best_epoch,
                        state.stopped_early, chief)
+
+
+def translation_data(context: RunContext, folder: str, learn: Callable[[list[str]], list[str]],
+                     make: Callable[[list[str]], object]) -> tuple:
+    """``(corpus, source, target)`` for a translation run: the corpus its config names, and
+    the two vocabularies ``make(tokens)``: learned from the training split with ``learn``
+    (and written to ``RUN/folder`` with ``data.json``, on the chief), or read back on resume.
+
+    Raises:
+        DataError: the data cannot be read, or has too few pairs to split.
+    """
+    from common.data.corpus import corpus_of
+
+    corpus = corpus_of(context.config)
+    context.log(corpus.report)
+    train_es, train_en, _, _ = corpus.training_parts()
+    if context.resume:
+        return corpus, *context.run.read_pair(folder, make)
+    context.log(f"learning the vocabularies ({folder}/) from the training split ...")
+    tokens = learn(train_es), learn(train_en)
+    if context.chief:
+        context.run.write_pair(folder, *tokens)
+        context.run.write_json("data.json", corpus.summary(), indent=2)
+    return corpus, make(tokens[0]), make(tokens[1])
 
 
 def fit_plan(plan: FitPlan, run: RunFolder, state: TrainState, config,

@@ -12,18 +12,15 @@ from pathlib import Path
 
 from common.cli import (
     UsageError,
-    add_data_arguments,
-    add_decoding_arguments,
-    add_run_arguments,
-    add_shared_commands,
-    add_training_arguments,
     check_limit,
     data_changes,
     report_training,
     run_command,
     training_changes,
     translate_lines,
+    translation_parser,
 )
+from common.run_folder import RunFolder
 
 __all__ = ["main"]
 
@@ -31,20 +28,17 @@ DEFAULT_RUNS = Path("runs") / "nmt_attention"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m nmt_attention",
+    parser, commands = translation_parser(
+        "nmt_attention",
         description="The TensorFlow tutorial 'Neural machine translation with attention': "
         "a GRU encoder-decoder with cross-attention, Spanish to English.",
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    train = commands.add_parser("train", help="train a model into a run folder")
-    train.add_argument("--preset", default="quick", choices=["quick", "tutorial", "tiny"],
-                       help="hyperparameters: 'tutorial' (units 256, vocabulary 5000, batch "
-                       "64, early stopping), 'quick' (the demo's, minutes on 2 cores), 'tiny'")
-    add_data_arguments(train)
-    add_run_arguments(train, DEFAULT_RUNS)
-    add_training_arguments(train)
+        preset_help="hyperparameters: 'tutorial' (units 256, vocabulary 5000, batch 64, "
+        "early stopping), 'quick' (the demo's, minutes on 2 cores), 'tiny'",
+        unit="words",
+        evaluate_help="BLEU, chrF (and alignment accuracy) on the test split; prints JSON "
+        "and writes metrics.json",
+        evaluate_beam=1, plot_help="attention heatmap of one sentence (PNG)")
+    train = commands["train"]
     train.add_argument("--score", choices=["dot", "general", "additive"],
                        help="attention score (default: the preset's, 'dot')")
     train.add_argument("--combine", choices=["add", "concat"],
@@ -53,26 +47,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="standardization: the tutorial's, or accents and apostrophes kept")
     train.add_argument("--pipeline", choices=["fast", "faithful"],
                        help="input pipeline: length buckets (fast) or the tutorial's")
-
-    translate = commands.add_parser(
-        "translate", help="translate sentences given as arguments, else one a line on stdin")
-    add_decoding_arguments(translate, unit="words")
-    translate.add_argument("sentences", nargs="*", metavar="SENTENCE")
-
-    evaluate = commands.add_parser(
-        "evaluate", help="BLEU, chrF (and alignment accuracy) on the test split; "
-        "prints JSON and writes metrics.json")
-    evaluate.add_argument("--run", required=True, metavar="DIR", help="a trained run folder")
-    evaluate.add_argument("--limit", type=int, help="score only the first N test pairs")
-    evaluate.add_argument("--beam", type=int, default=1, metavar="N",
-                          help="beam width (default 1: greedy)")
-
-    plot = commands.add_parser("plot", help="attention heatmap of one sentence (PNG)")
-    plot.add_argument("--run", required=True, metavar="DIR", help="a trained run folder")
-    plot.add_argument("--out", metavar="PATH", help="PNG path (default: RUN/plots/...)")
-    plot.add_argument("sentence", metavar="SENTENCE")
-
-    add_shared_commands(commands, "nmt_attention")
+    commands["plot"].add_argument("--out", metavar="PATH",
+                                  help="PNG path (default: RUN/plots/...)")
     return parser
 
 
@@ -92,7 +68,7 @@ def _train(args) -> int:
     run_dir = Path(args.run) if args.run else DEFAULT_RUNS / args.preset
     result = train(config, run_dir, resume=args.resume, epochs=args.epochs,
                    strategy=args.strategy)
-    report_training(result, (lambda: export(load_translator(run_dir), run_dir / "export"))
+    report_training(result, (lambda: export(load_translator(run_dir), RunFolder(run_dir).export))
                     if args.export else None)
     return 0
 
@@ -126,7 +102,7 @@ def _export(args) -> int:
     from nmt_attention.export import export
     from nmt_attention.train import load_translator
 
-    print(export(load_translator(args.run), Path(args.out or Path(args.run) / "export")))
+    print(export(load_translator(args.run), Path(args.out or RunFolder(args.run).export)))
     return 0
 
 

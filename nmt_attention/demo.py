@@ -10,6 +10,7 @@ import time
 
 from common.cli import finish_demo
 from common.files import claim_demo_folder
+from common.run_folder import RunFolder
 from nmt_attention.config import Config
 from nmt_attention.evaluate import evaluate_run
 from nmt_attention.export import export
@@ -39,5 +40,5 @@ def demo(run_dir: str | os.PathLike, epochs: int | None = None) -> bool:
         print("  " + " | ".join(row))
     for sentence in samples[:3] + ["¿Quién no compró el coche rojo?", "Nosotros lo vendimos."]:
         print("attention plot:", plot_sentence(run_dir, sentence, translator=translator))
-    return finish_demo(run_dir, export(translator, run_dir / "export"), samples, greedy, "",
+    return finish_demo(run_dir, export(translator, RunFolder(run_dir).export), samples, greedy, "",
                        started)

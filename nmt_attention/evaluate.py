@@ -28,6 +28,7 @@ from common.data.batching import encode_texts
 from common.data.corpus import Corpus, corpus_of
 from common.errors import InputError
 from common.evaluation import bleu_scores, to_stderr, translate_all, write_evaluation
+from common.run_folder import RunFolder
 from common.text import tokenize
 from nmt_attention.translator import Translator
 
@@ -129,6 +130,6 @@ def evaluate_run(run_dir: str | os.PathLike, limit: int | None = None, beam_widt
     result = evaluate(load_translator(run_dir), corpus_of(config), limit, beam_width,
                       progress)
     name = "metrics.json" if beam_width == 1 else f"metrics-beam{beam_width}.json"
-    write_evaluation(run_dir, name, result.metrics, result.sources, result.references,
+    write_evaluation(RunFolder(run_dir), name, result.metrics, result.sources, result.references,
                      {"translation": result.hypotheses})
     return result.metrics

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from common.errors import InputError
 from common.files import slug
+from common.run_folder import RunFolder
 
 __all__ = ["plot_sentence", "sentence_figure"]
 
@@ -34,5 +35,5 @@ def plot_sentence(run_dir: str | os.PathLike, sentence: str, out: str | os.PathL
         raise InputError("the sentence to plot is empty")
     figure = sentence_figure(translator or load_translator(run_dir), sentence)
     if out is None:
-        out = Path(run_dir) / "plots" / f"attention-{slug(sentence)}.png"
+        out = RunFolder(run_dir).plots / f"attention-{slug(sentence)}.png"
     return save_figure(figure, Path(out))

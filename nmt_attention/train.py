@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Sequence
 
 import keras
 import tensorflow as tf
 
-from common.data.batching import encode_texts, make_dataset, make_text_dataset
-from common.data.corpus import Corpus, corpus_of
+from common.data.batching import Batching, encode_texts, make_dataset, make_text_dataset
+from common.data.corpus import Corpus
 from common.masks import MaskedAccuracy, masked_loss
 from common.run_folder import RunFolder
 from common.text import Vocabulary, build_vocabulary
-from common.training import FitPlan, RunContext, TrainResult, train_run
+from common.training import FitPlan, RunContext, TrainResult, train_run, translation_data
 from nmt_attention.config import Config
 from nmt_attention.optimizer import FusedAdam
 from nmt_attention.translator import Seq2SeqModel, Translator, build_model
@@ -45,61 +44,48 @@ def load_run(run_dir: str | os.PathLike) -> tuple[Config, Vocabulary, Vocabulary
     """The config and both vocabularies of a run folder."""
     run = RunFolder(run_dir)
     config = run.read_config(Config)
-    source, target = (
-        Vocabulary(run.read_json(f"vocabulary/{name}.json", "vocabulary"), config.text_mode)
-        for name in ("source", "target"))
-    return config, source, target
+    return config, *run.read_pair("vocabulary", lambda words: Vocabulary(words,
+                                                                         config.text_mode))
 
 
 def load_model(run_dir: str | os.PathLike, which: str = "best") -> Seq2SeqModel:
-    """The run's model with its best (or last) weights."""
+    """The run's model with its best (or last, with its optimizer) weights."""
     config, source, target = load_run(run_dir)
     return RunFolder(run_dir).load_model(
         which, lambda: build_model(config, source.size, target.size))
 
 
 def load_translator(run_dir: str | os.PathLike) -> Translator:
+    """The run's best model with its vocabularies, translating text."""
     config, source, target = load_run(run_dir)
     return Translator(load_model(run_dir), source, target, config.max_source_words,
                       config.max_output_tokens)
 
 
-def train(config: Config, run_dir: str | os.PathLike, resume: bool = False,
-          epochs: int | None = None, callbacks: Sequence[keras.callbacks.Callback] = (),
-          log: Callable[[str], None] = print, verbose: int = 2,
-          strategy: str | tf.distribute.Strategy = "default") -> TrainResult:
-    """Trains into ``run_dir``; see :func:`common.training.train_run` (``result.data`` is
-    the :class:`~common.data.corpus.Corpus`)."""
-    return train_run(config, run_dir, _prepare, resume=resume, epochs=epochs,
-                     callbacks=callbacks, log=log, verbose=verbose, strategy=strategy)
+def train(config: Config, run_dir: str | os.PathLike, **options) -> TrainResult:
+    """Trains the GRU translator into ``run_dir``; ``options`` (resume, epochs, callbacks,
+    log, verbose, strategy) as :func:`common.training.train_run`. ``result.data`` is the
+    :class:`~common.data.corpus.Corpus`."""
+    return train_run(config, run_dir, _prepare, **options)
 
 
 def _prepare(context: RunContext) -> tuple[FitPlan, Corpus]:
-    config, run, log = context.config, context.run, context.log
-    corpus = corpus_of(config)
-    log(corpus.report)
-    train_es, train_en, val_es, _ = corpus.training_parts()
-    if context.resume:
-        _, source, target = load_run(run.path)
-    else:
-        source, target = (Vocabulary(build_vocabulary(texts, config.vocabulary_size,
-                                                      config.text_mode), config.text_mode)
-                          for texts in (train_es, train_en))
-        if context.chief:
-            run.write_json("vocabulary/source.json", source.tokens)
-            run.write_json("vocabulary/target.json", target.tokens)
-            run.write_json("data.json", corpus.summary(), indent=2)
+    config = context.config
+    corpus, source, target = translation_data(
+        context, "vocabulary",
+        learn=lambda texts: build_vocabulary(texts, config.vocabulary_size, config.text_mode),
+        make=lambda words: Vocabulary(words, config.text_mode))
+    val_es = corpus.part("validation")[0]
 
     def dataset(split: str, reshuffle: bool) -> tf.data.Dataset:
         spanish, english = corpus.part(split)
+        batching = Batching(config.batch_size, config.pipeline, config.seed, reshuffle,
+                            fixed_shapes=config.jit_compile)
         if config.pipeline == "faithful":
-            return make_text_dataset(spanish, english, source, target, config.batch_size,
-                                     config.max_source_words, seed=config.seed,
-                                     reshuffle=reshuffle)
+            return make_text_dataset(spanish, english, source, target, batching,
+                                     config.max_source_words)
         return make_dataset(encode_texts(source, spanish, config.max_source_words),
-                            encode_texts(target, english, config.max_source_words),
-                            config.batch_size, config.pipeline, seed=config.seed,
-                            reshuffle=reshuffle, fixed_shapes=config.jit_compile)
+                            encode_texts(target, english, config.max_source_words), batching)
 
     def build() -> Seq2SeqModel:
         return build_model(config, source.size, target.size)

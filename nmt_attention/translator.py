@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import keras
-import numpy as np
 import tensorflow as tf
 
-from common.decoding import banned_logits, beam_search_loop, choose_next
-from common.errors import InputError
-from common.text import Vocabulary, check_sentences, detokenize, standardize
+from common.decoding import (
+    GREEDY,
+    Sampling,
+    TextTranslator,
+    banned_logits,
+    beam_search_loop,
+    choose_next,
+)
+from common.text import Vocabulary, detokenize, standardize
 from nmt_attention.config import Config
 from nmt_attention.decoder import Decoder
 from nmt_attention.encoder import Encoder
@@ -77,15 +80,12 @@ class Seq2SeqModel(keras.Model):
         max_length: int | tf.Tensor,
         start_id: int = 2,
         end_id: int = 3,
-        temperature: float | tf.Tensor = 0.0,
-        top_k: int | tf.Tensor = 0,
-        seed: int | tf.Tensor = 0,
+        sampling: Sampling = GREEDY,
         stop_early: bool = True,
     ) -> tuple[tf.Tensor, tf.Tensor]:
         """Decodes a batch, one token a step, each row stopping at its own ``[END]``.
 
-        ``temperature`` 0 is greedy (argmax); above 0 samples from softmax(logits / T),
-        among the ``top_k`` likeliest tokens (0: all), reproducibly for a given ``seed``.
+        ``sampling``: greedy (the default) or sampled, see :class:`common.decoding.Sampling`.
         Padding, ``[UNK]`` and ``[START]`` are never produced. With ``stop_early`` the loop
         ends once every row has ended; without it, it always runs ``max_length`` steps, as
         the published tutorial's exported graph does.
@@ -99,9 +99,7 @@ class Seq2SeqModel(keras.Model):
         mask = tf.not_equal(source_ids, 0)
         batch = tf.shape(source_ids)[0]
         banned = banned_logits(self.target_vocabulary_size, start_id)  # (vocabulary,)
-        temperature = tf.cast(temperature, tf.float32)
-        top_k = tf.cast(top_k, tf.int32)
-        seed = tf.cast(seed, tf.int64)
+        temperature, top_k, seed = sampling.tensors()
         token = tf.fill([batch, 1], tf.constant(start_id, tf.int64))
         state = tf.zeros([batch, self.units])
         done = tf.zeros([batch], tf.bool)
@@ -187,7 +185,7 @@ def build_model(config: Config, source_vocabulary_size: int, target_vocabulary_s
     return model
 
 
-class Translator(tf.Module):
+class Translator(TextTranslator):
     """Text in, text out: vocabularies, the model and the decoding loop, ready to export.
 
     Args:
@@ -242,9 +240,7 @@ class Translator(tf.Module):
             max_length,
             self.target_vocabulary.start_id,
             self.target_vocabulary.end_id,
-            temperature,
-            top_k,
-            seed,
+            Sampling(temperature, top_k, seed),
             self.stop_early,
         )
         return self._outputs(texts, source_ids, tokens, weights)
@@ -280,36 +276,3 @@ class Translator(tf.Module):
             "source_tokens": self.source_vocabulary.words(source_ids),
             "attention": weights,
         }
-
-    def run(
-        self,
-        texts: Sequence[str],
-        temperature: float = 0.0,
-        top_k: int = 0,
-        seed: int = 0,
-        beam_width: int = 1,
-    ) -> dict[str, np.ndarray]:
-        """Translates a batch; returns numpy arrays of the export signature's outputs.
-
-        ``beam_width`` above 1 uses beam search (and ignores ``temperature``).
-        """
-        texts = check_sentences(texts)
-        if not texts:
-            return {"translation": np.array([], dtype=object)}
-        if temperature < 0 or top_k < 0:
-            raise InputError(f"temperature and top_k must be >= 0, received {temperature}, "
-                             f"{top_k}")
-        if beam_width < 1:
-            raise InputError(f"beam_width must be >= 1, received {beam_width}")
-        if beam_width > 1:
-            result = self.beam(tf.constant(texts), tf.constant(beam_width, tf.int32))
-        else:
-            result = self.sample(tf.constant(texts), tf.constant(temperature, tf.float32),
-                                 tf.constant(top_k, tf.int32), tf.constant(seed, tf.int64))
-        return {k: v.numpy() for k, v in result.items()}
-
-    def translate(self, texts: Sequence[str], temperature: float = 0.0, top_k: int = 0,
-                  seed: int = 0, beam_width: int = 1) -> list[str]:
-        """One translated string per input string, in order."""
-        result = self.run(texts, temperature, top_k, seed, beam_width)
-        return [t.decode("utf-8") for t in result["translation"]]

@@ -61,10 +61,11 @@ class MultiHeadAttention(keras.layers.Layer):
     Masking: ``attention_mask`` (batch, target_len, source_len) bool, True where a query may
     look; it is broadcast over the heads.
 
-    Incremental decoding: pass ``cache``, a ``(keys, values)`` pair of (batch, num_heads,
-    max_len, key_dim) tensors holding the keys and values of earlier positions, and
-    ``cache_index``, the position of the first new query; the new keys and values are written
-    there and the layer returns the updated pair. Queries then only need the newest token.
+    Incremental decoding has its own method, :meth:`step`: the new positions' keys and
+    values are written into a ``(keys, values)`` cache of (batch, num_heads, max_len,
+    key_dim) tensors, and their queries attend to it. :meth:`attend` takes keys and values
+    already projected (:meth:`project_key_value`), as a decoder's cross-attention does on
+    every decoding step.
 
     Args:
         num_heads: number of heads.
@@ -74,20 +75,16 @@ class MultiHeadAttention(keras.layers.Layer):
         use_bias: whether the projections have biases.
         **kwargs: passed to ``keras.layers.Layer``.
 
-    Call arguments:
+    Call arguments (as ``keras.layers.MultiHeadAttention``'s):
         query: (batch, target_len, query_dim).
         value: (batch, source_len, value_dim).
         key: optional, defaults to ``value``.
         attention_mask: optional bool (batch, target_len, source_len).
         return_attention_scores: also return the weights.
-        cache, cache_index: see above.
-        key_value: optional ``(keys, values)``, each (batch, num_heads, source_len, key_dim),
-            from :meth:`project_key_value`; ``value`` and ``key`` are then not projected
-            again.
 
     Returns:
         (batch, target_len, query_dim); with ``return_attention_scores`` also the weights,
-        (batch, num_heads, target_len, source_len); with ``cache`` also the new cache.
+        (batch, num_heads, target_len, source_len).
 
     Example:
         >>> mha = MultiHeadAttention(num_heads=2, key_dim=4)
@@ -145,51 +142,45 @@ class MultiHeadAttention(keras.layers.Layer):
         x = tf.einsum("btd,dhk->bhtk", x, kernel)  # (batch, heads, length, key_dim)
         return x if bias is None else x + bias[None, :, None, :]
 
-    def call(
-        self,
-        query,
-        value,
-        key=None,
-        attention_mask=None,
-        return_attention_scores=False,
-        training=None,
-        cache=None,
-        cache_index=None,
-        key_value=None,
-    ):
+    def call(self, query, value, key=None, attention_mask=None, return_attention_scores=False,
+             training=None):
+        out, weights = self.attend(query, *self.project_key_value(value, key), attention_mask,
+                                   training)
+        return (out, weights) if return_attention_scores else out
+
+    def attend(self, query, keys, values, attention_mask=None, training=None):
+        """``query`` (batch, target_len, query_dim) attends to projected ``keys`` and
+        ``values`` (batch, num_heads, source_len, key_dim); ``attention_mask`` (batch,
+        target_len, source_len). Returns ``(out, weights)``: (batch, target_len, query_dim)
+        and (batch, num_heads, target_len, source_len)."""
         q = self._project(query, self.query_kernel, self.query_bias)  # (b, h, Tq, k)
-        if key_value is not None:  # keys and values projected once, for every step
-            k, v = key_value
-        else:
-            k, v = self._key_value(value, key)
-        if cache is not None:
-            k = _write_at(cache[0], k, cache_index)  # (b, h, max_len, k)
-            v = _write_at(cache[1], v, cache_index)
-            cache = (k, v)
         mask = None if attention_mask is None else attention_mask[:, None, :, :]
-        out, weights = scaled_dot_product_attention(q, k, v, mask)  # (b, h, Tq, k)
+        out, weights = scaled_dot_product_attention(q, keys, values, mask)  # (b, h, Tq, k)
         if self.dropout and training:
-            out = tf.matmul(self.dropout_layer(weights, training=training), v)
+            out = tf.matmul(self.dropout_layer(weights, training=training), values)
         out = tf.einsum("bhtk,hkd->btd", out, self.output_kernel)  # (batch, Tq, query_dim)
         if self.output_bias is not None:
             out += self.output_bias
-        results = (out,)
-        if return_attention_scores:
-            results += (weights,)
-        if cache is not None:
-            results += (cache,)
-        return results[0] if len(results) == 1 else results
+        return out, weights
 
-    def _key_value(self, value, key=None):
+    def step(self, query, cache, index, attention_mask=None):
+        """Self-attention of new positions over a cache: ``query`` (batch, new, query_dim)
+        holds the positions from ``index`` on; their keys and values are written into
+        ``cache`` (a ``(keys, values)`` pair, each (batch, num_heads, max_len, key_dim)) and
+        their queries attend to it. Returns ``(out, weights, cache)``."""
+        k, v = self.project_key_value(query)
+        cache = (_write_at(cache[0], k, index), _write_at(cache[1], v, index))
+        out, weights = self.attend(query, *cache, attention_mask)
+        return out, weights, cache
+
+    def project_key_value(self, value, key=None) -> tuple[tf.Tensor, tf.Tensor]:
+        """The projected ``(keys, values)`` of ``value`` (and ``key``, default ``value``),
+        each (batch, heads, Tk, key_dim): for a fixed context, project once and
+        :meth:`attend` on every decoding step."""
         key = value if key is None else key
         k = self._project(key, self.key_kernel, self.key_bias)  # (b, h, Tk, k)
         v = self._project(value, self.value_kernel, self.value_bias)  # (b, h, Tk, k)
         return k, v
-
-    def project_key_value(self, value, key=None) -> tuple[tf.Tensor, tf.Tensor]:
-        """The projected ``(keys, values)`` of a fixed context, each (batch, heads, Tk,
-        key_dim): pass them as ``key_value`` to skip the projection on every decoding step."""
-        return self._key_value(value, key)
 
     def get_config(self):
         config = super().get_config()
@@ -246,25 +237,12 @@ class _ResidualAttention(keras.layers.Layer):
     def build(self, x_shape):
         self._build(x_shape)
 
-    def _attend(self, x, context, mask, training, return_attention_scores, cache=None,
-                cache_index=None, key_value=None):
-        query = self.norm(x) if self.norm_first else x
-        if context is None:
-            context = query
-        results = self.attention(
-            query, context, attention_mask=mask, return_attention_scores=True,
-            training=training, cache=cache, cache_index=cache_index, key_value=key_value,
-        )
-        out, scores = results[0], results[1]
+    def _residual(self, x, attend, training=None) -> tuple:
+        """``x`` through ``attend(query) -> (out, scores, ...)`` with dropout, the residual
+        and LayerNorm (before or after, by ``norm_first``); returns ``(x, scores, ...)``."""
+        out, *rest = attend(self.norm(x) if self.norm_first else x)
         x = x + self.dropout_layer(out, training=training)
-        if not self.norm_first:
-            x = self.norm(x)
-        outputs = (x,)
-        if return_attention_scores:
-            outputs += (scores,)
-        if cache is not None:
-            outputs += (results[2],)
-        return outputs[0] if len(outputs) == 1 else outputs
+        return (x if self.norm_first else self.norm(x)), *rest
 
     def get_config(self):
         config = super().get_config()
@@ -294,7 +272,10 @@ class GlobalSelfAttention(_ResidualAttention):
 
     def call(self, x, padding_mask=None, training=None, return_attention_scores=False):
         mask = None if padding_mask is None else padding_mask[:, None, :]
-        return self._attend(x, None, mask, training, return_attention_scores)
+        x, scores = self._residual(
+            x, lambda q: self.attention(q, q, attention_mask=mask, training=training,
+                                        return_attention_scores=True), training)
+        return (x, scores) if return_attention_scores else x
 
 
 @keras.saving.register_keras_serializable(package="transformer")
@@ -305,35 +286,35 @@ class CausalSelfAttention(_ResidualAttention):
     without a position seeing the answer. Changing a later token never changes an earlier
     output (a test checks).
 
-    Incremental decoding: with ``cache``, a ``(keys, values)`` pair of (batch, num_heads,
-    max_length, key_dim) tensors, and ``cache_index``, ``x`` holds only the new positions;
-    their keys and values join the cache and they attend to every cached position up to
-    their own.
+    Incremental decoding: :meth:`step` takes only the new positions and a ``(keys, values)``
+    cache of (batch, num_heads, max_length, key_dim) tensors; their keys and values join the
+    cache and they attend to every cached position up to their own.
 
     Call arguments:
         x: (batch, length, hidden_dim).
-        padding_mask: optional (batch, length) bool (ignored with a cache).
-        cache, cache_index: see above.
+        padding_mask: optional (batch, length) bool.
 
     Returns:
-        (batch, length, hidden_dim); then the attention scores if asked, then the new cache
-        if one was given.
+        (batch, length, hidden_dim); with ``return_attention_scores`` also
+        (batch, num_heads, length, length).
     """
 
-    def call(self, x, padding_mask=None, training=None, return_attention_scores=False,
-             cache=None, cache_index=None):
-        length = tf.shape(x)[1]
-        if cache is None:
-            mask = merge_masks(
-                causal_mask(length)[None],
-                None if padding_mask is None else padding_mask[:, None, :],
-            )
-        else:
-            keys = tf.range(tf.shape(cache[0])[2])  # every cache slot
-            queries = cache_index + tf.range(length)  # absolute positions of the new tokens
-            mask = (keys[None, :] <= queries[:, None])[None]  # (1, length, max_length)
-        return self._attend(x, None, mask, training, return_attention_scores, cache,
-                            cache_index)
+    def call(self, x, padding_mask=None, training=None, return_attention_scores=False):
+        mask = merge_masks(causal_mask(tf.shape(x)[1])[None],
+                           None if padding_mask is None else padding_mask[:, None, :])
+        x, scores = self._residual(
+            x, lambda q: self.attention(q, q, attention_mask=mask, training=training,
+                                        return_attention_scores=True), training)
+        return (x, scores) if return_attention_scores else x
+
+    def step(self, x, cache, index):
+        """``x`` (batch, new, hidden_dim): the positions from ``index`` on. Returns
+        ``(x, cache)``, the cache holding their keys and values too."""
+        keys = tf.range(tf.shape(cache[0])[2])  # every cache slot
+        queries = index + tf.range(tf.shape(x)[1])  # absolute positions of the new tokens
+        mask = (keys[None, :] <= queries[:, None])[None]  # (1, new, max_length)
+        x, _, cache = self._residual(x, lambda q: self.attention.step(q, cache, index, mask))
+        return x, cache
 
 
 @keras.saving.register_keras_serializable(package="transformer")
@@ -351,8 +332,6 @@ class CrossAttention(_ResidualAttention):
         x: (batch, target_len, hidden_dim) decoder states.
         context: (batch, source_len, hidden_dim) encoder output.
         context_mask: optional (batch, source_len) bool.
-        key_value: optional, the context's keys and values projected once
-            (``self.attention.project_key_value(context)``), reused on every decoding step.
 
     Returns:
         (batch, target_len, hidden_dim); with ``return_attention_scores`` also
@@ -363,7 +342,15 @@ class CrossAttention(_ResidualAttention):
         self._build(x_shape, context_shape)
 
     def call(self, x, context, context_mask=None, training=None,
-             return_attention_scores=False, key_value=None):
+             return_attention_scores=False):
         mask = None if context_mask is None else context_mask[:, None, :]
-        return self._attend(x, context, mask, training, return_attention_scores,
-                            key_value=key_value)
+        x, scores = self._residual(
+            x, lambda q: self.attention(q, context, attention_mask=mask, training=training,
+                                        return_attention_scores=True), training)
+        return (x, scores) if return_attention_scores else x
+
+    def step(self, x, key_value, context_mask=None):
+        """As ``call`` on a decoding step, with the context's ``(keys, values)`` projected
+        once (``self.attention.project_key_value(context)``). Returns ``(x, scores)``."""
+        mask = None if context_mask is None else context_mask[:, None, :]
+        return self._residual(x, lambda q: self.attention.attend(q, *key_value, mask))

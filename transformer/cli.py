@@ -12,18 +12,15 @@ from pathlib import Path
 
 from common.cli import (
     UsageError,
-    add_data_arguments,
-    add_decoding_arguments,
-    add_run_arguments,
-    add_shared_commands,
-    add_training_arguments,
     check_limit,
     data_changes,
     report_training,
     run_command,
     training_changes,
     translate_lines,
+    translation_parser,
 )
+from common.run_folder import RunFolder
 
 __all__ = ["main"]
 
@@ -31,19 +28,18 @@ DEFAULT_RUNS = Path("runs") / "transformer"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m transformer",
+    parser, commands = translation_parser(
+        "transformer",
         description="The TensorFlow tutorial 'Neural machine translation with a Transformer "
         "and Keras', Spanish to English, with cached decoding and beam search.",
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    train = commands.add_parser("train", help="train a model into a run folder")
-    train.add_argument("--preset", default="quick", choices=["quick", "tutorial", "tiny"],
-                       help="'tutorial' (4 layers, d_model 128, dff 512, 8 heads, dropout 0.1),"
-                       " 'quick' (the demo's), 'tiny' (tests)")
-    add_data_arguments(train)
-    add_run_arguments(train, DEFAULT_RUNS)
-    add_training_arguments(train)
+        preset_help="'tutorial' (4 layers, d_model 128, dff 512, 8 heads, dropout 0.1), "
+        "'quick' (the demo's), 'tiny' (tests)",
+        unit="pieces",
+        evaluate_help="BLEU and chrF on the test split, greedy and beam; prints JSON and "
+        "writes metrics.json",
+        evaluate_beam=4, plot_help="all heads of one layer for a sentence: cross-attention "
+        "and encoder self-attention (PNGs)")
+    train = commands["train"]
     train.add_argument("--time-limit", type=float, metavar="MINUTES",
                        help="stop after the first epoch that ends past this many minutes")
     train.add_argument("--label-smoothing", type=float, help="e.g. 0.1 as in the paper")
@@ -56,35 +52,16 @@ def _parser() -> argparse.ArgumentParser:
                        "every single epoch (the paper averages its last 5 checkpoints)")
     train.add_argument("--norm-first", action="store_true",
                        help="pre-norm layers instead of the tutorial's post-norm")
-
-    translate = commands.add_parser(
-        "translate", help="translate sentences given as arguments, else one a line on stdin")
-    add_decoding_arguments(translate, unit="pieces")
-    translate.add_argument("--jit-compile", action="store_true",
-                           help="decode with XLA: much faster a batch, a few seconds to "
-                           "compile each new batch shape (default: off)")
-    translate.add_argument("sentences", nargs="*", metavar="SENTENCE")
-
-    evaluate = commands.add_parser(
-        "evaluate", help="BLEU and chrF on the test split, greedy and beam; prints JSON and "
-        "writes metrics.json")
-    evaluate.add_argument("--run", required=True, metavar="DIR", help="a trained run folder")
-    evaluate.add_argument("--limit", type=int, help="score only the first N test pairs")
-    evaluate.add_argument("--beam", type=int, default=4, metavar="N",
-                          help="beam width for the beam figures (default 4; 1 skips them)")
-    evaluate.add_argument("--jit-compile", action="store_true",
-                          help="decode with XLA: the same translations; on the real test "
-                          "split greedy 1.6x and beam 1.1x faster, compiling included")
-
-    plot = commands.add_parser(
-        "plot", help="all heads of one layer for a sentence: cross-attention and encoder "
-        "self-attention (PNGs)")
-    plot.add_argument("--run", required=True, metavar="DIR", help="a trained run folder")
-    plot.add_argument("--layer", type=int, default=-1,
-                      help="layer to draw, 0-based (default -1: the last)")
-    plot.add_argument("sentence", metavar="SENTENCE")
-
-    add_shared_commands(commands, "transformer")
+    commands["translate"].add_argument(
+        "--jit-compile", action="store_true",
+        help="decode with XLA: much faster a batch, a few seconds to compile each new batch "
+        "shape (default: off)")
+    commands["evaluate"].add_argument(
+        "--jit-compile", action="store_true",
+        help="decode with XLA: the same translations; on the real test split greedy 1.6x "
+        "and beam 1.1x faster, compiling included")
+    commands["plot"].add_argument("--layer", type=int, default=-1,
+                                  help="layer to draw, 0-based (default -1: the last)")
     return parser
 
 
@@ -111,7 +88,7 @@ def _train(args) -> int:
                    strategy=args.strategy)
     if result.chief:
         plot_schedule_and_encoding(run_dir, result.config)
-    report_training(result, (lambda: export(load_translator(run_dir), run_dir / "export"))
+    report_training(result, (lambda: export(load_translator(run_dir), RunFolder(run_dir).export))
                     if args.export else None)
     return 0
 
@@ -146,7 +123,7 @@ def _export(args) -> int:
     from transformer.export import export
     from transformer.train import load_translator
 
-    print(export(load_translator(args.run), Path(args.out or Path(args.run) / "export")))
+    print(export(load_translator(args.run), Path(args.out or RunFolder(args.run).export)))
     return 0
 
 

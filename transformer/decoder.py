@@ -21,14 +21,10 @@ class DecoderLayer(keras.layers.Layer):
     Call arguments:
         x: (batch, target_len, hidden_dim); context: (batch, source_len, hidden_dim).
         context_mask: optional (batch, source_len) bool.
-        cache, cache_index: the self-attention's ``(keys, values)`` cache for incremental
-            decoding, each (batch, num_heads, max_length, key_dim).
-        context_key_value: the cross-attention's ``(keys, values)`` of ``context``, projected
-            once (see :meth:`Decoder.context_key_values`).
 
     Returns:
-        ``(x, cross_scores)`` or, with a cache, ``(x, cross_scores, new_cache)``;
-        cross_scores is (batch, num_heads, target_len, source_len).
+        ``(x, cross_scores)``; cross_scores is (batch, num_heads, target_len, source_len).
+        :meth:`step` is the same for a decoding step, with a cache.
     """
 
     def __init__(self, hidden_dim: int, num_heads: int, intermediate_dim: int,
@@ -53,16 +49,20 @@ class DecoderLayer(keras.layers.Layer):
         self.feed_forward.build(x_shape)
         self.built = True
 
-    def call(self, x, context, context_mask=None, training=None, cache=None, cache_index=None,
-             context_key_value=None):
-        results = self.self_attention(x, training=training, cache=cache,
-                                      cache_index=cache_index)
-        x, new_cache = (results[0], results[1]) if cache is not None else (results, None)
-        x, cross_scores = self.cross_attention(
-            x, context, context_mask=context_mask, training=training,
-            return_attention_scores=True, key_value=context_key_value)
-        x = self.feed_forward(x, training=training)
-        return (x, cross_scores) if cache is None else (x, cross_scores, new_cache)
+    def call(self, x, context, context_mask=None, training=None):
+        x = self.self_attention(x, training=training)
+        x, cross_scores = self.cross_attention(x, context, context_mask, training=training,
+                                               return_attention_scores=True)
+        return self.feed_forward(x, training=training), cross_scores
+
+    def step(self, x, context_key_value, context_mask, cache, index):
+        """One decoding step: ``x`` (batch, new, hidden_dim) the positions from ``index`` on,
+        ``cache`` the self-attention's ``(keys, values)`` (each (batch, num_heads,
+        max_length, key_dim)), ``context_key_value`` the cross-attention's, projected once
+        (:meth:`Decoder.context_key_values`). Returns ``(x, cross_scores, cache)``."""
+        x, cache = self.self_attention.step(x, cache, index)
+        x, cross_scores = self.cross_attention.step(x, context_key_value, context_mask)
+        return self.feed_forward(x), cross_scores, cache
 
     def get_config(self):
         config = super().get_config()
@@ -79,15 +79,11 @@ class Decoder(keras.layers.Layer):
     Call arguments:
         token_ids: (batch, target_len) int, starting with ``[START]``.
         context: (batch, source_len, hidden_dim); context_mask: (batch, source_len) bool.
-        cache: optional, one ``(keys, values)`` pair a layer, each (batch, num_heads,
-            max_length, key_dim) (see ``Transformer.init_cache``);
-        cache_index: position of ``token_ids[:, 0]``.
-        context_key_values: optional, from :meth:`context_key_values` (with a cache).
 
     Returns:
         ``(x, cross_scores)`` with x (batch, target_len, hidden_dim) and one
-        (batch, num_heads, target_len, source_len) array a layer; with a cache also the new
-        cache.
+        (batch, num_heads, target_len, source_len) array a layer. :meth:`step` is the same
+        for a decoding step, with a cache.
     """
 
     def __init__(self, num_layers: int, vocabulary_size: int, hidden_dim: int, num_heads: int,
@@ -129,27 +125,31 @@ class Decoder(keras.layers.Layer):
         return tuple(layer.cross_attention.attention.project_key_value(context)
                      for layer in self.decoder_layers)
 
-    def call(self, token_ids, context, context_mask=None, training=None, cache=None,
-             cache_index=None, context_key_values=None):
-        start = 0 if cache_index is None else cache_index
-        x = self.dropout_layer(self.embedding(token_ids, start_index=start), training=training)
-        scores, caches = [], []
-        for index, layer in enumerate(self.decoder_layers):
-            if cache is None:
-                x, layer_scores = layer(x, context, context_mask, training=training)
-            else:
-                x, layer_scores, layer_cache = layer(
-                    x, context, context_mask, training=training, cache=cache[index],
-                    cache_index=cache_index,
-                    context_key_value=None if context_key_values is None
-                    else context_key_values[index])
-                caches.append(layer_cache)
+    def call(self, token_ids, context, context_mask=None, training=None):
+        x = self.dropout_layer(self.embedding(token_ids), training=training)
+        scores = []
+        for layer in self.decoder_layers:
+            x, layer_scores = layer(x, context, context_mask, training=training)
             scores.append(layer_scores)
-        if self.final_norm is not None:
-            x = self.final_norm(x)
-        if cache is None:
-            return x, scores
-        return x, scores, tuple(caches)
+        return self._final(x), scores
+
+    def step(self, token_ids, context_key_values, context_mask, cache, index):
+        """One decoding step: ``token_ids`` (batch, new) at positions ``index`` on; ``cache``
+        one ``(keys, values)`` pair a layer (``Transformer.init_cache``);
+        ``context_key_values`` from :meth:`context_key_values`. Returns ``(x, cross_scores,
+        cache)``."""
+        x = self.embedding(token_ids, start_index=index)
+        scores, caches = [], []
+        for layer, layer_cache, key_value in zip(self.decoder_layers, cache,
+                                                 context_key_values, strict=True):
+            x, layer_scores, layer_cache = layer.step(x, key_value, context_mask,
+                                                      layer_cache, index)
+            scores.append(layer_scores)
+            caches.append(layer_cache)
+        return self._final(x), scores, tuple(caches)
+
+    def _final(self, x):
+        return x if self.final_norm is None else self.final_norm(x)
 
     def get_config(self):
         config = super().get_config()

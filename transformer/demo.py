@@ -11,6 +11,7 @@ import time
 
 from common.cli import finish_demo
 from common.files import claim_demo_folder
+from common.run_folder import RunFolder
 from transformer.config import Config
 from transformer.evaluate import evaluate_run
 from transformer.export import export
@@ -43,5 +44,5 @@ def demo(run_dir: str | os.PathLike, epochs: int | None = None) -> bool:
         print("  " + " | ".join(row))
     for path in plot_sentence(run_dir, "Nosotros lo vendimos ayer.", translator=translator):
         print("attention heads:", path)
-    return finish_demo(run_dir, export(translator, run_dir / "export"), samples, greedy,
+    return finish_demo(run_dir, export(translator, RunFolder(run_dir).export), samples, greedy,
                        ", tensorflow_text", started)

@@ -11,6 +11,7 @@ from pathlib import Path
 from common.data.corpus import corpus_of
 from common.errors import InputError
 from common.evaluation import bleu_scores, to_stderr, translate_all, write_evaluation
+from common.run_folder import RunFolder
 
 __all__ = ["evaluate_run"]
 
@@ -41,5 +42,5 @@ def evaluate_run(run_dir: str | os.PathLike, limit: int | None = None, beam_widt
                                          progress=progress)
         metrics[name] = {**bleu_scores(hypotheses[name], english),
                          "seconds": round(time.perf_counter() - started, 1)}
-    write_evaluation(run_dir, "metrics.json", metrics, spanish, english, hypotheses)
+    write_evaluation(RunFolder(run_dir), "metrics.json", metrics, spanish, english, hypotheses)
     return metrics

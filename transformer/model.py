@@ -5,12 +5,12 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from common.decoding import banned_logits, beam_search_loop, choose_next
+from common.decoding import GREEDY, Sampling, banned_logits, beam_search_loop, choose_next
 from transformer.config import Config
 from transformer.decoder import Decoder
 from transformer.encoder import Encoder
 
-__all__ = ["Transformer", "build_model"]
+__all__ = ["Transformer", "build_model", "cached_step", "decode"]
 
 
 @keras.saving.register_keras_serializable(package="transformer")
@@ -19,9 +19,9 @@ class Transformer(keras.Model):
 
     Training reads ``(source_ids, target_in)`` and predicts ``target_out`` at every position
     at once; the causal mask keeps each position from seeing its answer. :meth:`generate`
-    decodes one token a step; with ``use_cache`` each step feeds only the newest token and
-    reuses the keys and values of the earlier ones (a test shows it gives the same tokens and
-    logits as recomputing the whole prefix).
+    decodes one token a step with a key/value cache: each step feeds only the newest token
+    and reuses the keys and values of the earlier ones (a test shows it gives the same tokens
+    and logits as recomputing the whole prefix, :mod:`transformer.reference`).
 
     Args:
         num_layers, hidden_dim, num_heads, intermediate_dim, dropout, norm_first, max_length:
@@ -88,37 +88,25 @@ class Transformer(keras.Model):
         return tuple((tf.zeros(shape), tf.zeros(shape)) for _ in range(self.num_layers))
 
     def generate(self, source_ids, max_length, start_id: int = 2, end_id: int = 3,
-                 temperature=0.0, top_k=0, seed=0, use_cache: bool = True,
-                 jit_compile: bool = False, capacity: int | None = None):
-        """Decodes a batch one token a step; each row stops at its own ``[END]``.
-
-        ``temperature`` 0 is greedy; above 0 samples from softmax(logits / T), among the
-        ``top_k`` likeliest tokens when ``top_k`` > 0, reproducibly for a ``seed``.
+                 sampling: Sampling = GREEDY, jit_compile: bool = False,
+                 capacity: int | None = None):
+        """Decodes a batch one token a step with the key/value cache; each row stops at its
+        own ``[END]``. ``sampling``: greedy (the default) or sampled, see
+        :class:`common.decoding.Sampling`.
 
         ``jit_compile`` runs the whole loop as one XLA program: several times faster a step on
         CPU, where a cached step is mostly per-op overhead, but compiled once for every batch
         size, source length and ``capacity`` (seconds each): for many batches of one shape.
         ``capacity`` (a Python int >= ``max_length``, default ``max_length``) sizes the
         buffers, which XLA needs fixed; ``max_length`` may then be a tensor.
-        ``use_cache=False`` recomputes the decoder on the whole prefix every step (with XLA, on
-        the whole fixed-length buffer); it exists to check and time the cache.
 
         Returns:
             ``(tokens, logits, attention)``: (batch, steps) ids (0 after ``[END]``),
             (batch, steps, vocabulary) the logits each step chose from, and the last decoder
             layer's cross-attention (batch, num_heads, steps, source_len).
         """
-        capacity = max_length if capacity is None else capacity
-        if jit_compile and not isinstance(capacity, int):
-            raise ValueError("jit_compile needs a fixed buffer: pass capacity (a Python int) "
-                             "or a Python int max_length")
-        loop = _decode_loop_xla if jit_compile else _decode_loop
-        tokens, logits, attention, steps = loop(
-            self, tf.convert_to_tensor(source_ids, tf.int64), capacity,
-            tf.convert_to_tensor(max_length, tf.int32), start_id, end_id,
-            tf.cast(temperature, tf.float32), tf.cast(top_k, tf.int32), tf.cast(seed, tf.int64),
-            use_cache, jit_compile)
-        return tokens[:, :steps], logits[:, :steps], attention[:, :, :steps]
+        return decode(self, source_ids, max_length, start_id, end_id, sampling, jit_compile,
+                      capacity, cached_step)
 
     def beam_search(self, source_ids, max_length, beam_width=4, start_id: int = 2,
                     end_id: int = 3, length_penalty: float = 0.6, jit_compile: bool = False,
@@ -156,9 +144,41 @@ class Transformer(keras.Model):
         return config
 
 
+def decode(model, source_ids, max_length, start_id, end_id, sampling, jit_compile, capacity,
+           make_step):
+    """The decoding loop of :meth:`Transformer.generate` with the decoder step ``make_step``
+    builds (:func:`cached_step`; :mod:`transformer.reference` has the full recompute the
+    cache is checked against). Returns ``(tokens, logits, attention)``."""
+    capacity = max_length if capacity is None else capacity
+    if jit_compile and not isinstance(capacity, int):
+        raise ValueError("jit_compile needs a fixed buffer: pass capacity (a Python int) "
+                         "or a Python int max_length")
+    loop = _decode_loop_xla if jit_compile else _decode_loop
+    tokens, logits, attention, steps = loop(
+        model, tf.convert_to_tensor(source_ids, tf.int64), capacity,
+        tf.convert_to_tensor(max_length, tf.int32), start_id, end_id, *sampling.tensors(),
+        make_step)
+    return tokens[:, :steps], logits[:, :steps], attention[:, :, :steps]
+
+
+def cached_step(model, context, mask, batch, capacity):
+    """The cached decoder step: ``(state, step)`` where ``step(tokens, index, state)`` feeds
+    only the token at ``index`` and returns its ``(hidden, cross_scores, state)``; the state
+    is the self-attention cache, and the cross-attention's keys and values are projected
+    once."""
+    context_kv = model.decoder.context_key_values(context)
+
+    def step(tokens, index, cache):
+        newest = tf.slice(tokens, tf.stack([0, index]), [-1, 1])  # (batch, 1), also XLA
+        x, scores, cache = model.decoder.step(newest, context_kv, mask, cache, index)
+        return x[:, -1], scores[-1][:, :, -1], cache
+
+    return model.init_cache(batch, capacity), step
+
+
 def _decode_loop(model, source_ids, capacity, max_length, start_id, end_id, temperature,
-                 top_k, seed, use_cache, fixed_shapes):
-    """The decoding loop of :meth:`Transformer.generate`, on buffers of ``capacity`` steps.
+                 top_k, seed, make_step):
+    """The loop of :func:`decode`, on buffers of ``capacity`` steps.
 
     Every tensor keeps its shape from step to step (XLA needs that); the loop runs to
     ``max_length`` or until every row has written ``end_id``. Returns the full buffers and
@@ -172,30 +192,16 @@ def _decode_loop(model, source_ids, capacity, max_length, start_id, end_id, temp
     tokens = tf.concat(
         [tf.fill([batch, 1], tf.constant(start_id, tf.int64)),
          tf.zeros([batch, capacity], tf.int64)], axis=1)  # (batch, 1 + capacity)
-    cache = model.init_cache(batch, capacity) if use_cache else ()
-    # With the cache, the cross-attention's keys and values are projected once too.
-    context_kv = model.decoder.context_key_values(context) if use_cache else None
+    state, decoder_step = make_step(model, context, mask, batch, capacity)
     done = tf.zeros([batch], tf.bool)
     all_logits = tf.TensorArray(tf.float32, size=capacity)
     attention = tf.TensorArray(tf.float32, size=capacity)
     step = tf.constant(0)
     while step < max_length and not tf.reduce_all(done):
-        if use_cache:  # only the newest token goes in
-            newest = tf.slice(tokens, tf.stack([0, step]), [-1, 1])  # (batch, 1), also XLA
-            x, scores, cache = model.decoder(newest, context, mask,
-                                             cache=cache, cache_index=step,
-                                             context_key_values=context_kv)
-            last_x, last_scores = x[:, -1], scores[-1][:, :, -1]
-        elif fixed_shapes:  # the whole buffer, causally masked; read position `step`
-            x, scores = model.decoder(tokens[:, :-1], context, mask)
-            last_x, last_scores = tf.gather(x, step, axis=1), tf.gather(scores[-1], step,
-                                                                        axis=2)
-        else:  # the whole prefix
-            x, scores = model.decoder(tokens[:, : step + 1], context, mask)
-            last_x, last_scores = x[:, -1], scores[-1][:, :, -1]
+        last_x, last_scores, state = decoder_step(tokens, step, state)
         logits = model.output_dense(last_x) + banned  # (batch, vocabulary)
         chosen = choose_next(logits, temperature, top_k,
-                         tf.stack([seed, tf.cast(step, tf.int64)]))
+                             tf.stack([seed, tf.cast(step, tf.int64)]))
         chosen = tf.where(done, tf.zeros_like(chosen), chosen)
         done = done | tf.equal(chosen, end_id)
         tokens += chosen[:, None] * tf.one_hot(step + 1, capacity + 1, dtype=tf.int64)[None]
@@ -222,8 +228,7 @@ def _beam_loop(model, source_ids, capacity, max_length, beam_width, start_id, en
     context_kv = model.decoder.context_key_values(context)
 
     def step(token, cache, index):
-        x, _, cache = model.decoder(token, context, mask, cache=cache, cache_index=index,
-                                    context_key_values=context_kv)
+        x, _, cache = model.decoder.step(token, context_kv, mask, cache, index)
         return model.output_dense(x[:, -1]), cache
 
     return beam_search_loop(step, model.init_cache(batch * width, capacity), batch, width,

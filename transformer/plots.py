@@ -7,6 +7,7 @@ from pathlib import Path
 
 from common.errors import InputError
 from common.files import slug
+from common.run_folder import RunFolder
 
 __all__ = ["cross_attention_figure", "plot_schedule_and_encoding", "plot_sentence"]
 
@@ -41,7 +42,7 @@ def plot_sentence(run_dir: str | os.PathLike, sentence: str, layer: int = -1,
     own = attention_heads_figure(
         maps["encoder_self"][layer], maps["source_tokens"], maps["source_tokens"],
         title=f"encoder layer {number} self-attention: {sentence}")
-    plots = Path(run_dir) / "plots"
+    plots = RunFolder(run_dir).plots
     return [save_figure(cross, plots / f"cross-layer{number}-{slug(sentence)}.png"),
             save_figure(own, plots / f"self-layer{number}-{slug(sentence)}.png")]
 
@@ -56,7 +57,7 @@ def plot_schedule_and_encoding(run_dir: str | os.PathLike, config) -> list[Path]
     schedule = WarmupSchedule(config.hidden_dim, config.warmup_steps)
     steps = list(range(1, max(4 * config.warmup_steps, 2000), 10))
     rates = [float(r) for r in schedule(steps).numpy()]
-    plots = Path(run_dir) / "plots"
+    plots = RunFolder(run_dir).plots
     return [
         save_figure(learning_rate_figure(steps, rates, config.warmup_steps),
                     plots / "learning_rate.png"),

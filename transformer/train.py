@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Sequence
 
-import keras
 import tensorflow as tf
 
-from common.data.batching import encode_texts, make_dataset
-from common.data.corpus import Corpus, corpus_of
+from common.data.batching import Batching, encode_texts, make_dataset
+from common.data.corpus import Corpus
 from common.masks import MaskedAccuracy, MaskedSparseCrossEntropy
 from common.run_folder import RunFolder
-from common.training import FitPlan, RunContext, TrainResult, train_run
+from common.training import FitPlan, RunContext, TrainResult, train_run, translation_data
 from transformer.config import Config
 from transformer.model import Transformer, build_model
 from transformer.schedule import transformer_optimizer
@@ -46,14 +44,12 @@ def load_run(run_dir: str | os.PathLike) -> tuple[Config, WordPieceTokenizer,
     """The config and both tokenizers of a run folder."""
     run = RunFolder(run_dir)
     config = run.read_config(Config)
-    source, target = (
-        WordPieceTokenizer(run.read_json(f"tokenizer/{name}.json", "tokenizer"),
-                           config.text_mode)
-        for name in ("source", "target"))
-    return config, source, target
+    return config, *run.read_pair("tokenizer", lambda pieces: WordPieceTokenizer(
+        pieces, config.text_mode))
 
 
 def load_model(run_dir: str | os.PathLike, which: str = "best") -> Transformer:
+    """The run's Transformer with its best (or last, with its optimizer) weights."""
     config, source, target = load_run(run_dir)
     return RunFolder(run_dir).load_model(
         which, lambda: build_model(config, source.size, target.size))
@@ -66,41 +62,29 @@ def load_translator(run_dir: str | os.PathLike, jit_compile: bool = False) -> Tr
                       config.max_output_tokens, jit_compile=jit_compile)
 
 
-def train(config: Config, run_dir: str | os.PathLike, resume: bool = False,
-          epochs: int | None = None, callbacks: Sequence[keras.callbacks.Callback] = (),
-          log: Callable[[str], None] = print, verbose: int = 2,
-          strategy: str | tf.distribute.Strategy = "default") -> TrainResult:
-    """Trains into ``run_dir``; see :func:`common.training.train_run` (``result.data`` is
-    the :class:`~common.data.corpus.Corpus`)."""
-    return train_run(config, run_dir, _prepare, resume=resume, epochs=epochs,
-                     callbacks=callbacks, log=log, verbose=verbose, strategy=strategy)
+def train(config: Config, run_dir: str | os.PathLike, **options) -> TrainResult:
+    """Trains the Transformer into ``run_dir``; ``options`` (resume, epochs, callbacks, log,
+    verbose, strategy) as :func:`common.training.train_run`. ``result.data`` is the
+    :class:`~common.data.corpus.Corpus`."""
+    return train_run(config, run_dir, _prepare, **options)
 
 
 def _prepare(context: RunContext) -> tuple[FitPlan, Corpus]:
-    config, run, log = context.config, context.run, context.log
-    corpus = corpus_of(config)
-    log(corpus.report)
-    train_es, train_en, val_es, _ = corpus.training_parts()
-    if context.resume:
-        _, source, target = load_run(run.path)
-    else:
-        log("learning the WordPiece vocabularies from the training split ...")
-        source, target = (
-            WordPieceTokenizer(build_wordpiece_vocabulary(texts, config.vocabulary_size,
-                                                          config.text_mode), config.text_mode)
-            for texts in (train_es, train_en))
-        if context.chief:
-            run.write_json("tokenizer/source.json", source.vocabulary.tokens)
-            run.write_json("tokenizer/target.json", target.vocabulary.tokens)
-            run.write_json("data.json", corpus.summary(), indent=2)
+    config = context.config
+    corpus, source, target = translation_data(
+        context, "tokenizer",
+        learn=lambda texts: build_wordpiece_vocabulary(texts, config.vocabulary_size,
+                                                       config.text_mode),
+        make=lambda pieces: WordPieceTokenizer(pieces, config.text_mode))
+    val_es = corpus.part("validation")[0]
 
     def dataset(split: str, reshuffle: bool) -> tf.data.Dataset:
         spanish, english = corpus.part(split)
         limit = config.max_length - 2
-        return make_dataset(encode_texts(source, spanish, limit),
-                            encode_texts(target, english, limit), config.batch_size,
-                            "fast", seed=config.seed, reshuffle=reshuffle,
+        batching = Batching(config.batch_size, "fast", config.seed, reshuffle,
                             fixed_shapes=config.jit_compile)  # XLA: one program a bucket
+        return make_dataset(encode_texts(source, spanish, limit),
+                            encode_texts(target, english, limit), batching)
 
     def build() -> Transformer:
         return build_model(config, source.size, target.size)

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-import numpy as np
 import tensorflow as tf
 
-from common.errors import InputError
-from common.text import check_sentences, standardize
+from common.decoding import Sampling, TextTranslator
+from common.text import standardize
 from transformer.model import Transformer
 from transformer.tokenizer import WordPieceTokenizer
 
 __all__ = ["Translator", "attention_maps"]
 
 
-class Translator(tf.Module):
+class Translator(TextTranslator):
     """Translates batches of strings: greedy (cached), sampled (temperature, top-k) or beam.
 
     Args:
@@ -81,7 +78,7 @@ class Translator(tf.Module):
         source_ids, max_length = self._source(texts)
         tokens, _, attention = self.model.generate(
             source_ids, max_length, self.target_tokenizer.start_id,
-            self.target_tokenizer.end_id, temperature, top_k, seed,
+            self.target_tokenizer.end_id, Sampling(temperature, top_k, seed),
             jit_compile=self.jit_compile, capacity=self._capacity)
         return self._outputs(texts, source_ids, tokens, attention)
 
@@ -89,14 +86,19 @@ class Translator(tf.Module):
                                   tf.TensorSpec([], tf.int32)], reduce_retracing=True)
     def beam(self, texts, beam_width):
         """As :meth:`sample`, by beam search with ``beam_width`` hypotheses."""
-        return self._beam_search(texts, beam_width)
+        return self._beam_body(texts, beam_width)
 
     @tf.function(reduce_retracing=True)
     def _beam_xla(self, texts, beam_width: int):
         """As :meth:`beam`, as one XLA program; ``beam_width`` is a Python int (it sets shapes)."""
-        return self._beam_search(texts, beam_width)
+        return self._beam_body(texts, beam_width)
 
-    def _beam_search(self, texts, beam_width):
+    def _beam_search(self, texts: tf.Tensor, beam_width: int) -> dict:
+        if self.jit_compile:
+            return self._beam_xla(texts, beam_width)
+        return super()._beam_search(texts, beam_width)
+
+    def _beam_body(self, texts, beam_width):
         source_ids, max_length = self._source(texts)
         tokens = self.model.beam_search(
             source_ids, max_length, beam_width, self.target_tokenizer.start_id,
@@ -115,30 +117,6 @@ class Translator(tf.Module):
             return self
         return Translator(self.model, self.source_tokenizer, self.target_tokenizer,
                           self.max_source_tokens, self.max_output_tokens)
-
-    def run(self, texts: Sequence[str], temperature: float = 0.0, top_k: int = 0,
-            seed: int = 0, beam_width: int = 1) -> dict[str, np.ndarray]:
-        """Translates a batch; numpy arrays of translations, pieces and attention."""
-        texts = check_sentences(texts)
-        if temperature < 0 or top_k < 0 or beam_width < 1:
-            raise InputError("need temperature >= 0, top_k >= 0 and beam_width >= 1; received "
-                             f"{temperature}, {top_k}, {beam_width}")
-        if not texts:
-            return {"translation": np.array([], dtype=object)}
-        if beam_width > 1 and self.jit_compile:
-            result = self._beam_xla(tf.constant(texts), int(beam_width))
-        elif beam_width > 1:
-            result = self.beam(tf.constant(texts), tf.constant(beam_width, tf.int32))
-        else:
-            result = self.sample(tf.constant(texts), tf.constant(temperature, tf.float32),
-                                  tf.constant(top_k, tf.int32), tf.constant(seed, tf.int64))
-        return {k: v.numpy() for k, v in result.items()}
-
-    def translate(self, texts: Sequence[str], temperature: float = 0.0, top_k: int = 0,
-                  seed: int = 0, beam_width: int = 1) -> list[str]:
-        """One translated string per input string, in order."""
-        result = self.run(texts, temperature, top_k, seed, beam_width)
-        return [t.decode("utf-8") for t in result["translation"]]
 
 
 def attention_maps(translator: Translator, sentence: str) -> dict:

@@ -16,6 +16,8 @@ An *encoder* here is anything with ``encode(strings, max_tokens) -> RaggedTensor
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import tensorflow as tf
 
@@ -41,45 +43,50 @@ def encode_texts(encoder, texts: list[str], max_words: int | None = None,
     return tf.concat(parts, axis=0)
 
 
-def make_dataset(
-    source_ids: tf.RaggedTensor,
-    target_ids: tf.RaggedTensor,
-    batch_size: int,
-    pipeline: str = "fast",
-    shuffle: bool = True,
-    repeat: bool = True,
-    seed: int = 0,
-    reshuffle: bool = True,
-    fixed_shapes: bool = False,
-) -> tf.data.Dataset:
-    """Batches of ``((source_ids, target_in), target_out)``, padded with 0.
+@dataclasses.dataclass(frozen=True)
+class Batching:
+    """How sentence pairs become batches.
+
+    ``pipeline`` ``"fast"`` groups sentences by (source length, target length) before
+    batching (:func:`length_grouped_batches`); ``"faithful"`` pads random batches to their
+    longest sentence, as the tutorial does. ``fixed_shapes`` instead pads every batch of a
+    length bucket to the bucket's boundary, so XLA compiles one program a bucket rather than
+    one per batch shape. With ``reshuffle=False`` the order is shuffled once and kept:
+    validation then sees the same random sample every epoch (files such as spa.txt are
+    sorted by length, so the first batches of an unshuffled split would be the shortest
+    sentences only). ``repeat=False`` gives one pass.
+    """
+
+    batch_size: int
+    pipeline: str = "fast"  # "fast" | "faithful"
+    seed: int = 0
+    reshuffle: bool = True
+    fixed_shapes: bool = False
+    repeat: bool = True
+
+
+def make_dataset(source_ids: tf.RaggedTensor, target_ids: tf.RaggedTensor,
+                 batching: Batching) -> tf.data.Dataset:
+    """Batches of ``((source_ids, target_in), target_out)``, padded with 0, as ``batching``
+    says.
 
     ``target_in`` is the target without its last token and ``target_out`` the target
     without ``[START]``: the decoder reads one and predicts the other (teacher forcing).
-    With ``reshuffle=False`` the order is shuffled once and kept: validation then sees the
-    same random sample every epoch (files such as spa.txt are sorted by length, so the
-    first batches of an unshuffled split would be the shortest sentences only).
-    The fast pipeline groups sentences by (source length, target length) before batching
-    (:func:`length_grouped_batches`). ``fixed_shapes`` instead pads every batch of a length
-    bucket to the bucket's boundary, so XLA compiles one program a bucket instead of one per
-    batch shape.
     """
+    pipeline, batch_size, seed = batching.pipeline, batching.batch_size, batching.seed
     if pipeline not in PIPELINES:
         raise ValueError(f"pipeline must be one of {PIPELINES}, received {pipeline!r}")
-    if pipeline == "fast" and not fixed_shapes:
-        return _grouped_dataset(source_ids, target_ids, batch_size, shuffle, repeat, seed,
-                                reshuffle)
+    if pipeline == "fast" and not batching.fixed_shapes:
+        return _grouped_dataset(source_ids, target_ids, batching)
     source_lengths = source_ids.row_lengths()
     target_lengths = target_ids.row_lengths()
     ds = tf.data.Dataset.from_tensor_slices(
         (source_ids.to_tensor(), source_lengths, target_ids.to_tensor(), target_lengths)
     )
     ds = ds.map(lambda s, ls, t, lt: (s[:ls], t[:lt]), num_parallel_calls=tf.data.AUTOTUNE)
-    if shuffle:
-        ds = ds.shuffle(
-            int(source_lengths.shape[0]), seed=seed, reshuffle_each_iteration=reshuffle
-        )
-    if repeat:
+    ds = ds.shuffle(int(source_lengths.shape[0]), seed=seed,
+                    reshuffle_each_iteration=batching.reshuffle)
+    if batching.repeat:
         ds = ds.repeat()
     if pipeline == "faithful":
         ds = ds.padded_batch(batch_size)
@@ -128,7 +135,7 @@ def _bucket_of(lengths: np.ndarray) -> np.ndarray:
     return np.where(lengths <= 24, lengths, 24 + (lengths - 24 + 7) // 8)
 
 
-def _grouped_dataset(source_ids, target_ids, batch_size, shuffle, repeat, seed, reshuffle):
+def _grouped_dataset(source_ids, target_ids, batching: Batching):
     """Batches grouped by length, planned in NumPy once an epoch (no per-example tf.data
     work competing with training for the CPU)."""
     source = source_ids.to_tensor().numpy()
@@ -137,39 +144,31 @@ def _grouped_dataset(source_ids, target_ids, batch_size, shuffle, repeat, seed, 
     target_lengths = target_ids.row_lengths().numpy()
 
     def batches():
-        rng = np.random.default_rng(seed)
-        fixed = length_grouped_batches(source_lengths, target_lengths, batch_size,
-                                       rng if shuffle else None)
+        rng = np.random.default_rng(batching.seed)
+        fixed = length_grouped_batches(source_lengths, target_lengths, batching.batch_size,
+                                       rng)
         while True:
             for index in fixed:
                 s = source[index, : source_lengths[index].max()]
                 t = target[index, : target_lengths[index].max()]
                 yield (s, t[:, :-1]), t[:, 1:]
-            if not repeat:
+            if not batching.repeat:
                 return
-            if shuffle and reshuffle:
-                fixed = length_grouped_batches(source_lengths, target_lengths, batch_size, rng)
+            if batching.reshuffle:
+                fixed = length_grouped_batches(source_lengths, target_lengths,
+                                               batching.batch_size, rng)
 
     spec = tf.TensorSpec([None, None], tf.int64)
     ds = tf.data.Dataset.from_generator(batches, output_signature=((spec, spec), spec))
     return ds.prefetch(4)
 
 
-def make_text_dataset(
-    spanish: list[str],
-    english: list[str],
-    source_vocabulary,
-    target_vocabulary,
-    batch_size: int,
-    max_words: int | None = None,
-    repeat: bool = True,
-    seed: int = 0,
-    reshuffle: bool = True,
-) -> tf.data.Dataset:
-    """The tutorial's pipeline: shuffle raw string pairs, batch, then tokenize each batch.
-
-    Same output as :func:`make_dataset`: ``((source_ids, target_in), target_out)``.
-    """
+def make_text_dataset(spanish: list[str], english: list[str], source_vocabulary,
+                      target_vocabulary, batching: Batching,
+                      max_words: int | None = None) -> tf.data.Dataset:
+    """The tutorial's pipeline: shuffle raw string pairs, batch, then tokenize each batch
+    (``batching``'s batch size, seed, reshuffle and repeat; longer sentences keep their first
+    ``max_words`` words). Same output as :func:`make_dataset`."""
 
     def to_ids(source, target):
         source_ids = source_vocabulary.encode(source, max_words).to_tensor()
@@ -177,8 +176,9 @@ def make_text_dataset(
         return (source_ids, target_ids[:, :-1].to_tensor()), target_ids[:, 1:].to_tensor()
 
     ds = tf.data.Dataset.from_tensor_slices((spanish, english))
-    ds = ds.shuffle(len(spanish), seed=seed, reshuffle_each_iteration=reshuffle)
-    if repeat:
+    ds = ds.shuffle(len(spanish), seed=batching.seed,
+                    reshuffle_each_iteration=batching.reshuffle)
+    if batching.repeat:
         ds = ds.repeat()
-    ds = ds.batch(batch_size).map(to_ids, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.batch(batching.batch_size).map(to_ids, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)

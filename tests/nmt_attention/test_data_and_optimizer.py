@@ -3,6 +3,7 @@ import numpy as np
 import tensorflow as tf
 
 from common.data.batching import (
+    Batching,
     encode_texts,
     length_grouped_batches,
     make_dataset,
@@ -40,9 +41,10 @@ def test_every_pipeline_gives_shifted_targets_and_the_same_tokens():
     target = encode_texts(vocab_en, english)
     expected = sorted(row for row in target.to_list())
     datasets = {
-        "fast": make_dataset(source, target, 8, "fast", repeat=False),
-        "faithful": make_dataset(source, target, 8, "faithful", repeat=False),
-        "text": make_text_dataset(spanish, english, vocab_es, vocab_en, 8, repeat=False),
+        "fast": make_dataset(source, target, Batching(8, "fast", repeat=False)),
+        "faithful": make_dataset(source, target, Batching(8, "faithful", repeat=False)),
+        "text": make_text_dataset(spanish, english, vocab_es, vocab_en,
+                                  Batching(8, repeat=False)),
     }
     for name, ds in datasets.items():
         rows = []

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from common.decoding import Sampling
 from nmt_attention.config import Config
 from nmt_attention.cross_attention import CrossAttention
 from nmt_attention.decoder import Decoder
@@ -99,7 +100,7 @@ def test_model_keras_round_trip(tmp_path):
 
 def test_generate_stops_each_row_at_its_end_token():
     model = build_model(Config.tiny().replace(units=8), 12, 10)
-    tokens, weights = model.generate(SOURCE, max_length=7, temperature=1.0, seed=3)
+    tokens, weights = model.generate(SOURCE, max_length=7, sampling=Sampling(1.0, seed=3))
     tokens = tokens.numpy()
     assert tokens.shape[1] <= 7 and weights.shape[:2] == tokens.shape
     for row in tokens:
@@ -107,7 +108,7 @@ def test_generate_stops_each_row_at_its_end_token():
         if len(ends):
             assert (row[ends[0] + 1 :] == 0).all()
         assert not np.isin(row[: ends[0] if len(ends) else None], [0, 1, 2]).any()
-    again, _ = model.generate(SOURCE, max_length=7, temperature=1.0, seed=3)
+    again, _ = model.generate(SOURCE, max_length=7, sampling=Sampling(1.0, seed=3))
     np.testing.assert_array_equal(tokens, again.numpy())
 
 

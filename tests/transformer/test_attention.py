@@ -53,7 +53,7 @@ def test_cached_attention_equals_attention_over_the_whole_prefix():
     full = layer(x).numpy()
     cache = (tf.zeros([2, 2, 7, 4]), tf.zeros([2, 2, 7, 4]))  # (keys, values)
     for t in range(5):
-        out, cache = layer(x[:, t : t + 1], cache=cache, cache_index=t)
+        out, cache = layer.step(x[:, t : t + 1], cache, t)
         np.testing.assert_allclose(out.numpy()[:, 0], full[:, t], atol=1e-5)
 
 

@@ -1,8 +1,11 @@
+import functools
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from common.decoding import Sampling
 from common.masks import MaskedAccuracy, masked_loss
 from tests.layer_contract import check_layer_contract
 from transformer import (
@@ -14,6 +17,7 @@ from transformer import (
     transformer_optimizer,
 )
 from transformer.encoder import Encoder
+from transformer.reference import generate_by_recompute
 
 SOURCE = tf.constant([[2, 5, 6, 7, 3], [2, 8, 3, 0, 0]], tf.int64)
 TARGET = tf.constant([[2, 9, 4, 11, 3], [2, 7, 3, 0, 0]], tf.int64)
@@ -52,8 +56,8 @@ def test_later_target_tokens_do_not_change_earlier_predictions(model):
 
 
 def test_cached_decoding_equals_full_recompute(model):
-    cached = model.generate(SOURCE, max_length=9, use_cache=True)
-    full = model.generate(SOURCE, max_length=9, use_cache=False)
+    cached = model.generate(SOURCE, max_length=9)
+    full = generate_by_recompute(model, SOURCE, max_length=9)
     np.testing.assert_array_equal(cached[0].numpy(), full[0].numpy())
     np.testing.assert_allclose(cached[1].numpy(), full[1].numpy(), atol=1e-4)
     np.testing.assert_allclose(cached[2].numpy(), full[2].numpy(), atol=1e-5)
@@ -69,16 +73,16 @@ def test_cached_decoding_equals_full_recompute(model):
 
 def test_xla_decoding_equals_graph_decoding(model):
     graph = model.generate(SOURCE, max_length=9)
-    for use_cache in (True, False):  # without the cache XLA recomputes the whole buffer
-        xla = model.generate(SOURCE, max_length=9, use_cache=use_cache, jit_compile=True,
-                             capacity=12)
+    for generate in (model.generate, functools.partial(generate_by_recompute, model)):
+        # without the cache XLA recomputes the whole buffer
+        xla = generate(SOURCE, max_length=9, jit_compile=True, capacity=12)
         np.testing.assert_array_equal(xla[0].numpy(), graph[0].numpy())
         np.testing.assert_allclose(xla[1].numpy(), graph[1].numpy(), atol=1e-4)
         np.testing.assert_allclose(xla[2].numpy(), graph[2].numpy(), atol=1e-5)
     np.testing.assert_array_equal(
         model.beam_search(SOURCE, 9, beam_width=3, jit_compile=True, capacity=12).numpy(),
         model.beam_search(SOURCE, 9, beam_width=3).numpy())
-    sampled = model.generate(SOURCE, 6, temperature=1.0, top_k=5, seed=4, jit_compile=True)[0]
+    sampled = model.generate(SOURCE, 6, sampling=Sampling(1.0, 5, 4), jit_compile=True)[0]
     assert sampled.shape[0] == 2 and np.all(sampled.numpy() >= 0)
     with pytest.raises(ValueError, match="capacity"):
         model.generate(SOURCE, tf.constant(9), jit_compile=True)
@@ -86,10 +90,10 @@ def test_xla_decoding_equals_graph_decoding(model):
 
 def test_sampling_top_k_one_is_greedy_and_seeded_sampling_repeats(model):
     greedy = model.generate(SOURCE, 6)[0].numpy()
-    top_1 = model.generate(SOURCE, 6, temperature=2.0, top_k=1, seed=4)[0].numpy()
+    top_1 = model.generate(SOURCE, 6, sampling=Sampling(2.0, 1, 4))[0].numpy()
     np.testing.assert_array_equal(greedy, top_1)
-    a = model.generate(SOURCE, 6, temperature=1.0, top_k=5, seed=4)[0].numpy()
-    b = model.generate(SOURCE, 6, temperature=1.0, top_k=5, seed=4, use_cache=False)[0]
+    a = model.generate(SOURCE, 6, sampling=Sampling(1.0, 5, 4))[0].numpy()
+    b = generate_by_recompute(model, SOURCE, 6, sampling=Sampling(1.0, 5, 4))[0]
     np.testing.assert_array_equal(a, b.numpy())
 
 
