@@ -45,6 +45,7 @@ __all__ = [
     "keep_best_average",
     "train_run",
     "translation_data",
+    "translation_plan",
 ]
 
 
@@ -158,6 +159,17 @@ def translation_data(context: RunContext, folder: str, learn: Callable[[list[str
         context.run.write_pair(folder, *tokens)
         context.run.write_json("data.json", corpus.summary(), indent=2)
     return corpus, make(tokens[0]), make(tokens[1])
+
+
+def translation_plan(config, dataset: Callable[[str, bool], tf.data.Dataset],
+                     validation_pairs: int, **plan) -> FitPlan:
+    """The FitPlan of a translation run: ``dataset(split, reshuffle)`` gives the training
+    batches (reshuffled every epoch) and the validation batches (one fixed order), and
+    validation reads at most ``config.validation_steps`` batches, never more than the split
+    holds. ``plan``: ``build``, ``compile``, ``title``, ``drawer``."""
+    steps = min(config.validation_steps, math.ceil(validation_pairs / config.batch_size))
+    return FitPlan(train_ds=dataset("train", True), val_ds=dataset("validation", False),
+                   steps_per_epoch=config.steps_per_epoch, validation_steps=steps, **plan)
 
 
 def fit_plan(plan: FitPlan, run: RunFolder, state: TrainState, config,

@@ -9,7 +9,6 @@ masked loss and accuracy, and the attention figure of a validation sentence each
 
 from __future__ import annotations
 
-import math
 import os
 
 import keras
@@ -20,7 +19,14 @@ from common.data.corpus import Corpus
 from common.masks import MaskedAccuracy, masked_loss
 from common.run_folder import RunFolder
 from common.text import Vocabulary, build_vocabulary
-from common.training import FitPlan, RunContext, TrainResult, train_run, translation_data
+from common.training import (
+    FitPlan,
+    RunContext,
+    TrainResult,
+    train_run,
+    translation_data,
+    translation_plan,
+)
 from nmt_attention.config import Config
 from nmt_attention.optimizer import FusedAdam
 from nmt_attention.translator import Seq2SeqModel, Translator, build_model
@@ -97,13 +103,8 @@ def _prepare(context: RunContext) -> tuple[FitPlan, Corpus]:
                                 config.max_output_tokens)
         return lambda: sentence_figure(translator, val_es[0])
 
-    plan = FitPlan(
-        build=build, compile=lambda model: compile_model(model, config),
-        train_ds=dataset("train", reshuffle=True),
-        val_ds=dataset("validation", reshuffle=False),
-        steps_per_epoch=config.steps_per_epoch,
-        validation_steps=min(config.validation_steps, math.ceil(len(val_es) /
-                                                                config.batch_size)),
-        title="NMT with attention: training", drawer=drawer)
+    plan = translation_plan(config, dataset, len(val_es), build=build,
+                            compile=lambda model: compile_model(model, config),
+                            title="NMT with attention: training", drawer=drawer)
     return plan, corpus
 

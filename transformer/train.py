@@ -9,7 +9,6 @@ and ``target.json``), length-bucketed batches, Adam with the paper's warm-up sch
 
 from __future__ import annotations
 
-import math
 import os
 
 import tensorflow as tf
@@ -18,7 +17,14 @@ from common.data.batching import Batching, encode_texts, make_dataset
 from common.data.corpus import Corpus
 from common.masks import MaskedAccuracy, MaskedSparseCrossEntropy
 from common.run_folder import RunFolder
-from common.training import FitPlan, RunContext, TrainResult, train_run, translation_data
+from common.training import (
+    FitPlan,
+    RunContext,
+    TrainResult,
+    train_run,
+    translation_data,
+    translation_plan,
+)
 from transformer.config import Config
 from transformer.model import Transformer, build_model
 from transformer.schedule import transformer_optimizer
@@ -97,12 +103,7 @@ def _prepare(context: RunContext) -> tuple[FitPlan, Corpus]:
                                 config.max_output_tokens)
         return lambda: cross_attention_figure(attention_maps(translator, val_es[0]), val_es[0])
 
-    plan = FitPlan(
-        build=build, compile=lambda model: compile_model(model, config),
-        train_ds=dataset("train", reshuffle=True),
-        val_ds=dataset("validation", reshuffle=False),
-        steps_per_epoch=config.steps_per_epoch,
-        validation_steps=min(config.validation_steps, math.ceil(len(val_es) /
-                                                                config.batch_size)),
-        title="NMT with a Transformer: training", drawer=drawer)
+    plan = translation_plan(config, dataset, len(val_es), build=build,
+                            compile=lambda model: compile_model(model, config),
+                            title="NMT with a Transformer: training", drawer=drawer)
     return plan, corpus
