@@ -15,7 +15,8 @@ import numpy as np
 from common.cli import (
     UsageError,
     add_training_arguments,
-    input_lines,
+    input_batches,
+    note,
     run_command,
     training_changes,
 )
@@ -140,10 +141,10 @@ def _train(args) -> int:
         changes["pooling"] = args.pooling
         if args.no_positional_encoding:
             changes["positional_encoding"] = False
-    config = config.replace(**{k: v for k, v in changes.items() if v is not None})
+    changes = {k: v for k, v in changes.items() if v is not None} | training_changes(args)
+    config = config.replace(**changes)
     run_dir = Path(args.run) if args.run else DEFAULT_RUNS / args.kind / args.preset
-    config = config.replace(**training_changes(args))
-    result = train(config, run_dir, resume=args.resume, epochs=args.epochs,
+    result = train(config, run_dir, resume=args.resume, epochs=args.epochs, changes=changes,
                    strategy=args.strategy)
     if not result.chief:
         print(f"trained {result.epochs_done} epoch(s) (a worker: the chief writes the run)")
@@ -170,20 +171,22 @@ def _predict(args) -> int:
 
     _, predictor = load_predictor(args.run)
     if predictor.is_text:
-        inputs = input_lines(args.sentences)
-        if not inputs:
-            raise UsageError("no sentence given: pass them as arguments or one a line on stdin")
-        for number, text in enumerate(inputs, start=1):
-            if not text.strip():
-                raise UsageError(f"sentence {number} is empty: give one sentence a line")
-    else:
-        inputs = [read_image(path, predictor.image_shape) for path in args.images]
-    for begin in range(0, len(inputs), 256):
-        batch = inputs[begin : begin + 256]
-        if not predictor.is_text:
-            batch = np.stack(batch)
-        for label, probability in predictor.predict(batch):
-            print(f"{label}\t{probability:.4f}")
+        batches = input_batches(args.sentences, 256)
+    else:  # every file is checked before the first answer
+        images = [read_image(path, predictor.image_shape) for path in args.images]
+        batches = [(begin + 1, images[begin : begin + 256])
+                   for begin in range(0, len(images), 256)]
+    for first, batch in batches:
+        inputs = batch if predictor.is_text else np.stack(batch)
+        for number, (label, probability) in enumerate(predictor.predict(inputs), start=first):
+            if label:
+                print(f"{label}\t{probability:.4f}", flush=True)
+                continue
+            empty = not batch[number - first].strip()
+            note(f"line {number} is empty: an empty line out" if empty else
+                 f"line {number} has nothing to classify (no word the model knows, or "
+                 "punctuation only): an empty line out")
+            print(flush=True)
     return 0
 
 

@@ -37,7 +37,19 @@ class ServingModule(ExportModule):
         return self.predictor.outputs(self.predictor.vocabulary.encode(texts))
 
     def _classify_images(self, images):
-        return self.predictor.outputs(images)
+        # The checks the Python API makes (check_images), inside the graph: a served model
+        # gets no other chance to refuse NaN or pixels outside [0, 1].
+        checks = [
+            tf.debugging.assert_all_finite(images, "images hold NaN or infinite values"),
+            tf.debugging.assert_greater_equal(
+                images, -1e-3, message="pixel values must lie in [0, 1]: scale the images "
+                "as the training data was"),
+            tf.debugging.assert_less_equal(
+                images, 1 + 1e-3, message="pixel values must lie in [0, 1]: scale the images "
+                "as the training data was"),
+        ]
+        with tf.control_dependencies(checks):
+            return self.predictor.outputs(tf.identity(images))
 
 
 def export(predictor: Predictor, out_dir: str | os.PathLike) -> Path:

@@ -12,21 +12,24 @@ import numpy as np
 import tensorflow as tf
 
 from common.errors import InputError
-from common.text import Vocabulary
+from common.text import Vocabulary, check_unicode, has_known_word
 
 __all__ = ["Predictor", "check_images", "check_texts", "load_predictor", "read_image"]
 
 
 def check_texts(texts: Sequence[str]) -> list[str]:
-    """Returns ``texts`` as a list; an empty or blank one raises a ValueError naming it."""
+    """Returns ``texts`` as a list of strings.
+
+    Raises:
+        InputError: a lone string, or an item that is not a string.
+    """
+    if isinstance(texts, str):
+        raise InputError("give a list of sentences; wrap one sentence as [sentence]")
     texts = list(texts)
-    if not texts:
-        raise InputError("no text given: pass at least one sentence")
     for number, text in enumerate(texts, start=1):
         if not isinstance(text, str):
             raise InputError(f"text {number} is a {type(text).__name__}, not a string")
-        if not text.strip():
-            raise InputError(f"text {number} is empty: give one sentence per input")
+        check_unicode(text, f"text {number}")
     return texts
 
 
@@ -96,19 +99,34 @@ class Predictor(tf.Module):
         return tf.constant(check_images(raw, self.image_shape))
 
     def outputs(self, inputs: tf.Tensor) -> dict[str, tf.Tensor]:
-        """Probabilities, label ids and names for model inputs (what the export serves)."""
+        """Probabilities, label ids and names for model inputs (what the export serves).
+
+        ``classified`` (bool) is False for a text with no word the model knows that has a
+        letter or digit in it (empty, punctuation only, another script: see
+        :func:`common.text.has_known_word`): its ``label`` is ``""`` and its ``label_id``
+        -1, rather than a guess from padding and ``[UNK]``.
+        """
         probabilities = tf.nn.softmax(self.model(inputs, training=False), axis=-1)
         label_id = tf.argmax(probabilities, axis=-1)
-        return {"probabilities": probabilities, "label_id": label_id,
-                "label": tf.gather(self._names, label_id)}
+        label = tf.gather(self._names, label_id)
+        if self.is_text:
+            classified = has_known_word(inputs, self.vocabulary)
+            label_id = tf.where(classified, label_id, tf.constant(-1, tf.int64))
+            label = tf.where(classified, label, tf.constant(""))
+        else:
+            classified = tf.ones_like(label_id, tf.bool)
+        return {"probabilities": probabilities, "label_id": label_id, "label": label,
+                "classified": classified}
 
     def predict(self, raw) -> list[tuple[str, float]]:
-        """Sentences (text) or images -> one (label, probability) per input."""
+        """Sentences (text) or images -> one ``(label, probability)`` per input;
+        ``("", nan)`` for a text with nothing to classify (see :meth:`outputs`)."""
+        if self.is_text and not check_texts(raw):
+            return []
         outputs = self.outputs(self.inputs_of(raw))
         probabilities = outputs["probabilities"].numpy()
-        ids = outputs["label_id"].numpy()
-        return [(self.label_names[i], float(p[i])) for i, p in zip(ids, probabilities,
-                                                                   strict=True)]
+        return [(self.label_names[i], float(p[i])) if i >= 0 else ("", float("nan"))
+                for i, p in zip(outputs["label_id"].numpy(), probabilities, strict=True)]
 
     def attention(self, raw) -> tuple[tf.Tensor, list[tf.Tensor]]:
         """Model inputs and the attention scores of every block, for plots."""

@@ -310,7 +310,7 @@ def _pretrain(context: RunContext, run: RunFolder, vocabulary: Vocabulary,
     state = run.read_state(missing_ok=True) if context.resume else TrainState()
     if state.epoch >= config.pretraining_epochs or state.stopped_early:
         return
-    rng = np.random.default_rng(config.seed + state.epoch)
+    rng = np.random.default_rng(config.seed)  # a resumed run skips the batches it used
     masking = dict(mask_id=vocabulary.id_of(MASK), first_word_id=vocabulary.first_word_id,
                    vocabulary_size=vocabulary.size, rate=config.mask_rate,
                    protected_ids=(vocabulary.id_of(CLS),))

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import select
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from common.errors import UsageError, UserError
@@ -26,9 +28,10 @@ __all__ = [
     "check_decoding",
     "check_limit",
     "data_changes",
-    "input_lines",
+    "input_batches",
     "finish_demo",
     "list_files",
+    "note",
     "report_training",
     "run_command",
     "run_in_fresh_process",
@@ -134,23 +137,106 @@ def check_limit(limit: int | None) -> None:
         raise UsageError(f"--limit must be at least 1, received {limit}")
 
 
-def input_lines(arguments: list[str]) -> list[str]:
-    """The inputs of ``translate``/``predict``: the arguments, else standard input's lines."""
-    return arguments or [line.rstrip("\n") for line in sys.stdin]
+def input_batches(arguments: list[str], batch_size: int = 64,
+                  stream=None) -> Iterator[tuple[int, list[str]]]:
+    """The inputs of ``translate``/``predict`` as ``(number of the first line, lines)``
+    batches: the arguments, else standard input's lines **as they arrive**: a batch holds
+    the lines already there (at most ``batch_size``), so a pipe that waits for each answer
+    gets it, and a file is still read in full batches.
+
+    Raises:
+        UsageError: a line that is not UTF-8 (the lines before it are answered).
+    """
+    if arguments:
+        for begin in range(0, len(arguments), batch_size):
+            yield begin + 1, arguments[begin : begin + batch_size]
+        return
+    stream = sys.stdin if stream is None else stream
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # a text stream in memory (tests)
+        fd = None
+    number, lines = 1, []
+    for raw in (_raw_lines(fd, batch_size) if fd is not None
+                else ([line] for line in stream)):
+        for line in raw:
+            if isinstance(line, bytes):
+                try:
+                    line = line.decode("utf-8")
+                except UnicodeDecodeError as error:
+                    raise UsageError(
+                        f"line {number + len(lines)} of standard input is not UTF-8 "
+                        f"({error.reason} at byte {error.start}): convert the file, e.g. "
+                        "iconv -f latin1 -t utf-8") from None
+            lines.append(line.rstrip("\r\n"))
+        while lines and (len(lines) >= batch_size or not _more_waiting(fd)):
+            yield number, lines[:batch_size]
+            number, lines = number + len(lines[:batch_size]), lines[batch_size:]
+    if lines:
+        yield number, lines
+
+
+def _more_waiting(fd) -> bool:
+    """Whether more input can be read from ``fd`` without waiting (False for memory)."""
+    if fd is None:
+        return True  # in memory everything is there: fill the batch
+    return bool(select.select([fd], [], [], 0)[0])
+
+
+def _raw_lines(fd: int, batch_size: int) -> Iterator[list[bytes]]:
+    """Complete lines from ``fd`` as bytes, in the groups they arrived in."""
+    pending = b""
+    while True:
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            if pending:
+                yield [pending]
+            return
+        *complete, pending = (pending + chunk).split(b"\n")
+        if complete:
+            yield complete
+
+
+def note(message: str) -> None:
+    """A remark about one input on stderr (the answer itself goes to stdout)."""
+    print(f"note: {message}", file=sys.stderr, flush=True)
 
 
 def translate_lines(load_translator: Callable[[], object], args, batch_size: int = 64) -> None:
-    """Prints one translation a line of ``input_lines(args.sentences)``, with the decoding
-    settings of :func:`add_decoding_arguments` (checked before the model loads)."""
+    """Prints one translation a line of input (:func:`input_batches`), flushed, with the
+    decoding settings of :func:`add_decoding_arguments` (checked before the model loads).
+
+    Every input line gets exactly one output line. An empty line, or one with nothing to
+    translate (punctuation only, or no word the model knows), gets an empty line and a note
+    on stderr; a line longer than the model takes is translated from its first words, with
+    a note. Sampled translations use seed ``--seed`` + the line's index, so a line's draw
+    does not depend on how input was batched.
+    """
     check_decoding(args)
     translator = load_translator()
-    sentences = input_lines(args.sentences)
-    for begin in range(0, len(sentences), batch_size):
-        batch = sentences[begin : begin + batch_size]
-        for text in translator.translate(batch, temperature=args.temperature,
-                                         top_k=args.top_k, seed=args.seed + begin,
-                                         beam_width=args.beam):
-            print(text)
+    settings = dict(temperature=args.temperature, top_k=args.top_k, beam_width=args.beam)
+    for first, batch in input_batches(args.sentences, batch_size):
+        if args.temperature > 0 and args.beam == 1:  # one draw a line, seeded by its index
+            results = [translator.run([line], **settings, seed=args.seed + first - 1 + i)
+                       for i, line in enumerate(batch)]
+            translations = [r["translation"][0] for r in results]
+            translated = [bool(r["translated"][0]) for r in results]
+        else:
+            result = translator.run(batch, **settings, seed=args.seed)
+            translations, translated = result["translation"], result["translated"]
+        lengths = translator.source_lengths(batch)
+        for number, line, text, ok, length in zip(
+                range(first, first + len(batch)), batch, translations, translated, lengths,
+                strict=True):
+            if not line.strip():
+                note(f"line {number} is empty: an empty line out")
+            elif not ok:
+                note(f"line {number} has nothing to translate (no word the model knows, or "
+                     "punctuation only): an empty line out")
+            elif length > translator.source_limit:
+                note(f"line {number} is {length} tokens long; its first "
+                     f"{translator.source_limit} were translated")
+            print(text.decode("utf-8"), flush=True)
 
 
 def report_training(result, export: Callable[[], Path] | None = None) -> None:

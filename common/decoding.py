@@ -40,8 +40,10 @@ class TextTranslator(tf.Module):
 
     A subclass defines the graph functions ``sample(texts, temperature, top_k, seed)`` and
     ``beam(texts, beam_width)`` (strings (batch,) -> a dict of ``translation``,
-    ``output_tokens``, ``source_tokens``, ``attention``; the exports serve them); this class
-    checks the inputs and settings and turns the results into numpy and strings.
+    ``translated`` (bool: see :func:`common.text.has_known_word`), ``output_tokens``,
+    ``source_tokens``, ``attention``; the exports serve them), ``source_limit`` (the source
+    tokens kept) and ``source_lengths(texts)``; this class checks the inputs and settings
+    and turns the results into numpy and strings.
     """
 
     def run(self, texts: Sequence[str], temperature: float = 0.0, top_k: int = 0,

@@ -5,11 +5,14 @@ translators' serving module with its three signatures.
 A translator's exported SavedModel has:
 
 * ``serving_default``: ``texts`` (string [None]) -> ``translation`` (string [None]);
-* ``translate_with_attention``: the same input -> ``translation``, ``output_tokens``
+* ``translate_with_attention``: the same input -> ``translation``, ``translated`` (bool
+  [None]: False where there was nothing to translate, see
+  :func:`common.text.has_known_word`), ``output_tokens``
   (string [None, steps]), ``source_tokens`` (string [None, source_len]) and ``attention``
   (the GRU: [None, steps, source_len]; the Transformer's last decoder layer:
   [None, heads, steps, source_len]);
-* ``translate_beam``: ``texts`` and ``beam_width`` (int32 scalar) -> ``translation``.
+* ``translate_beam``: ``texts`` and ``beam_width`` (int32 scalar, at least 1: checked in
+  the graph) -> ``translation``.
 """
 
 from __future__ import annotations
@@ -61,6 +64,10 @@ class TranslatorModule(ExportModule):
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts"),
                                   tf.TensorSpec([], tf.int32, name="beam_width")])
     def translate_beam(self, texts, beam_width):
+        check = tf.debugging.assert_positive(
+            beam_width, message="beam_width must be at least 1 (1 is greedy decoding)")
+        with tf.control_dependencies([check]):
+            beam_width = tf.identity(beam_width)
         return {"translation": self.translator.beam(texts, beam_width)["translation"]}
 
     def signatures(self) -> dict:

@@ -35,7 +35,9 @@ __all__ = [
     "build_vocabulary",
     "check_mode",
     "check_sentences",
+    "check_unicode",
     "detokenize",
+    "has_known_word",
     "standardize",
     "tokenize",
 ]
@@ -78,7 +80,20 @@ def check_sentences(texts) -> list[str]:
             raise TypeError(
                 f"translate() takes strings; item {index} is {type(text).__name__}: {text!r}"
             )
+        check_unicode(text, f"sentence {index + 1}")
     return texts
+
+
+def check_unicode(text: str, name: str) -> None:
+    """Raises an InputError if ``text`` cannot be written as UTF-8 (it holds a lone
+    surrogate, as undecodable bytes in a command-line argument become)."""
+    from common.errors import InputError
+
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise InputError(f"{name} is not valid Unicode text (a lone surrogate at character "
+                         f"{error.start}); pass UTF-8 text") from None
 
 
 def standardize(text: tf.Tensor, mode: str = "faithful") -> tf.Tensor:
@@ -248,6 +263,22 @@ class Vocabulary(tf.Module):
     def words(self, ids: tf.Tensor) -> tf.Tensor:
         """Ids of any shape -> the same shape of tokens."""
         return tf.gather(self._words, tf.cast(ids, self.dtype))
+
+
+def has_known_word(ids: tf.Tensor, vocabulary: Vocabulary) -> tf.Tensor:
+    """(batch,) bool: whether a row of ``ids`` (batch, length) holds a token of
+    ``vocabulary`` that is not special and has a letter or a digit in it.
+
+    Rows without one hold nothing a model could honestly answer about: empty or blank input,
+    punctuation only ("¿?¡!"), or only words the training data never had (another script,
+    emoji: all ``[UNK]``). The translators translate such a row to ``""`` and the
+    classifiers give it no label, rather than a fluent answer made up from nothing.
+    """
+    ids = tf.cast(ids, tf.int64)
+    tokens = vocabulary.words(ids)
+    known = (ids >= vocabulary.first_word_id) & tf.strings.regex_full_match(
+        tokens, r".*[\pL\pN].*")
+    return tf.reduce_any(known, axis=1)
 
 
 def detokenize(words: tf.Tensor, mode: str = "faithful") -> tf.Tensor:

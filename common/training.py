@@ -102,12 +102,19 @@ class RunContext:
 Prepare = Callable[[RunContext], tuple[FitPlan, object]]
 
 
+RESUMABLE = ("epochs", "time_limit_minutes", "batch_size")
+
+
 def train_run(config, run_dir: str | os.PathLike, prepare: Prepare, *, resume: bool = False,
-              epochs: int | None = None, callbacks: Sequence[keras.callbacks.Callback] = (),
+              epochs: int | None = None, changes: dict | None = None,
+              callbacks: Sequence[keras.callbacks.Callback] = (),
               log: Callable[[str], None] = print, verbose: int = 2,
               strategy: str | tf.distribute.Strategy = "default") -> TrainResult:
     """Trains ``config`` into ``run_dir``; with ``resume``, continues after its last
-    finished epoch with the config the run saved.
+    finished epoch with the config the run saved, changed by ``changes`` (settings asked
+    for on the command line) where they may change mid-run: ``RESUMABLE`` (the epochs, the
+    time limit, counted from the resume, and the batch size). Any other change is refused:
+    it would make a different run.
 
     ``prepare(context)`` (a :class:`RunContext`) is the tutorial's part: it reads the data,
     builds (or, on resume, reads back) its vocabulary, writes its own files on the chief, and
@@ -116,15 +123,25 @@ def train_run(config, run_dir: str | os.PathLike, prepare: Prepare, *, resume: b
 
     Raises:
         RunError: a run already in ``run_dir`` (without ``resume``), or nothing to resume.
+        UsageError: ``changes`` to a setting that cannot change on resume.
         DataError: the data cannot be read.
         DistributeError: a strategy or precision that cannot be set up.
     """
+    from common.errors import UsageError
+
     run = RunFolder(run_dir)
     strategy = make_strategy(strategy)  # first: multi-worker must precede other TF work
     chief = is_chief(strategy)
     state = run.open(resume, chief)
     if resume:
         config = run.read_config(type(config))
+        changed = {k: v for k, v in (changes or {}).items() if getattr(config, k) != v}
+        fixed = sorted(set(changed) - set(RESUMABLE))
+        if fixed:
+            raise UsageError(
+                f"a resumed run keeps its settings; {', '.join(fixed)} cannot change (only "
+                f"{', '.join(RESUMABLE)} can): train a new run with --run NEW_DIR instead")
+        config = config.replace(**changed)
     if epochs is not None:
         config = config.replace(epochs=epochs)
     keras.utils.set_random_seed(config.seed)
@@ -208,8 +225,12 @@ def fit_plan(plan: FitPlan, run: RunFolder, state: TrainState, config,
     every_epoch += [TimeLimit(time_limit)] if time_limit else []
     every_epoch += [recent] if recent else []
     if state.epoch < epochs and not state.stopped_early:
+        # The training batches come in one seeded order; a resumed run skips the ones the
+        # finished epochs used, so it sees what an uninterrupted run would have seen next.
+        train_ds = plan.train_ds.skip(state.epoch * plan.steps_per_epoch) if state.epoch \
+            else plan.train_ds
         model.fit(
-            distribute_dataset(plan.train_ds),
+            distribute_dataset(train_ds),
             epochs=epochs,
             initial_epoch=state.epoch,
             steps_per_epoch=plan.steps_per_epoch,

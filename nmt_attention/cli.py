@@ -63,10 +63,10 @@ def _train(args) -> int:
 
     changes = {"score": args.score, "combine": args.combine, "text_mode": args.text_mode,
                "pipeline": args.pipeline, **data_changes(args), **training_changes(args)}
-    config = Config.preset(args.preset).replace(
-        **{k: v for k, v in changes.items() if v is not None})
+    changes = {k: v for k, v in changes.items() if v is not None}
+    config = Config.preset(args.preset).replace(**changes)
     run_dir = Path(args.run) if args.run else DEFAULT_RUNS / args.preset
-    result = train(config, run_dir, resume=args.resume, epochs=args.epochs,
+    result = train(config, run_dir, resume=args.resume, epochs=args.epochs, changes=changes,
                    strategy=args.strategy)
     report_training(result, (lambda: export(load_translator(run_dir), RunFolder(run_dir).export))
                     if args.export else None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import keras
 import tensorflow as tf
 
@@ -13,7 +15,7 @@ from common.decoding import (
     beam_search_loop,
     choose_next,
 )
-from common.text import Vocabulary, detokenize, standardize
+from common.text import Vocabulary, detokenize, has_known_word, tokenize
 from nmt_attention.config import Config
 from nmt_attention.decoder import Decoder
 from nmt_attention.encoder import Encoder
@@ -243,7 +245,7 @@ class Translator(TextTranslator):
             Sampling(temperature, top_k, seed),
             self.stop_early,
         )
-        return self._outputs(texts, source_ids, tokens, weights)
+        return self._outputs(source_ids, tokens, weights)
 
     @tf.function(
         input_signature=[tf.TensorSpec([None], tf.string), tf.TensorSpec([], tf.int32)],
@@ -262,16 +264,25 @@ class Translator(TextTranslator):
                         tf.constant(self.target_vocabulary.start_id, tf.int64))
         target_in = tf.concat([start, tokens[:, :-1]], axis=1)
         _, weights = self.model((source_ids, target_in), return_attention=True)
-        return self._outputs(texts, source_ids, tokens, weights)
+        return self._outputs(source_ids, tokens, weights)
 
-    def _outputs(self, texts, source_ids, tokens, weights):
+    @property
+    def source_limit(self) -> int:
+        """Source words kept; a longer sentence is cut to its first ones."""
+        return self.max_source_words
+
+    def source_lengths(self, texts: Sequence[str]) -> list[int]:
+        """Words in each sentence, before the cut to ``source_limit``."""
+        words = tokenize(tf.constant(list(texts), tf.string), self.source_vocabulary.mode)
+        return [int(n) for n in words.row_lengths().numpy()]
+
+    def _outputs(self, source_ids, tokens, weights):
         words = self.target_vocabulary.words(tokens)  # (batch, steps)
         text = detokenize(words, self.target_vocabulary.mode)
-        # Nothing to translate (empty, blank, or only characters standardization drops).
-        blank = tf.equal(standardize(texts, self.source_vocabulary.mode), "")
-        text = tf.where(blank, tf.constant(""), text)
+        ok = has_known_word(source_ids, self.source_vocabulary)
         return {
-            "translation": text,
+            "translation": tf.where(ok, text, tf.constant("")),
+            "translated": ok,
             "output_tokens": words,
             "source_tokens": self.source_vocabulary.words(source_ids),
             "attention": weights,

@@ -81,10 +81,10 @@ def _train(args) -> int:
                "warmup_steps": args.warmup_steps, "average_last": args.average_last,
                "norm_first": True if args.norm_first else None, **data_changes(args),
                **training_changes(args)}
-    config = Config.preset(args.preset).replace(
-        **{k: v for k, v in changes.items() if v is not None})
+    changes = {k: v for k, v in changes.items() if v is not None}
+    config = Config.preset(args.preset).replace(**changes)
     run_dir = Path(args.run) if args.run else DEFAULT_RUNS / args.preset
-    result = train(config, run_dir, resume=args.resume, epochs=args.epochs,
+    result = train(config, run_dir, resume=args.resume, epochs=args.epochs, changes=changes,
                    strategy=args.strategy)
     if result.chief:
         plot_schedule_and_encoding(run_dir, result.config)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import tensorflow as tf
 
 from common.decoding import Sampling, TextTranslator
-from common.text import standardize
+from common.text import has_known_word
 from transformer.model import Transformer
 from transformer.tokenizer import WordPieceTokenizer
 
@@ -55,13 +57,21 @@ class Translator(TextTranslator):
             ids = tf.pad(ids, [[0, 0], [0, padded - length]])
         return ids, max_length
 
-    def _outputs(self, texts, source_ids, tokens, attention):
-        text = self.target_tokenizer.decode(tokens)
-        # Nothing to translate (empty, blank, or only characters standardization drops).
-        blank = tf.equal(standardize(texts, self.source_tokenizer.mode), "")
-        text = tf.where(blank, tf.constant(""), text)
+    @property
+    def source_limit(self) -> int:
+        """Source pieces kept; a longer sentence is cut to its first ones."""
+        return self.max_source_tokens - 2
+
+    def source_lengths(self, texts: Sequence[str]) -> list[int]:
+        """Pieces in each sentence, before the cut to ``source_limit``."""
+        ids = self.source_tokenizer.encode(tf.constant(list(texts), tf.string))
+        return [int(n) - 2 for n in ids.row_lengths().numpy()]
+
+    def _outputs(self, source_ids, tokens, attention):
+        ok = has_known_word(source_ids, self.source_tokenizer.vocabulary)
         return {
-            "translation": text,
+            "translation": tf.where(ok, self.target_tokenizer.decode(tokens), tf.constant("")),
+            "translated": ok,
             "output_tokens": self.target_tokenizer.pieces(tokens),
             "source_tokens": self.source_tokenizer.pieces(source_ids),
             "attention": attention,  # (batch, heads, steps, source_len), last decoder layer
@@ -80,7 +90,7 @@ class Translator(TextTranslator):
             source_ids, max_length, self.target_tokenizer.start_id,
             self.target_tokenizer.end_id, Sampling(temperature, top_k, seed),
             jit_compile=self.jit_compile, capacity=self._capacity)
-        return self._outputs(texts, source_ids, tokens, attention)
+        return self._outputs(source_ids, tokens, attention)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string),
                                   tf.TensorSpec([], tf.int32)], reduce_retracing=True)
@@ -108,7 +118,7 @@ class Translator(TextTranslator):
                         tf.constant(self.target_tokenizer.start_id, tf.int64))
         _, scores = self.model((source_ids, tf.concat([start, tokens[:, :-1]], 1)),
                                return_attention=True)
-        return self._outputs(texts, source_ids, tokens, scores[-1])
+        return self._outputs(source_ids, tokens, scores[-1])
 
     def for_serving(self) -> Translator:
         """This translator in graph mode: an export meets every batch shape, and XLA would

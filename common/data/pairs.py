@@ -11,6 +11,7 @@ import dataclasses
 import io
 import os
 import zipfile
+import zlib
 from pathlib import Path
 
 from common.errors import DataError
@@ -102,17 +103,10 @@ def load_pairs(path: str | os.PathLike) -> LoadedPairs:
         path = candidates[0]
     if path.stat().st_size == 0:
         raise DataError(f"data file is empty: {path}")
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            names = [n for n in archive.namelist() if n.endswith(".txt")]
-            preferred = [n for n in names if Path(n).name == "spa.txt"]
-            chosen = preferred or names
-            if len(chosen) != 1:
-                raise DataError(
-                    f"{path} should hold spa.txt or exactly one .txt file; it holds {names}"
-                )
-            raw = archive.read(chosen[0])
-            source = f"{path}:{chosen[0]}"
+    with open(path, "rb") as f:
+        looks_zipped = f.read(4) == b"PK\x03\x04" or path.suffix.lower() == ".zip"
+    if looks_zipped:
+        raw, source = _read_zip(path)
     else:
         raw = path.read_bytes()
         source = str(path)
@@ -124,6 +118,28 @@ def load_pairs(path: str | os.PathLike) -> LoadedPairs:
             f"iconv -f latin1 -t utf-8 {path.name} > {path.stem}.utf8.txt"
         ) from None
     return read_pairs_text(text, source)
+
+
+def _read_zip(path: Path) -> tuple[bytes, str]:
+    """The text member of a zip (``spa.txt``, else the only ``.txt``) and its name.
+
+    Raises:
+        DataError: a damaged or truncated archive, or one without a single text file.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = [n for n in archive.namelist() if n.endswith(".txt")]
+            preferred = [n for n in names if Path(n).name == "spa.txt"]
+            chosen = preferred or names
+            if len(chosen) != 1:
+                raise DataError(
+                    f"{path} should hold spa.txt or exactly one .txt file; it holds {names}"
+                )
+            return archive.read(chosen[0]), f"{path}:{chosen[0]}"
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
+        raise DataError(
+            f"{path} is a damaged zip archive ({type(error).__name__}: {error}); download it "
+            "again, or pass the unpacked spa.txt with --data") from None
 
 
 def download_spa_eng(cache_dir: str | None = None) -> Path:

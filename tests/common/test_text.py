@@ -80,3 +80,23 @@ def test_encode_adds_start_end_maps_unknown_and_cuts_long_input():
 def test_vocabulary_rejects_a_list_without_specials():
     with pytest.raises(ValueError, match="must start with"):
         Vocabulary(["a", "b"])
+
+
+def test_a_row_has_a_known_word_only_with_a_known_letter_or_digit_token():
+    from common.text import has_known_word
+
+    vocab = Vocabulary(build_vocabulary(["el gato come.", "¿dónde?", "año 2024"], 50, "better"),
+                       "better")
+    texts = ["el gato", "¿?¡!", "", "中文 привет 🙂", "中文 gato", "2024", "...  ?"]
+    ids = vocab.encode(tf.constant(texts)).to_tensor()
+    assert has_known_word(ids, vocab).numpy().tolist() == [True, False, False, False, True,
+                                                            True, False]
+
+
+def test_a_lone_surrogate_is_one_input_error():
+    from common.errors import InputError
+    from common.text import check_sentences
+
+    assert check_sentences(["ok", ""]) == ["ok", ""]
+    with pytest.raises(InputError, match="sentence 2 is not valid Unicode"):
+        check_sentences(["ok", "bad \ud800 text"])

@@ -1,10 +1,11 @@
 import json
 
 import keras
+import numpy as np
 import pytest
 
 from common.data import DataError
-from common.errors import RunError
+from common.errors import RunError, UsageError
 from common.run_folder import read_history
 from nmt_attention.config import Config
 from nmt_attention.train import load_translator, train
@@ -139,3 +140,30 @@ def test_a_training_process_killed_mid_run_resumes_from_the_command_line(tmp_pat
     assert done.returncode == 0, done.stderr[-2000:]
     epochs = [int(r["epoch"]) for r in read_history(run / "history.csv")]
     assert epochs == list(range(1, killed_at + 2))
+
+
+def test_a_resumed_run_sees_the_batches_an_uninterrupted_run_would(tmp_path):
+    config = Config.tiny().replace(epochs=3, patience=10)
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    train(config, whole, **quiet())
+    with pytest.raises(KeyboardInterrupt):
+        train(config, cut, callbacks=[_Interrupt(epoch=2, batch=1)], **quiet())
+    train(config, cut, resume=True, **quiet())
+    columns = ["loss", "masked_accuracy", "val_loss"]
+    expected = [[float(r[c]) for c in columns] for r in read_history(whole / "history.csv")]
+    resumed = [[float(r[c]) for c in columns] for r in read_history(cut / "history.csv")]
+    np.testing.assert_allclose(resumed, expected, rtol=1e-5)
+
+
+def test_resume_honours_epochs_and_batch_size_and_refuses_other_changes(tiny_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    with pytest.raises(UsageError, match="units, vocabulary_size cannot change"):
+        train(Config.tiny(), run, resume=True, changes={"units": 32, "vocabulary_size": 50},
+              **quiet())
+    result = train(Config.tiny(), run, resume=True, changes={"epochs": 4, "batch_size": 8},
+                   **quiet())
+    assert result.epochs_done == 4 and result.config.batch_size == 8
+    assert json.loads((run / "config.json").read_text())["batch_size"] == 8

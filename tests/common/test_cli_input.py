@@ -1,0 +1,75 @@
+"""translate/predict input: the arguments, else standard input read as it arrives."""
+
+import io
+import os
+import threading
+import time
+
+import pytest
+
+from common.cli import input_batches
+from common.errors import UsageError
+
+
+def test_arguments_come_in_batches_numbered_from_one():
+    batches = list(input_batches([f"s{i}" for i in range(5)], batch_size=2))
+    assert batches == [(1, ["s0", "s1"]), (3, ["s2", "s3"]), (5, ["s4"])]
+
+
+def test_a_text_stream_in_memory_is_read_in_full_batches():
+    stream = io.StringIO("a\nb\r\n\nc")
+    assert list(input_batches([], 2, stream)) == [(1, ["a", "b"]), (3, ["", "c"])]
+
+
+class _Pipe:
+    """A real pipe: ``write`` from a thread, read by ``input_batches`` through the fd."""
+
+    def __init__(self):
+        self.read_fd, self.write_fd = os.pipe()
+        self.reader = os.fdopen(self.read_fd, "rb")
+
+    def fileno(self):
+        return self.read_fd
+
+
+def test_lines_arriving_one_by_one_are_answered_one_by_one():
+    pipe, seen = _Pipe(), []
+
+    def writer():
+        for line in (b"uno\n", b"dos\n"):
+            os.write(pipe.write_fd, line)
+            deadline = time.time() + 10
+            while len(seen) < (1 if line == b"uno\n" else 2) and time.time() < deadline:
+                time.sleep(0.01)  # the next line only once this one was answered
+        os.close(pipe.write_fd)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    for batch in input_batches([], 64, pipe):
+        seen.append(batch)
+    thread.join()
+    assert seen == [(1, ["uno"]), (2, ["dos"])]
+
+
+def test_lines_already_waiting_share_a_batch():
+    pipe = _Pipe()
+    os.write(pipe.write_fd, b"".join(f"line {i}\n".encode() for i in range(70)))
+    os.close(pipe.write_fd)
+    batches = list(input_batches([], 64, pipe))
+    assert [(first, len(lines)) for first, lines in batches] == [(1, 64), (65, 6)]
+
+
+def test_a_line_that_is_not_utf8_is_one_error_naming_it():
+    pipe = _Pipe()
+    os.write(pipe.write_fd, b"bien\n" + "café\n".encode("latin-1"))
+    os.close(pipe.write_fd)
+    with pytest.raises(UsageError, match="line 2 of standard input is not UTF-8"):
+        list(input_batches([], 64, pipe))
+
+
+def test_a_lone_surrogate_in_the_bytes_is_not_utf8():
+    pipe = _Pipe()
+    os.write(pipe.write_fd, b"ok\n\xed\xa0\x80\n")  # the UTF-8 shape of U+D800
+    os.close(pipe.write_fd)
+    with pytest.raises(UsageError, match="line 2"):
+        list(input_batches([], 64, pipe))
