@@ -12,8 +12,21 @@ import tensorflow as tf
 from common.errors import InputError
 from common.text import check_sentences
 
-__all__ = ["GREEDY", "Sampling", "TextTranslator", "banned_logits", "beam_search_loop",
-           "choose_next"]
+__all__ = ["GREEDY", "Sampling", "TextTranslator", "at_least_one_row", "banned_logits",
+           "beam_search_loop", "choose_next", "first_rows"]
+
+
+def at_least_one_row(texts: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """``(texts, rows)``: an empty batch becomes one empty sentence (recurrent layers and
+    decoding loops cannot run on none), ``rows`` the real batch size for
+    :func:`first_rows`."""
+    rows = tf.shape(texts)[0]
+    return tf.cond(rows > 0, lambda: texts, lambda: tf.constant([""])), rows
+
+
+def first_rows(outputs: dict, rows: tf.Tensor) -> dict:
+    """Each output cut to its first ``rows`` rows."""
+    return {name: value[:rows] for name, value in outputs.items()}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,9 +11,11 @@ from common.decoding import (
     GREEDY,
     Sampling,
     TextTranslator,
+    at_least_one_row,
     banned_logits,
     beam_search_loop,
     choose_next,
+    first_rows,
 )
 from common.text import Vocabulary, detokenize, has_known_word, tokenize
 from nmt_attention.config import Config
@@ -233,6 +235,7 @@ class Translator(TextTranslator):
         """Strings (batch,) -> translation (batch,), output_tokens (batch, steps),
         source_tokens (batch, source_len), attention (batch, steps, source_len): greedy at
         ``temperature`` 0, else sampled. The graph the exports serve."""
+        texts, rows = at_least_one_row(texts)
         source_ids = self.source_vocabulary.encode(texts, self.max_source_words).to_tensor()
         max_length = tf.minimum(
             self.max_output_tokens, 2 * tf.shape(source_ids)[1] + 10
@@ -245,7 +248,7 @@ class Translator(TextTranslator):
             Sampling(temperature, top_k, seed),
             self.stop_early,
         )
-        return self._outputs(source_ids, tokens, weights)
+        return first_rows(self._outputs(source_ids, tokens, weights), rows)
 
     @tf.function(
         input_signature=[tf.TensorSpec([None], tf.string), tf.TensorSpec([], tf.int32)],
@@ -253,6 +256,7 @@ class Translator(TextTranslator):
     )
     def beam(self, texts, beam_width):
         """As :meth:`sample`, by beam search with ``beam_width`` hypotheses."""
+        texts, rows = at_least_one_row(texts)
         source_ids = self.source_vocabulary.encode(texts, self.max_source_words).to_tensor()
         max_length = tf.minimum(self.max_output_tokens, 2 * tf.shape(source_ids)[1] + 10)
         tokens = self.model.beam_search(
@@ -264,7 +268,7 @@ class Translator(TextTranslator):
                         tf.constant(self.target_vocabulary.start_id, tf.int64))
         target_in = tf.concat([start, tokens[:, :-1]], axis=1)
         _, weights = self.model((source_ids, target_in), return_attention=True)
-        return self._outputs(source_ids, tokens, weights)
+        return first_rows(self._outputs(source_ids, tokens, weights), rows)
 
     @property
     def source_limit(self) -> int:

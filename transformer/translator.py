@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import tensorflow as tf
 
-from common.decoding import Sampling, TextTranslator
+from common.decoding import Sampling, TextTranslator, at_least_one_row, first_rows
 from common.text import has_known_word
 from transformer.model import Transformer
 from transformer.tokenizer import WordPieceTokenizer
@@ -85,12 +85,13 @@ class Translator(TextTranslator):
         source_tokens (batch, source_len), attention (batch, heads, steps, source_len) of the
         last decoder layer: greedy at ``temperature`` 0, else sampled (``top_k``: 0 = all).
         The graph the exports serve."""
+        texts, rows = at_least_one_row(texts)
         source_ids, max_length = self._source(texts)
         tokens, _, attention = self.model.generate(
             source_ids, max_length, self.target_tokenizer.start_id,
             self.target_tokenizer.end_id, Sampling(temperature, top_k, seed),
             jit_compile=self.jit_compile, capacity=self._capacity)
-        return self._outputs(source_ids, tokens, attention)
+        return first_rows(self._outputs(source_ids, tokens, attention), rows)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string),
                                   tf.TensorSpec([], tf.int32)], reduce_retracing=True)
@@ -109,6 +110,7 @@ class Translator(TextTranslator):
         return super()._beam_search(texts, beam_width)
 
     def _beam_body(self, texts, beam_width):
+        texts, rows = at_least_one_row(texts)
         source_ids, max_length = self._source(texts)
         tokens = self.model.beam_search(
             source_ids, max_length, beam_width, self.target_tokenizer.start_id,
@@ -118,7 +120,7 @@ class Translator(TextTranslator):
                         tf.constant(self.target_tokenizer.start_id, tf.int64))
         _, scores = self.model((source_ids, tf.concat([start, tokens[:, :-1]], 1)),
                                return_attention=True)
-        return self._outputs(source_ids, tokens, scores[-1])
+        return first_rows(self._outputs(source_ids, tokens, scores[-1]), rows)
 
     def for_serving(self) -> Translator:
         """This translator in graph mode: an export meets every batch shape, and XLA would

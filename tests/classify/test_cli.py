@@ -6,7 +6,7 @@ import pytest
 
 from classify.cli import main
 from classify.demo import classify_in_fresh_process
-from classify.predictor import load_predictor
+from classify.predictor import load_predictor, read_image
 from common.data.classification import generate_order_task, write_labeled_tsv
 
 pytestmark = pytest.mark.slow
@@ -114,9 +114,9 @@ def test_vit_predict_plot_export(tiny_vit_run, tmp_path, capsys):
                  str(tmp_path / "digit.png")]) == 0
     lines = capsys.readouterr().out.splitlines()
     _, predictor = load_predictor(tiny_vit_run)
-    expected = predictor.predict(np.stack([digits.images[0][..., None],
-                                           tf.image.resize(digits.images[1][..., None],
-                                                           (8, 8)).numpy()]))
+    expected = predictor.predict(np.stack([
+        read_image(tmp_path / name, predictor.image_shape) for name in ("digit.npy",
+                                                                       "digit.png")]))
     assert [line.split("\t")[0] for line in lines] == [label for label, _ in expected]
     assert main(["vit", "plot", "--run", str(tiny_vit_run), "--index", "3"]) == 0
     assert open(capsys.readouterr().out.strip(), "rb").read(4) == b"\x89PNG"
@@ -199,3 +199,18 @@ def test_a_damaged_checkpoint_is_one_clear_error(tiny_text_run, tmp_path, capsys
     (run / "checkpoints" / "best.weights.h5").write_bytes(b"not an h5 file")
     assert main(["text", "predict", "--run", str(run), "the dog saw the king"]) == 2
     _one_line_error(capsys, "unreadable")
+
+
+def test_the_image_export_refuses_nan_and_pixels_outside_0_1(tiny_vit_run, tmp_path, capsys):
+    import tensorflow as tf
+
+    assert main(["vit", "export", "--run", str(tiny_vit_run), "--out",
+                 str(tmp_path / "export")]) == 0
+    serve = tf.saved_model.load(capsys.readouterr().out.strip()).signatures["serving_default"]
+    good = np.full([2, 8, 8, 1], 0.5, np.float32)
+    assert serve(images=tf.constant(good))["probabilities"].shape == (2, 10)
+    for value, message in [(np.nan, "NaN"), (3.0, r"\[0, 1\]"), (-1.0, r"\[0, 1\]")]:
+        bad = good.copy()
+        bad[1, 2, 3, 0] = value
+        with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+            serve(images=tf.constant(bad))

@@ -37,6 +37,37 @@ def test_faithful_mode_equals_the_tutorial_with_tensorflow_text():
     assert _decode(ours)[0] == "¿ todavia esta en casa ?"
 
 
+# Every character of the real spa-eng file (tab, NBSP, zero-width space, ª, º, ¨, ₂, ...),
+# and what format, space and compatibility characters look like elsewhere.
+REAL_FILE_CHARACTERS = ("\t\u00a0\u200b !\"$%&'()+,-./0123456789:;?ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                        "abcdefghijklmnopqrstuvwxyz¡¨ª«°º»¿ÁÉÍÓÚáãåèéêíñóöúüčśс—‘’₂€…")
+ODD_CHARACTERS = ("\u00ad\u200c\u200d\u2060\ufeff\u200e\u202f\u2009\u3000ﬁﬀﬃ"
+                  "ⅫⅣ㎞㏂ℌ𝐚𝔷🄰①⑴¼µ\u0301\u0303İıŁøßÆæŒœ")
+
+
+def test_faithful_mode_is_the_tutorials_nfkd_on_every_character_that_has_one():
+    from common.text import _NFKD_RANGES
+
+    characters = [chr(c) for block in _NFKD_RANGES for c in block]
+    characters += list(REAL_FILE_CHARACTERS + ODD_CHARACTERS)
+    # Each character between two letters, so a character that becomes a space or nothing
+    # shows as "a b" or "ab"; 64 characters a sentence.
+    sentences = [" ".join(f"k{c}q" for c in characters[i : i + 64])
+                 for i in range(0, len(characters), 64)]
+    ours = _decode(standardize(tf.constant(sentences), "faithful"))
+    theirs = _decode(_tutorial_standardize(tf.constant(sentences)))
+    differ = [(s, a, b) for s, a, b in zip(sentences, ours, theirs, strict=True) if a != b]
+    assert not differ, differ[:2]
+    spaced = _decode(standardize(tf.constant(["a\u00a0b", "a\tb", "ª º …", "ﬁn"]),
+                                 "faithful"))
+    assert spaced == ["a b", "ab", "a o . . .", "fin"]  # NBSP is a space; a tab is not
+
+
+def test_better_mode_strips_format_characters_instead_of_splitting_words():
+    texts = tf.constant(["pala\u200bbra", "co\u00adche", "\ufeffhola", "a\u00a0b"])
+    assert _decode(standardize(texts, "better")) == ["palabra", "coche", "hola", "a b"]
+
+
 def test_better_mode_keeps_accents_apostrophes_and_composes_nfd():
     better = _decode(standardize(tf.constant(SENTENCES), "better"))
     assert better[0] == "¿ todavía está en casa ?"

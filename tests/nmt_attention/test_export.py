@@ -89,3 +89,16 @@ def test_a_failed_export_leaves_the_previous_one_intact(tiny_translator, exporte
         export(tiny_translator, exported.parent)
     assert sorted(p.name for p in exported.parent.iterdir()) == before
     assert (exported / "saved_model.pb").stat().st_size > 1000
+
+
+def test_the_export_refuses_a_beam_below_1_and_answers_an_empty_batch(exported):
+    model = tf.saved_model.load(str(exported))
+    texts = tf.constant(["Ella come.", "中文", "¿?"])
+    with pytest.raises(tf.errors.InvalidArgumentError, match="beam_width must be at least 1"):
+        model.translate_beam(texts, tf.constant(0))
+    assert model.translate(tf.constant([], tf.string))["translation"].shape == (0,)
+    result = model.translate_with_attention(texts)
+    assert result["translated"].numpy().tolist() == [True, False, False]
+    assert result["translation"].numpy().tolist()[1:] == [b"", b""]
+    assert model.translate_beam(tf.constant([], tf.string), tf.constant(3))[
+        "translation"].shape == (0,)
