@@ -24,7 +24,13 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from common.files import atomic_save, atomic_write_text, publish_dir
+from common.files import (
+    PARTIAL,
+    atomic_save,
+    atomic_write_text,
+    publish_dir,
+    remove_partial_files,
+)
 
 __all__ = ["ExportModule", "TranslatorModule", "save_saved_model", "write_export"]
 
@@ -81,7 +87,8 @@ def save_saved_model(module, final: Path, signatures: dict) -> Path:
     place: a crash mid-export leaves the previous export (or none), never half of one."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}-"))
+    remove_partial_files(final.parent)  # an export a killed process left half-written
+    staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f"{PARTIAL}{final.name}-"))
     try:
         tf.saved_model.save(module, str(staging), signatures=signatures)
         publish_dir(staging, final)

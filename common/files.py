@@ -13,15 +13,16 @@ from pathlib import Path
 
 from common.errors import RunError
 
-__all__ = ["DEMO_MARK", "atomic_save", "atomic_write_text", "claim_demo_folder",
-           "publish_dir", "slug"]
+__all__ = ["DEMO_MARK", "PARTIAL", "atomic_save", "atomic_write_text", "claim_demo_folder",
+           "publish_dir", "remove_partial_files", "slug"]
 
 DEMO_MARK = ".made-by-demo"
+PARTIAL = ".partial-"  # the name every file and folder being written starts with
 
 
 def atomic_write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=PARTIAL, suffix=".tmp")
     with os.fdopen(handle, "w", encoding="utf-8") as f:
         f.write(text)
     os.replace(tmp, path)
@@ -30,7 +31,7 @@ def atomic_write_text(path: Path, text: str) -> None:
 def atomic_save(path: Path, save: Callable[[str], None], suffix: str) -> None:
     """Runs ``save(tmp)`` then renames: a crash mid-save keeps the previous file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=suffix)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=PARTIAL, suffix=suffix)
     os.close(handle)
     try:
         save(tmp)
@@ -38,6 +39,15 @@ def atomic_save(path: Path, save: Callable[[str], None], suffix: str) -> None:
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def remove_partial_files(folder: Path) -> list[Path]:
+    """Removes what a killed process left half-written in ``folder`` (names starting with
+    ``PARTIAL``, which only this package writes); returns what it removed."""
+    removed = sorted(Path(folder).glob(f"{PARTIAL}*")) if Path(folder).is_dir() else []
+    for path in removed:
+        shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+    return removed
 
 
 def claim_demo_folder(path: str | os.PathLike) -> Path:

@@ -269,7 +269,7 @@ def save_figure(fig: Figure, path: str | os.PathLike) -> Path:
     """Writes ``fig`` as a PNG, atomically (a reader never sees half a file)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".png.tmp")
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=".partial-", suffix=".png.tmp")
     os.close(handle)
     try:
         fig.savefig(tmp, format="png")

@@ -28,7 +28,7 @@ from pathlib import Path
 import keras
 
 from common.errors import RunError
-from common.files import atomic_write_text
+from common.files import atomic_write_text, remove_partial_files
 
 __all__ = ["RunFolder", "TrainState", "history_columns", "read_history"]
 
@@ -145,6 +145,8 @@ class RunFolder:
         if resume:
             if not self.config_path.exists():
                 raise RunError(f"nothing to resume in {self.path}: it holds no run")
+            for folder in (self.path, self.checkpoints):  # what a kill left half-written
+                remove_partial_files(folder)
             return self.read_state(missing_ok=True)  # none: killed in its first epoch
         if chief and self.config_path.exists():
             raise RunError(f"{self.path} already holds a run; pass --resume to continue it "

@@ -88,7 +88,7 @@ def test_text_train_on_a_tsv_resumes_and_exports(tmp_path, capsys):
     mine = predictor.outputs(predictor.vocabulary.encode(texts))["probabilities"].numpy()
     theirs = np.array(classify_in_fresh_process(saved, np.array(texts)))
     np.testing.assert_allclose(theirs, mine, atol=1e-5)
-    assert not list((run / "export").glob(".saved_model-*"))
+    assert not list((run / "export").glob(".partial-*"))
     import subprocess
     import sys
     from pathlib import Path

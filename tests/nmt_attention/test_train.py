@@ -111,37 +111,6 @@ def test_early_stopping_counts_epochs_without_improvement_and_survives_resume(ti
     assert result.epochs_done == 4 and result.stopped_early
 
 
-@pytest.mark.slow
-def test_a_training_process_killed_mid_run_resumes_from_the_command_line(tmp_path):
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    run = tmp_path / "run"
-    command = [sys.executable, "-m", "nmt_attention", "train", "--preset", "tiny", "--run",
-               str(run)]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    process = subprocess.Popen(command + ["--epochs", "200"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    state_path = run / "checkpoints" / "state.json"
-    deadline = time.time() + 240
-    while time.time() < deadline:
-        if state_path.exists() and json.loads(state_path.read_text())["epoch"] >= 2:
-            break
-        time.sleep(0.2)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    killed_at = json.loads(state_path.read_text())["epoch"]
-    assert 2 <= killed_at < 200
-    done = subprocess.run(command + ["--resume", "--epochs", str(killed_at + 1)], env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    epochs = [int(r["epoch"]) for r in read_history(run / "history.csv")]
-    assert epochs == list(range(1, killed_at + 2))
-
-
 def test_a_resumed_run_sees_the_batches_an_uninterrupted_run_would(tmp_path):
     config = Config.tiny().replace(epochs=3, patience=10)
     whole, cut = tmp_path / "whole", tmp_path / "cut"
