@@ -18,10 +18,27 @@ def test_known_values_sin_half_then_cos_half():
     assert encoding.dtype == np.float32 and encoding.shape == (3, 4)
 
 
-def test_nearby_positions_are_more_alike_than_distant_ones():
-    encoding = positional_encoding(64, 32)
-    similarity = encoding @ encoding.T
-    assert similarity[10, 11] > similarity[10, 30] > 0 or similarity[10, 11] > similarity[10, 50]
+def test_similarity_is_a_function_of_the_distance_alone():
+    # Each (sin, cos) pair of frequency w gives sin(wi) sin(wj) + cos(wi) cos(wj) = cos(w(i-j)):
+    # the dot product of two positions is sum_k cos(w_k (i - j)), wherever they are.
+    depth = 32
+    encoding = positional_encoding(200, depth)
+    frequencies = 1 / 10000 ** (np.arange(depth // 2) / (depth // 2))
+    rng = np.random.default_rng(0)
+    for i, j in rng.integers(0, 200, size=(50, 2)):
+        expected = np.cos(frequencies * (i - j)).sum()
+        assert encoding[i] @ encoding[j] == pytest.approx(expected, abs=1e-4)
+    assert encoding[3] @ encoding[10] == pytest.approx(encoding[150] @ encoding[157], abs=1e-4)
+
+
+def test_at_the_tutorials_size_similarity_falls_with_distance():
+    encoding = positional_encoding(2048, 512)  # the published tutorial's plot
+    unit = encoding / np.linalg.norm(encoding, axis=1, keepdims=True)
+    by_distance = [float(unit[100] @ unit[100 + d]) for d in (0, 1, 2, 4, 8, 16, 32, 64,
+                                                              128, 256, 512, 1024)]
+    assert by_distance[0] == pytest.approx(1.0)
+    assert all(a > b for a, b in zip(by_distance, by_distance[1:], strict=False))
+    assert by_distance[1] > 0.95 and by_distance[-1] < 0.25
 
 
 def test_odd_depth_is_refused():

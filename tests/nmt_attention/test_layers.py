@@ -55,6 +55,56 @@ def test_dot_score_is_the_scaled_dot_product_of_the_projections():
     np.testing.assert_allclose(weights.numpy()[0], expected, rtol=1e-5)
 
 
+def _softmax(x):
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def test_general_score_is_luongs_bilinear_form_with_known_weights():
+    attention = CrossAttention(units=3, score="general")
+    query = tf.constant([[[1.0, 0.0, 2.0]]])  # h_t
+    context = tf.constant([[[1.0, 1.0, 0.0], [0.0, 2.0, 1.0]]])  # h_s
+    attention(query, context)
+    w_a = np.array([[1.0, 0.0, 0.5], [0.0, 2.0, 0.0], [1.0, 0.0, -1.0]], np.float32)
+    attention.key_dense.set_weights([w_a])
+    out, weights = attention(query, context)
+    # score(h_t, h_s) = h_t . (h_s W_a): [1, 0, 2] . [1, 2, 0.5] = 2 ; . [1, 4, -1] = -1
+    np.testing.assert_allclose(weights.numpy()[0, 0], _softmax(np.array([2.0, -1.0])),
+                               rtol=1e-6)
+    np.testing.assert_allclose(out.numpy()[0, 0], weights.numpy()[0, 0] @ context.numpy()[0],
+                               rtol=1e-6)
+
+
+def test_additive_score_is_bahdanaus_form_with_known_weights():
+    attention = CrossAttention(units=2, score="additive")
+    query = tf.constant([[[1.0, -1.0]]])
+    context = tf.constant([[[0.5, 0.0], [0.0, 1.0], [1.0, 1.0]]])
+    attention(query, context)
+    w_1 = np.array([[1.0, 0.0], [0.0, 2.0]], np.float32)
+    w_2, b_2 = np.array([[0.0, 1.0], [1.0, 0.0]], np.float32), np.array([0.1, -0.2], "f")
+    v = np.array([[1.0], [-2.0]], np.float32)
+    attention.query_dense.set_weights([w_1])
+    attention.key_dense.set_weights([w_2, b_2])
+    attention.score_dense.set_weights([v])
+    _, weights = attention(query, context)
+    h_t, h_s = query.numpy()[0, 0], context.numpy()[0]
+    scores = np.tanh(h_t @ w_1 + h_s @ w_2 + b_2) @ v[:, 0]  # v^T tanh(W_1 h_t + W_2 h_s)
+    np.testing.assert_allclose(weights.numpy()[0, 0], _softmax(scores), rtol=1e-5)
+
+
+def test_concat_combine_is_luongs_attentional_state():
+    decoder = Decoder(vocabulary_size=7, units=4, score="dot", combine="concat")
+    context = tf.random.normal([1, 3, 4], seed=1)
+    target = tf.constant([[2, 5]], tf.int64)
+    logits, _, _ = decoder(target, context)
+    rnn_out, _ = decoder.rnn(decoder.embedding(target))
+    attended, _ = decoder.attention(rnn_out, context)
+    w_c, b_c = decoder.join.get_weights()
+    state = np.tanh(np.concatenate([attended.numpy(), rnn_out.numpy()], -1) @ w_c + b_c)
+    w_o, b_o = decoder.output_dense.get_weights()
+    np.testing.assert_allclose(logits.numpy(), state @ w_o + b_o, rtol=1e-4, atol=1e-5)
+
+
 def test_unknown_options_name_the_value():
     with pytest.raises(ValueError, match="'cosine'"):
         CrossAttention(units=4, score="cosine")

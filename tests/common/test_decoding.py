@@ -1,0 +1,114 @@
+"""The shared decoding pieces against their definitions: sampling draws follow the softmax
+(a statistical bound, so argmax would fail), top-k keeps only the k likeliest, and the beam
+length penalty changes the winner exactly where the formula says."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from common.decoding import beam_search_loop, choose_next
+
+LOGITS = np.array([2.0, 1.0, 0.5, 0.0, -1.0, -3.0], np.float32)
+DRAWS = 20000
+
+
+def _expected(temperature, top_k):
+    scaled = LOGITS / temperature
+    if top_k:
+        scaled = np.where(scaled >= np.sort(scaled)[::-1][top_k - 1], scaled, -np.inf)
+    e = np.exp(scaled - scaled.max())
+    return e / e.sum()
+
+
+def _frequencies(tokens):
+    return np.bincount(np.asarray(tokens), minlength=len(LOGITS)) / len(tokens)
+
+
+def assert_follows(frequencies, expected, draws):
+    """Every frequency within 5 standard errors of its probability (a false alarm about
+    once in 10^6 runs); probability 0 exactly 0."""
+    bound = 5 * np.sqrt(expected * (1 - expected) / draws) + 1e-9
+    assert np.all(np.abs(frequencies - expected) <= bound), (frequencies, expected)
+    assert np.all(frequencies[expected == 0] == 0)
+
+
+@pytest.mark.parametrize("jit", [False, True])
+@pytest.mark.parametrize("temperature,top_k", [(1.0, 0), (0.5, 0), (2.0, 3), (0.8, 2)])
+def test_sampled_draws_follow_the_softmax_of_the_top_k(temperature, top_k, jit):
+    choose = tf.function(choose_next, jit_compile=jit)
+    logits = tf.tile(tf.constant(LOGITS)[None], [DRAWS, 1])
+    tokens = choose(logits, tf.constant(temperature), tf.constant(top_k),
+                    tf.constant([7, 0], tf.int64)).numpy()
+    assert_follows(_frequencies(tokens), _expected(temperature, top_k), DRAWS)
+
+
+def test_temperature_zero_is_the_argmax():
+    logits = tf.tile(tf.constant(LOGITS)[None], [100, 1])
+    tokens = choose_next(logits, tf.constant(0.0), tf.constant(0), tf.constant([1, 2],
+                                                                             tf.int64))
+    assert set(tokens.numpy().tolist()) == {0}
+
+
+# Vocabulary: 0 padding, 1 [UNK], 2 [START], 3 [END], 4 "a". From [START]: P([END]) 0.4,
+# P(a) 0.6; after "a": P([END]) 0.6, P(a) 0.4.
+def _step(token, state, index):
+    after_a = tf.equal(token[:, 0], 4)[:, None]
+    first = tf.math.log([[1e-9, 1e-9, 1e-9, 0.4, 0.6]])
+    second = tf.math.log([[1e-9, 1e-9, 1e-9, 0.6, 0.4]])
+    return tf.where(after_a, second, first), state
+
+
+@pytest.mark.parametrize("length_penalty,winner", [(0.0, [3, 0, 0]), (1.0, [4, 3, 0])])
+def test_the_length_penalty_changes_the_winner_as_computed_by_hand(length_penalty, winner):
+    # "[END]": log 0.4 = -0.916, length 1, divided by ((5 + 1) / 6) ** alpha = 1.
+    # "a [END]": log 0.36 = -1.022, length 2, divided by (7 / 6) ** alpha: -1.022 at
+    # alpha 0 (the short one wins), -0.876 at alpha 1 (the long one wins).
+    best, steps = beam_search_loop(_step, tf.zeros([2, 1]), batch=1, width=2, vocabulary=5,
+                                   capacity=3, max_length=3, start_id=2, end_id=3,
+                                   length_penalty=length_penalty)
+    assert best.numpy().tolist() == [winner] and int(steps) == 2
+
+
+def _first_step(model, logits_of, source, generate_kwargs):
+    """Frequencies of the first sampled token over 4,000 copies of ``source``, and the
+    probabilities softmax((logits + banned) / T) of the top 4, from one teacher-forced
+    pass."""
+    from common.decoding import Sampling, banned_logits
+
+    temperature, top_k, draws = 0.7, 4, 4000
+    logits = logits_of(source) + banned_logits(model.target_vocabulary_size, 2).numpy()
+    scaled = logits / temperature
+    scaled = np.where(scaled >= np.sort(scaled)[::-1][top_k - 1], scaled, -np.inf)
+    expected = np.exp(scaled - scaled.max())
+    copies = tf.tile(tf.constant(source, tf.int64)[None], [draws, 1])
+    tokens = model.generate(copies, 1, sampling=Sampling(temperature, top_k, 11),
+                            **generate_kwargs)[0].numpy()[:, 0]
+    frequencies = np.bincount(tokens, minlength=len(logits)) / draws
+    return frequencies, expected / expected.sum(), draws
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("tutorial,jit", [("nmt_attention", False), ("transformer", False),
+                                          ("transformer", True)])
+def test_both_translators_sample_from_their_softmax(tutorial, jit):
+    import keras
+
+    keras.utils.set_random_seed(3)
+    source = [2, 5, 6, 7, 3]
+    start = tf.constant([[2]], tf.int64)
+    if tutorial == "nmt_attention":
+        from nmt_attention.config import Config
+        from nmt_attention.translator import build_model
+    else:
+        from transformer.config import Config
+        from transformer.model import build_model
+    model = build_model(Config.tiny(), 20, 30)
+    # An untrained model is nearly uniform: sharpen it so the top 4 differ.
+    weights = model.get_weights()
+    model.set_weights([w * 4 if w.ndim == 2 and w.shape[-1] == 30 else w for w in weights])
+    kwargs = {"jit_compile": True, "capacity": 1} if jit else {}
+    frequencies, expected, draws = _first_step(
+        model, lambda s: model((tf.constant([s], tf.int64), start)).numpy()[0, 0], source,
+        kwargs)
+    assert expected.max() > 0.3  # sharp enough that argmax would fail the bound
+    assert_follows(frequencies, expected, draws)
