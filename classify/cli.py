@@ -178,8 +178,13 @@ def _predict(args) -> int:
                    for begin in range(0, len(images), 256)]
     for first, batch in batches:
         inputs = batch if predictor.is_text else np.stack(batch)
+        lengths = predictor.input_lengths(batch) if predictor.is_text else [0] * len(batch)
         for number, (label, probability) in enumerate(predictor.predict(inputs), start=first):
             if label:
+                length = lengths[number - first]
+                if predictor.is_text and length > predictor.input_limit:
+                    note(f"line {number} is {length} words long; its first "
+                         f"{predictor.input_limit} were classified")
                 print(f"{label}\t{probability:.4f}", flush=True)
                 continue
             empty = not batch[number - first].strip()

@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from common.errors import InputError
-from common.text import Vocabulary, check_unicode, has_known_word
+from common.text import Vocabulary, check_unicode, has_known_word, tokenize
 
 __all__ = ["Predictor", "check_images", "check_texts", "load_predictor", "read_image"]
 
@@ -127,6 +127,16 @@ class Predictor(tf.Module):
         probabilities = outputs["probabilities"].numpy()
         return [(self.label_names[i], float(p[i])) if i >= 0 else ("", float("nan"))
                 for i, p in zip(outputs["label_id"].numpy(), probabilities, strict=True)]
+
+    @property
+    def input_limit(self) -> int:
+        """Words a text keeps (after ``[CLS]``); a longer one is cut to its first ones."""
+        return self.vocabulary.sequence_length - 1
+
+    def input_lengths(self, texts: Sequence[str]) -> list[int]:
+        """Words in each text, before the cut to ``input_limit``."""
+        words = tokenize(tf.constant(check_texts(texts), tf.string), self.vocabulary.mode)
+        return [int(n) for n in words.row_lengths().numpy()]
 
     def attention(self, raw) -> tuple[tf.Tensor, list[tf.Tensor]]:
         """Model inputs and the attention scores of every block, for plots."""

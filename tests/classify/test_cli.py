@@ -30,7 +30,8 @@ def test_text_run_folder_evaluate_predict_plot(tiny_text_run, capsys, monkeypatc
     assert metrics["test_examples"] == len(rows) == 80
     assert metrics["test_accuracy"] == pytest.approx(np.mean([r[1] == r[2] for r in rows]))
     assert np.trace(metrics["confusion_matrix"]) == sum(r[1] == r[2] for r in rows)
-    texts = ["the dog saw the king", "x" * 10000, "the 🦊 ate zzzqqq", "", "¿?!"]
+    texts = ["the dog saw the king", "x" * 10000, "the 🦊 ate zzzqqq", "", "¿?!",
+             "the dog " * 20]
     monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(texts) + "\n"))
     assert main(["text", "predict", "--run", str(tiny_text_run)]) == 0
     captured = capsys.readouterr()
@@ -40,7 +41,8 @@ def test_text_run_folder_evaluate_predict_plot(tiny_text_run, capsys, monkeypatc
     assert lines == expected and lines[0] and lines[2]  # known words get a label
     assert lines[1] == lines[3] == lines[4] == ""  # nothing known, empty, punctuation only
     notes = captured.err.splitlines()
-    assert [n.split()[2] for n in notes] == ["2", "4", "5"] and "empty" in notes[1]
+    assert [n.split()[2] for n in notes] == ["2", "4", "5", "6"] and "empty" in notes[1]
+    assert notes[3].endswith("line 6 is 40 words long; its first 15 were classified")
     assert main(["text", "plot", "--run", str(tiny_text_run), "the dog saw the king"]) == 0
     path = capsys.readouterr().out.strip()
     assert open(path, "rb").read(4) == b"\x89PNG"
