@@ -7,11 +7,10 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import ClassVar
 
-from common.config import RunConfig
+from common.config import RunConfig, read_config_values
 from common.errors import RunError, UsageError
 
 __all__ = ["BertConfig", "TextConfig", "VitConfig", "config_class", "load_config", "preset"]
@@ -178,12 +177,7 @@ def load_config(path: str | Path):
     Raises:
         RunError: a missing, damaged or foreign config.json.
     """
-    try:
-        values = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RunError(f"{path} is missing: this is not a run folder") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise RunError(f"{path} is damaged ({error}); retrain into a new run folder") from None
+    values = read_config_values(path)
     kind = values.get("kind") if isinstance(values, dict) else None
     if kind not in _CLASSES:
         raise RunError(f"{path} is not a classify config (kind {kind!r})")

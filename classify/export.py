@@ -39,14 +39,11 @@ class ServingModule(ExportModule):
     def _classify_images(self, images):
         # The checks the Python API makes (check_images), inside the graph: a served model
         # gets no other chance to refuse NaN or pixels outside [0, 1].
+        scale = "pixel values must lie in [0, 1]: scale the images as the training data was"
         checks = [
             tf.debugging.assert_all_finite(images, "images hold NaN or infinite values"),
-            tf.debugging.assert_greater_equal(
-                images, -1e-3, message="pixel values must lie in [0, 1]: scale the images "
-                "as the training data was"),
-            tf.debugging.assert_less_equal(
-                images, 1 + 1e-3, message="pixel values must lie in [0, 1]: scale the images "
-                "as the training data was"),
+            tf.debugging.assert_greater_equal(images, -1e-3, message=scale),
+            tf.debugging.assert_less_equal(images, 1 + 1e-3, message=scale),
         ]
         with tf.control_dependencies(checks):
             return self.predictor.outputs(tf.identity(images))

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import ClassVar, Self
 
 from common.errors import RunError, UsageError
+from common.files import atomic_write_text
 
-__all__ = ["RunConfig"]
+__all__ = ["RunConfig", "read_config_values"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,8 +36,6 @@ class RunConfig:
         return {**({"kind": self.kind} if self.kind else {}), **dataclasses.asdict(self)}
 
     def to_json(self, path: str | Path) -> None:
-        from common.files import atomic_write_text
-
         atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=2) + "\n")
 
     @classmethod
@@ -70,15 +69,7 @@ class RunConfig:
         Raises:
             RunError: the file is missing, not JSON, or not a config of this class.
         """
-        path = Path(path)
-        try:
-            values = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise RunError(f"{path} is missing: this is not a run folder") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise RunError(f"{path} is damaged ({error}); retrain into a new run folder") \
-                from None
-        return cls.from_dict(values, str(path))
+        return cls.from_dict(read_config_values(path), str(path))
 
     @classmethod
     def preset(cls, name: str) -> Self:
@@ -86,6 +77,21 @@ class RunConfig:
         if name not in cls.PRESETS:
             raise UsageError(f"preset must be one of {list(cls.PRESETS)}, received {name!r}")
         return getattr(cls, name)()
+
+
+def read_config_values(path: str | Path):
+    """The JSON a ``config.json`` holds.
+
+    Raises:
+        RunError: the file is missing, or damaged (not JSON, not UTF-8).
+    """
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunError(f"{path} is missing: this is not a run folder") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise RunError(f"{path} is damaged ({error}); retrain into a new run folder") from None
 
 
 def _fits(value, default) -> bool:

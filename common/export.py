@@ -87,7 +87,8 @@ def save_saved_model(module, final: Path, signatures: dict) -> Path:
     place: a crash mid-export leaves the previous export (or none), never half of one."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    remove_partial_files(final.parent)  # an export a killed process left half-written
+    # An export a killed process left half-written here (only that: --out is the user's).
+    remove_partial_files(final.parent, f"{final.name}-")
     staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f"{PARTIAL}{final.name}-"))
     try:
         tf.saved_model.save(module, str(staging), signatures=signatures)

@@ -41,10 +41,12 @@ def atomic_save(path: Path, save: Callable[[str], None], suffix: str) -> None:
             os.remove(tmp)
 
 
-def remove_partial_files(folder: Path) -> list[Path]:
-    """Removes what a killed process left half-written in ``folder`` (names starting with
-    ``PARTIAL``, which only this package writes); returns what it removed."""
-    removed = sorted(Path(folder).glob(f"{PARTIAL}*")) if Path(folder).is_dir() else []
+def remove_partial_files(folder: Path, name: str = "") -> list[Path]:
+    """Removes what a killed process left half-written in ``folder``: names starting with
+    ``PARTIAL`` (then ``name``, to narrow it), which only this package writes; returns what
+    it removed."""
+    pattern = f"{PARTIAL}{name}*"
+    removed = sorted(Path(folder).glob(pattern)) if Path(folder).is_dir() else []
     for path in removed:
         shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
     return removed

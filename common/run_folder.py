@@ -99,12 +99,15 @@ class RunFolder:
         Raises:
             RunError: the path is a file, or a folder without a run.
         """
-        if self.path.exists() and not self.path.is_dir():
-            raise RunError(f"--run {self.path} is a file, not a run folder")
+        self._refuse_a_file()
         if not self.config_path.exists():
             raise RunError(f"{self.path} is not a run folder (no config.json); train one "
                            "first")
         return self
+
+    def _refuse_a_file(self) -> None:
+        if self.path.exists() and not self.path.is_dir():
+            raise RunError(f"--run {self.path} is a file, not a run folder")
 
     def read_config(self, cls):
         return cls.from_json(self.require().config_path)
@@ -140,8 +143,7 @@ class RunFolder:
         Raises:
             RunError: starting over a run, or resuming a folder that holds none.
         """
-        if self.path.exists() and not self.path.is_dir():
-            raise RunError(f"--run {self.path} is a file, not a run folder")
+        self._refuse_a_file()
         if resume:
             if not self.config_path.exists():
                 raise RunError(f"nothing to resume in {self.path}: it holds no run")

@@ -22,6 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from common.data.corpus import corpus_of
 from common.distribute import (
     agree,
     distribute_dataset,
@@ -30,8 +31,9 @@ from common.distribute import (
     precision_policy,
     writable_path,
 )
-from common.files import atomic_save
-from common.run_folder import RunFolder, TrainState
+from common.errors import UsageError
+from common.files import atomic_save, atomic_write_text
+from common.run_folder import RunFolder, TrainState, read_history
 
 __all__ = [
     "AttentionImages",
@@ -127,8 +129,6 @@ def train_run(config, run_dir: str | os.PathLike, prepare: Prepare, *, resume: b
         DataError: the data cannot be read.
         DistributeError: a strategy or precision that cannot be set up.
     """
-    from common.errors import UsageError
-
     run = RunFolder(run_dir)
     strategy = make_strategy(strategy)  # first: multi-worker must precede other TF work
     chief = is_chief(strategy)
@@ -163,8 +163,6 @@ def translation_data(context: RunContext, folder: str, learn: Callable[[list[str
     Raises:
         DataError: the data cannot be read, or has too few pairs to split.
     """
-    from common.data.corpus import corpus_of
-
     corpus = corpus_of(context.config)
     context.log(corpus.report)
     train_es, train_en, _, _ = corpus.training_parts()
@@ -293,9 +291,6 @@ class RunCheckpoint(keras.callbacks.Callback):
             self.run.write_state(state)
 
     def _append_history(self, epoch: int, logs: dict) -> None:
-        from common.files import atomic_write_text
-        from common.run_folder import read_history
-
         rows = [r for r in read_history(self.run.history_path) if int(r["epoch"]) < epoch]
         rows.append({"epoch": epoch, **logs})
         columns = ["epoch"] + sorted({k for r in rows for k in r if k != "epoch"})

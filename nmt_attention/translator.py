@@ -235,11 +235,7 @@ class Translator(TextTranslator):
         """Strings (batch,) -> translation (batch,), output_tokens (batch, steps),
         source_tokens (batch, source_len), attention (batch, steps, source_len): greedy at
         ``temperature`` 0, else sampled. The graph the exports serve."""
-        texts, rows = at_least_one_row(texts)
-        source_ids = self.source_vocabulary.encode(texts, self.max_source_words).to_tensor()
-        max_length = tf.minimum(
-            self.max_output_tokens, 2 * tf.shape(source_ids)[1] + 10
-        )
+        source_ids, max_length, rows = self._source(texts)
         tokens, weights = self.model.generate(
             source_ids,
             max_length,
@@ -256,9 +252,7 @@ class Translator(TextTranslator):
     )
     def beam(self, texts, beam_width):
         """As :meth:`sample`, by beam search with ``beam_width`` hypotheses."""
-        texts, rows = at_least_one_row(texts)
-        source_ids = self.source_vocabulary.encode(texts, self.max_source_words).to_tensor()
-        max_length = tf.minimum(self.max_output_tokens, 2 * tf.shape(source_ids)[1] + 10)
+        source_ids, max_length, rows = self._source(texts)
         tokens = self.model.beam_search(
             source_ids, max_length, beam_width,
             self.target_vocabulary.start_id, self.target_vocabulary.end_id,
@@ -269,6 +263,13 @@ class Translator(TextTranslator):
         target_in = tf.concat([start, tokens[:, :-1]], axis=1)
         _, weights = self.model((source_ids, target_in), return_attention=True)
         return first_rows(self._outputs(source_ids, tokens, weights), rows)
+
+    def _source(self, texts):
+        """Source ids (at least one row), the output length limit, and the real rows."""
+        texts, rows = at_least_one_row(texts)
+        source_ids = self.source_vocabulary.encode(texts, self.max_source_words).to_tensor()
+        max_length = tf.minimum(self.max_output_tokens, 2 * tf.shape(source_ids)[1] + 10)
+        return source_ids, max_length, rows
 
     @property
     def source_limit(self) -> int:

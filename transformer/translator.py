@@ -49,13 +49,15 @@ class Translator(TextTranslator):
         return self.max_output_tokens if self.jit_compile else None
 
     def _source(self, texts):
+        """Source ids (at least one row), the output length limit, and the real rows."""
+        texts, rows = at_least_one_row(texts)
         ids = self.source_tokenizer.encode(texts, self.max_source_tokens - 2).to_tensor()
         length = tf.shape(ids)[1]
         max_length = tf.minimum(self.max_output_tokens, 2 * length + 10)
         if self.jit_compile:  # padding changes no real position; fewer shapes to compile
             padded = tf.minimum((length + 7) // 8 * 8, self.model.max_length)
             ids = tf.pad(ids, [[0, 0], [0, padded - length]])
-        return ids, max_length
+        return ids, max_length, rows
 
     @property
     def source_limit(self) -> int:
@@ -85,8 +87,7 @@ class Translator(TextTranslator):
         source_tokens (batch, source_len), attention (batch, heads, steps, source_len) of the
         last decoder layer: greedy at ``temperature`` 0, else sampled (``top_k``: 0 = all).
         The graph the exports serve."""
-        texts, rows = at_least_one_row(texts)
-        source_ids, max_length = self._source(texts)
+        source_ids, max_length, rows = self._source(texts)
         tokens, _, attention = self.model.generate(
             source_ids, max_length, self.target_tokenizer.start_id,
             self.target_tokenizer.end_id, Sampling(temperature, top_k, seed),
@@ -110,8 +111,7 @@ class Translator(TextTranslator):
         return super()._beam_search(texts, beam_width)
 
     def _beam_body(self, texts, beam_width):
-        texts, rows = at_least_one_row(texts)
-        source_ids, max_length = self._source(texts)
+        source_ids, max_length, rows = self._source(texts)
         tokens = self.model.beam_search(
             source_ids, max_length, beam_width, self.target_tokenizer.start_id,
             self.target_tokenizer.end_id, jit_compile=self.jit_compile,
