@@ -44,6 +44,9 @@ class TrainState:
     wait: int = 0  # epochs since the best one (early stopping's counter)
     stopped_early: bool = False
     averaged_epochs: int = 0  # >= 2: the best weights are the mean of the last epochs
+    # Where each dropout layer's random stream stood (Keras saves no seed state with a
+    # model): a resumed run draws the masks an uninterrupted one would have drawn.
+    seed_states: list = dataclasses.field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2)

@@ -104,7 +104,7 @@ class RunContext:
 Prepare = Callable[[RunContext], tuple[FitPlan, object]]
 
 
-RESUMABLE = ("epochs", "time_limit_minutes", "batch_size")
+RESUMABLE = ("epochs", "time_limit_minutes", "batch_size", "precision")
 
 
 def train_run(config, run_dir: str | os.PathLike, prepare: Prepare, *, resume: bool = False,
@@ -115,8 +115,9 @@ def train_run(config, run_dir: str | os.PathLike, prepare: Prepare, *, resume: b
     """Trains ``config`` into ``run_dir``; with ``resume``, continues after its last
     finished epoch with the config the run saved, changed by ``changes`` (settings asked
     for on the command line) where they may change mid-run: ``RESUMABLE`` (the epochs, the
-    time limit, counted from the resume, and the batch size). Any other change is refused:
-    it would make a different run.
+    time limit, counted from the resume, the batch size and the precision: the weights and
+    the optimizer's state carry over to the model rebuilt in the new precision). Any other
+    change is refused: it would make a different run.
 
     ``prepare(context)`` (a :class:`RunContext`) is the tutorial's part: it reads the data,
     builds (or, on resume, reads back) its vocabulary, writes its own files on the chief, and
@@ -206,6 +207,11 @@ def fit_plan(plan: FitPlan, run: RunFolder, state: TrainState, config,
         if state.epoch:
             model = run.load_model("last", plan.build)
             log(f"resuming {run.path} after epoch {state.epoch}")
+            if model.dtype_policy.name != config.precision:
+                log(f"training on in {config.precision} (the checkpoint is "
+                    f"{model.dtype_policy.name})")
+                model = _rebuilt(model, plan)
+            _restore_seed_states(model, state.seed_states)
         else:
             model = plan.build()
             if plan.start is not None:
@@ -254,6 +260,33 @@ def fit_plan(plan: FitPlan, run: RunFolder, state: TrainState, config,
     return state
 
 
+def _seed_states(model: keras.Model) -> list:
+    """The state variables of the model's random seed generators (dropout's), in order."""
+    return [v for v in model.variables if v.name == "seed_generator_state"]
+
+
+def _restore_seed_states(model: keras.Model, saved: list) -> None:
+    states = _seed_states(model)
+    if len(saved) == len(states):  # a run from before seed states were saved has none
+        for variable, value in zip(states, saved, strict=True):
+            variable.assign(np.asarray(value, dtype=variable.dtype))
+
+
+def _rebuilt(model: keras.Model, plan: FitPlan) -> keras.Model:
+    """A model built and compiled by ``plan`` (in the active precision) that holds
+    ``model``'s weights and its optimizer's state: the moments and the step count, which
+    the learning-rate schedule reads. Variables are float32 in every precision, so they
+    copy one to one (a loss-scaling optimizer of mixed_float16 wraps the same one)."""
+    twin = plan.build()
+    plan.compile(twin)
+    twin.set_weights(model.get_weights())
+    twin.optimizer.build(twin.trainable_variables)
+    old, new = (getattr(o, "inner_optimizer", o) for o in (model.optimizer, twin.optimizer))
+    for source, target in zip(old.variables, new.variables, strict=True):
+        target.assign(source)
+    return twin
+
+
 class RunCheckpoint(keras.callbacks.Callback):
     """After each epoch: history row, last checkpoint, best weights, early stopping.
 
@@ -283,6 +316,7 @@ class RunCheckpoint(keras.callbacks.Callback):
         else:
             state.wait += 1
         _save_checkpoint(self.run.last_model, self.model.save, self.chief)
+        state.seed_states = [np.asarray(v).tolist() for v in _seed_states(self.model)]
         state.epoch = epoch + 1
         if state.wait >= self.patience:
             state.stopped_early = True

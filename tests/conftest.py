@@ -61,6 +61,16 @@ def tiny_text_run(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def tiny_bert_run(tmp_path_factory):
+    """A small BERT pretrained then fine-tuned with the tiny preset (seconds)."""
+    from classify.cli import main
+
+    run_dir = tmp_path_factory.mktemp("classify") / "bert"
+    assert main(["bert", "train", "--preset", "tiny", "--run", str(run_dir)]) == 0
+    return run_dir
+
+
+@pytest.fixture(scope="session")
 def tiny_vit_run(tmp_path_factory):
     from classify.cli import main
 

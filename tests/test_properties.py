@@ -1,7 +1,9 @@
 """Property-based tests: generated Unicode (every plane and category, control and format
 characters, empty, very long) into both translators (greedy, beam, sampling), the text
-classifier and the three SavedModels. Every input gets exactly one answer, no exception;
-the exports answer as the Python objects do.
+classifier, the small BERT and the four SavedModels; generated arrays (any shape, NaN,
+infinities, pixels outside [0, 1]) into the ViT predictor and its SavedModel. Every input
+gets exactly one answer or one clear refusal, no other exception; the exports answer as
+the Python objects do.
 
 ``EXAMPLES`` batches of ``BATCH`` strings: 2,400 strings in all, derandomized (the same
 strings in every run).
@@ -12,6 +14,9 @@ import pytest
 import tensorflow as tf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from common.errors import InputError
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +37,7 @@ _settings = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
 
 
 @pytest.fixture(scope="module")
-def exports(tiny_translator, tiny_transformer, tiny_text_run, tmp_path_factory):
+def exports(tiny_translator, tiny_transformer, tiny_text_run, tiny_bert_run, tmp_path_factory):
     import tensorflow_text  # noqa: F401 (the Transformer export's ops)
 
     from classify.export import export as export_classifier
@@ -41,11 +46,12 @@ def exports(tiny_translator, tiny_transformer, tiny_text_run, tmp_path_factory):
     from transformer.export import export as export_transformer
 
     root = tmp_path_factory.mktemp("exports")
-    predictor = load_predictor(tiny_text_run)[1]
+    predictors = {"text": load_predictor(tiny_text_run)[1],
+                  "bert": load_predictor(tiny_bert_run)[1]}
     paths = {"nmt": export_nmt(tiny_translator, root / "nmt"),
              "transformer": export_transformer(tiny_transformer, root / "transformer"),
-             "classify": export_classifier(predictor, root / "classify")}
-    return predictor, {name: tf.saved_model.load(str(path)) for name, path in paths.items()}
+             **{name: export_classifier(p, root / name) for name, p in predictors.items()}}
+    return predictors, {name: tf.saved_model.load(str(path)) for name, path in paths.items()}
 
 
 def _decoded(tensor):
@@ -56,7 +62,7 @@ def _decoded(tensor):
 @given(texts=_batches)
 def test_every_input_gets_one_answer_everywhere(texts, tiny_translator, tiny_transformer,
                                                exports):
-    predictor, saved = exports
+    predictors, saved = exports
     SEEN["strings"] += len(texts)
     for translator, name in ((tiny_translator, "nmt"), (tiny_transformer, "transformer")):
         greedy = translator.run(texts)
@@ -69,13 +75,62 @@ def test_every_input_gets_one_answer_everywhere(texts, tiny_translator, tiny_tra
             assert len(answer) == len(texts) and all(isinstance(t, str) for t in answer)
         served = _decoded(saved[name].translate(tf.constant(texts))["translation"])
         assert served == [t.decode("utf-8") for t in greedy["translation"]], name
-    predictions = predictor.predict(texts)
-    assert len(predictions) == len(texts)
-    assert all(label in predictor.label_names or (label == "" and np.isnan(p))
-               for label, p in predictions)
-    served = saved["classify"].signatures["serving_default"](texts=tf.constant(texts))
-    assert _decoded(served["label"]) == [label for label, _ in predictions]
+    for name, predictor in predictors.items():
+        predictions = predictor.predict(texts)
+        assert len(predictions) == len(texts)
+        assert all(label in predictor.label_names or (label == "" and np.isnan(p))
+                   for label, p in predictions)
+        served = saved[name].signatures["serving_default"](texts=tf.constant(texts))
+        assert _decoded(served["label"]) == [label for label, _ in predictions], name
 
 
 def test_the_property_test_saw_enough_strings():
     assert SEEN["strings"] >= 2000, SEEN
+
+
+@pytest.fixture(scope="module")
+def vit(tiny_vit_run, tmp_path_factory):
+    from classify.export import export as export_classifier
+    from classify.predictor import load_predictor
+
+    predictor = load_predictor(tiny_vit_run)[1]
+    path = export_classifier(predictor, tmp_path_factory.mktemp("exports") / "vit")
+    return predictor, tf.saved_model.load(str(path)).signatures["serving_default"]
+
+
+_pixel = st.one_of(st.floats(0, 1, width=32), st.floats(width=32))  # NaN, inf, any size
+_images = st.one_of(
+    hnp.arrays(np.float32, st.tuples(st.integers(0, 6), st.just(8), st.just(8), st.just(1)),
+               elements=_pixel),
+    hnp.arrays(np.float32, st.tuples(st.integers(1, 6), st.just(8), st.just(8), st.just(1)),
+               elements=st.floats(0, 1, width=32)),
+    hnp.arrays(st.sampled_from([np.float32, np.float64, np.int64, np.uint8]),
+               hnp.array_shapes(min_dims=0, max_dims=5, max_side=9)),
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True,
+          suppress_health_check=list(HealthCheck), database=None)
+@given(images=_images)
+def test_every_image_batch_gets_answers_or_one_clear_refusal(images, vit):
+    predictor, serve = vit
+    well_formed = images.dtype.kind == "f" and images.ndim == 4 and \
+        images.shape[1:] == (8, 8, 1)
+    in_range = well_formed and np.isfinite(images).all() and (
+        not images.size or (images.min() >= -1e-3 and images.max() <= 1 + 1e-3))
+    try:
+        answers = predictor.predict(images)
+    except InputError:
+        answers = None
+    if not in_range:
+        # A single image (8, 8[, 1]) is a batch of one; anything else not in range is refused.
+        assert answers is None or images.ndim < 4
+        if answers is None and well_formed:
+            with pytest.raises(tf.errors.InvalidArgumentError, match="NaN|\\[0, 1\\]"):
+                serve(images=tf.constant(images, tf.float32))
+        return
+    assert answers is not None and len(answers) == len(images)
+    served = serve(images=tf.constant(images))
+    assert _decoded(served["label"]) == [label for label, _ in answers]
+    np.testing.assert_allclose(served["probabilities"].numpy().max(axis=-1),
+                               [p for _, p in answers], rtol=1e-5)

@@ -146,9 +146,8 @@ def test_vit_bad_images_exit_2_with_one_line(array, message, tiny_vit_run, tmp_p
     _one_line_error(capsys, message)
 
 
-def test_bert_pretrains_then_fine_tunes(tmp_path, capsys):
-    run = tmp_path / "bert"
-    assert main(["bert", "train", "--preset", "tiny", "--run", str(run)]) == 0
+def test_bert_pretrains_then_fine_tunes(tiny_bert_run):
+    run = tiny_bert_run
     assert (run / "pretrain" / "checkpoints" / "best.weights.h5").exists()
     assert (run / "pretrain" / "plots" / "history.png").exists()
     metrics = json.loads((run / "metrics.json").read_text())

@@ -136,3 +136,34 @@ def test_resume_honours_epochs_and_batch_size_and_refuses_other_changes(tiny_run
                    **quiet())
     assert result.epochs_done == 4 and result.config.batch_size == 8
     assert json.loads((run / "config.json").read_text())["batch_size"] == 8
+
+
+class _Start(keras.callbacks.Callback):
+    """Records what the model holds when fit begins."""
+
+    def on_train_begin(self, logs=None):
+        optimizer = getattr(self.model.optimizer, "inner_optimizer", self.model.optimizer)
+        self.policy = self.model.dtype_policy.name
+        self.weights = self.model.get_weights()
+        self.optimizer = [np.array(v) for v in optimizer.variables]
+
+
+@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
+def test_resume_in_another_precision_carries_weights_and_optimizer_state(tiny_run, tmp_path,
+                                                                       precision):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    saved = keras.saving.load_model(run / "checkpoints" / "last.keras")
+    start = _Start()
+    result = train(Config.tiny(), run, resume=True, changes={"epochs": 4, "precision": precision},
+                   callbacks=[start], **quiet())
+    assert start.policy == precision and result.epochs_done == 4
+    for got, want in zip(start.weights, saved.get_weights(), strict=True):
+        np.testing.assert_array_equal(got, want)
+    for got, want in zip(start.optimizer, saved.optimizer.variables, strict=True):
+        np.testing.assert_array_equal(got, np.array(want))
+    assert int(start.optimizer[0]) == 3 * Config.tiny().steps_per_epoch  # the step count
+    assert json.loads((run / "config.json").read_text())["precision"] == precision
+
