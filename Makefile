@@ -3,12 +3,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench notebooks docs clean
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements-notebooks.txt pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-notebooks.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
@@ -29,6 +29,15 @@ bench: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=2 $(PY) bench/nmt_attention_speed.py
 	TF_CPP_MIN_LOG_LEVEL=2 $(PY) bench/transformer_speed.py
 	TF_CPP_MIN_LOG_LEVEL=2 $(PY) bench/classify_speed.py
+
+## The tutorials as notebooks (tutorials/*.ipynb, made from the .py sources).
+notebooks: $(STAMP)
+	$(VENV)/bin/jupytext --to ipynb tutorials/[0-9]*.py
+
+## Run every tutorial and render its reading into docs/tutorials/ (TUTORIAL_SCALE=demo by
+## default; TUTORIAL_SCALE=real TUTORIAL_DATA=DIR for the real data).
+docs: $(STAMP)
+	TF_CPP_MIN_LOG_LEVEL=2 $(PY) tutorials/render.py
 
 clean:
 	rm -rf runs .pytest_cache

@@ -1,0 +1,43 @@
+"""Each tutorial runs top to bottom as a notebook at the tiny scale, and its cells that claim
+"by hand == layer" really compared the two (the checks they recorded, with the largest
+difference each found)."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+TUTORIALS = Path(__file__).resolve().parents[2] / "tutorials"
+sys.path.insert(0, str(TUTORIALS))
+
+import render  # noqa: E402 (tutorials/render.py)
+
+pytestmark = pytest.mark.slow
+
+# The equalities each tutorial must have checked (name fragments of lesson.check calls).
+CLAIMS = {
+    "01_attention_seq2seq": ["by hand == CrossAttention weights", "CrossAttention output",
+                             "projected dot-product", "values are the encoder states",
+                             "general:", "additive:"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(CLAIMS))
+def test_the_tutorial_runs_as_a_notebook_and_checks_its_claims(name, tmp_path, monkeypatch):
+    monkeypatch.setenv("TUTORIAL_RUNS", str(tmp_path / "runs"))
+    book = render.execute(TUTORIALS / f"{name}.py", scale="tiny", timeout=600, extra_cells=(
+        "import json, lesson; print('CHECKS=' + json.dumps(lesson.CHECKS))",))
+    printed = "".join(o.get("text", "") for o in book.cells[-1].outputs)
+    checks = json.loads(printed.split("CHECKS=", 1)[1])
+    for claim in CLAIMS[name]:
+        found = [value for key, value in checks.items() if claim in key]
+        assert found, f"{name} never checked {claim!r}; it checked {sorted(checks)}"
+        assert all(value <= 1e-5 for value in found), (claim, found)
+    figures = sum(1 for cell in book.cells if cell.cell_type == "code"
+                  for o in cell.get("outputs", []) if "image/png" in o.get("data", {}))
+    assert figures >= 2, f"{name} showed {figures} figures inline"
+
+
+def test_every_tutorial_is_tested():
+    assert sorted(p.stem for p in render.tutorials()) == sorted(CLAIMS)

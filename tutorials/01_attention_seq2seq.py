@@ -1,0 +1,256 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 1. Attention in a sequence-to-sequence translator
+#
+# A translator reads a Spanish sentence and writes an English one. This tutorial builds up
+# the piece that makes that work for sentences of any length, **attention**, first by hand
+# on numbers small enough to read, then with the package's own layer
+# (`nmt_attention.cross_attention.CrossAttention`), and finally in a trained GRU translator
+# whose attention we can look at.
+#
+# How much work the training cells do is set by `TUTORIAL_SCALE` (`tiny`: seconds, `demo`:
+# a few minutes on the generated corpus, `real`: the tutorial's settings on the real
+# Spanish-English pairs named by `TUTORIAL_DATA`).
+
+# %%
+import keras
+import numpy as np
+import tensorflow as tf
+
+import lesson
+from nmt_attention.config import Config
+from nmt_attention.cross_attention import CrossAttention
+from nmt_attention.plots import sentence_figure
+from nmt_attention.train import load_translator, train
+
+keras.utils.set_random_seed(0)
+np.set_printoptions(precision=3, suppress=True)
+print("scale:", lesson.SCALE)
+
+# %% [markdown]
+# ## Why a seq2seq model without attention forgets
+#
+# The first neural translators had two recurrent networks. The **encoder** reads the source
+# one token at a time and updates a state vector; the **decoder** starts from the encoder's
+# *last* state and writes the translation. Everything the decoder knows about the source has
+# to fit into that one vector, whatever the sentence's length: a five-word sentence and a
+# fifty-word sentence are squeezed into the same number of floats. Long inputs lose
+# detail, and the first words, read longest ago, fade most.
+#
+# The encoder computes a state for *every* source position anyway. Attention keeps them all
+# and lets each decoding step choose which ones to read. Below, an encoder of width 8 reads
+# a batch of one 6-token sentence: the last state is one vector, the full output is one
+# vector per token.
+
+# %%
+encoder_gru = keras.layers.GRU(8, return_sequences=True, return_state=True)
+tokens = tf.random.normal([1, 6, 4])  # (batch, source tokens, embedding width)
+all_states, last_state = encoder_gru(tokens)
+print("every state:", all_states.shape, " last state only:", last_state.shape)
+
+# %% [markdown]
+# ## Queries, keys and values, by hand
+#
+# Attention is a soft lookup in a table. Each row of the table has a **key** (what it is
+# about) and a **value** (what it holds). A **query** is compared with every key; the
+# comparison scores go through a softmax, which turns them into weights that are positive
+# and sum to 1; the answer is the weighted sum of the values:
+#
+# $$\mathrm{Attention}(Q, K, V) = \mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}}\right)V$$
+#
+# Dividing by $\sqrt{d_k}$ keeps the scores from growing with the width $d_k$: dot
+# products of $d_k$ random components have a spread of about $\sqrt{d_k}$, and a softmax
+# of large scores puts all its weight on one row.
+#
+# Two queries, three keys and values, width 4: small enough to follow each number.
+
+# %%
+Q = np.array([[1.0, 0.0, 1.0, 0.0],
+              [0.0, 2.0, 0.0, 0.0]])           # 2 queries
+K = np.array([[1.0, 0.0, 1.0, 0.0],
+              [0.0, 1.0, 0.0, 0.0],
+              [1.0, 1.0, 1.0, 1.0]])           # 3 keys
+V = np.array([[10.0, 0.0], [0.0, 10.0], [5.0, 5.0]])  # 3 values of width 2
+d_k = Q.shape[-1]
+
+scores = Q @ K.T / np.sqrt(d_k)                # (2 queries, 3 keys)
+weights = np.exp(scores) / np.exp(scores).sum(axis=-1, keepdims=True)
+answer = weights @ V                           # (2 queries, width 2)
+print("scores\n", scores, "\nweights (rows sum to 1)\n", weights, "\nanswer\n", answer)
+
+# %% [markdown]
+# The first query matches the first and third keys equally well (both dot products are 2),
+# so it gets an even mix of their values plus a little of the second. The second query
+# points along the second axis and favours the second and third keys.
+#
+# ## The same computation in the package's layer
+#
+# `CrossAttention(units, score="dot")` is the attention of the GRU translator. It first
+# projects the queries and the keys with learned matrices, $q = hW_q + b_q$ and
+# $k = sW_k + b_k$, then applies the formula above with $\sqrt{\text{units}}$. Its values
+# are the unprojected inputs: in this translator **the keys and the values are the same
+# vectors, the encoder's states**, and the queries are the decoder's states. With the
+# projections set to the identity the layer must give exactly our hand computation (the
+# layer takes batches, so a batch axis of 1 is added).
+
+# %%
+layer = CrossAttention(units=4, score="dot")
+layer.build((1, 2, 4), (1, 3, 4))
+layer.query_dense.set_weights([np.eye(4), np.zeros(4)])  # W_q = I, b_q = 0
+layer.key_dense.set_weights([np.eye(4), np.zeros(4)])    # W_k = I, b_k = 0
+context, layer_weights = layer(Q[None].astype("float32"), K[None].astype("float32"))
+# Our hand weights came from the same Q and K; the layer's values are K itself.
+lesson.check("softmax(QK^T/sqrt(d)) by hand == CrossAttention weights", layer_weights[0],
+             weights)
+lesson.check("weights @ K by hand == CrossAttention output", context[0], weights @ K)
+
+# %% [markdown]
+# With learned projections (the layer's own random initial weights this time) the check is
+# the same computation with $W_q$ and $W_k$ in front:
+
+# %%
+layer = CrossAttention(units=8, score="dot")
+queries = tf.random.normal([1, 2, 8])   # 2 decoder states
+states = tf.random.normal([1, 5, 8])    # 5 encoder states: the keys and the values
+context, layer_weights = layer(queries, states)
+
+W_q, b_q = layer.query_dense.get_weights()
+W_k, b_k = layer.key_dense.get_weights()
+q, k, s = queries[0].numpy() @ W_q + b_q, states[0].numpy() @ W_k + b_k, states[0].numpy()
+by_hand = np.exp(q @ k.T / np.sqrt(8))
+by_hand /= by_hand.sum(-1, keepdims=True)
+lesson.check("projected dot-product attention by hand == CrossAttention", layer_weights[0],
+             by_hand)
+lesson.check("values are the encoder states themselves", context[0], by_hand @ s)
+print("weights:", layer_weights.shape, "(batch, decoder steps, source tokens)")
+
+# %% [markdown]
+# ## Other ways to score a query against a key
+#
+# The scaled dot product is one choice of score among several the literature compares:
+#
+# | `score=` | score$(h_t, h_s)$ | from |
+# |---|---|---|
+# | `"dot"` | $(W_q h_t)\cdot(W_k h_s)/\sqrt{d}$ | the TensorFlow tutorial, the Transformer |
+# | `"general"` | $h_t^\top W_a h_s$ | Luong et al. 2015 |
+# | `"additive"` | $v^\top \tanh(W_1 h_t + W_2 h_s)$ | Bahdanau et al. 2015 |
+#
+# The additive score runs a small network on every (query, key) pair, so it costs a
+# (target x source x units) tensor where the other two cost one matrix product. Each is
+# checked here against its formula with the layer's weights.
+
+# %%
+def softmax(x):
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+h_t, h_s = queries[0].numpy(), states[0].numpy()
+general = CrossAttention(units=8, score="general")
+_, w_general = general(queries, states)
+(W_a,) = general.key_dense.get_weights()
+lesson.check("general: softmax(h_t^T W_a h_s)", w_general[0], softmax(h_t @ (h_s @ W_a).T))
+
+additive = CrossAttention(units=8, score="additive")
+_, w_additive = additive(queries, states)
+(W_1,), (W_2, b_2), (v,) = (additive.query_dense.get_weights(),
+                            additive.key_dense.get_weights(),
+                            additive.score_dense.get_weights())
+hidden = np.tanh((h_t @ W_1)[:, None, :] + (h_s @ W_2 + b_2)[None, :, :])  # (t, s, units)
+lesson.check("additive: softmax(v^T tanh(W_1 h_t + W_2 h_s))", w_additive[0],
+             softmax((hidden @ v)[..., 0]))
+
+# %% [markdown]
+# ## Combining the context with the decoder's state
+#
+# At step $t$ the decoder has its own state $h_t$ and now a context vector $c_t$, the
+# attention's weighted sum of encoder states. The next word is predicted from both. The
+# lecture describes concatenating them and computing the output from the result; that is
+# Luong's attentional state, `combine="concat"`:
+# $\tilde h_t = \tanh(W_c[c_t; h_t])$. The TensorFlow tutorial instead **adds** them and
+# normalizes, `combine="add"`: $\mathrm{LayerNorm}(h_t + c_t)$, a residual connection with
+# no extra weights. Both go into the same final dense layer over the vocabulary.
+#
+# ## Training a translator
+#
+# The model is `nmt_attention.translator.Seq2SeqModel`: a bidirectional GRU encoder, a GRU
+# decoder whose states are the queries, `CrossAttention` over the encoder states, and a
+# dense layer to the target vocabulary. Training feeds the reference translation shifted
+# by one (teacher forcing); the loss and the accuracy ignore padding.
+
+# %%
+if lesson.SCALE == "tiny":
+    config = Config.tiny().replace(epochs=2)
+elif lesson.SCALE == "demo":
+    config = Config.quick()
+else:
+    config = Config.tutorial().replace(data=lesson.data("spa-eng"))
+shown = ("units", "vocabulary_size", "score", "combine", "data", "batch_size", "epochs")
+print({name: value for name, value in config.to_dict().items() if name in shown})
+result = lesson.train_or_resume(train, config, lesson.run_dir("nmt_attention"))
+print(f"{result.epochs_done} epochs; best after epoch {result.best_epoch}")
+
+# %%
+from common.plotting import history_figure  # noqa: E402
+from common.run_folder import RunFolder  # noqa: E402
+
+history = RunFolder(result.run_dir).history()
+lesson.show(history_figure({k: history[k] for k in ("loss", "val_loss", "masked_accuracy",
+                                                    "val_masked_accuracy")},
+                           title="GRU translator with attention"), "01_history")
+
+# %% [markdown]
+# ## Translating, and where the model looked
+#
+# `load_translator` gives text in, text out, with greedy, beam and sampled decoding.
+
+# %%
+translator = load_translator(result.run_dir)
+spanish, english = result.data.part("test")
+examples = list(spanish[:4])
+for source, reference, greedy, beam in zip(examples, english[:4],
+                                           translator.translate(examples),
+                                           translator.translate(examples, beam_width=4)):
+    print(f"{source}\n  reference: {reference}\n  greedy:    {greedy}\n  beam 4:    {beam}")
+
+# %% [markdown]
+# The attention weights of each output token form one row of a heatmap: the columns are
+# the source tokens, and each row sums to 1. The lecture's example is "¿Todavía está en
+# casa?" ("Is he still at home?"), and it says *todavía* corresponds to "you". The cell
+# below prints what this model's attention says instead: for each output word, the source
+# word it looks at most. (At `demo` scale the generated corpus has no *todavía*, so a test
+# sentence stands in.)
+
+# %%
+sentence = "¿Todavía está en casa?" if lesson.SCALE == "real" else examples[0]
+run = translator.run([sentence])
+source = [w.decode() for w in run["source_tokens"][0] if w]
+output = [w.decode() for w in run["output_tokens"][0] if w]
+weights = np.asarray(run["attention"][0])[: len(output), : len(source)]
+for word, row in zip(output, weights):
+    print(f"{word:>10} looks most at {source[int(row.argmax())]!r} ({row.max():.2f})")
+lesson.show(sentence_figure(translator, sentence), "01_attention")
+
+# %% [markdown]
+# Where a word has a clear counterpart (a noun, a verb) the weight is concentrated on it;
+# function words and punctuation spread their weight or look at the end of the sentence.
+# Attention weights show what the model read when it wrote each word, which often matches
+# a human alignment but need not: the decoder's own state also carries what it has already
+# read.
+#
+# **What to remember.** Attention replaces one summary vector with a weighted read of every
+# encoder state, recomputed at every output step; the weights are a softmax of scores
+# between a query (the decoder's state) and keys (the encoder's states), and the values
+# read are the encoder states themselves. The next tutorial builds a whole model out of
+# this operation.

@@ -1,0 +1,99 @@
+"""What the tutorials share: how much work a run does, where its data and runs live, checks
+that print what they compared, and figures that show inline in a notebook and are saved as
+files when a tutorial runs as a script.
+
+``TUTORIAL_SCALE``: ``tiny`` (seconds, for tests), ``demo`` (the demo's presets on the
+generated data, the default) or ``real`` (the tutorial presets on real data from
+``TUTORIAL_DATA``, a folder holding ``spa-eng/`` and ``sst2/`` files or one file).
+``TUTORIAL_RUNS``: where runs are trained (default ``runs/tutorials/SCALE``); a run already
+there is resumed, so a finished one is reused rather than trained again.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+SCALES = ("tiny", "demo", "real")
+ROOT = Path(__file__).resolve().parent.parent
+SCALE = os.environ.get("TUTORIAL_SCALE", "demo")
+if SCALE not in SCALES:
+    raise SystemExit(f"TUTORIAL_SCALE must be one of {list(SCALES)}, received {SCALE!r}")
+CHECKS: dict[str, float] = {}  # what each "by hand == layer" cell measured
+_DATA_FILES = {
+    "spa-eng": ["spa-eng/spa.txt", "spa-eng/spa_train.txt", "spa.txt"],
+    "sst2": ["sst2/train.tsv", "SST-2/train.tsv", "train.tsv"],
+}
+
+
+def data(kind: str) -> str:
+    """The real data file of ``kind`` ("spa-eng" or "sst2") under ``TUTORIAL_DATA``."""
+    where = os.environ.get("TUTORIAL_DATA")
+    if not where:
+        raise SystemExit("TUTORIAL_SCALE=real needs TUTORIAL_DATA=DIR: a folder with "
+                         "spa-eng/spa.txt (or spa_train.txt) and sst2/train.tsv")
+    folder = Path(where).expanduser()
+    if folder.is_file():
+        return str(folder)
+    for name in _DATA_FILES[kind]:
+        if (folder / name).is_file():
+            return str(folder / name)
+    raise SystemExit(f"no {kind} file in {folder} (looked for {', '.join(_DATA_FILES[kind])})")
+
+
+def run_dir(name: str) -> Path:
+    """The folder a tutorial trains ``name`` into."""
+    base = Path(os.environ.get("TUTORIAL_RUNS", ROOT / "runs" / "tutorials" / SCALE))
+    return base / name
+
+
+def train_or_resume(train, config, folder: Path, **options):
+    """Trains ``config`` into ``folder``, or, if a run is there, resumes it (a finished run
+    trains no further): re-running a tutorial reuses its models."""
+    resume = (folder / "checkpoints" / "state.json").exists()
+    if resume:
+        print(f"a run is in {folder}: resuming it (it trains no further if it is finished)")
+    return train(config, folder, resume=resume, verbose=0, **options)
+
+
+def check(name: str, got, want, atol: float = 1e-5) -> float:
+    """Asserts ``got`` equals ``want`` to ``atol``; records and prints the largest
+    difference (the tests read :data:`CHECKS` to see the comparison was made)."""
+    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
+    if got.shape != want.shape:
+        raise AssertionError(f"{name}: shapes differ, {got.shape} vs {want.shape}")
+    difference = float(np.max(np.abs(got - want))) if got.size else 0.0
+    CHECKS[name] = difference
+    print(f"{name}: largest difference {difference:.1e} (shape {got.shape})")
+    if not difference <= atol:
+        raise AssertionError(f"{name}: they differ by {difference:.3g} > {atol}")
+    return difference
+
+
+def _in_notebook() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ != "TerminalInteractiveShell"
+
+
+def show(figure, name: str):
+    """Shows ``figure`` (a matplotlib Figure) inline in a notebook; as a script, saves it to
+    ``tutorials/figures/NAME.png`` and prints the path."""
+    if _in_notebook():
+        import io
+
+        from IPython.display import Image, display
+
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+        display(Image(data=buffer.getvalue(), format="png"))
+    else:
+        path = ROOT / "tutorials" / "figures" / f"{name}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path, dpi=100, bbox_inches="tight")
+        print(f"figure: {path}")

@@ -1,0 +1,117 @@
+"""Runs the tutorials as notebooks and writes their reading: ``docs/tutorials/NAME.md`` with
+the outputs and figures (``docs/tutorials/NAME_files/``). ``make docs`` runs it.
+
+    python tutorials/render.py [NAME ...]
+
+The scale is ``TUTORIAL_SCALE`` (default ``demo``; ``real`` with ``TUTORIAL_DATA``), as for
+the tutorials themselves. Offline: nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import re
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+OUT = ROOT / "docs" / "tutorials"
+LIMIT_BYTES = 2_000_000
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def tutorials() -> list[Path]:
+    return sorted(HERE.glob("[0-9][0-9]_*.py"))
+
+
+def notebook(path: Path):
+    """The notebook of a tutorial script (jupytext percent format)."""
+    import jupytext
+
+    return jupytext.read(path)
+
+
+def execute(path: Path, scale: str | None = None, extra_cells: tuple[str, ...] = (),
+            timeout: int = 3600):
+    """Runs the tutorial at ``path`` as a notebook (in ``tutorials/``, where ``lesson``
+    lives), with ``extra_cells`` appended; raises on the first cell that fails."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    book = notebook(path)
+    book.cells += [nbformat.v4.new_code_cell(code) for code in extra_cells]
+    if scale is not None:
+        os.environ["TUTORIAL_SCALE"] = scale
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    NotebookClient(book, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(HERE)}}).execute()
+    return book
+
+
+def _machine() -> str:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model or platform.processor()}, {os.cpu_count()} cores, {platform.system()}"
+
+
+def render(path: Path) -> Path:
+    """Executes one tutorial and writes its Markdown reading; returns the page's path."""
+    from nbconvert import MarkdownExporter
+
+    scale = os.environ.get("TUTORIAL_SCALE", "demo")
+    started = datetime.datetime.now(datetime.UTC)
+    book = execute(path)
+    for cell in book.cells:  # no stderr noise (TensorFlow's logs) in the reading
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs
+                            if not (o.output_type == "stream" and o.name == "stderr")]
+            for output in cell.outputs:
+                if output.output_type == "stream":
+                    output.text = _ANSI.sub("", output.text)
+    name = path.stem
+    files = OUT / f"{name}_files"
+    body, resources = MarkdownExporter().from_notebook_node(
+        book, resources={"output_files_dir": f"{name}_files"})
+    data = " with TUTORIAL_DATA" if scale == "real" else " (generated data)"
+    header = (f"<!-- Made by `make docs` from tutorials/{path.name}; do not edit. -->\n"
+              f"*Rendered {started:%Y-%m-%d} on {_machine()}; command: "
+              f"`TUTORIAL_SCALE={scale} make docs`{data}; seeds fixed in the cells "
+              f"(`keras.utils.set_random_seed(0)` and each config's `seed`). "
+              f"Source: [tutorials/{path.name}](../../tutorials/{path.name}).*\n\n")
+    files.mkdir(parents=True, exist_ok=True)
+    for old in files.glob("output_*.png"):  # this script's figures from the last rendering
+        old.unlink()
+    for file_name, content in resources.get("outputs", {}).items():
+        (OUT / file_name).write_bytes(content)
+    page = OUT / f"{name}.md"
+    page.write_text(header + body, encoding="utf-8")
+    size = page.stat().st_size + sum(f.stat().st_size for f in files.iterdir())
+    if size > LIMIT_BYTES:
+        raise SystemExit(f"{page} and its figures are {size:,} bytes, over {LIMIT_BYTES:,}")
+    print(f"{page} ({size:,} bytes, {len(list(files.iterdir()))} figures)")
+    return page
+
+
+def main(names: list[str]) -> int:
+    chosen = [p for p in tutorials() if not names or p.stem in names or p.name in names]
+    if not chosen:
+        print(f"no tutorial named {names}; there are {[p.stem for p in tutorials()]}",
+              file=sys.stderr)
+        return 2
+    OUT.mkdir(parents=True, exist_ok=True)
+    for path in chosen:
+        render(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
