@@ -25,10 +25,10 @@
 
 # %%
 import keras
+import lesson
 import numpy as np
 import tensorflow as tf
 
-import lesson
 from nmt_attention.config import Config
 from nmt_attention.cross_attention import CrossAttention
 from nmt_attention.plots import sentence_figure
@@ -219,9 +219,9 @@ lesson.show(history_figure({k: history[k] for k in ("loss", "val_loss", "masked_
 translator = load_translator(result.run_dir)
 spanish, english = result.data.part("test")
 examples = list(spanish[:4])
-for source, reference, greedy, beam in zip(examples, english[:4],
-                                           translator.translate(examples),
-                                           translator.translate(examples, beam_width=4)):
+greedy_all, beam_all = translator.translate(examples), translator.translate(examples, beam_width=4)
+for source, reference, greedy, beam in zip(examples, english[:4], greedy_all, beam_all,
+                                           strict=True):
     print(f"{source}\n  reference: {reference}\n  greedy:    {greedy}\n  beam 4:    {beam}")
 
 # %% [markdown]
@@ -238,7 +238,7 @@ run = translator.run([sentence])
 source = [w.decode() for w in run["source_tokens"][0] if w]
 output = [w.decode() for w in run["output_tokens"][0] if w]
 weights = np.asarray(run["attention"][0])[: len(output), : len(source)]
-for word, row in zip(output, weights):
+for word, row in zip(output, weights, strict=True):
     print(f"{word:>10} looks most at {source[int(row.argmax())]!r} ({row.max():.2f})")
 lesson.show(sentence_figure(translator, sentence), "01_attention")
 
