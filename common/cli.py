@@ -61,8 +61,8 @@ def add_run_arguments(parser: argparse.ArgumentParser, default_runs: Path) -> No
 
 
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--strategy``, ``--precision``, ``--jit-compile``, ``--batch-size``, ``--export``:
-    how (not what) to train."""
+    """``--strategy``, ``--precision``, ``--jit-compile``, ``--batch-size``, ``--time-limit``,
+    ``--average-last``, ``--export``: how (not what) to train."""
     from common.distribute import PRECISIONS, STRATEGIES
 
     parser.add_argument("--strategy", choices=STRATEGIES, default="default",
@@ -74,6 +74,12 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                         help="compile each training step with XLA (default: the preset's)")
     parser.add_argument("--batch-size", type=int, metavar="N",
                         help="global batch size (default: the preset's)")
+    parser.add_argument("--time-limit", type=float, metavar="MINUTES",
+                        help="stop after the first epoch that ends past this many minutes")
+    parser.add_argument("--average-last", type=int, metavar="N",
+                        help="checkpoint averaging: after training, score the mean weights of "
+                        "the last 2..N epochs on validation and keep the best if it beats "
+                        "every single epoch (the paper averages its last 5 checkpoints)")
     parser.add_argument("--export", action="store_true",
                         help="export the trained model to RUN/export (the chief only)")
 
@@ -249,11 +255,15 @@ def report_training(result, export: Callable[[], Path] | None = None) -> None:
 
 
 def training_changes(args) -> dict:
-    """Config changes for ``--precision``, ``--jit-compile`` and ``--batch-size``."""
+    """Config changes for ``--precision``, ``--jit-compile``, ``--batch-size``,
+    ``--time-limit`` and ``--average-last``."""
     if args.batch_size is not None and args.batch_size < 1:
         raise UsageError("--batch-size must be at least 1")
+    if args.time_limit is not None and not args.time_limit >= 0:
+        raise UsageError("--time-limit must be a number of minutes, 0 or more")
     changes = {"precision": args.precision, "jit_compile": args.jit_compile,
-               "batch_size": args.batch_size}
+               "batch_size": args.batch_size, "time_limit_minutes": args.time_limit,
+               "average_last": args.average_last}
     return {k: v for k, v in changes.items() if v is not None}
 
 

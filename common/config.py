@@ -20,7 +20,8 @@ __all__ = ["RunConfig", "read_config_values"]
 
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
-    """Methods shared by the tutorials' configs (subclass it as a frozen dataclass).
+    """Methods and training options shared by the tutorials' configs (subclass it as a
+    frozen dataclass).
 
     ``kind`` names the model a config describes where one tutorial has several (classify's
     text, bert and vit); it is written to ``config.json`` when set, and checked on reading.
@@ -29,11 +30,17 @@ class RunConfig:
     PRESETS: ClassVar[tuple[str, ...]] = ("tutorial", "quick", "tiny")
     kind: ClassVar[str] = ""
 
+    # Training options every tutorial's run has (common.training.fit_plan reads them).
+    time_limit_minutes: float = 0.0  # stop after the first epoch past this (0: no limit)
+    average_last: int = 0  # >= 2: try averaging the last 2..N epochs' weights (the paper's)
+
     def replace(self, **changes) -> Self:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
-        return {**({"kind": self.kind} if self.kind else {}), **dataclasses.asdict(self)}
+        values = dataclasses.asdict(self)
+        shared = {name: values.pop(name) for name in ("time_limit_minutes", "average_last")}
+        return {**({"kind": self.kind} if self.kind else {}), **values, **shared}
 
     def to_json(self, path: str | Path) -> None:
         atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=2) + "\n")

@@ -217,8 +217,7 @@ def fit_plan(plan: FitPlan, run: RunFolder, state: TrainState, config,
             if plan.start is not None:
                 plan.start(model)
             plan.compile(model)
-    time_limit = getattr(config, "time_limit_minutes", 0.0)
-    average_last = getattr(config, "average_last", 0)
+    time_limit, average_last = config.time_limit_minutes, config.average_last
     recent = RecentWeights(average_last) if average_last >= 2 else None
     every_epoch = [RunCheckpoint(run, config.patience, state, chief)]
     if chief:

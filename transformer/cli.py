@@ -40,16 +40,10 @@ def _parser() -> argparse.ArgumentParser:
         evaluate_beam=4, plot_help="all heads of one layer for a sentence: cross-attention "
         "and encoder self-attention (PNGs)")
     train = commands["train"]
-    train.add_argument("--time-limit", type=float, metavar="MINUTES",
-                       help="stop after the first epoch that ends past this many minutes")
     train.add_argument("--label-smoothing", type=float, help="e.g. 0.1 as in the paper")
     train.add_argument("--warmup-steps", type=int, metavar="STEPS",
                        help="the schedule's linear warm-up (default: the preset's; the "
                        "tutorial's 4000 suit long runs)")
-    train.add_argument("--average-last", type=int, metavar="N",
-                       help="checkpoint averaging: after training, score the mean weights of "
-                       "the last 2..N epochs on validation and keep the best if it beats "
-                       "every single epoch (the paper averages its last 5 checkpoints)")
     train.add_argument("--norm-first", action="store_true",
                        help="pre-norm layers instead of the tutorial's post-norm")
     commands["translate"].add_argument(
@@ -77,8 +71,7 @@ def _train(args) -> int:
 
     if args.warmup_steps is not None and args.warmup_steps < 1:
         raise UsageError("--warmup-steps must be at least 1")
-    changes = {"time_limit_minutes": args.time_limit, "label_smoothing": args.label_smoothing,
-               "warmup_steps": args.warmup_steps, "average_last": args.average_last,
+    changes = {"label_smoothing": args.label_smoothing, "warmup_steps": args.warmup_steps,
                "norm_first": True if args.norm_first else None, **data_changes(args),
                **training_changes(args)}
     changes = {k: v for k, v in changes.items() if v is not None}

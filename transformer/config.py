@@ -38,11 +38,9 @@ class Config(RunConfig):
     patience: int = 3  # early stopping on validation loss
     warmup_steps: int = 4000  # the schedule's linear warm-up
     label_smoothing: float = 0.0  # the paper uses 0.1; the tutorial none
-    average_last: int = 0  # >= 2: try averaging the last 2..N epochs' weights (the paper's)
     steps_per_execution: int = 20
     jit_compile: bool = False  # XLA: a step 1/4 faster, but a compile per batch shape (bench/)
     precision: str = "float32"  # "float32" | "mixed_bfloat16" | "mixed_float16" (training)
-    time_limit_minutes: float = 0.0  # stop after the first epoch past this (0: no limit)
     seed: int = 0
 
 

@@ -184,3 +184,14 @@ def test_damaged_and_truncated_zips_are_one_error(tmp_path, capsys):
         err = capsys.readouterr().err
         assert "damaged zip archive" in err and "iconv" not in err
         assert not (tmp_path / path.stem / "config.json").exists()
+
+
+def test_train_takes_a_time_limit_and_checkpoint_averaging(tmp_path, capsys):
+    run = tmp_path / "limited"
+    assert main(["train", "--preset", "tiny", "--run", str(run), "--epochs", "6",
+                 "--time-limit", "0.0001", "--average-last", "3"]) == 0
+    config = json.loads((run / "config.json").read_text())
+    assert config["time_limit_minutes"] == 0.0001 and config["average_last"] == 3
+    state = json.loads((run / "checkpoints" / "state.json").read_text())
+    assert state["epoch"] == 1  # the first epoch ends past the limit: no second one
+    assert main(["train", "--preset", "tiny", "--run", str(run), "--time-limit", "-1"]) == 2
