@@ -21,7 +21,7 @@
 #
 # How much work the training cells do is set by `TUTORIAL_SCALE` (`tiny`: seconds, `demo`:
 # a few minutes on the generated corpus, `real`: the tutorial's settings on the real
-# Spanish-English pairs named by `TUTORIAL_DATA`).
+# Spanish-English pairs named by `TUTORIAL_DATA`, within `TUTORIAL_MINUTES` if set).
 
 # %%
 import keras
@@ -195,7 +195,8 @@ if lesson.SCALE == "tiny":
 elif lesson.SCALE == "demo":
     config = Config.quick()
 else:
-    config = Config.tutorial().replace(data=lesson.data("spa-eng"))
+    config = Config.tutorial().replace(data=lesson.data("spa-eng"),
+                                       time_limit_minutes=lesson.minutes())
 shown = ("units", "vocabulary_size", "score", "combine", "data", "batch_size", "epochs")
 print({name: value for name, value in config.to_dict().items() if name in shown})
 result = lesson.train_or_resume(train, config, lesson.run_dir("nmt_attention"))

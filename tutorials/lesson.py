@@ -5,7 +5,8 @@ files when a tutorial runs as a script.
 ``TUTORIAL_SCALE``: ``tiny`` (seconds, for tests), ``demo`` (the demo's presets on the
 generated data, the default) or ``real`` (the tutorial presets on real data from
 ``TUTORIAL_DATA``, a folder holding ``spa-eng/`` and ``sst2/`` files or one file).
-``TUTORIAL_RUNS``: where runs are trained (default ``runs/tutorials/SCALE``); a run already
+``TUTORIAL_MINUTES``: at the real scale, a training time limit for each run (0 or unset:
+none). ``TUTORIAL_RUNS``: where runs are trained (default ``runs/tutorials/SCALE``); a run already
 there is resumed, so a finished one is reused rather than trained again.
 """
 
@@ -41,6 +42,15 @@ def data(kind: str) -> str:
         if (folder / name).is_file():
             return str(folder / name)
     raise SystemExit(f"no {kind} file in {folder} (looked for {', '.join(_DATA_FILES[kind])})")
+
+
+def minutes() -> float:
+    """``TUTORIAL_MINUTES`` (0.0 when unset): a real-scale run's time limit."""
+    value = os.environ.get("TUTORIAL_MINUTES", "0")
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        raise SystemExit(f"TUTORIAL_MINUTES must be a number, received {value!r}") from None
 
 
 def run_dir(name: str) -> Path:
