@@ -91,6 +91,16 @@ def _in_notebook() -> bool:
     return shell is not None and type(shell).__name__ != "TerminalInteractiveShell"
 
 
+def show_png(path: Path) -> None:
+    """Shows a PNG file inline in a notebook; as a script, prints its path."""
+    if _in_notebook():
+        from IPython.display import Image, display
+
+        display(Image(filename=str(path)))
+    else:
+        print(f"figure: {path}")
+
+
 def show(figure, name: str):
     """Shows ``figure`` (a matplotlib Figure) inline in a notebook; as a script, saves it to
     ``tutorials/figures/NAME.png`` and prints the path."""

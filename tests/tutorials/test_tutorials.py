@@ -25,6 +25,8 @@ CLAIMS = {
                        "head 0: weights", "head 1: weights", "concatenate the heads",
                        "== keras.layers.MultiHeadAttention", "unchanged when token 5 changes",
                        "cached tokens", "cached logits"],
+    "03_classification": ["mean pooling ==", "[CLS] pooling ==", "shuffled words give the same",
+                          "then 80/10/10", "== PatchEmbedding", "rollout by hand"],
 }
 
 
