@@ -104,6 +104,8 @@ print(f"beyond distance 100 it stays between {similarity[100:].min():.3f} and "
 # 100, 0.18 at 1,000), with ripples that grow with distance. It never comes back towards
 # 1 and does not reach 0 within 2,048 positions: similarity tells near from far, and the
 # fast frequencies, which turn many times over a sentence, tell exact positions apart.
+# The lecture notes say distant positions are "nearly unrelated": at this width that is an
+# overstatement, since positions 1,000 apart still have a similarity near 0.18.
 #
 # ## Self-attention by hand
 #
@@ -198,9 +200,10 @@ print("position 5 moved by", float(tf.reduce_max(tf.abs(after[0, 5] - before[0, 
 #
 # In the decoder's **cross-attention** the **queries come from the decoder** (the target
 # written so far) and the **keys and values come from the encoder** (the source sentence):
-# each target position asks which source positions matter for it. The lecture states it
-# the other way round (the encoder supplying the queries); that cannot be, since the
-# output has one row per *target* position, as the shapes show:
+# each target position asks which source positions matter for it. The lecture notes say
+# the encoder supplies Q and K and the decoder V; that is a slip. The attention's output
+# has one row per *query*, and cross-attention's output has one row per *target*
+# position, as the shapes show:
 
 # %%
 cross = CrossAttention(hidden_dim=8, num_heads=2)
