@@ -230,8 +230,8 @@ for source, reference, greedy, beam in zip(examples, english[:4], greedy_all, be
 # the source tokens, and each row sums to 1. The lecture's example is "¿Todavía está en
 # casa?" ("Is he still at home?"), read off the published tutorial's plot as *todavía*
 # lining up with "you"; *todavía* means "still". The cell below prints what this model's
-# attention says: for each output word, the source word it looks at most. (At `demo` scale the generated corpus has no *todavía*, so a test
-# sentence stands in.)
+# attention says: for each output word, the source word it looks at most. (At the `demo`
+# scale the generated corpus has no *todavía*, so a test sentence stands in.)
 
 # %%
 sentence = "¿Todavía está en casa?" if lesson.SCALE == "real" else examples[0]

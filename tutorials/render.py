@@ -63,8 +63,9 @@ def _machine() -> str:
     return f"{model or platform.processor()}, {os.cpu_count()} cores, {platform.system()}"
 
 
-def render(path: Path) -> Path:
-    """Executes one tutorial and writes its Markdown reading; returns the page's path."""
+def render(path: Path, out: Path = OUT) -> Path:
+    """Executes one tutorial and writes its Markdown reading into ``out``; returns the
+    page's path."""
     from nbconvert import MarkdownExporter
 
     scale = os.environ.get("TUTORIAL_SCALE", "demo")
@@ -78,7 +79,7 @@ def render(path: Path) -> Path:
                 if output.output_type == "stream":
                     output.text = _ANSI.sub("", output.text)
     name = path.stem
-    files = OUT / f"{name}_files"
+    files = out / f"{name}_files"
     body, resources = MarkdownExporter().from_notebook_node(
         book, resources={"output_files_dir": f"{name}_files"})
     data = " with TUTORIAL_DATA" if scale == "real" else " (generated data)"
@@ -91,8 +92,8 @@ def render(path: Path) -> Path:
     for old in files.glob("output_*.png"):  # this script's figures from the last rendering
         old.unlink()
     for file_name, content in resources.get("outputs", {}).items():
-        (OUT / file_name).write_bytes(content)
-    page = OUT / f"{name}.md"
+        (out / file_name).write_bytes(content)
+    page = out / f"{name}.md"
     page.write_text(header + body, encoding="utf-8")
     size = page.stat().st_size + sum(f.stat().st_size for f in files.iterdir())
     if size > LIMIT_BYTES:

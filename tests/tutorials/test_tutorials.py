@@ -48,3 +48,19 @@ def test_the_tutorial_runs_as_a_notebook_and_checks_its_claims(name, tmp_path, m
 
 def test_every_tutorial_is_tested():
     assert sorted(p.stem for p in render.tutorials()) == sorted(CLAIMS)
+
+
+def test_a_rendering_holds_the_prose_the_outputs_and_the_figures(tmp_path, monkeypatch):
+    source = tmp_path / "99_small.py"
+    source.write_text(
+        "# %% [markdown]\n# # A small tutorial\n# Some prose.\n\n"
+        "# %%\nimport lesson\nfrom matplotlib.figure import Figure\n\n"
+        "figure = Figure(figsize=(3, 2))\nfigure.add_subplot().plot([0, 1], [1, 0])\n"
+        "print('printed by a cell')\nlesson.show(figure, 'small')\n", encoding="utf-8")
+    monkeypatch.setenv("TUTORIAL_SCALE", "tiny")
+    page = render.render(source, out=tmp_path / "docs")
+    text = page.read_text(encoding="utf-8")
+    assert "# A small tutorial" in text and "printed by a cell" in text
+    assert "TUTORIAL_SCALE=tiny make docs" in text and "Rendered 20" in text
+    (figure,) = (tmp_path / "docs" / "99_small_files").iterdir()
+    assert figure.read_bytes()[:4] == b"\x89PNG" and f"99_small_files/{figure.name}" in text
