@@ -12,25 +12,14 @@ import numpy as np
 import tensorflow as tf
 
 from common.errors import InputError
-from common.text import Vocabulary, check_unicode, has_known_word, tokenize
+from common.text import Vocabulary, check_sentences, has_known_word, tokenize
 
 __all__ = ["Predictor", "check_images", "check_texts", "load_predictor", "read_image"]
 
 
 def check_texts(texts: Sequence[str]) -> list[str]:
-    """Returns ``texts`` as a list of strings.
-
-    Raises:
-        InputError: a lone string, or an item that is not a string.
-    """
-    if isinstance(texts, str):
-        raise InputError("give a list of sentences; wrap one sentence as [sentence]")
-    texts = list(texts)
-    for number, text in enumerate(texts, start=1):
-        if not isinstance(text, str):
-            raise InputError(f"text {number} is a {type(text).__name__}, not a string")
-        check_unicode(text, f"text {number}")
-    return texts
+    """Returns ``texts`` as a list of strings (see :func:`common.text.check_sentences`)."""
+    return check_sentences(texts, "text")
 
 
 def check_images(images, image_shape: Sequence[int]) -> np.ndarray:

@@ -99,18 +99,24 @@ def check_mode(mode: str) -> str:
     return mode
 
 
-def check_sentences(texts) -> list[str]:
-    """Returns ``texts`` as a list of strings; a lone string or a non-string item raises a
-    TypeError that says what to pass. Empty strings are allowed (they translate to "")."""
+def check_sentences(texts, name: str = "sentence") -> list[str]:
+    """Returns ``texts`` as a list of strings: what a translator or a text classifier
+    takes. Empty strings are allowed (they get an empty answer).
+
+    Raises:
+        InputError: a lone string (wrap it as ``[text]``), an item that is not a string, or
+            text that is not valid Unicode; the message names the item (``name`` N).
+    """
+    from common.errors import InputError
+
     if isinstance(texts, str):
-        raise TypeError("translate() takes a list of strings; wrap one sentence as [sentence]")
+        raise InputError(f"give a list of {name}s; wrap one {name} as [{name}]")
     texts = list(texts)
-    for index, text in enumerate(texts):
+    for number, text in enumerate(texts, start=1):
         if not isinstance(text, str):
-            raise TypeError(
-                f"translate() takes strings; item {index} is {type(text).__name__}: {text!r}"
-            )
-        check_unicode(text, f"sentence {index + 1}")
+            raise InputError(f"{name} {number} is a {type(text).__name__}, not a string: "
+                             f"{text!r:.60}")
+        check_unicode(text, f"{name} {number}")
     return texts
 
 

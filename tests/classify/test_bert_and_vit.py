@@ -71,7 +71,7 @@ def test_single_grey_image_gets_batch_and_channel_axes():
 def test_texts_must_be_a_list_of_strings_and_may_be_blank():
     assert check_texts(["a cat", "   ", ""]) == ["a cat", "   ", ""]  # blank: no label
     assert check_texts([]) == []
-    with pytest.raises(ValueError, match="list of sentences"):
+    with pytest.raises(ValueError, match="list of texts"):
         check_texts("a cat")
     with pytest.raises(ValueError, match="text 2 is a int"):
         check_texts(["a cat", 3])

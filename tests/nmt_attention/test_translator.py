@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from common.errors import InputError
 from nmt_attention.evaluate import alignment_accuracy, bleu_scores
 
 
@@ -30,9 +31,9 @@ def test_batched_translation_equals_one_at_a_time(tiny_translator):
 
 
 def test_non_string_input_gives_one_clear_error(tiny_translator):
-    with pytest.raises(TypeError, match="item 1 is int"):
+    with pytest.raises(InputError, match="sentence 2 is a int"):
         tiny_translator.translate(["hola", 3])
-    with pytest.raises(TypeError, match="list of strings"):
+    with pytest.raises(InputError, match="list of sentences"):
         tiny_translator.translate("hola")
     with pytest.raises(ValueError, match="temperature"):
         tiny_translator.translate(["hola"], temperature=-1)

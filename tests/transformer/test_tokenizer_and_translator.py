@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 from common.data import generate_pairs
+from common.errors import InputError
 from transformer.tokenizer import RESERVED_TOKENS, WordPieceTokenizer, build_wordpiece_vocabulary
 
 
@@ -42,7 +43,7 @@ def test_awkward_inputs_each_get_a_string(tiny_transformer):
         outputs = tiny_transformer.translate(inputs, beam_width=beam)
         assert len(outputs) == len(inputs) and all(isinstance(o, str) for o in outputs)
         assert outputs[0] == outputs[1] == outputs[3] == ""
-    with pytest.raises(TypeError, match="item 0 is bytes"):
+    with pytest.raises(InputError, match="sentence 1 is a bytes"):
         tiny_transformer.translate([b"hola"])
 
 
