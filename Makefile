@@ -34,10 +34,11 @@ bench: $(STAMP)
 notebooks: $(STAMP)
 	$(VENV)/bin/jupytext --to ipynb tutorials/[0-9]*.py
 
-## Run every tutorial and render its reading into docs/tutorials/ (TUTORIAL_SCALE=demo by
-## default; TUTORIAL_SCALE=real TUTORIAL_DATA=DIR for the real data).
+## Run the tutorials and render their readings into docs/tutorials/ (TUTORIAL_SCALE=demo by
+## default; TUTORIAL_SCALE=real TUTORIAL_DATA=DIR for the real data; TUTORIALS="01_..." for
+## some of them).
 docs: $(STAMP)
-	TF_CPP_MIN_LOG_LEVEL=2 $(PY) tutorials/render.py
+	TF_CPP_MIN_LOG_LEVEL=2 $(PY) tutorials/render.py $(TUTORIALS)
 
 clean:
 	rm -rf runs .pytest_cache

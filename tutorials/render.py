@@ -69,6 +69,7 @@ def render(path: Path, out: Path = OUT) -> Path:
     from nbconvert import MarkdownExporter
 
     scale = os.environ.get("TUTORIAL_SCALE", "demo")
+    name = path.stem
     started = datetime.datetime.now(datetime.UTC)
     book = execute(path)
     for cell in book.cells:  # no stderr noise (TensorFlow's logs) in the reading
@@ -78,14 +79,19 @@ def render(path: Path, out: Path = OUT) -> Path:
             for output in cell.outputs:
                 if output.output_type == "stream":
                     output.text = _ANSI.sub("", output.text)
-    name = path.stem
     files = out / f"{name}_files"
     body, resources = MarkdownExporter().from_notebook_node(
         book, resources={"output_files_dir": f"{name}_files"})
-    data = " with TUTORIAL_DATA" if scale == "real" else " (generated data)"
+    settings = f"TUTORIAL_SCALE={scale}"
+    if scale == "real":
+        data = Path(os.environ.get("TUTORIAL_DATA", "")).name
+        settings += f" TUTORIAL_DATA=.../{data}"
+        if os.environ.get("TUTORIAL_MINUTES"):
+            settings += f" TUTORIAL_MINUTES={os.environ['TUTORIAL_MINUTES']}"
+    where = "the real data" if scale == "real" else "the generated data"
     header = (f"<!-- Made by `make docs` from tutorials/{path.name}; do not edit. -->\n"
-              f"*Rendered {started:%Y-%m-%d} on {_machine()}; command: "
-              f"`TUTORIAL_SCALE={scale} make docs`{data}; seeds fixed in the cells "
+              f"*Rendered {started:%Y-%m-%d} on {_machine()}, on {where}; command: "
+              f"`{settings} make docs TUTORIALS={name}`; seeds fixed in the cells "
               f"(`keras.utils.set_random_seed(0)` and each config's `seed`). "
               f"Source: [tutorials/{path.name}](../../tutorials/{path.name}).*\n\n")
     files.mkdir(parents=True, exist_ok=True)
