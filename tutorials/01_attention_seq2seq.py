@@ -219,9 +219,11 @@ lesson.show(history_figure({k: history[k] for k in ("loss", "val_loss", "masked_
 # %%
 translator = load_translator(result.run_dir)
 spanish, english = result.data.part("test")
-examples = list(spanish[:4])
+# Four held-out sentences of middling length (the test split starts with one-word ones).
+chosen = [i for i, text in enumerate(spanish) if 5 <= len(text.split()) <= 9][:4] or [0, 1, 2, 3]
+examples, references = [spanish[i] for i in chosen], [english[i] for i in chosen]
 greedy_all, beam_all = translator.translate(examples), translator.translate(examples, beam_width=4)
-for source, reference, greedy, beam in zip(examples, english[:4], greedy_all, beam_all,
+for source, reference, greedy, beam in zip(examples, references, greedy_all, beam_all,
                                            strict=True):
     print(f"{source}\n  reference: {reference}\n  greedy:    {greedy}\n  beam 4:    {beam}")
 
@@ -241,6 +243,11 @@ output = [w.decode() for w in run["output_tokens"][0] if w]
 weights = np.asarray(run["attention"][0])[: len(output), : len(source)]
 for word, row in zip(output, weights, strict=True):
     print(f"{word:>10} looks most at {source[int(row.argmax())]!r} ({row.max():.2f})")
+for column, token in enumerate(source):
+    if token.startswith("todav"):
+        readers = [word for word, row in zip(output, weights, strict=True)
+                   if row.argmax() == column]
+        print(f"the output words that look most at {token!r}: {readers}")
 lesson.show(sentence_figure(translator, sentence), "01_attention")
 
 # %% [markdown]
