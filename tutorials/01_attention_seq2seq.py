@@ -24,6 +24,8 @@
 # Spanish-English pairs named by `TUTORIAL_DATA`, within `TUTORIAL_MINUTES` if set).
 
 # %%
+import os
+
 import keras
 import lesson
 import numpy as np
@@ -197,8 +199,10 @@ elif lesson.SCALE == "demo":
 else:
     config = Config.tutorial().replace(data=lesson.data("spa-eng"),
                                        time_limit_minutes=lesson.minutes())
-shown = ("units", "vocabulary_size", "score", "combine", "data", "batch_size", "epochs")
-print({name: value for name, value in config.to_dict().items() if name in shown})
+shown = ("units", "vocabulary_size", "score", "combine", "batch_size", "epochs",
+         "time_limit_minutes")
+settings = {name: value for name, value in config.to_dict().items() if name in shown}
+print({**settings, "data": os.path.basename(config.data)})
 result = lesson.train_or_resume(train, config, lesson.run_dir("nmt_attention"))
 print(f"{result.epochs_done} epochs; best after epoch {result.best_epoch}")
 

@@ -23,6 +23,8 @@
 # `TUTORIAL_DATA`; `TUTORIAL_MINUTES` bounds the real run's training time).
 
 # %%
+import os
+
 import keras
 import lesson
 import numpy as np
@@ -235,8 +237,9 @@ else:  # a time budget: the warm-up shortened to fit it, the last epochs average
                                        epochs=40, average_last=8,
                                        time_limit_minutes=lesson.minutes())
 shown = ("num_layers", "hidden_dim", "num_heads", "intermediate_dim", "vocabulary_size",
-         "data", "epochs")
-print({name: value for name, value in config.to_dict().items() if name in shown})
+         "warmup_steps", "epochs", "time_limit_minutes", "average_last")
+settings = {name: value for name, value in config.to_dict().items() if name in shown}
+print({**settings, "data": os.path.basename(config.data)})
 result = lesson.train_or_resume(train, config, lesson.run_dir("transformer"))
 print(f"{result.epochs_done} epochs; best after epoch {result.best_epoch}")
 

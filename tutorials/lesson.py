@@ -6,16 +6,19 @@ files when a tutorial runs as a script.
 generated data, the default) or ``real`` (the tutorial presets on real data from
 ``TUTORIAL_DATA``, a folder holding ``spa-eng/`` and ``sst2/`` files or one file).
 ``TUTORIAL_MINUTES``: at the real scale, a training time limit for each run (0 or unset:
-none). ``TUTORIAL_RUNS``: where runs are trained (default ``runs/tutorials/SCALE``); a run already
-there is resumed, so a finished one is reused rather than trained again.
+none). ``TUTORIAL_RUNS``: where runs are trained (default ``runs/tutorials/SCALE``); a run
+already there is reused as it is, not trained further (delete it to train anew).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import numpy as np
+
+from common.files import atomic_write_text
 
 SCALES = ("tiny", "demo", "real")
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,12 +63,18 @@ def run_dir(name: str) -> Path:
 
 
 def train_or_resume(train, config, folder: Path, **options):
-    """Trains ``config`` into ``folder``, or, if a run is there, resumes it (a finished run
-    trains no further): re-running a tutorial reuses its models."""
-    resume = (folder / "checkpoints" / "state.json").exists()
-    if resume:
-        print(f"a run is in {folder}: resuming it (it trains no further if it is finished)")
-    return train(config, folder, resume=resume, verbose=0, **options)
+    """Trains ``config`` into ``folder``; if a run is there already, reuses it as it is (no
+    further training, even for a run a time limit stopped): re-running a tutorial, or
+    rendering it again, costs no training. Delete the folder to train anew."""
+    state = folder / "checkpoints" / "state.json"
+    if not state.exists():
+        return train(config, folder, verbose=0, **options)
+    finished = json.loads(state.read_text(encoding="utf-8"))["epoch"]
+    print(f"reusing the run in {folder} ({finished} epochs trained)")
+    saved = (folder / "config.json").read_text(encoding="utf-8")
+    result = train(config, folder, resume=True, epochs=finished, verbose=0, **options)
+    atomic_write_text(folder / "config.json", saved)  # as it was trained
+    return result
 
 
 def check(name: str, got, want, atol: float = 1e-5) -> float:
