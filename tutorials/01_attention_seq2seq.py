@@ -33,6 +33,7 @@ import tensorflow as tf
 
 from nmt_attention.config import Config
 from nmt_attention.cross_attention import CrossAttention
+from nmt_attention.decoder import Decoder
 from nmt_attention.plots import sentence_figure
 from nmt_attention.train import load_translator, train
 
@@ -184,6 +185,31 @@ lesson.check("additive: softmax(v^T tanh(W_1 h_t + W_2 h_s))", w_additive[0],
 # normalizes, `combine="add"`: $\mathrm{LayerNorm}(h_t + c_t)$, a residual connection with
 # no extra weights. Both go into the same final dense layer over the vocabulary.
 #
+# Both, by hand, from the pieces of the package's `Decoder`: its GRU gives the states
+# $h_t$, its attention the contexts $c_t$, and the join and the output layer must give
+# the decoder's logits.
+
+# %%
+target_ids = tf.constant([[2, 7, 9, 4]])  # [START] and three target tokens
+for combine in ("add", "concat"):
+    decoder = Decoder(vocabulary_size=20, units=8, combine=combine)
+    logits, _, _ = decoder(target_ids, states)
+    h, _ = decoder.rnn(decoder.embedding(target_ids))        # (1, 4 steps, 8)
+    c, _ = decoder.attention(h, states)                      # (1, 4 steps, 8)
+    h, c = h[0].numpy(), c[0].numpy()
+    if combine == "add":  # LayerNorm(h + c), with the layer's scale and offset
+        gamma, beta = decoder.join.get_weights()
+        z = h + c
+        joined = (z - z.mean(-1, keepdims=True)) / np.sqrt(
+            z.var(-1, keepdims=True) + decoder.join.epsilon) * gamma + beta
+    else:  # tanh(W_c [c; h] + b_c)
+        W_c, b_c = decoder.join.get_weights()
+        joined = np.tanh(np.concatenate([c, h], axis=-1) @ W_c + b_c)
+    W_out, b_out = decoder.output_dense.get_weights()
+    lesson.check(f"combine={combine} by hand == Decoder logits", logits[0],
+                 joined @ W_out + b_out, atol=1e-4)
+
+# %% [markdown]
 # ## Training a translator
 #
 # The model is `nmt_attention.translator.Seq2SeqModel`: a bidirectional GRU encoder, a GRU

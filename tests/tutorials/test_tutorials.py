@@ -19,7 +19,8 @@ pytestmark = pytest.mark.slow
 CLAIMS = {
     "01_attention_seq2seq": ["by hand == CrossAttention weights", "CrossAttention output",
                              "projected dot-product", "values are the encoder states",
-                             "general:", "additive:"],
+                             "general:", "additive:", "combine=add by hand",
+                             "combine=concat by hand"],
     "02_transformer": ["dot(PE[p], PE[p+1])", "dot(PE[p], PE[p+100])",
                        "self-attention weights by hand", "self-attention output by hand",
                        "head 0: weights", "head 1: weights", "concatenate the heads",
