@@ -17,6 +17,7 @@ from common.cli import (
     add_training_arguments,
     input_batches,
     note,
+    program_name,
     run_command,
     training_changes,
 )
@@ -34,7 +35,7 @@ _KIND_HELP = {
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m classify",
+        prog=program_name("classify"),
         description="Transformer classification: pooling by [CLS] or mean, a small BERT, "
         "and a Vision Transformer.")
     kinds = parser.add_subparsers(dest="kind", required=True, metavar="KIND")

@@ -60,6 +60,17 @@ def add_run_arguments(parser: argparse.ArgumentParser, default_runs: Path) -> No
     parser.add_argument("--seed", type=int, help="seed for data, splits and weights")
 
 
+SCRIPTS = {"nmt_attention": "nmt-attention", "transformer": "nmt-transformer",
+           "classify": "nmt-classify"}  # the console scripts pyproject.toml installs
+
+
+def program_name(tutorial: str) -> str:
+    """How the user called us: the console script's name (``nmt-attention``) when started
+    through it, else ``python -m nmt_attention``."""
+    called = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    return called if called == SCRIPTS.get(tutorial) else f"python -m {tutorial}"
+
+
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     """``--strategy``, ``--precision``, ``--jit-compile``, ``--batch-size``, ``--time-limit``,
     ``--average-last``, ``--export``: how (not what) to train."""
@@ -91,7 +102,7 @@ def translation_parser(tutorial: str, description: str, preset_help: str, unit: 
     training options), ``translate`` (decoding options, sentences), ``evaluate`` (``--limit``,
     ``--beam``), ``plot`` (a sentence), ``export`` and ``demo``. Returns the parser and its
     subcommand parsers, for each tutorial to add its own options."""
-    parser = argparse.ArgumentParser(prog=f"python -m {tutorial}", description=description)
+    parser = argparse.ArgumentParser(prog=program_name(tutorial), description=description)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     train = commands.add_parser("train", help="train a model into a run folder")
     train.add_argument("--preset", default="quick", choices=["quick", "tutorial", "tiny"],

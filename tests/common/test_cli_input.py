@@ -73,3 +73,14 @@ def test_a_lone_surrogate_in_the_bytes_is_not_utf8():
     os.close(pipe.write_fd)
     with pytest.raises(UsageError, match="line 2"):
         list(input_batches([], 64, pipe))
+
+
+def test_help_names_the_program_as_the_user_called_it(monkeypatch):
+    from common.cli import program_name
+
+    monkeypatch.setattr("sys.argv", ["/venv/bin/nmt-attention", "--help"])
+    assert program_name("nmt_attention") == "nmt-attention"
+    monkeypatch.setattr("sys.argv", ["/repo/nmt_attention/__main__.py", "--help"])
+    assert program_name("nmt_attention") == "python -m nmt_attention"
+    monkeypatch.setattr("sys.argv", ["/venv/bin/nmt-attention"])
+    assert program_name("classify") == "python -m classify"  # another tutorial's script
