@@ -257,14 +257,8 @@ lesson.show(history_figure({k: history[k] for k in ("loss", "val_loss", "masked_
 # ## Translating, and every head of a layer
 
 # %%
-spanish, english = result.data.part("test")
-# Four held-out sentences of middling length (the test split starts with one-word ones).
-chosen = [i for i, text in enumerate(spanish) if 5 <= len(text.split()) <= 9][:4] or [0, 1, 2, 3]
-examples, references = [spanish[i] for i in chosen], [english[i] for i in chosen]
-greedy_all, beam_all = translator.translate(examples), translator.translate(examples, beam_width=4)
-for source, reference, greedy, beam in zip(examples, references, greedy_all, beam_all,
-                                           strict=True):
-    print(f"{source}\n  reference: {reference}\n  greedy:    {greedy}\n  beam 4:    {beam}")
+examples, references = lesson.held_out(result.data)
+lesson.show_translations(translator, examples, references)
 
 # %%
 sentence = "¿Todavía está en casa?" if lesson.SCALE == "real" else examples[0]

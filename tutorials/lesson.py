@@ -77,6 +77,22 @@ def train_or_resume(train, config, folder: Path, **options):
     return result
 
 
+def held_out(corpus, count: int = 4) -> tuple[list[str], list[str]]:
+    """``count`` test pairs of middling length (5 to 9 words; the real test split starts
+    with one-word sentences): ``(spanish, english)``."""
+    spanish, english = corpus.part("test")
+    chosen = [i for i, text in enumerate(spanish) if 5 <= len(text.split()) <= 9][:count]
+    chosen = chosen or list(range(min(count, len(spanish))))
+    return [spanish[i] for i in chosen], [english[i] for i in chosen]
+
+
+def show_translations(translator, sources: list[str], references: list[str]) -> None:
+    """Each source with its reference, greedy and beam-4 translations."""
+    greedy, beam = translator.translate(sources), translator.translate(sources, beam_width=4)
+    for row in zip(sources, references, greedy, beam, strict=True):
+        print("{}\n  reference: {}\n  greedy:    {}\n  beam 4:    {}".format(*row))
+
+
 def check(name: str, got, want, atol: float = 1e-5) -> float:
     """Asserts ``got`` equals ``want`` to ``atol``; records and prints the largest
     difference (the tests read :data:`CHECKS` to see the comparison was made)."""
