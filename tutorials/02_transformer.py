@@ -272,9 +272,12 @@ lesson.show(attention_heads_figure(maps["encoder_self"][-1], maps["source_tokens
             "02_encoder_self_attention")
 
 # %% [markdown]
-# Each panel is one head; rows are output pieces, columns source pieces. Heads of the same
-# layer usually differ: some track the aligned source word, some spread over the sentence
-# or sit on its end.
+# Each panel is one head; in the cross-attention rows are output pieces and columns source
+# pieces. Heads of one layer differ: some put each output piece on its source counterpart
+# ("still" on *todavía*, "home" on *casa*), others on a neighbour or the sentence's end.
+# In the encoder's last layer many heads send most of their weight to `[START]` and
+# `[END]`: a head with nothing to add can park its attention there, and the residual
+# connection carries each token's own vector past it.
 #
 # ## Cached decoding gives what recomputing gives
 #
