@@ -62,15 +62,21 @@ def run_dir(name: str) -> Path:
     return base / name
 
 
+def _here(text: str) -> str:
+    """``text`` with the checkout's own path left out (renderings show no local paths)."""
+    return text.replace(f"{ROOT}/", "")
+
+
 def train_or_resume(train, config, folder: Path, **options):
     """Trains ``config`` into ``folder``; if a run is there already, reuses it as it is (no
     further training, even for a run a time limit stopped): re-running a tutorial, or
     rendering it again, costs no training. Delete the folder to train anew."""
+    options.setdefault("log", lambda message: print(_here(message)))
     state = folder / "checkpoints" / "state.json"
     if not state.exists():
         return train(config, folder, verbose=0, **options)
     finished = json.loads(state.read_text(encoding="utf-8"))["epoch"]
-    print(f"reusing the run in {folder} ({finished} epochs trained)")
+    print(_here(f"reusing the run in {folder} ({finished} epochs trained)"))
     saved = (folder / "config.json").read_text(encoding="utf-8")
     result = train(config, folder, resume=True, epochs=finished, verbose=0, **options)
     atomic_write_text(folder / "config.json", saved)  # as it was trained
