@@ -172,6 +172,11 @@ for name, folder, config in [
     print(f"{name:>28}: test accuracy {metrics['test_accuracy']:.3f} "
           f"({metrics['test_examples']} test examples)")
 
+# %% [markdown]
+# The two runs differ only in the masked-word pretraining on unlabeled sentences: same
+# model, same labeled examples, same fine-tuning steps. Below, the pretrained classifier's
+# attention on a test sentence.
+
 # %%
 _, predictor = load_predictor(lesson.run_dir("bert"))
 example = result.data.test_texts[0] if result.data.test_texts else "the dog chased the cat"
