@@ -63,7 +63,11 @@ def run_dir(name: str) -> Path:
 
 
 def _here(text: str) -> str:
-    """``text`` with the checkout's own path left out (renderings show no local paths)."""
+    """``text`` without local paths (renderings show none): the checkout's path left out,
+    the data folder's written ``$TUTORIAL_DATA``."""
+    data = os.environ.get("TUTORIAL_DATA")
+    if data:
+        text = text.replace(str(Path(data).expanduser().resolve()), "$TUTORIAL_DATA")
     return text.replace(f"{ROOT}/", "")
 
 
