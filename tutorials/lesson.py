@@ -38,7 +38,7 @@ def data(kind: str) -> str:
     if not where:
         raise SystemExit("TUTORIAL_SCALE=real needs TUTORIAL_DATA=DIR: a folder with "
                          "spa-eng/spa.txt (or spa_train.txt) and sst2/train.tsv")
-    folder = Path(where).expanduser()
+    folder = Path(where).expanduser().resolve()
     if folder.is_file():
         return str(folder)
     for name in _DATA_FILES[kind]:
