@@ -31,6 +31,9 @@ CLAIMS = {
 }
 
 
+STATISTICAL = {"then 80/10/10": 0.01}  # shares counted over 128,000 tokens
+
+
 @pytest.mark.parametrize("name", sorted(CLAIMS))
 def test_the_tutorial_runs_as_a_notebook_and_checks_its_claims(name, tmp_path, monkeypatch):
     monkeypatch.setenv("TUTORIAL_RUNS", str(tmp_path / "runs"))
@@ -41,7 +44,9 @@ def test_the_tutorial_runs_as_a_notebook_and_checks_its_claims(name, tmp_path, m
     for claim in CLAIMS[name]:
         found = [value for key, value in checks.items() if claim in key]
         assert found, f"{name} never checked {claim!r}; it checked {sorted(checks)}"
-        assert all(value <= 1e-3 for value in found), (claim, found)  # float32 sums
+        # float32 sums agree to 1e-3 at worst; the masking shares are measured frequencies.
+        bound = STATISTICAL.get(claim, 1e-3)
+        assert all(value <= bound for value in found), (claim, found)
     figures = sum(1 for cell in book.cells if cell.cell_type == "code"
                   for o in cell.get("outputs", []) if "image/png" in o.get("data", {}))
     assert figures >= 2, f"{name} showed {figures} figures inline"
