@@ -3,6 +3,8 @@
 difference each found)."""
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -34,11 +36,39 @@ CLAIMS = {
 STATISTICAL = {"then 80/10/10": 0.01}  # shares counted over 128,000 tokens
 
 
+_RUN = """
+import sys
+sys.path.insert(0, sys.argv[1])
+import nbformat, render
+report = "import json, lesson; print('CHECKS=' + json.dumps(lesson.CHECKS))"
+book = render.execute(render.HERE / (sys.argv[2] + ".py"), scale="tiny", timeout=600,
+                      extra_cells=(report,))
+nbformat.write(book, sys.argv[3])
+"""
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    """Every tutorial executed as a notebook at the tiny scale, all at once, each in its own
+    process (much of a notebook's time is one core's Python: two cores run three at once in
+    about the time of the longest)."""
+    root = tmp_path_factory.mktemp("tutorials")
+    env = {**os.environ, "TUTORIAL_RUNS": str(root / "runs"), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    processes = {name: (root / f"{name}.ipynb", subprocess.Popen(
+        [sys.executable, "-c", _RUN, str(TUTORIALS), name, str(root / f"{name}.ipynb")],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        for name in sorted(CLAIMS)}
+    return processes
+
+
 @pytest.mark.parametrize("name", sorted(CLAIMS))
-def test_the_tutorial_runs_as_a_notebook_and_checks_its_claims(name, tmp_path, monkeypatch):
-    monkeypatch.setenv("TUTORIAL_RUNS", str(tmp_path / "runs"))
-    book = render.execute(TUTORIALS / f"{name}.py", scale="tiny", timeout=600, extra_cells=(
-        "import json, lesson; print('CHECKS=' + json.dumps(lesson.CHECKS))",))
+def test_the_tutorial_runs_as_a_notebook_and_checks_its_claims(name, executed):
+    import nbformat
+
+    path, process = executed[name]
+    _, errors = process.communicate(timeout=900)
+    assert process.returncode == 0, f"{name} failed as a notebook:\n{errors[-6000:]}"
+    book = nbformat.read(path, as_version=4)
     printed = "".join(o.get("text", "") for o in book.cells[-1].outputs)
     checks = json.loads(printed.split("CHECKS=", 1)[1])
     for claim in CLAIMS[name]:
