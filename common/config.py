@@ -39,7 +39,7 @@ class RunConfig:
 
     def to_dict(self) -> dict:
         values = dataclasses.asdict(self)
-        shared = {name: values.pop(name) for name in ("time_limit_minutes", "average_last")}
+        shared = {f.name: values.pop(f.name) for f in dataclasses.fields(RunConfig)}
         return {**({"kind": self.kind} if self.kind else {}), **values, **shared}
 
     def to_json(self, path: str | Path) -> None:

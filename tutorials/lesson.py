@@ -12,13 +12,13 @@ already there is reused as it is, not trained further (delete it to train anew).
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 
 from common.files import atomic_write_text
+from common.run_folder import RunFolder
 
 SCALES = ("tiny", "demo", "real")
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,14 +76,14 @@ def train_or_resume(train, config, folder: Path, **options):
     further training, even for a run a time limit stopped): re-running a tutorial, or
     rendering it again, costs no training. Delete the folder to train anew."""
     options.setdefault("log", lambda message: print(_here(message)))
-    state = folder / "checkpoints" / "state.json"
-    if not state.exists():
+    run = RunFolder(folder)
+    if not run.state_path.exists():
         return train(config, folder, verbose=0, **options)
-    finished = json.loads(state.read_text(encoding="utf-8"))["epoch"]
+    finished = run.read_state().epoch
     print(_here(f"reusing the run in {folder} ({finished} epochs trained)"))
-    saved = (folder / "config.json").read_text(encoding="utf-8")
+    saved = run.config_path.read_text(encoding="utf-8")
     result = train(config, folder, resume=True, epochs=finished, verbose=0, **options)
-    atomic_write_text(folder / "config.json", saved)  # as it was trained
+    atomic_write_text(run.config_path, saved)  # as it was trained
     return result
 
 
