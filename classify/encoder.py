@@ -10,20 +10,14 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from common.positional_encoding import positional_encoding
+from common.positional_encoding import (
+    POSITION_EMBEDDINGS,
+    check_position_embedding,
+    positional_encoding,
+)
 from transformer.encoder import EncoderLayer
 
 __all__ = ["POSITION_EMBEDDINGS", "EncoderBlocks", "PositionEmbedding", "TextEncoder"]
-
-POSITION_EMBEDDINGS = ("sinusoidal", "learned", "none")
-
-
-def check_position_embedding(value: str) -> str:
-    if value not in POSITION_EMBEDDINGS:
-        raise ValueError(
-            f"position_embedding must be one of {POSITION_EMBEDDINGS}, received {value!r}"
-        )
-    return value
 
 
 @keras.saving.register_keras_serializable(package="classify")

@@ -94,10 +94,12 @@ class TextTranslator(tf.Module):
         return [t.decode("utf-8") for t in result["translation"]]
 
 
-def banned_logits(vocabulary: int, start_id: int) -> tf.Tensor:
+def banned_logits(vocabulary: int, start_id: int, allow_unknown: bool = False) -> tf.Tensor:
     """(vocabulary,) -1e9 at padding (0), [UNK] (1) and [START], else 0: added to the logits,
-    it keeps a decoder from ever choosing them."""
-    return tf.reduce_sum(tf.one_hot([0, 1, start_id], vocabulary, on_value=-1e9), 0)
+    it keeps a decoder from ever choosing them. ``allow_unknown`` lets [UNK] through, for a
+    translator that replaces it with a source word afterwards."""
+    banned = [0, start_id] if allow_unknown else [0, 1, start_id]
+    return tf.reduce_sum(tf.one_hot(banned, vocabulary, on_value=-1e9), 0)
 
 
 def beam_search_loop(
@@ -111,6 +113,7 @@ def beam_search_loop(
     start_id: int,
     end_id: int,
     length_penalty: float,
+    allow_unknown: bool = False,
 ) -> tuple[tf.Tensor, tf.Tensor]:
     """Batched beam search: keeps the ``width`` likeliest partial translations a sentence.
 
@@ -123,7 +126,8 @@ def beam_search_loop(
     padding. When beams are reordered, the rows of ``state`` follow their hypotheses. At the
     end each sentence's hypotheses are ranked by ``log P / ((5 + length) / 6) **
     length_penalty`` (Wu et al. 2016), so longer translations are not punished for having
-    more factors. ``width`` 1 is greedy decoding. Every tensor keeps its shape from step to
+    more factors. ``width`` 1 is greedy decoding; [UNK] is never chosen unless
+    ``allow_unknown``. Every tensor keeps its shape from step to
     step (buffers of ``capacity`` steps; the loop runs to ``max_length`` <= capacity), so the
     loop compiles with XLA when ``batch``, ``width`` and ``capacity`` are static.
 
@@ -131,7 +135,7 @@ def beam_search_loop(
         ``(best, steps)``: (batch, capacity) ids of each sentence's best hypothesis, 0 after
         its ``end_id`` and past ``steps``; and the number of steps taken.
     """
-    banned = banned_logits(vocabulary, start_id)
+    banned = banned_logits(vocabulary, start_id, allow_unknown)
     only_padding = tf.one_hot(0, vocabulary, on_value=0.0, off_value=-1e9)
     # Only the first hypothesis is live at the start: the others would repeat it.
     scores = tf.tile(tf.concat([[0.0], tf.fill([width - 1], -1e9)], 0)[None], [batch, 1])

@@ -16,7 +16,19 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["PositionalEmbedding", "positional_encoding"]
+__all__ = ["POSITION_EMBEDDINGS", "PositionalEmbedding", "check_position_embedding",
+           "positional_encoding"]
+
+POSITION_EMBEDDINGS = ("sinusoidal", "learned", "none")
+
+
+def check_position_embedding(value: str) -> str:
+    """``value`` if it is one of ``POSITION_EMBEDDINGS``, else a ValueError showing it."""
+    if value not in POSITION_EMBEDDINGS:
+        raise ValueError(
+            f"position_embedding must be one of {POSITION_EMBEDDINGS}, received {value!r}"
+        )
+    return value
 
 
 def positional_encoding(length: int, depth: int) -> np.ndarray:
@@ -33,6 +45,11 @@ def positional_encoding(length: int, depth: int) -> np.ndarray:
 class PositionalEmbedding(keras.layers.Layer):
     """Token embedding scaled by sqrt(hidden_dim) plus the sinusoidal positional encoding.
 
+    ``position_embedding`` chooses what marks the positions: ``"sinusoidal"`` (the paper's
+    and tutorial's fixed encoding), ``"learned"`` (a trained table, as BERT and GPT; its rows
+    past the longest training sentence are never trained) or ``"none"`` (no positions: the
+    model above sees a bag of tokens).
+
     Masking: token id 0 is padding; the layer returns a mask (``compute_mask``) so Keras
     passes it on to later layers.
 
@@ -40,6 +57,7 @@ class PositionalEmbedding(keras.layers.Layer):
         vocabulary_size: number of token ids.
         hidden_dim: embedding width (the tutorial's ``d_model``); even.
         max_length: longest sequence the encoding table covers.
+        position_embedding: ``"sinusoidal" | "learned" | "none"``.
         **kwargs: passed to ``keras.layers.Layer``.
 
     Call arguments:
@@ -58,25 +76,34 @@ class PositionalEmbedding(keras.layers.Layer):
     section "The embedding and positional encoding layer"; Vaswani et al. 2017, 3.5.
     """
 
-    def __init__(self, vocabulary_size: int, hidden_dim: int, max_length: int = 2048, **kwargs):
+    def __init__(self, vocabulary_size: int, hidden_dim: int, max_length: int = 2048,
+                 position_embedding: str = "sinusoidal", **kwargs):
         super().__init__(**kwargs)
         self.vocabulary_size = vocabulary_size
         self.hidden_dim = hidden_dim
         self.max_length = max_length
+        self.position_embedding = check_position_embedding(position_embedding)
         self.supports_masking = True
         self.token_embedding = keras.layers.Embedding(
             vocabulary_size, hidden_dim, mask_zero=True, name="token_embedding"
         )
-        self.encoding = tf.constant(positional_encoding(max_length, hidden_dim))
+        if position_embedding == "sinusoidal":
+            self.encoding = tf.constant(positional_encoding(max_length, hidden_dim))
 
     def build(self, input_shape):
         self.token_embedding.build(input_shape)
+        if self.position_embedding == "learned":
+            self.encoding = self.add_weight(
+                name="position_table", shape=(self.max_length, self.hidden_dim),
+                initializer=keras.initializers.TruncatedNormal(stddev=0.02))
         self.built = True
 
     def call(self, token_ids, start_index=0):
         length = tf.shape(token_ids)[1]
         x = self.token_embedding(token_ids)  # (batch, length, hidden_dim)
         x *= tf.math.sqrt(tf.cast(self.hidden_dim, x.dtype))
+        if self.position_embedding == "none":
+            return x
         # tf.slice with the length as its size: under XLA the size is then a constant.
         positions = tf.slice(self.encoding, tf.stack([tf.cast(start_index, tf.int32), 0]),
                              tf.stack([length, -1]))  # (length, hidden_dim)
@@ -91,5 +118,6 @@ class PositionalEmbedding(keras.layers.Layer):
             vocabulary_size=self.vocabulary_size,
             hidden_dim=self.hidden_dim,
             max_length=self.max_length,
+            position_embedding=self.position_embedding,
         )
         return config

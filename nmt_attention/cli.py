@@ -43,10 +43,18 @@ def _parser() -> argparse.ArgumentParser:
                        help="attention score (default: the preset's, 'dot')")
     train.add_argument("--combine", choices=["add", "concat"],
                        help="how context joins the decoder state (default: 'add')")
+    train.add_argument("--no-attention", action="store_true",
+                       help="the seq2seq model without attention that the lecture starts from: "
+                       "the decoder sees only the encoder's final state")
     train.add_argument("--text-mode", choices=["faithful", "better"],
                        help="standardization: the tutorial's, or accents and apostrophes kept")
     train.add_argument("--pipeline", choices=["fast", "faithful"],
                        help="input pipeline: length buckets (fast) or the tutorial's")
+    for name in ("translate", "evaluate"):
+        commands[name].add_argument(
+            "--replace-unknown", action="store_true",
+            help="let the model write [UNK] and replace it with the source word it attends "
+            "to most (names, numbers the vocabulary lacks)")
     commands["plot"].add_argument("--out", metavar="PATH",
                                   help="PNG path (default: RUN/plots/...)")
     return parser
@@ -62,7 +70,8 @@ def _train(args) -> int:
     from nmt_attention.train import load_translator, train
 
     changes = {"score": args.score, "combine": args.combine, "text_mode": args.text_mode,
-               "pipeline": args.pipeline, **data_changes(args), **training_changes(args)}
+               "pipeline": args.pipeline, "use_attention": False if args.no_attention else None,
+               **data_changes(args), **training_changes(args)}
     changes = {k: v for k, v in changes.items() if v is not None}
     config = Config.preset(args.preset).replace(**changes)
     run_dir = Path(args.run) if args.run else DEFAULT_RUNS / args.preset
@@ -76,7 +85,7 @@ def _train(args) -> int:
 def _translate(args) -> int:
     from nmt_attention.train import load_translator
 
-    translate_lines(lambda: load_translator(args.run), args)
+    translate_lines(lambda: load_translator(args.run, args.replace_unknown), args)
     return 0
 
 
@@ -86,7 +95,7 @@ def _evaluate(args) -> int:
     if args.beam < 1:
         raise UsageError("--beam must be 1 or more")
     check_limit(args.limit)
-    metrics = evaluate_run(args.run, args.limit, args.beam)
+    metrics = evaluate_run(args.run, args.limit, args.beam, args.replace_unknown)
     print(json.dumps(metrics, indent=2, ensure_ascii=False))
     return 0
 

@@ -18,6 +18,8 @@ class Config(RunConfig):
     vocabulary_size: int = 5000  # per language, special tokens included (`max_vocab_size`)
     score: str = "dot"  # "dot" (tutorial) | "general" (Luong) | "additive" (Bahdanau)
     combine: str = "add"  # "add" (tutorial: residual + LayerNorm) | "concat" (Luong)
+    use_attention: bool = True  # False: no attention, the decoder starts from the encoder's
+    #                             final state (the plain seq2seq the lecture starts from)
     # Text.
     text_mode: str = "better"  # "faithful" (tutorial standardization) | "better"
     max_source_words: int = 100  # longer inputs are cut to their first words

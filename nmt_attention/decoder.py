@@ -24,6 +24,11 @@ class Decoder(keras.layers.Layer):
     * ``combine="concat"``: ``tanh(W_c [c_t; h_t])``, Luong's attentional state, the way
       the lecture notes put it (concatenate, then compute the output).
 
+    With ``use_attention=False`` it is the seq2seq decoder the lecture starts from: no
+    context vector, the logits come from ``h_t`` alone, and all the decoder knows of the
+    source is the ``initial_state`` it is given (the encoder's final state). The weights it
+    returns are then zeros: nothing is attended.
+
     Masking: target padding needs no mask here: the GRU runs left to right, so padding at the
     end cannot change an earlier position, and the loss ignores padding positions. The source
     padding is masked inside the attention through ``context_mask``.
@@ -33,6 +38,7 @@ class Decoder(keras.layers.Layer):
         units: embedding width and GRU units.
         score: attention score, see ``CrossAttention``.
         combine: ``"add"`` | ``"concat"``.
+        use_attention: ``False`` for the decoder without attention (see above).
         **kwargs: passed to ``keras.layers.Layer``.
 
     Call arguments:
@@ -40,7 +46,7 @@ class Decoder(keras.layers.Layer):
         context: (batch, source_len, units) encoder outputs.
         context_mask: optional (batch, source_len) bool, True at real source tokens.
         initial_state: optional (batch, units) GRU state (zeros when omitted); used when
-            decoding one token at a time.
+            decoding one token at a time, and, without attention, to pass the source.
 
     Returns:
         ``(logits, state, weights)``: (batch, target_len, vocabulary_size),
@@ -62,6 +68,7 @@ class Decoder(keras.layers.Layer):
         units: int,
         score: str = "dot",
         combine: str = "add",
+        use_attention: bool = True,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -71,6 +78,7 @@ class Decoder(keras.layers.Layer):
         self.units = units
         self.score = score
         self.combine = combine
+        self.use_attention = use_attention
         self.embedding = keras.layers.Embedding(vocabulary_size, units, name="embedding")
         self.rnn = keras.layers.GRU(
             units,
@@ -79,11 +87,12 @@ class Decoder(keras.layers.Layer):
             recurrent_initializer="glorot_uniform",
             name="gru",
         )
-        self.attention = CrossAttention(units, score=score, name="cross_attention")
-        if combine == "add":
-            self.join = keras.layers.LayerNormalization(name="layer_norm")
-        else:
-            self.join = keras.layers.Dense(units, activation="tanh", name="attentional")
+        if use_attention:
+            self.attention = CrossAttention(units, score=score, name="cross_attention")
+            if combine == "add":
+                self.join = keras.layers.LayerNormalization(name="layer_norm")
+            else:
+                self.join = keras.layers.Dense(units, activation="tanh", name="attentional")
         self.output_dense = keras.layers.Dense(vocabulary_size, dtype="float32", name="logits")
 
     def build(self, target_ids_shape, context_shape=None, context_mask_shape=None):
@@ -91,17 +100,21 @@ class Decoder(keras.layers.Layer):
         sequence_shape = (batch, length, self.units)
         self.embedding.build(target_ids_shape)
         self.rnn.build(sequence_shape)
-        self.attention.build(sequence_shape, context_shape or sequence_shape)
-        if self.combine == "add":
-            self.join.build(sequence_shape)
-        else:
-            self.join.build((batch, length, 2 * self.units))
+        if self.use_attention:
+            self.attention.build(sequence_shape, context_shape or sequence_shape)
+            if self.combine == "add":
+                self.join.build(sequence_shape)
+            else:
+                self.join.build((batch, length, 2 * self.units))
         self.output_dense.build(sequence_shape)
         self.built = True
 
     def call(self, target_ids, context, context_mask=None, initial_state=None, training=None):
         x = self.embedding(target_ids)  # (batch, target_len, units)
         x, state = self.rnn(x, initial_state=initial_state, training=training)
+        if not self.use_attention:
+            weights = tf.zeros([tf.shape(x)[0], tf.shape(x)[1], tf.shape(context)[1]])
+            return self.output_dense(x), state, weights
         attended, weights = self.attention(x, context, context_mask=context_mask)
         if self.combine == "add":
             x = self.join(x + attended)  # (batch, target_len, units)
@@ -116,5 +129,6 @@ class Decoder(keras.layers.Layer):
             units=self.units,
             score=self.score,
             combine=self.combine,
+            use_attention=self.use_attention,
         )
         return config

@@ -26,9 +26,13 @@ class Encoder(keras.layers.Layer):
 
     Call arguments:
         source_ids: (batch, source_len) int.
+        return_state: also return the sentence in one vector, the sum of the forward GRU's
+            state after the last token and the backward GRU's after the first: all that a
+            seq2seq model without attention passes to its decoder.
 
     Returns:
-        (batch, source_len, units) float; padding positions are zeros.
+        (batch, source_len, units) float, padding positions zeros; with ``return_state``,
+        ``(outputs, state)`` with state (batch, units).
 
     Example:
         >>> encoder = Encoder(vocabulary_size=50, units=8)
@@ -48,7 +52,8 @@ class Encoder(keras.layers.Layer):
             vocabulary_size, units, mask_zero=True, name="embedding"
         )
         self.rnn = keras.layers.Bidirectional(
-            keras.layers.GRU(units, return_sequences=True, recurrent_initializer="glorot_uniform"),
+            keras.layers.GRU(units, return_sequences=True, return_state=True,
+                             recurrent_initializer="glorot_uniform"),
             merge_mode="sum",
             name="bidirectional_gru",
         )
@@ -58,11 +63,14 @@ class Encoder(keras.layers.Layer):
         self.rnn.build(tuple(input_shape) + (self.units,))
         self.built = True
 
-    def call(self, source_ids, training=None):
+    def call(self, source_ids, training=None, return_state=False):
         mask = tf.not_equal(source_ids, 0)  # (batch, source_len)
         x = self.embedding(source_ids)  # (batch, source_len, units)
-        x = self.rnn(x, mask=mask, training=training)  # (batch, source_len, units)
-        return x * tf.cast(mask, x.dtype)[..., None]
+        x, forward, backward = self.rnn(x, mask=mask, training=training)
+        x = x * tf.cast(mask, x.dtype)[..., None]  # (batch, source_len, units)
+        if return_state:
+            return x, forward + backward  # (batch, units): each direction's final state
+        return x
 
     def compute_mask(self, source_ids, mask=None):
         return keras.ops.not_equal(source_ids, 0)

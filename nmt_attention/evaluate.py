@@ -107,7 +107,7 @@ def evaluate(translator: Translator, corpus: Corpus, limit: int | None = None,
     decoding = "greedy" if beam_width == 1 else f"beam {beam_width}"
     metrics = {"split": "test", "sentences": len(spanish), "decoding": decoding}
     metrics.update(bleu_scores(hypotheses, english))
-    if corpus.generated is not None:
+    if corpus.generated is not None and translator.model.use_attention:
         pairs = take(corpus.generated, corpus.splits.test)
         if limit is not None:
             pairs = pairs[:limit]
@@ -119,17 +119,20 @@ def evaluate(translator: Translator, corpus: Corpus, limit: int | None = None,
 
 
 def evaluate_run(run_dir: str | os.PathLike, limit: int | None = None, beam_width: int = 1,
+                 replace_unknown: bool = False,
                  progress: Callable[[str], None] | None = to_stderr) -> dict:
     """Evaluates a run on its test split (the first ``limit`` pairs): writes
-    ``RUN/metrics.json`` (``metrics-beamN.json`` for beam search) and
-    ``RUN/translations.tsv``, and returns the metrics."""
+    ``RUN/metrics.json`` (``metrics-beamN.json`` for beam search, ``-replace-unknown`` with
+    unknown-word replacement) and ``RUN/translations.tsv``, and returns the metrics."""
     from nmt_attention.train import load_run, load_translator
 
     run_dir = Path(run_dir)
     config, _, _ = load_run(run_dir)
-    result = evaluate(load_translator(run_dir), corpus_of(config), limit, beam_width,
-                      progress)
-    name = "metrics.json" if beam_width == 1 else f"metrics-beam{beam_width}.json"
+    result = evaluate(load_translator(run_dir, replace_unknown), corpus_of(config), limit,
+                      beam_width, progress)
+    result.metrics["replace_unknown"] = replace_unknown
+    name = "metrics" if beam_width == 1 else f"metrics-beam{beam_width}"
+    name += "-replace-unknown.json" if replace_unknown else ".json"
     write_evaluation(RunFolder(run_dir), name, result.metrics, result.sources, result.references,
                      {"translation": result.hypotheses})
     return result.metrics

@@ -33,7 +33,11 @@ def plot_sentence(run_dir: str | os.PathLike, sentence: str, out: str | os.PathL
 
     if not sentence.strip():
         raise InputError("the sentence to plot is empty")
-    figure = sentence_figure(translator or load_translator(run_dir), sentence)
+    translator = translator or load_translator(run_dir)
+    if not translator.model.use_attention:
+        raise InputError("this run's model has no attention (trained with --no-attention): "
+                         "there is nothing to plot")
+    figure = sentence_figure(translator, sentence)
     if out is None:
         out = RunFolder(run_dir).plots / f"attention-{slug(sentence)}.png"
     return save_figure(figure, Path(out))

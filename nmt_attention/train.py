@@ -61,11 +61,12 @@ def load_model(run_dir: str | os.PathLike, which: str = "best") -> Seq2SeqModel:
         which, lambda: build_model(config, source.size, target.size))
 
 
-def load_translator(run_dir: str | os.PathLike) -> Translator:
-    """The run's best model with its vocabularies, translating text."""
+def load_translator(run_dir: str | os.PathLike, replace_unknown: bool = False) -> Translator:
+    """The run's best model with its vocabularies, translating text (``replace_unknown``:
+    see :class:`~nmt_attention.translator.Translator`)."""
     config, source, target = load_run(run_dir)
     return Translator(load_model(run_dir), source, target, config.max_source_words,
-                      config.max_output_tokens)
+                      config.max_output_tokens, replace_unknown=replace_unknown)
 
 
 def train(config: Config, run_dir: str | os.PathLike, **options) -> TrainResult:
@@ -105,6 +106,7 @@ def _prepare(context: RunContext) -> tuple[FitPlan, Corpus]:
 
     plan = translation_plan(config, dataset, len(val_es), build=build,
                             compile=lambda model: compile_model(model, config),
-                            title="NMT with attention: training", drawer=drawer)
+                            title="NMT with attention: training",
+                            drawer=drawer if config.use_attention else None)
     return plan, corpus
 

@@ -17,12 +17,12 @@ from common.decoding import (
     choose_next,
     first_rows,
 )
-from common.text import Vocabulary, detokenize, has_known_word, tokenize
+from common.text import UNK, Vocabulary, detokenize, has_known_word, tokenize
 from nmt_attention.config import Config
 from nmt_attention.decoder import Decoder
 from nmt_attention.encoder import Encoder
 
-__all__ = ["Seq2SeqModel", "Translator", "build_model"]
+__all__ = ["Seq2SeqModel", "Translator", "attended_source_words", "build_model"]
 
 
 @keras.saving.register_keras_serializable(package="nmt_attention")
@@ -38,6 +38,10 @@ class Seq2SeqModel(keras.Model):
         units: width of embeddings and GRUs.
         score: ``"dot"`` | ``"general"`` | ``"additive"`` (see ``CrossAttention``).
         combine: ``"add"`` | ``"concat"`` (see ``Decoder``).
+        use_attention: ``False``: the seq2seq model the lecture starts from, whose decoder
+            starts from the encoder's final state and sees nothing else of the source; with
+            attention (the tutorial's) the decoder starts from zeros and attends to every
+            encoder output instead.
 
     Call arguments:
         inputs: ``(source_ids, target_in)``, (batch, source_len) and (batch, target_len).
@@ -53,6 +57,7 @@ class Seq2SeqModel(keras.Model):
         units: int,
         score: str = "dot",
         combine: str = "add",
+        use_attention: bool = True,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -61,19 +66,29 @@ class Seq2SeqModel(keras.Model):
         self.units = units
         self.score = score
         self.combine = combine
+        self.use_attention = use_attention
         self.encoder = Encoder(source_vocabulary_size, units, name="encoder")
-        self.decoder = Decoder(target_vocabulary_size, units, score, combine, name="decoder")
+        self.decoder = Decoder(target_vocabulary_size, units, score, combine, use_attention,
+                               name="decoder")
 
     def build(self, input_shape=None):
         dummy = tf.constant([[2, 3]], dtype=tf.int64)
         self.call((dummy, dummy))
         self.built = True
 
+    def encode(self, source_ids, training=None) -> tuple[tf.Tensor, tf.Tensor]:
+        """``(context, state)``: the encoder outputs (batch, source_len, units) and the
+        decoder's initial state (batch, units): the encoder's final state without attention,
+        zeros with it."""
+        context, final = self.encoder(source_ids, training=training, return_state=True)
+        return context, final if not self.use_attention else tf.zeros_like(final)
+
     def call(self, inputs, training=None, return_attention=False):
         source_ids, target_in = inputs
-        context = self.encoder(source_ids, training=training)  # (batch, source_len, units)
+        context, state = self.encode(source_ids, training=training)
         mask = tf.not_equal(source_ids, 0)  # (batch, source_len)
-        logits, _, weights = self.decoder(target_in, context, mask, training=training)
+        logits, _, weights = self.decoder(target_in, context, mask, initial_state=state,
+                                          training=training)
         if return_attention:
             return logits, weights
         return logits
@@ -86,26 +101,27 @@ class Seq2SeqModel(keras.Model):
         end_id: int = 3,
         sampling: Sampling = GREEDY,
         stop_early: bool = True,
+        allow_unknown: bool = False,
     ) -> tuple[tf.Tensor, tf.Tensor]:
         """Decodes a batch, one token a step, each row stopping at its own ``[END]``.
 
         ``sampling``: greedy (the default) or sampled, see :class:`common.decoding.Sampling`.
-        Padding, ``[UNK]`` and ``[START]`` are never produced. With ``stop_early`` the loop
-        ends once every row has ended; without it, it always runs ``max_length`` steps, as
-        the published tutorial's exported graph does.
+        Padding, ``[UNK]`` (unless ``allow_unknown``) and ``[START]`` are never produced.
+        With ``stop_early`` the loop ends once every row has ended; without it, it always
+        runs ``max_length`` steps, as the published tutorial's exported graph does.
 
         Returns:
             ``(tokens, weights)``: (batch, steps) ids, 0 after a row's ``[END]``, and
             (batch, steps, source_len) attention weights, steps <= max_length.
         """
         source_ids = tf.convert_to_tensor(source_ids, tf.int64)
-        context = self.encoder(source_ids)  # (batch, source_len, units)
+        context, state = self.encode(source_ids)  # (batch, source_len, units), (batch, units)
         mask = tf.not_equal(source_ids, 0)
         batch = tf.shape(source_ids)[0]
-        banned = banned_logits(self.target_vocabulary_size, start_id)  # (vocabulary,)
+        banned = banned_logits(self.target_vocabulary_size, start_id,
+                               allow_unknown)  # (vocabulary,)
         temperature, top_k, seed = sampling.tensors()
         token = tf.fill([batch, 1], tf.constant(start_id, tf.int64))
-        state = tf.zeros([batch, self.units])
         done = tf.zeros([batch], tf.bool)
         tokens = tf.TensorArray(tf.int64, size=0, dynamic_size=True)
         attention = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
@@ -134,6 +150,7 @@ class Seq2SeqModel(keras.Model):
         start_id: int = 2,
         end_id: int = 3,
         length_penalty: float = 0.6,
+        allow_unknown: bool = False,
     ) -> tf.Tensor:
         """Batched beam search: keeps the ``beam_width`` best partial translations a row.
 
@@ -149,7 +166,7 @@ class Seq2SeqModel(keras.Model):
         source_ids = tf.convert_to_tensor(source_ids, tf.int64)
         width = tf.cast(beam_width, tf.int32)
         batch = tf.shape(source_ids)[0]
-        context = self.encoder(source_ids)  # (batch, source_len, units)
+        context, state = self.encode(source_ids)  # (batch, source_len, units), (batch, units)
         context = tf.repeat(context, width, axis=0)  # (batch * width, source_len, units)
         mask = tf.repeat(tf.not_equal(source_ids, 0), width, axis=0)
 
@@ -158,9 +175,9 @@ class Seq2SeqModel(keras.Model):
             return logits[:, -1, :], state
 
         best, steps = beam_search_loop(
-            step, tf.zeros([batch * width, self.units]), batch, width,
+            step, tf.repeat(state, width, axis=0), batch, width,
             self.target_vocabulary_size, max_length, max_length, start_id, end_id,
-            length_penalty)
+            length_penalty, allow_unknown)
         return best[:, :steps]
 
     def get_config(self):
@@ -171,6 +188,7 @@ class Seq2SeqModel(keras.Model):
             units=self.units,
             score=self.score,
             combine=self.combine,
+            use_attention=self.use_attention,
         )
         return config
 
@@ -183,10 +201,28 @@ def build_model(config: Config, source_vocabulary_size: int, target_vocabulary_s
         units=config.units,
         score=config.score,
         combine=config.combine,
+        use_attention=config.use_attention,
         name="seq2seq",
     )
     model.build()
     return model
+
+
+def attended_source_words(texts, source_ids, weights, mode: str) -> tf.Tensor:
+    """(batch, steps) strings: for each output step, the source word (as typed, after
+    standardization: also words the vocabulary lacks) with the most attention.
+
+    ``texts`` (batch,), ``source_ids`` (batch, source_len) with ``[START]`` and ``[END]``
+    around the words, ``weights`` (batch, steps, source_len). The framing tokens and padding
+    are never chosen."""
+    batch = tf.shape(texts)[0]
+    words = tokenize(texts, mode)[:, : tf.shape(source_ids)[1] - 2]  # (batch, None)
+    frame = tf.RaggedTensor.from_tensor(tf.fill([batch, 1], ""))
+    framed = tf.concat([frame, words, frame], axis=1).to_tensor(default_value="")
+    is_word = tf.cast(tf.not_equal(framed, ""), weights.dtype)  # (batch, source_len)
+    strongest = tf.argmax(weights * is_word[:, None, :] - (1.0 - is_word[:, None, :]),
+                          axis=-1)  # (batch, steps)
+    return tf.gather(framed, strongest, batch_dims=1)
 
 
 class Translator(TextTranslator):
@@ -199,6 +235,10 @@ class Translator(TextTranslator):
         max_output_tokens: the longest translation, in tokens.
         stop_early: end decoding once every sentence has ended (``False`` reproduces the
             published tutorial's export, which always runs ``max_output_tokens`` steps).
+        replace_unknown: let the model write ``[UNK]`` and put in its place the source word
+            that output word attends to most (Luong et al. 2015's unknown-word replacement,
+            OpenNMT's ``replace_unk``): names and numbers the vocabulary lacks come through.
+            Off by default: the tutorial never writes ``[UNK]``.
 
     Example:
         >>> translator.translate(["¿Todavía está en casa?"])
@@ -213,6 +253,7 @@ class Translator(TextTranslator):
         max_source_words: int = 100,
         max_output_tokens: int = 60,
         stop_early: bool = True,
+        replace_unknown: bool = False,
     ):
         super().__init__(name="translator")
         self.model = model
@@ -221,6 +262,7 @@ class Translator(TextTranslator):
         self.max_source_words = max_source_words
         self.max_output_tokens = max_output_tokens
         self.stop_early = stop_early
+        self.replace_unknown = replace_unknown
 
     @tf.function(
         input_signature=[
@@ -235,7 +277,7 @@ class Translator(TextTranslator):
         """Strings (batch,) -> translation (batch,), output_tokens (batch, steps),
         source_tokens (batch, source_len), attention (batch, steps, source_len): greedy at
         ``temperature`` 0, else sampled. The graph the exports serve."""
-        source_ids, max_length, rows = self._source(texts)
+        texts, source_ids, max_length, rows = self._source(texts)
         tokens, weights = self.model.generate(
             source_ids,
             max_length,
@@ -243,8 +285,9 @@ class Translator(TextTranslator):
             self.target_vocabulary.end_id,
             Sampling(temperature, top_k, seed),
             self.stop_early,
+            self.replace_unknown,
         )
-        return first_rows(self._outputs(source_ids, tokens, weights), rows)
+        return first_rows(self._outputs(texts, source_ids, tokens, weights), rows)
 
     @tf.function(
         input_signature=[tf.TensorSpec([None], tf.string), tf.TensorSpec([], tf.int32)],
@@ -252,24 +295,26 @@ class Translator(TextTranslator):
     )
     def beam(self, texts, beam_width):
         """As :meth:`sample`, by beam search with ``beam_width`` hypotheses."""
-        source_ids, max_length, rows = self._source(texts)
+        texts, source_ids, max_length, rows = self._source(texts)
         tokens = self.model.beam_search(
             source_ids, max_length, beam_width,
             self.target_vocabulary.start_id, self.target_vocabulary.end_id,
+            allow_unknown=self.replace_unknown,
         )
         # Attention of the chosen translation: one teacher-forced pass over it.
         start = tf.fill([tf.shape(tokens)[0], 1],
                         tf.constant(self.target_vocabulary.start_id, tf.int64))
         target_in = tf.concat([start, tokens[:, :-1]], axis=1)
         _, weights = self.model((source_ids, target_in), return_attention=True)
-        return first_rows(self._outputs(source_ids, tokens, weights), rows)
+        return first_rows(self._outputs(texts, source_ids, tokens, weights), rows)
 
     def _source(self, texts):
-        """Source ids (at least one row), the output length limit, and the real rows."""
+        """The texts and their source ids (at least one row), the output length limit, and
+        the real rows."""
         texts, rows = at_least_one_row(texts)
         source_ids = self.source_vocabulary.encode(texts, self.max_source_words).to_tensor()
         max_length = tf.minimum(self.max_output_tokens, 2 * tf.shape(source_ids)[1] + 10)
-        return source_ids, max_length, rows
+        return texts, source_ids, max_length, rows
 
     @property
     def source_limit(self) -> int:
@@ -281,8 +326,12 @@ class Translator(TextTranslator):
         words = tokenize(tf.constant(list(texts), tf.string), self.source_vocabulary.mode)
         return [int(n) for n in words.row_lengths().numpy()]
 
-    def _outputs(self, source_ids, tokens, weights):
+    def _outputs(self, texts, source_ids, tokens, weights):
         words = self.target_vocabulary.words(tokens)  # (batch, steps)
+        if self.replace_unknown:
+            attended = attended_source_words(texts, source_ids, weights,
+                                             self.source_vocabulary.mode)
+            words = tf.where(tf.equal(tokens, self.target_vocabulary.id_of(UNK)), attended, words)
         text = detokenize(words, self.target_vocabulary.mode)
         ok = has_known_word(source_ids, self.source_vocabulary)
         return {

@@ -46,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
                        "tutorial's 4000 suit long runs)")
     train.add_argument("--norm-first", action="store_true",
                        help="pre-norm layers instead of the tutorial's post-norm")
+    train.add_argument("--position-embedding", choices=["sinusoidal", "learned", "none"],
+                       help="how positions are marked: the tutorial's fixed sines and "
+                       "cosines (default), a trained table, or none (a bag of tokens)")
     commands["translate"].add_argument(
         "--jit-compile", action="store_true",
         help="decode with XLA: much faster a batch, a few seconds to compile each new batch "
@@ -72,7 +75,8 @@ def _train(args) -> int:
     if args.warmup_steps is not None and args.warmup_steps < 1:
         raise UsageError("--warmup-steps must be at least 1")
     changes = {"label_smoothing": args.label_smoothing, "warmup_steps": args.warmup_steps,
-               "norm_first": True if args.norm_first else None, **data_changes(args),
+               "norm_first": True if args.norm_first else None,
+               "position_embedding": args.position_embedding, **data_changes(args),
                **training_changes(args)}
     changes = {k: v for k, v in changes.items() if v is not None}
     config = Config.preset(args.preset).replace(**changes)

@@ -21,6 +21,7 @@ class Config(RunConfig):
     dropout: float = 0.1  # dropout_rate
     norm_first: bool = False  # post-norm as the paper and tutorial; True for pre-norm
     max_length: int = 128  # longest sequence, in tokens, the positions cover
+    position_embedding: str = "sinusoidal"  # "sinusoidal" (tutorial) | "learned" | "none"
     # Text.
     vocabulary_size: int = 8000  # WordPiece pieces per language (the tutorial's ~7-8k)
     text_mode: str = "better"  # standardization before WordPiece: "better" | "faithful"

@@ -76,6 +76,8 @@ class Encoder(keras.layers.Layer):
         num_layers: number of stacked layers.
         vocabulary_size, hidden_dim, num_heads, intermediate_dim, dropout, norm_first.
         max_length: longest sequence the positional encoding covers.
+        position_embedding: ``"sinusoidal" | "learned" | "none"`` (see
+            ``common.positional_encoding.PositionalEmbedding``).
 
     Call arguments:
         token_ids: (batch, length) int.
@@ -86,7 +88,7 @@ class Encoder(keras.layers.Layer):
 
     def __init__(self, num_layers: int, vocabulary_size: int, hidden_dim: int, num_heads: int,
                  intermediate_dim: int, dropout: float = 0.1, norm_first: bool = False,
-                 max_length: int = 512, **kwargs):
+                 max_length: int = 512, position_embedding: str = "sinusoidal", **kwargs):
         super().__init__(**kwargs)
         self.num_layers = num_layers
         self.vocabulary_size = vocabulary_size
@@ -96,8 +98,9 @@ class Encoder(keras.layers.Layer):
         self.dropout = dropout
         self.norm_first = norm_first
         self.max_length = max_length
+        self.position_embedding = position_embedding
         self.embedding = PositionalEmbedding(vocabulary_size, hidden_dim, max_length,
-                                             name="embedding")
+                                             position_embedding, name="embedding")
         self.dropout_layer = keras.layers.Dropout(dropout)
         self.encoder_layers = [
             EncoderLayer(hidden_dim, num_heads, intermediate_dim, dropout, norm_first,
@@ -133,5 +136,6 @@ class Encoder(keras.layers.Layer):
         config.update(num_layers=self.num_layers, vocabulary_size=self.vocabulary_size,
                       hidden_dim=self.hidden_dim, num_heads=self.num_heads,
                       intermediate_dim=self.intermediate_dim, dropout=self.dropout,
-                      norm_first=self.norm_first, max_length=self.max_length)
+                      norm_first=self.norm_first, max_length=self.max_length,
+                      position_embedding=self.position_embedding)
         return config

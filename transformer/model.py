@@ -24,8 +24,8 @@ class Transformer(keras.Model):
     and logits as recomputing the whole prefix, :mod:`transformer.reference`).
 
     Args:
-        num_layers, hidden_dim, num_heads, intermediate_dim, dropout, norm_first, max_length:
-            see ``Config``.
+        num_layers, hidden_dim, num_heads, intermediate_dim, dropout, norm_first, max_length,
+            position_embedding: see ``Config``.
         source_vocabulary_size, target_vocabulary_size: vocabulary sizes.
 
     Call arguments:
@@ -42,7 +42,7 @@ class Transformer(keras.Model):
     def __init__(self, num_layers: int, source_vocabulary_size: int,
                  target_vocabulary_size: int, hidden_dim: int, num_heads: int,
                  intermediate_dim: int, dropout: float = 0.1, norm_first: bool = False,
-                 max_length: int = 128, **kwargs):
+                 max_length: int = 128, position_embedding: str = "sinusoidal", **kwargs):
         super().__init__(**kwargs)
         self.num_layers = num_layers
         self.source_vocabulary_size = source_vocabulary_size
@@ -53,12 +53,13 @@ class Transformer(keras.Model):
         self.dropout = dropout
         self.norm_first = norm_first
         self.max_length = max_length
+        self.position_embedding = position_embedding
         self.encoder = Encoder(num_layers, source_vocabulary_size, hidden_dim, num_heads,
                                intermediate_dim, dropout, norm_first, max_length,
-                               name="encoder")
+                               position_embedding, name="encoder")
         self.decoder = Decoder(num_layers, target_vocabulary_size, hidden_dim, num_heads,
                                intermediate_dim, dropout, norm_first, max_length,
-                               name="decoder")
+                               position_embedding, name="decoder")
         # Logits in float32 under mixed precision: the softmax and loss need the range.
         self.output_dense = keras.layers.Dense(target_vocabulary_size, dtype="float32",
                                                name="logits")
@@ -140,7 +141,8 @@ class Transformer(keras.Model):
                       target_vocabulary_size=self.target_vocabulary_size,
                       hidden_dim=self.hidden_dim, num_heads=self.num_heads,
                       intermediate_dim=self.intermediate_dim, dropout=self.dropout,
-                      norm_first=self.norm_first, max_length=self.max_length)
+                      norm_first=self.norm_first, max_length=self.max_length,
+                      position_embedding=self.position_embedding)
         return config
 
 
@@ -244,7 +246,7 @@ def build_model(config: Config, source_vocabulary_size: int, target_vocabulary_s
     model = Transformer(
         config.num_layers, source_vocabulary_size, target_vocabulary_size, config.hidden_dim,
         config.num_heads, config.intermediate_dim, config.dropout, config.norm_first,
-        config.max_length, name="transformer",
+        config.max_length, config.position_embedding, name="transformer",
     )
     model.build()
     return model

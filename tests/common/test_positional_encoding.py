@@ -56,3 +56,23 @@ def test_embedding_is_scaled_tokens_plus_encoding(tmp_path):
     expected = tokens * math.sqrt(8) + positional_encoding(3, 8)[None]
     np.testing.assert_allclose(layer(ids).numpy(), expected, atol=1e-5)
     np.testing.assert_array_equal(layer.compute_mask(ids).numpy(), ids.numpy() != 0)
+
+
+def test_learned_positions_are_a_trained_table_and_none_adds_nothing(tmp_path):
+    ids = tf.constant([[4, 7, 0], [1, 2, 3]])
+    learned = check_layer_contract(
+        lambda: PositionalEmbedding(10, 8, max_length=16, position_embedding="learned"),
+        (ids,), [(2, 3, 8)], tmp_path,
+    )
+    assert learned.encoding.trainable and tuple(learned.encoding.shape) == (16, 8)
+    tokens = learned.token_embedding(ids).numpy() * math.sqrt(8)
+    np.testing.assert_allclose(learned(ids).numpy(),
+                               tokens + learned.encoding.numpy()[None, :3], atol=1e-5)
+    np.testing.assert_allclose(learned(ids[:, 2:], start_index=2).numpy(),
+                               tokens[:, 2:] + learned.encoding.numpy()[None, 2:3], atol=1e-5)
+    bag = PositionalEmbedding(10, 8, position_embedding="none")
+    reversed_ids = ids[:, ::-1]
+    np.testing.assert_allclose(bag(ids).numpy()[:, ::-1], bag(reversed_ids).numpy(), atol=1e-6)
+    assert not bag.trainable_weights[1:]
+    with pytest.raises(ValueError, match="'rotary'"):
+        PositionalEmbedding(10, 8, position_embedding="rotary")

@@ -130,3 +130,13 @@ def test_a_tiny_model_learns_to_copy():
     history = model.fit((ids, ids[:, :-1]), ids[:, 1:], batch_size=32, epochs=4, verbose=0)
     losses = history.history["loss"]
     assert losses[-1] < 0.8 * losses[0] and losses == sorted(losses, reverse=True)
+
+
+@pytest.mark.parametrize("position_embedding", ["learned", "none"])
+def test_other_position_embeddings_decode_with_the_cache_as_recomputing(position_embedding):
+    model = build_model(Config.tiny().replace(position_embedding=position_embedding), 20, 15)
+    assert model.get_config()["position_embedding"] == position_embedding
+    cached = model.generate(SOURCE, max_length=7)
+    full = generate_by_recompute(model, SOURCE, max_length=7)
+    np.testing.assert_array_equal(cached[0].numpy(), full[0].numpy())
+    np.testing.assert_allclose(cached[1].numpy(), full[1].numpy(), atol=1e-4)

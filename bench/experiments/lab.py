@@ -1,0 +1,207 @@
+"""What the lecture-claim experiments share: their command line, data by length, BLEU with a
+bootstrap interval, runs trained once and reused, and the results page each one writes.
+
+Every experiment is one script, ``python bench/experiments/NAME.py``, with a ``--quick``
+setting (generated data, tiny models: seconds, what the tests run) and a full one (real data
+passed with ``--data``). It prints one JSON line a result and writes ``OUT/NAME.md`` (its
+table, the date, the machine, the command and the seeds) and ``OUT/NAME.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import random
+import shlex
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from common.data.generated import generate_pairs  # noqa: E402
+from common.data.pairs import load_pairs  # noqa: E402
+from common.files import atomic_write_text  # noqa: E402
+
+__all__ = ["Bucket", "bleu_with_interval", "bucket_figure", "bucket_of", "emit",
+           "experiment_parser", "machine", "markdown_table", "pairs_file", "results_page",
+           "trained", "work_folder", "write_tsv"]
+
+
+def experiment_parser(description: str) -> argparse.ArgumentParser:
+    """The options every experiment takes."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true",
+                        help="generated data and tiny models: seconds (what the tests run)")
+    parser.add_argument("--data", metavar="PATH",
+                        help="English<TAB>Spanish pairs (the full setting needs real data)")
+    parser.add_argument("--work", metavar="DIR",
+                        help="where runs are trained (reused when there); default: a "
+                        "temporary folder with --quick, runs/experiments otherwise")
+    parser.add_argument("--out", metavar="DIR", default="docs/experiments",
+                        help="where the page and figure go (default: docs/experiments)")
+    parser.add_argument("--minutes", type=float, default=8.0,
+                        help="training budget of each model in the full setting")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], metavar="N")
+    return parser
+
+
+def work_folder(args, name: str) -> Path:
+    if args.work:
+        return Path(args.work)
+    if args.quick:
+        return Path(tempfile.mkdtemp(prefix=f"{name}-"))
+    return ROOT / "runs" / "experiments" / name
+
+
+def pairs_file(args, work: Path) -> tuple[list[str], list[str]]:
+    """(spanish, english) of ``--data``, or of a generated corpus with ``--quick``."""
+    if args.data:
+        loaded = load_pairs(args.data)
+        return loaded.spanish, loaded.english
+    if not args.quick:
+        raise SystemExit("the full setting needs --data PATH (English<TAB>Spanish pairs)")
+    pairs = generate_pairs(1200, seed=0)
+    return [p.spanish for p in pairs], [p.english for p in pairs]
+
+
+def write_tsv(path: Path, spanish: Sequence[str], english: Sequence[str]) -> Path:
+    """Pairs in the spa.txt layout (English<TAB>Spanish), for a run's ``data``."""
+    atomic_write_text(path, "".join(f"{e}\t{s}\n" for s, e in zip(spanish, english,
+                                                                   strict=True)))
+    return path
+
+
+def words(text: str) -> int:
+    return len(text.split())
+
+
+class Bucket:
+    """A source-length range, inclusive; ``high`` None: no upper end."""
+
+    def __init__(self, low: int, high: int | None, note: str = ""):
+        self.low, self.high, self.note = low, high, note
+
+    @property
+    def name(self) -> str:
+        span = f"{self.low}+" if self.high is None else f"{self.low}-{self.high}"
+        return f"{span} {self.note}".strip()
+
+    def holds(self, length: int) -> bool:
+        return length >= self.low and (self.high is None or length <= self.high)
+
+
+def bucket_of(buckets: Sequence[Bucket], spanish: Sequence[str]) -> list[list[int]]:
+    """For each bucket, the indices of the sentences whose word count it holds."""
+    return [[i for i, s in enumerate(spanish) if b.holds(words(s))] for b in buckets]
+
+
+def bleu_with_interval(hypotheses: Sequence[str], references: Sequence[str],
+                       resamples: int = 300, seed: int = 0) -> dict:
+    """BLEU in the tutorial's normalization with a 95% bootstrap interval over sentences
+    (resampled with replacement; Koehn 2004), and chrF."""
+    from sacrebleu.metrics import BLEU
+
+    from common.evaluation import _tutorial_norm, bleu_scores
+
+    scores = bleu_scores(hypotheses, references)
+    metric = BLEU(tokenize="none", force=True)
+    stats = metric._extract_corpus_statistics(_tutorial_norm(hypotheses),
+                                              [_tutorial_norm(references)])
+    rng = random.Random(seed)
+    samples = []
+    for _ in range(resamples):
+        picked = [stats[rng.randrange(len(stats))] for _ in stats]
+        total = [sum(column) for column in zip(*picked, strict=True)]
+        samples.append(metric._compute_score_from_stats(total).score)
+    samples.sort()
+    return {"bleu": scores["bleu_tutorial_norm"], "chrf": scores["chrf"],
+            "bleu_low": round(samples[int(0.025 * resamples)], 2),
+            "bleu_high": round(samples[int(0.975 * resamples) - 1], 2),
+            "sentences": len(hypotheses)}
+
+
+def trained(run_dir: Path, train: Callable, config, log: Callable[[str], None]) -> Path:
+    """``run_dir`` trained with ``train(config, run_dir, ...)``: a finished run is reused,
+    an interrupted one resumed."""
+    done = run_dir / "experiment-trained"
+    if done.exists():
+        log(f"reusing {run_dir}")
+        return run_dir
+    log(f"training {run_dir} ...")
+    train(config, run_dir, resume=(run_dir / "state.json").exists(), verbose=0, log=log)
+    atomic_write_text(done, "")
+    return run_dir
+
+
+def emit(record: dict) -> None:
+    print(json.dumps(record, ensure_ascii=False), flush=True)
+
+
+def machine() -> str:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model or platform.processor()}, {os.cpu_count()} cores, {platform.system()}"
+
+
+def results_page(out: Path, name: str, title: str, body: str, seeds: Sequence[int]) -> Path:
+    """Writes ``out/name.md``: the title, when and where it ran, the command, the seeds, and
+    ``body`` (the tables and the figure)."""
+    command = "python " + shlex.join([os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])
+    header = (f"# {title}\n\n"
+              f"- Date: {datetime.date.today().isoformat()}\n"
+              f"- Machine: {machine()}\n"
+              f"- Command: `{command}`\n"
+              f"- Seeds: {', '.join(str(s) for s in seeds)}\n\n")
+    atomic_write_text(out / f"{name}.md", header + body)
+    return out / f"{name}.md"
+
+
+def bucket_figure(buckets: Sequence[str], series: dict[str, Sequence[dict]], ylabel: str,
+                  title: str, unseen_from: int | None = None, value: str = "bleu"):
+    """Lines of ``value`` per bucket, one per series, with their intervals (``value_low``,
+    ``value_high``) as error bars; buckets from ``unseen_from`` on are shaded as lengths
+    no training sentence had."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    x = list(range(len(buckets)))
+    for offset, (name, rows) in zip((-0.06, 0.06, 0.0, 0.12), series.items(), strict=False):
+        values = [r[value] for r in rows]
+        low = [r[value] - r[f"{value}_low"] for r in rows]
+        high = [r[f"{value}_high"] - r[value] for r in rows]
+        ax.errorbar([i + offset for i in x], values, yerr=[low, high], marker="o", capsize=3,
+                    label=name)
+    if unseen_from is not None:
+        ax.axvspan(unseen_from - 0.5, len(buckets) - 0.5, color="0.9", zorder=0)
+        ax.text(unseen_from - 0.4, ax.get_ylim()[1], "longer than any training sentence",
+                va="top", fontsize=9, color="0.3")
+    ax.set_xticks(x, buckets, rotation=15)
+    ax.set_xlabel("source length, words")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="lower left")
+    return fig
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
