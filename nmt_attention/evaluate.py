@@ -32,13 +32,22 @@ from common.run_folder import RunFolder
 from common.text import tokenize
 from nmt_attention.translator import Translator
 
-__all__ = ["Evaluation", "alignment_accuracy", "evaluate", "evaluate_run"]
+__all__ = ["Evaluation", "alignment_accuracy", "alignment_error_rate", "evaluate",
+           "evaluate_run"]
+
+
+def alignment_error_rate(hits: int, predicted: int, gold: int) -> float:
+    """AER (Och and Ney 2003) with every gold link sure: ``1 - 2 |A & G| / (|A| + |G|)``,
+    for ``predicted`` links (one per English word: its strongest attention), ``gold`` links
+    and ``hits`` predicted links that are gold."""
+    return round(1.0 - 2.0 * hits / max(predicted + gold, 1), 4)
 
 
 def alignment_accuracy(
     translator: Translator, pairs: Sequence[GeneratedPair], batch_size: int = 128
 ) -> dict[str, float]:
-    """Share of English words whose strongest attention lands on an aligned Spanish word.
+    """Share of English words whose strongest attention lands on an aligned Spanish word,
+    and the alignment error rate of those strongest links.
 
     Teacher forcing: the decoder reads the reference, so every English word has a row of
     attention weights. Pairs whose standardized tokens do not match the generator's (cut by
@@ -48,7 +57,7 @@ def alignment_accuracy(
     mode = translator.source_vocabulary.mode
     hits = {"content": 0, "all": 0}
     totals = {"content": 0, "all": 0}
-    skipped = 0
+    gold_links = skipped = 0
     for begin in range(0, len(pairs), batch_size):
         batch = list(pairs[begin : begin + batch_size])
         spanish = [p.spanish for p in batch]
@@ -75,12 +84,14 @@ def alignment_accuracy(
                 hit = looked_at in sources
                 hits["all"] += hit
                 totals["all"] += 1
+                gold_links += len(sources)
                 if is_content:
                     hits["content"] += hit
                     totals["content"] += 1
     return {
         "alignment_accuracy_content": round(hits["content"] / max(totals["content"], 1), 4),
         "alignment_accuracy_all": round(hits["all"] / max(totals["all"], 1), 4),
+        "alignment_error_rate": alignment_error_rate(hits["all"], totals["all"], gold_links),
         "alignment_words_content": totals["content"],
         "alignment_pairs_skipped": skipped,
     }

@@ -10,6 +10,7 @@ table, the date, the machine, the command and the seeds) and ``OUT/NAME.png``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import os
@@ -29,7 +30,7 @@ from common.data.generated import generate_pairs  # noqa: E402
 from common.data.pairs import load_pairs  # noqa: E402
 from common.files import atomic_write_text  # noqa: E402
 
-__all__ = ["Bucket", "bleu_with_interval", "bucket_figure", "bucket_of", "emit",
+__all__ = ["LengthSplit", "Bucket", "bleu_with_interval", "bucket_figure", "bucket_of", "emit",
            "experiment_parser", "machine", "markdown_table", "pairs_file", "results_page",
            "trained", "work_folder", "write_tsv"]
 
@@ -42,19 +43,32 @@ def experiment_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--data", metavar="PATH",
                         help="English<TAB>Spanish pairs (the full setting needs real data)")
     parser.add_argument("--work", metavar="DIR",
-                        help="where runs are trained (reused when there); default: a "
-                        "temporary folder with --quick, runs/experiments otherwise")
+                        help="where runs are trained, each experiment's in a folder of its "
+                        "own (reused when there); default: runs/experiments, a temporary "
+                        "folder with --quick")
     parser.add_argument("--out", metavar="DIR", default="docs/experiments",
                         help="where the page and figure go (default: docs/experiments)")
-    parser.add_argument("--minutes", type=float, default=8.0,
-                        help="training budget of each model in the full setting")
+    parser.add_argument("--epochs", type=int, default=24,
+                        help="training budget of each model in the full setting, in epochs "
+                        "of the preset's steps (the same for every model compared)")
+    parser.add_argument("--max-words", type=int, default=15,
+                        help="longest training source, in words (default 15; 7 with --quick)")
+    parser.add_argument("--per-bucket", type=int,
+                        help="most sentences scored a length bucket (1500; 16 with --quick)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], metavar="N")
     return parser
 
 
+def parse(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
+    args = parser.parse_args(argv)
+    if args.per_bucket is None:
+        args.per_bucket = 16 if args.quick else 1500
+    return args
+
+
 def work_folder(args, name: str) -> Path:
     if args.work:
-        return Path(args.work)
+        return Path(args.work) / name
     if args.quick:
         return Path(tempfile.mkdtemp(prefix=f"{name}-"))
     return ROOT / "runs" / "experiments" / name
@@ -102,10 +116,69 @@ def bucket_of(buckets: Sequence[Bucket], spanish: Sequence[str]) -> list[list[in
     return [[i for i, s in enumerate(spanish) if b.holds(words(s))] for b in buckets]
 
 
+@dataclasses.dataclass
+class LengthSplit:
+    """The pairs of ``--data`` split by source length: ``data``, a file of the pairs of at
+    most ``cut`` words (what the models train on), and the longer ones, held out."""
+
+    cut: int
+    data: Path
+    long_spanish: list[str]
+    long_english: list[str]
+
+    @classmethod
+    def of(cls, args, work: Path) -> LengthSplit:
+        spanish, english = pairs_file(args, work)
+        cut = 7 if args.quick and args.max_words == 15 else args.max_words
+        short = [i for i, s in enumerate(spanish) if words(s) <= cut]
+        longer = [i for i, s in enumerate(spanish) if words(s) > cut]
+        data = write_tsv(work / f"pairs-up-to-{cut}-words.txt", [spanish[i] for i in short],
+                         [english[i] for i in short])
+        return cls(cut, data, [spanish[i] for i in longer], [english[i] for i in longer])
+
+    def length_sets(self, test_es, test_en, per_bucket: int, seed: int) -> list[tuple]:
+        """``(name, spanish, english)`` sets: the test split in three length buckets up to
+        ``cut``, the held-out longer pairs, and test sentences joined into two lengths past
+        ``cut`` (at most ``per_bucket`` sentences each). The last three hold only lengths no
+        training sentence had."""
+        cut = self.cut
+        thirds = [round(cut / 3), round(2 * cut / 3), cut]
+        seen = [Bucket(1, thirds[0]), Bucket(thirds[0] + 1, thirds[1]),
+                Bucket(thirds[1] + 1, cut)]
+        sets = []
+        for bucket, indices in zip(seen, bucket_of(seen, test_es), strict=True):
+            indices = indices[:per_bucket]
+            sets.append((bucket.name, [test_es[i] for i in indices],
+                         [test_en[i] for i in indices]))
+        sets.append((f"{cut + 1}+ real", self.long_spanish[:per_bucket],
+                     self.long_english[:per_bucket]))
+        middle = round(1.7 * cut)
+        for low, high in ((cut + 1, middle), (middle + 1, round(2.7 * cut))):
+            made = joined(test_es, test_en, low, high, min(300, per_bucket), seed)
+            sets.append((f"{low}-{high} joined", *made))
+        return sets
+
+
+def joined(spanish, english, low: int, high: int, count: int, seed: int):
+    """``count`` pairs of ``low``-``high`` source words, each made of pairs joined."""
+    rng = random.Random(seed)
+    made_es, made_en = [], []
+    for _ in range(50 * count):
+        if len(made_es) == count:
+            break
+        parts = []
+        while sum(words(spanish[i]) for i in parts) < low:
+            parts.append(rng.randrange(len(spanish)))
+        if sum(words(spanish[i]) for i in parts) <= high:
+            made_es.append(" ".join(spanish[i] for i in parts))
+            made_en.append(" ".join(english[i] for i in parts))
+    return made_es, made_en
+
+
 def bleu_with_interval(hypotheses: Sequence[str], references: Sequence[str],
                        resamples: int = 300, seed: int = 0) -> dict:
     """BLEU in the tutorial's normalization with a 95% bootstrap interval over sentences
-    (resampled with replacement; Koehn 2004), and chrF."""
+    (resampled with replacement; Koehn 2004; none with ``resamples`` 0), and chrF."""
     from sacrebleu.metrics import BLEU
 
     from common.evaluation import _tutorial_norm, bleu_scores
@@ -114,6 +187,9 @@ def bleu_with_interval(hypotheses: Sequence[str], references: Sequence[str],
     metric = BLEU(tokenize="none", force=True)
     stats = metric._extract_corpus_statistics(_tutorial_norm(hypotheses),
                                               [_tutorial_norm(references)])
+    if not resamples:
+        return {"bleu": scores["bleu_tutorial_norm"], "chrf": scores["chrf"],
+                "sentences": len(hypotheses)}
     rng = random.Random(seed)
     samples = []
     for _ in range(resamples):

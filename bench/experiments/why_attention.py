@@ -19,54 +19,26 @@ BLEU on the test split with and without, and examples where it changed the outpu
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 import lab
 
 
-def _joined(spanish, english, low, high, count, seed):
-    """``count`` inputs of ``low``-``high`` words, each made of test sentences joined."""
-    rng = random.Random(seed)
-    order = list(range(len(spanish)))
-    made_es, made_en = [], []
-    for _ in range(50 * count):
-        if len(made_es) == count:
-            break
-        parts = []
-        while sum(lab.words(spanish[i]) for i in parts) < low:
-            parts.append(rng.choice(order))
-        if sum(lab.words(spanish[i]) for i in parts) <= high:
-            made_es.append(" ".join(spanish[i] for i in parts))
-            made_en.append(" ".join(english[i] for i in parts))
-    return made_es, made_en
-
-
 def main(argv=None) -> int:
     parser = lab.experiment_parser(__doc__.split("\n")[0])
-    parser.add_argument("--max-words", type=int, default=15,
-                        help="longest training source, in words (default 15)")
-    parser.add_argument("--per-bucket", type=int, default=1500,
-                        help="most sentences scored a bucket")
-    args = parser.parse_args(argv)
+    args = lab.parse(parser, argv)
     from common.data.corpus import corpus_of
     from common.evaluation import translate_all
     from nmt_attention.config import Config
     from nmt_attention.train import load_translator, train
 
     work = lab.work_folder(args, "gru")
-    spanish, english = lab.pairs_file(args, work)
-    cut = 7 if args.quick and args.max_words == 15 else args.max_words
-    short = [i for i, s in enumerate(spanish) if lab.words(s) <= cut]
-    longer = [i for i, s in enumerate(spanish) if lab.words(s) > cut]
-    data = lab.write_tsv(work / f"pairs-up-to-{cut}-words.txt", [spanish[i] for i in short],
-                         [english[i] for i in short])
-    seed = args.seeds[0]
+    pairs = lab.LengthSplit.of(args, work)
+    cut, data, seed = pairs.cut, pairs.data, args.seeds[0]
     if args.quick:
         base = Config.tiny().replace(data=str(data), seed=seed, epochs=2)
     else:
-        base = Config.tutorial().replace(data=str(data), seed=seed,
-                                         time_limit_minutes=args.minutes)
+        base = Config.tutorial().replace(data=str(data), seed=seed, epochs=args.epochs)
     runs = {}
     for name, use_attention in (("attention", True), ("no attention", False)):
         folder = work / name.replace(" ", "-")
@@ -74,19 +46,7 @@ def main(argv=None) -> int:
                                  lambda m: print(m, flush=True))
 
     test_es, test_en = corpus_of(base).part("test")
-    thirds = [round(cut / 3), round(2 * cut / 3), cut]
-    seen = [lab.Bucket(1, thirds[0]), lab.Bucket(thirds[0] + 1, thirds[1]),
-            lab.Bucket(thirds[1] + 1, cut)]
-    sets = []
-    for bucket, indices in zip(seen, lab.bucket_of(seen, test_es), strict=True):
-        indices = indices[: args.per_bucket]
-        sets.append((bucket.name, [test_es[i] for i in indices], [test_en[i] for i in indices]))
-    sets.append((f"{cut + 1}+ real", [spanish[i] for i in longer][: args.per_bucket],
-                 [english[i] for i in longer][: args.per_bucket]))
-    middle = round(1.7 * cut)
-    for low, high in ((cut + 1, middle), (middle + 1, round(2.7 * cut))):
-        made = _joined(test_es, test_en, low, high, min(300, args.per_bucket), seed)
-        sets.append((f"{low}-{high} joined", *made))
+    sets = pairs.length_sets(test_es, test_en, args.per_bucket, seed)
 
     results: dict[str, list[dict]] = {}
     for name, run in runs.items():

@@ -3,7 +3,7 @@ import pytest
 import tensorflow as tf
 
 from common.errors import InputError
-from nmt_attention.evaluate import alignment_accuracy, bleu_scores
+from nmt_attention.evaluate import alignment_accuracy, alignment_error_rate, bleu_scores
 
 
 def test_awkward_inputs_each_get_a_string(tiny_translator):
@@ -88,6 +88,13 @@ def test_alignment_accuracy_is_one_for_the_true_alignment(tiny_translator):
     perfect = alignment_accuracy(Wrapped, pairs)
     assert perfect["alignment_accuracy_content"] == 1.0
     assert perfect["alignment_pairs_skipped"] == 0
+    # AER with one predicted link a word, all on gold: only the words with several gold
+    # links keep it above 0.
+    linked = [len(p.sources_of(e)) for p in pairs for e in range(len(p.english_tokens))
+              if p.sources_of(e)]
+    expected = 1 - 2 * len(linked) / (len(linked) + sum(linked))
+    assert perfect["alignment_error_rate"] == pytest.approx(expected, abs=1e-4)
+    assert alignment_error_rate(3, 4, 5) == pytest.approx(1 - 6 / 9, abs=1e-4)
     Wrapped.model = _FakeModel(pairs, shift=1)
     assert alignment_accuracy(Wrapped, pairs)["alignment_accuracy_content"] < 0.5
 

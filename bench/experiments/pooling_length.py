@@ -1,0 +1,171 @@
+"""[CLS] vs mean pooling as inputs grow: is a mean "muddy" for long inputs?
+
+Each labeled sentence (SST-2 sentiment with ``--data``; the generated "who acts?" task with
+``--quick``) is hidden at a random sentence boundary among neutral filler sentences until the
+input holds ``L`` tokens, for L from 16 to 256; the label stays the sentence's. The filler is
+real English (the English side of ``--filler``, the spa-eng pairs) with its punctuation
+removed, so every word is one token and the sentence always fits. A Transformer classifier
+(2 layers, d_model 64, 4 heads) with [CLS] or mean pooling trains until validation loss stops
+improving (early stopping, patience 4, at most ``--epochs``), for several seeds (each draws
+its own split and weights); test accuracy against L.
+
+    python bench/experiments/pooling_length.py --data ../shared/data/sst2/train.tsv \\
+        --filler ../shared/data/spa-eng/spa_train.txt --seeds 0 1 2
+    python bench/experiments/pooling_length.py --quick      # seconds, generated data
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import statistics
+from pathlib import Path
+
+import lab
+
+LENGTHS = (16, 32, 64, 128, 256)
+POOLINGS = ("cls", "mean")
+
+
+def labeled_sentences(args) -> tuple[list[str], list[int]]:
+    """(texts, labels): SST-2 rows of 6-14 words (whole-sentence-like, lowercase, tokens
+    separated), at most ``--examples``; or the generated task."""
+    from common.data.classification import generate_order_task, read_labeled_tsv
+
+    if args.quick:
+        data = generate_order_task(args.examples, seed=0)
+        return list(data.texts), [int(y) for y in data.labels]
+    data = read_labeled_tsv(args.data)
+    rows = [(t, int(y)) for t, y in zip(data.texts, data.labels, strict=True)
+            if 6 <= len(t.split()) <= 14]
+    random.Random(0).shuffle(rows)
+    rows = rows[: args.examples]
+    return [t for t, _ in rows], [y for _, y in rows]
+
+
+def filler_sentences(args) -> list[list[str]]:
+    """Neutral sentences as word lists (lowercase, no punctuation)."""
+    if args.quick:
+        from common.data.generated import generate_pairs
+
+        english = [p.english for p in generate_pairs(400, seed=1)]
+    else:
+        english = lab.pairs_file(argparse_like(args.filler), Path("."))[1]
+    cleaned = [re.sub(r"[^a-z' ]+", " ", e.lower()).split() for e in english]
+    return [words for words in cleaned if words]
+
+
+def argparse_like(path: str):
+    class Args:
+        data, quick = path, False
+
+    return Args
+
+
+def padded(texts, filler, length: int, seed: int) -> list[str]:
+    """Each text hidden among filler sentences: ``length`` - 1 tokens in all (room for
+    [CLS]); the text whole, at a random sentence boundary."""
+    rng = random.Random(seed)
+    out = []
+    for text in texts:
+        words = text.split()[: length - 1]
+        room = length - 1 - len(words)
+        before, after = [], []
+        while room > 0:
+            sentence = rng.choice(filler)[:room]
+            (before if rng.random() < 0.5 else after).append(sentence)
+            room -= len(sentence)
+        out.append(" ".join(sum(before, []) + words + sum(after, [])))
+    return out
+
+
+def main(argv=None) -> int:
+    parser = lab.experiment_parser(__doc__.split("\n")[0])
+    parser.add_argument("--filler", metavar="PATH",
+                        help="English<TAB>Spanish pairs whose English is the filler")
+    parser.add_argument("--examples", type=int, default=None,
+                        help="labeled sentences used (4000; 300 with --quick)")
+    parser.add_argument("--lengths", type=int, nargs="+", default=list(LENGTHS))
+    parser.set_defaults(epochs=30)
+    args = lab.parse(parser, argv)
+    if not args.quick and not (args.data and args.filler):
+        raise SystemExit("the full setting needs --data (a labeled TSV) and --filler (pairs)")
+    args.examples = args.examples or (300 if args.quick else 4000)
+    from classify.config import TextConfig
+    from classify.evaluate import evaluate
+    from classify.train import load_run, train
+
+    work = lab.work_folder(args, "pooling")
+    texts, labels = labeled_sentences(args)
+    filler = filler_sentences(args)
+    results = []
+    for length in args.lengths:
+        data = work / f"length-{length}.tsv"
+        lines = "sentence\tlabel\n" + "".join(
+            f"{t}\t{y}\n" for t, y in zip(padded(texts, filler, length, 0), labels,
+                                           strict=True))
+        from common.files import atomic_write_text
+
+        atomic_write_text(data, lines)
+        for pooling in POOLINGS:
+            for seed in args.seeds:
+                if args.quick:
+                    config = TextConfig.tiny().replace(epochs=2)
+                else:
+                    config = TextConfig(epochs=args.epochs, patience=4, vocabulary_size=8000,
+                                        warmup_fraction=0.05)
+                config = config.replace(data=str(data), sequence_length=length,
+                                        pooling=pooling, seed=seed)
+                run = lab.trained(work / f"{length}-{pooling}-seed{seed}", train, config,
+                                  lambda m: None)
+                metrics = evaluate(load_run(run))
+                row = {"length": length, "pooling": pooling, "seed": seed,
+                       "test_accuracy": round(metrics["test_accuracy"], 4)}
+                results.append(row)
+                lab.emit({"experiment": "pooling_length", **row})
+    _write(Path(args.out), results, args)
+    return 0
+
+
+def _write(out, results, args):
+    from matplotlib.figure import Figure
+
+    from common.plotting import save_figure
+
+    fig = Figure(figsize=(7, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    table = []
+    for pooling in POOLINGS:
+        means, spreads = [], []
+        for length in args.lengths:
+            values = [r["test_accuracy"] for r in results
+                      if r["pooling"] == pooling and r["length"] == length]
+            mean = statistics.fmean(values)
+            spread = statistics.stdev(values) if len(values) > 1 else 0.0
+            means.append(mean)
+            spreads.append(spread)
+            table.append([length, pooling, f"{mean:.3f} ± {spread:.3f}",
+                          f"{min(values):.3f}", f"{max(values):.3f}", len(values)])
+        ax.errorbar(args.lengths, means, yerr=spreads, marker="o", capsize=3,
+                    label=f"{pooling} pooling")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(args.lengths, [str(n) for n in args.lengths])
+    ax.axhline(0.5, color="0.5", linestyle=":", label="chance")
+    ax.set_xlabel("input length, tokens (the sentence plus neutral filler)")
+    ax.set_ylabel("test accuracy (mean ± std over seeds)")
+    ax.set_title("[CLS] vs mean pooling as inputs grow")
+    ax.legend()
+    save_figure(fig, out / "pooling_length.png")
+    task = "the generated \"who acts?\" task" if args.quick else "SST-2 sentences of 6-14 words"
+    body = (f"{args.examples} labeled examples ({task}), each hidden among neutral filler "
+            "sentences up to the input length; split 70/10/20; each seed draws its own split and "
+            "weights; early stopping on validation loss.\n\n"
+            + lab.markdown_table(["tokens", "pooling", "test accuracy, mean ± std", "min",
+                                  "max", "seeds"], table)
+            + "\n![accuracy by input length](pooling_length.png)\n")
+    print(lab.results_page(out, "pooling_length", "[CLS] vs mean pooling by input length",
+                           body, args.seeds))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,149 @@
+"""The lecture-claim experiments (bench/experiments/): their pieces checked by numbers, and
+each one's quick setting run end to end (generated data, tiny models)."""
+
+import json
+import math
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+EXPERIMENTS = Path(__file__).resolve().parents[2] / "bench" / "experiments"
+sys.path.insert(0, str(EXPERIMENTS))
+
+import heads  # noqa: E402
+import lab  # noqa: E402
+import pooling_length  # noqa: E402
+import positions  # noqa: E402
+import why_attention  # noqa: E402
+
+
+def test_joined_inputs_are_whole_pairs_within_the_length_range():
+    spanish = [f"uno{i} dos{i} tres{i}." for i in range(30)] + ["a b c d e f g h i j k."]
+    english = [f"one{i} two{i} three{i}." for i in range(30)] + ["x."]
+    made_es, made_en = lab.joined(spanish, english, 7, 10, count=25, seed=3)
+    assert len(made_es) == 25
+    for es, en in zip(made_es, made_en, strict=True):
+        assert 7 <= len(es.split()) <= 10
+        # Each Spanish part comes with its own English part, in the same order.
+        assert re.findall(r"uno(\d+)", es) == re.findall(r"one(\d+)", en)
+        assert len(re.findall(r"uno\d+", es)) == es.count(".")
+
+
+def test_length_sets_hold_their_lengths_and_the_held_out_long_pairs(tmp_path):
+    class Args:
+        data, quick, max_words = None, True, 15
+
+    split = lab.LengthSplit.of(Args, tmp_path)
+    assert split.cut == 7
+    trained_on = [line.split("\t")[1] for line in split.data.read_text().splitlines()]
+    assert max(lab.words(s) for s in trained_on) <= 7
+    assert min(lab.words(s) for s in split.long_spanish) == 8
+    sets = split.length_sets(trained_on[:200], ["x"] * 200, per_bucket=10, seed=0)
+    names = [name for name, _, _ in sets]
+    assert names == ["1-2", "3-5", "6-7", "8+ real", "8-12 joined", "13-19 joined"]
+    for (name, sources, _), bucket in zip(sets, [(1, 2), (3, 5), (6, 7), (8, 99), (8, 12),
+                                                 (13, 19)], strict=True):
+        assert sources, name
+        assert all(bucket[0] <= lab.words(s) <= bucket[1] for s in sources), name
+
+
+def test_bleu_interval_brackets_the_score():
+    references = [f"the cat number {i} sat on the mat ." for i in range(40)]
+    hypotheses = [r if i % 2 else "a dog stood there ." for i, r in enumerate(references)]
+    score = lab.bleu_with_interval(hypotheses, references, resamples=200)
+    assert score["bleu_low"] < score["bleu"] < score["bleu_high"]
+    perfect = lab.bleu_with_interval(references, references, resamples=50)
+    assert perfect["bleu"] == perfect["bleu_low"] == perfect["bleu_high"] == 100.0
+
+
+def test_filler_keeps_the_sentence_whole_and_the_length_exact():
+    filler = [["the", "train", "left"], ["it", "rained"], ["we", "met", "at", "noon", "again"]]
+    texts = ["a truly wonderful film", "dull"]
+    for length in (8, 16, 64):
+        for text, out in zip(texts, pooling_length.padded(texts, filler, length, seed=1),
+                             strict=True):
+            assert len(out.split()) == length - 1
+            assert f" {text} " in f" {out} "
+
+
+def test_entropies_are_those_of_the_attention_weights(tiny_transformer):
+    spanish = ["el gato come.", "¿quién no compró el coche rojo?"]
+    english = ["the cat eats.", "who did not buy the red car?"]
+    source, target_in = heads.teacher_batch(tiny_transformer, spanish, english)
+    model = tiny_transformer.model
+    measured = heads.entropies(model, source, target_in)
+    _, encoder_scores = model.encoder(source, return_attention_scores=True)
+    _, cross_scores = model((source, target_in), return_attention=True)
+    for kind, scores, real in (("encoder self", encoder_scores, source.numpy() != 0),
+                               ("cross", cross_scores, target_in.numpy() != 0)):
+        for layer, weights in enumerate(scores):
+            weights = weights.numpy()
+            for head in range(weights.shape[1]):
+                rows = weights[:, head][real]  # (real queries, keys)
+                bits = -(rows * np.log2(np.clip(rows, 1e-12, None))).sum(-1).mean()
+                assert measured[kind][layer, head] == pytest.approx(bits, abs=1e-4)
+    # Causal self-attention: the first query sees one key only, so its entropy is 0 and a
+    # layer's mean is below the uniform bound over the longest row.
+    assert measured["decoder self"].shape == measured["cross"].shape
+    assert (measured["decoder self"] < math.log2(target_in.shape[1])).all()
+
+
+def test_removing_a_head_is_zeroing_its_share_of_the_output(tiny_transformer):
+    layer = heads.attention_layers(tiny_transformer.model)["cross"][0]
+    query = tf.random.normal([1, 3, layer.query_dim])
+    context = tf.random.normal([1, 4, layer.query_dim])
+    full, weights = layer(query, context, return_attention_scores=True)
+    keys, values = layer.project_key_value(context)
+    per_head = tf.einsum("bhts,bhsk->bhtk", weights, values)  # (1, heads, 3, key_dim)
+    head_out = tf.einsum("btk,kd->btd", per_head[:, 0], layer.output_kernel[0])
+    saved = layer.output_kernel.numpy()
+    removed = saved.copy()
+    removed[0] = 0.0
+    layer.output_kernel.assign(removed)
+    try:
+        without, _ = layer(query, context, return_attention_scores=True)
+    finally:
+        layer.output_kernel.assign(saved)
+    np.testing.assert_allclose(without.numpy(), (full - head_out).numpy(), atol=1e-5)
+
+
+def _lines(captured: str) -> list[dict]:
+    return [json.loads(line) for line in captured.splitlines() if line.startswith("{")]
+
+
+def test_quick_experiments_run_end_to_end(tmp_path, capsys):
+    """Each experiment's quick setting, as a user would run it: results as JSON lines, a
+    page with date, machine, command and seeds, and its figure."""
+    work, out = str(tmp_path / "work"), tmp_path / "out"
+    common = ["--quick", "--work", work, "--out", str(out)]
+    assert why_attention.main(common) == 0
+    assert positions.main(common) == 0
+    assert heads.main(common) == 0
+    assert pooling_length.main([*common, "--lengths", "16", "48", "--seeds", "0", "1"]) == 0
+    records = _lines(capsys.readouterr().out)
+    kinds = {r["experiment"] for r in records}
+    assert kinds == {"why_attention", "replace_unknown", "positions", "entropy",
+                     "head_ablation", "alignment", "pooling_length"}
+    by_length = [r for r in records if r["experiment"] == "why_attention"]
+    assert len(by_length) == 2 * 6 and all(r["sentences"] > 0 for r in by_length)
+    assert len([r for r in records if r["experiment"] == "positions"]) == 3 * 6
+    # Tiny Transformer: 2 layers x 2 heads x 3 kinds of attention, each removed once.
+    assert len([r for r in records if r["experiment"] == "head_ablation"]) == 12
+    alignment = [r for r in records if r["experiment"] == "alignment"]
+    assert [r["model"] for r in alignment] == ["gru", "transformer", "transformer"]
+    assert len([r for r in records if r["experiment"] == "pooling_length"]) == 2 * 2 * 2
+    for name in ("why_attention", "positions", "heads", "pooling_length"):
+        page = (out / f"{name}.md").read_text()
+        for field in ("- Date: ", "- Machine: ", "- Command: `python bench/experiments/",
+                      "- Seeds: "):
+            assert field in page, (name, field)
+        for figure in [line.split("(")[1].rstrip(")") for line in page.splitlines()
+                       if line.startswith("![")]:
+            assert (out / figure).stat().st_size > 10_000, figure
+    # Runs are trained once: a second run of an experiment reuses them.
+    assert positions.main(common) == 0
+    assert capsys.readouterr().out.count("reusing") == 3
