@@ -77,3 +77,61 @@ def tiny_vit_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("classify") / "vit"
     assert main(["vit", "train", "--preset", "tiny", "--run", str(run_dir)]) == 0
     return run_dir
+
+
+class _Background:
+    """A command started when the session begins, to be waited for by the test that needs
+    it: it runs on the second core while the rest of the suite runs on the first."""
+
+    def __init__(self, argv: list[str], folder):
+        import subprocess
+        import sys
+
+        self.folder = folder
+        self.out = folder / "out"
+        self._stdout = open(folder / "stdout.txt", "w")  # noqa: SIM115
+        self._stderr = open(folder / "stderr.txt", "w")  # noqa: SIM115
+        self.process = subprocess.Popen([sys.executable, *argv], stdout=self._stdout,
+                                        stderr=self._stderr, stdin=subprocess.DEVNULL,
+                                        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+
+    def wait(self, timeout: float = 900) -> str:
+        """Its standard output, once it has ended; a failure shows its standard error."""
+        code = self.process.wait(timeout)
+        self._stdout.close()
+        self._stderr.close()
+        stdout = (self.folder / "stdout.txt").read_text()
+        assert code == 0, self.log()[-4000:]
+        return stdout
+
+    def log(self) -> str:
+        return (self.folder / "stdout.txt").read_text() + (self.folder / "stderr.txt").read_text()
+
+
+_QUICK_EXPERIMENTS = "test_quick_experiments_run_end_to_end"
+
+
+def pytest_collection_finish(session):
+    """Starts the quick experiments at once if the session will check them."""
+    if any(_QUICK_EXPERIMENTS in item.nodeid for item in session.items):
+        import tempfile
+        from pathlib import Path
+
+        folder = Path(tempfile.mkdtemp(prefix="quick-experiments-"))
+        root = Path(__file__).resolve().parents[1]
+        session.config._quick_experiments = _Background(
+            [str(root / "bench" / "experiments" / "all.py"), "--quick",
+             "--work", str(folder / "work"), "--out", str(folder / "out")], folder)
+
+
+@pytest.fixture(scope="session")
+def quick_experiments(request):
+    background = getattr(request.config, "_quick_experiments", None)
+    assert background is not None, "started by pytest_collection_finish"
+    yield background
+    if background.process.poll() is None:
+        background.process.kill()
+        background.process.wait()
+    import shutil
+
+    shutil.rmtree(background.folder, ignore_errors=True)

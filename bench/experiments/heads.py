@@ -191,15 +191,16 @@ def main(argv=None) -> int:
             lab.emit({"experiment": "entropy", "kind": kind, "layer": layer,
                       "bits": [round(float(b), 3) for b in row]})
     ablated = ablation(translator, test_es[:count], test_en[:count], seed)
-    alignment = _alignment(args, seed)
+    alignment = _alignment(args, seed, run)
     _write(Path(args.out), entropy, ablated, alignment, count, seed)
     return 0
 
 
-def _alignment(args, seed) -> dict:
-    """Both translators trained on the generated corpus (the demo's presets; tiny with
-    --quick), scored on its test split's gold alignments."""
-    from common.data import take
+def _alignment(args, seed, transformer) -> dict:
+    """Both translators trained on the generated corpus (the demo's presets), scored on its
+    test split's gold alignments. With --quick: the tiny runs of positions.py and
+    why_attention.py (trained on generated pairs too) on 60 generated pairs."""
+    from common.data import generate_pairs, take
     from common.data.corpus import corpus_of
     from nmt_attention.config import Config as GruConfig
     from nmt_attention.train import load_translator as load_gru
@@ -207,14 +208,18 @@ def _alignment(args, seed) -> dict:
     from transformer.config import Config
     from transformer.train import load_translator, train
 
-    work = lab.work_folder(args, "alignment")
-    preset = "tiny" if args.quick else "quick"
-    gru_config = GruConfig.preset(preset).replace(seed=seed)
-    config = Config.preset(preset).replace(seed=seed)
-    gru = lab.trained(work / "gru", train_gru, gru_config, print)
-    transformer = lab.trained(work / "transformer", train, config, print)
-    corpus = corpus_of(config)
-    pairs = take(corpus.generated, corpus.splits.test)[: 60 if args.quick else 2000]
+    if args.quick:
+        from why_attention import gru_runs
+
+        gru = gru_runs(args)[0]["attention"]
+        pairs = generate_pairs(60, seed=7)
+    else:
+        work = lab.work_folder(args, "alignment")
+        gru = lab.trained(work / "gru", train_gru, GruConfig.quick().replace(seed=seed), print)
+        config = Config.quick().replace(seed=seed)
+        transformer = lab.trained(work / "transformer", train, config, print)
+        corpus = corpus_of(config)
+        pairs = take(corpus.generated, corpus.splits.test)[:2000]
     result = {"gru": gru_alignment(load_gru(gru), pairs),
               "transformer": transformer_alignment(load_translator(transformer), pairs)}
     lab.emit({"experiment": "alignment", "model": "gru", **result["gru"]})

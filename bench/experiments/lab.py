@@ -30,9 +30,9 @@ from common.data.generated import generate_pairs  # noqa: E402
 from common.data.pairs import load_pairs  # noqa: E402
 from common.files import atomic_write_text  # noqa: E402
 
-__all__ = ["LengthSplit", "Bucket", "bleu_with_interval", "bucket_figure", "bucket_of", "emit",
-           "experiment_parser", "machine", "markdown_table", "pairs_file", "results_page",
-           "trained", "work_folder", "write_tsv"]
+__all__ = ["Bucket", "LengthSplit", "bleu_with_interval", "bucket_figure", "bucket_of",
+           "emit", "experiment_parser", "machine", "markdown_table", "paired_difference",
+           "pairs_file", "results_page", "trained", "work_folder", "write_tsv"]
 
 
 def experiment_parser(description: str) -> argparse.ArgumentParser:
@@ -74,7 +74,7 @@ def work_folder(args, name: str) -> Path:
     return ROOT / "runs" / "experiments" / name
 
 
-def pairs_file(args, work: Path) -> tuple[list[str], list[str]]:
+def pairs_file(args) -> tuple[list[str], list[str]]:
     """(spanish, english) of ``--data``, or of a generated corpus with ``--quick``."""
     if args.data:
         loaded = load_pairs(args.data)
@@ -128,7 +128,7 @@ class LengthSplit:
 
     @classmethod
     def of(cls, args, work: Path) -> LengthSplit:
-        spanish, english = pairs_file(args, work)
+        spanish, english = pairs_file(args)
         cut = 7 if args.quick and args.max_words == 15 else args.max_words
         short = [i for i, s in enumerate(spanish) if words(s) <= cut]
         longer = [i for i, s in enumerate(spanish) if words(s) > cut]
@@ -203,6 +203,35 @@ def bleu_with_interval(hypotheses: Sequence[str], references: Sequence[str],
             "sentences": len(hypotheses)}
 
 
+def paired_difference(hypotheses_a: Sequence[str], hypotheses_b: Sequence[str],
+                      references: Sequence[str], resamples: int = 300, seed: int = 0) -> dict:
+    """BLEU(b) - BLEU(a) (tutorial normalization) with a 95% paired bootstrap interval: both
+    systems scored on the same resampled sentences each time (Koehn 2004)."""
+    from sacrebleu.metrics import BLEU
+
+    from common.evaluation import _tutorial_norm
+
+    metric = BLEU(tokenize="none", force=True)
+    refs = [_tutorial_norm(references)]
+    stats_a = metric._extract_corpus_statistics(_tutorial_norm(hypotheses_a), refs)
+    stats_b = metric._extract_corpus_statistics(_tutorial_norm(hypotheses_b), refs)
+
+    def score(stats, picked):
+        return metric._compute_score_from_stats(
+            [sum(column) for column in zip(*[stats[i] for i in picked], strict=True)]).score
+
+    everything = range(len(stats_a))
+    rng = random.Random(seed)
+    differences = []
+    for _ in range(resamples):
+        picked = [rng.randrange(len(stats_a)) for _ in everything]
+        differences.append(score(stats_b, picked) - score(stats_a, picked))
+    differences.sort()
+    return {"difference": round(score(stats_b, everything) - score(stats_a, everything), 2),
+            "difference_low": round(differences[int(0.025 * resamples)], 2),
+            "difference_high": round(differences[int(0.975 * resamples) - 1], 2)}
+
+
 def trained(run_dir: Path, train: Callable, config, log: Callable[[str], None]) -> Path:
     """``run_dir`` trained with ``train(config, run_dir, ...)``: a finished run is reused,
     an interrupted one resumed."""
@@ -255,25 +284,28 @@ def bucket_figure(buckets: Sequence[str], series: dict[str, Sequence[dict]], yla
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(8, 4.5), layout="constrained")
-    ax = fig.add_subplot()
+    fig = Figure(figsize=(12, 4.6), layout="constrained")
+    absolute, relative = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
     x = list(range(len(buckets)))
     for offset, (name, rows) in zip((-0.06, 0.06, 0.0, 0.12), series.items(), strict=False):
         values = [r[value] for r in rows]
         low = [r[value] - r[f"{value}_low"] for r in rows]
         high = [r[f"{value}_high"] - r[value] for r in rows]
-        ax.errorbar([i + offset for i in x], values, yerr=[low, high], marker="o", capsize=3,
-                    label=name)
-    if unseen_from is not None:
-        ax.axvspan(unseen_from - 0.5, len(buckets) - 0.5, color="0.9", zorder=0)
-        ax.text(unseen_from - 0.4, ax.get_ylim()[1], "longer than any training sentence",
-                va="top", fontsize=9, color="0.3")
-    ax.set_xticks(x, buckets, rotation=15)
-    ax.set_xlabel("source length, words")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.grid(axis="y", alpha=0.3)
-    ax.legend(loc="lower left")
+        absolute.errorbar([i + offset for i in x], values, yerr=[low, high], marker="o",
+                          capsize=3, label=name)
+        relative.plot(x, [100 * v / values[0] for v in values], marker="o", label=name)
+    for ax in (absolute, relative):
+        if unseen_from is not None:
+            ax.axvspan(unseen_from - 0.5, len(buckets) - 0.5, color="0.9", zorder=0)
+        ax.set_xticks(x, buckets, rotation=20)
+        ax.set_xlabel("source length, words (shaded: longer than any training sentence)")
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(loc="lower left")
+    absolute.set_ylabel(ylabel)
+    absolute.set_title(title)
+    relative.set_ylabel(f"% of the model's own {value.upper()} on {buckets[0]} words")
+    relative.set_title("What each model keeps as inputs grow")
+    relative.set_ylim(0, 110)
     return fig
 
 

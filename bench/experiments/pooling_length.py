@@ -50,16 +50,11 @@ def filler_sentences(args) -> list[list[str]]:
 
         english = [p.english for p in generate_pairs(400, seed=1)]
     else:
-        english = lab.pairs_file(argparse_like(args.filler), Path("."))[1]
+        from common.data.pairs import load_pairs
+
+        english = load_pairs(args.filler).english
     cleaned = [re.sub(r"[^a-z' ]+", " ", e.lower()).split() for e in english]
     return [words for words in cleaned if words]
-
-
-def argparse_like(path: str):
-    class Args:
-        data, quick = path, False
-
-    return Args
 
 
 def padded(texts, filler, length: int, seed: int) -> list[str]:
@@ -85,15 +80,19 @@ def main(argv=None) -> int:
                         help="English<TAB>Spanish pairs whose English is the filler")
     parser.add_argument("--examples", type=int, default=None,
                         help="labeled sentences used (4000; 300 with --quick)")
-    parser.add_argument("--lengths", type=int, nargs="+", default=list(LENGTHS))
+    parser.add_argument("--lengths", type=int, nargs="+",
+                        help=f"input lengths, tokens (default {' '.join(map(str, LENGTHS))}; "
+                        "16 48 with --quick)")
     parser.set_defaults(epochs=30)
     args = lab.parse(parser, argv)
     if not args.quick and not (args.data and args.filler):
         raise SystemExit("the full setting needs --data (a labeled TSV) and --filler (pairs)")
     args.examples = args.examples or (300 if args.quick else 4000)
+    args.lengths = args.lengths or ([16, 48] if args.quick else list(LENGTHS))
     from classify.config import TextConfig
     from classify.evaluate import evaluate
     from classify.train import load_run, train
+    from common.files import atomic_write_text
 
     work = lab.work_folder(args, "pooling")
     texts, labels = labeled_sentences(args)
@@ -104,13 +103,11 @@ def main(argv=None) -> int:
         lines = "sentence\tlabel\n" + "".join(
             f"{t}\t{y}\n" for t, y in zip(padded(texts, filler, length, 0), labels,
                                            strict=True))
-        from common.files import atomic_write_text
-
         atomic_write_text(data, lines)
         for pooling in POOLINGS:
             for seed in args.seeds:
                 if args.quick:
-                    config = TextConfig.tiny().replace(epochs=2)
+                    config = TextConfig.tiny().replace(epochs=1)
                 else:
                     config = TextConfig(epochs=args.epochs, patience=4, vocabulary_size=8000,
                                         warmup_fraction=0.05)

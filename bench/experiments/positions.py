@@ -29,7 +29,7 @@ def transformer_runs(args, log=lambda m: print(m, flush=True)) -> tuple[dict, la
     work = lab.work_folder(args, "transformer")
     pairs = lab.LengthSplit.of(args, work)
     if args.quick:
-        base = Config.tiny().replace(data=str(pairs.data), epochs=2)
+        base = Config.tiny().replace(data=str(pairs.data), epochs=1)
     else:
         base = Config.tutorial().replace(data=str(pairs.data), epochs=args.epochs,
                                          warmup_steps=1000, average_last=8)

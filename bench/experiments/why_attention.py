@@ -19,9 +19,29 @@ BLEU on the test split with and without, and examples where it changed the outpu
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import lab
+
+
+def gru_runs(args, log=lambda m: print(m, flush=True)) -> tuple[dict, lab.LengthSplit, object]:
+    """The two runs (trained once, reused), with and without attention, their data and
+    their shared config."""
+    from nmt_attention.config import Config
+    from nmt_attention.train import train
+
+    work = lab.work_folder(args, "gru")
+    pairs = lab.LengthSplit.of(args, work)
+    if args.quick:
+        base = Config.tiny().replace(epochs=1)
+    else:
+        base = Config.tutorial().replace(epochs=args.epochs)
+    base = base.replace(data=str(pairs.data), seed=args.seeds[0])
+    runs = {name: lab.trained(work / name.replace(" ", "-"), train,
+                              base.replace(use_attention=use_attention), log)
+            for name, use_attention in (("attention", True), ("no attention", False))}
+    return runs, pairs, base
 
 
 def main(argv=None) -> int:
@@ -29,28 +49,16 @@ def main(argv=None) -> int:
     args = lab.parse(parser, argv)
     from common.data.corpus import corpus_of
     from common.evaluation import translate_all
-    from nmt_attention.config import Config
-    from nmt_attention.train import load_translator, train
+    from nmt_attention.train import load_translator
 
-    work = lab.work_folder(args, "gru")
-    pairs = lab.LengthSplit.of(args, work)
-    cut, data, seed = pairs.cut, pairs.data, args.seeds[0]
-    if args.quick:
-        base = Config.tiny().replace(data=str(data), seed=seed, epochs=2)
-    else:
-        base = Config.tutorial().replace(data=str(data), seed=seed, epochs=args.epochs)
-    runs = {}
-    for name, use_attention in (("attention", True), ("no attention", False)):
-        folder = work / name.replace(" ", "-")
-        runs[name] = lab.trained(folder, train, base.replace(use_attention=use_attention),
-                                 lambda m: print(m, flush=True))
-
+    runs, pairs, base = gru_runs(args)
+    cut, seed = pairs.cut, args.seeds[0]
     test_es, test_en = corpus_of(base).part("test")
     sets = pairs.length_sets(test_es, test_en, args.per_bucket, seed)
 
     results: dict[str, list[dict]] = {}
-    for name, run in runs.items():
-        translator = load_translator(run)
+    translators = {name: load_translator(run) for name, run in runs.items()}
+    for name, translator in translators.items():
         results[name] = []
         for bucket, sources, references in sets:
             row = {"bucket": bucket, **lab.bleu_with_interval(
@@ -60,15 +68,20 @@ def main(argv=None) -> int:
 
     # Unknown-word replacement, on the whole test split (its first --per-bucket * 2 pairs).
     limit = 2 * args.per_bucket
-    plain = translate_all(load_translator(runs["attention"]), test_es[:limit])
+    plain = translate_all(translators["attention"], test_es[:limit])
     replaced = translate_all(load_translator(runs["attention"], replace_unknown=True),
                              test_es[:limit])
     unknown = {"without": lab.bleu_with_interval(plain, test_en[:limit], seed=seed),
                "with": lab.bleu_with_interval(replaced, test_en[:limit], seed=seed)}
-    changed = [i for i in range(len(plain)) if plain[i] != replaced[i]]
-    for key, row in unknown.items():
+    unknown["difference"] = lab.paired_difference(plain, replaced, test_en[:limit], seed=seed)
+    # Names and numbers first among the examples: what the replacement is for.
+    changed = sorted((i for i in range(len(plain)) if plain[i] != replaced[i]),
+                     key=lambda i: not re.search(r"\d|\s[A-ZÁÉÍÓÚÑ]", test_es[i]))
+    for key in ("without", "with"):
         lab.emit({"experiment": "replace_unknown", "replacement": key,
-                  "changed_sentences": len(changed), **row})
+                  "changed_sentences": len(changed), **unknown[key]})
+    lab.emit({"experiment": "replace_unknown", "replacement": "with minus without",
+              **unknown["difference"]})
 
     _write(args, Path(args.out), results, sets, cut, unknown, changed,
            (test_es, test_en, plain, replaced), seed)
@@ -103,10 +116,15 @@ def _write(args, out, results, sets, cut, unknown, changed, texts, seed):
             "`[UNK]`.\n\n"
             + lab.markdown_table(["decoding", "BLEU [95% interval]", "chrF"], [
                 [key + " replacement",
-                 f"{row['bleu']:.2f} [{row['bleu_low']:.2f}, {row['bleu_high']:.2f}]",
-                 f"{row['chrf']:.2f}"] for key, row in unknown.items()])
-            + f"\nThe replacement changed {len(changed)} of {len(texts[2])} translations. "
-            "Examples:\n\n"
+                 f"{unknown[key]['bleu']:.2f} [{unknown[key]['bleu_low']:.2f}, "
+                 f"{unknown[key]['bleu_high']:.2f}]", f"{unknown[key]['chrf']:.2f}"]
+                for key in ("without", "with")])
+            + "\nWith minus without, paired bootstrap over the same sentences: "
+            f"{unknown['difference']['difference']:+.2f} BLEU "
+            f"[{unknown['difference']['difference_low']:+.2f}, "
+            f"{unknown['difference']['difference_high']:+.2f}]. The replacement changed "
+            f"{len(changed)} of {len(texts[2])} translations. Examples, those with a number "
+            "or a name first:\n\n"
             + lab.markdown_table(["Spanish", "reference", "without", "with"], [
                 [texts[0][i], texts[1][i], texts[2][i], texts[3][i]] for i in changed[:8]]))
     page = lab.results_page(out, "why_attention", "Why attention: BLEU by source length",
