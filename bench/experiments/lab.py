@@ -240,7 +240,10 @@ def trained(run_dir: Path, train: Callable, config, log: Callable[[str], None]) 
         log(f"reusing {run_dir}")
         return run_dir
     log(f"training {run_dir} ...")
-    train(config, run_dir, resume=(run_dir / "state.json").exists(), verbose=0, log=log)
+    from common.run_folder import RunFolder
+
+    resume = RunFolder(run_dir).config_path.exists()
+    train(config, run_dir, resume=resume, verbose=0, log=log)
     atomic_write_text(done, "")
     return run_dir
 
@@ -298,7 +301,7 @@ def bucket_figure(buckets: Sequence[str], series: dict[str, Sequence[dict]], yla
         if unseen_from is not None:
             ax.axvspan(unseen_from - 0.5, len(buckets) - 0.5, color="0.9", zorder=0)
         ax.set_xticks(x, buckets, rotation=20)
-        ax.set_xlabel("source length, words (shaded: longer than any training sentence)")
+        ax.set_xlabel("source words (shaded: longer than any training sentence)")
         ax.grid(axis="y", alpha=0.3)
         ax.legend(loc="lower left")
     absolute.set_ylabel(ylabel)
