@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import datetime
 import os
-import platform
 import re
 import sys
 from pathlib import Path
+
+from common.machine import machine_description
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -51,18 +52,6 @@ def execute(path: Path, scale: str | None = None, extra_cells: tuple[str, ...] =
     return book
 
 
-def _machine() -> str:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model or platform.processor()}, {os.cpu_count()} cores, {platform.system()}"
-
-
 def render(path: Path, out: Path = OUT) -> Path:
     """Executes one tutorial and writes its Markdown reading into ``out``; returns the
     page's path."""
@@ -90,7 +79,7 @@ def render(path: Path, out: Path = OUT) -> Path:
             settings += f" TUTORIAL_MINUTES={os.environ['TUTORIAL_MINUTES']}"
     where = "the real data" if scale == "real" else "the generated data"
     header = (f"<!-- Made by `make docs` from tutorials/{path.name}; do not edit. -->\n"
-              f"*Rendered {started:%Y-%m-%d} on {_machine()}, on {where}; command: "
+              f"*Rendered {started:%Y-%m-%d} on {machine_description()}, on {where}; command: "
               f"`{settings} make docs TUTORIALS={name}`; seeds fixed in the cells "
               f"(`keras.utils.set_random_seed(0)` and each config's `seed`). "
               f"Source: [tutorials/{path.name}](../../tutorials/{path.name}).*\n\n")

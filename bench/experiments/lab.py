@@ -14,7 +14,6 @@ import dataclasses
 import datetime
 import json
 import os
-import platform
 import random
 import shlex
 import sys
@@ -29,10 +28,11 @@ if str(ROOT) not in sys.path:
 from common.data.generated import generate_pairs  # noqa: E402
 from common.data.pairs import load_pairs  # noqa: E402
 from common.files import atomic_write_text  # noqa: E402
+from common.machine import machine_description  # noqa: E402
 
 __all__ = ["Bucket", "LengthSplit", "bleu_with_interval", "bucket_figure", "bucket_of",
-           "emit", "experiment_parser", "machine", "markdown_table", "paired_difference",
-           "pairs_file", "results_page", "trained", "work_folder", "write_tsv"]
+           "emit", "experiment_parser", "markdown_table", "paired_difference",
+           "pairs_file", "results_page", "score_by_length", "trained", "work_folder", "write_tsv"]
 
 
 def experiment_parser(description: str) -> argparse.ArgumentParser:
@@ -175,6 +175,24 @@ def joined(spanish, english, low: int, high: int, count: int, seed: int):
     return made_es, made_en
 
 
+def score_by_length(translators: dict, sets: Sequence[tuple], label: dict,
+                    seed: int) -> dict[str, list[dict]]:
+    """For each named translator, BLEU with its interval on each ``(name, spanish,
+    english)`` set; every row is also printed as a JSON line with ``label`` and the name
+    (under ``label["name"]``)."""
+    from common.evaluation import translate_all
+
+    results: dict[str, list[dict]] = {}
+    for name, translator in translators.items():
+        results[name] = []
+        for bucket, sources, references in sets:
+            row = {"bucket": bucket, **bleu_with_interval(
+                translate_all(translator, sources), references, seed=seed)}
+            results[name].append(row)
+            emit({"experiment": label["experiment"], label["name"]: name, **row})
+    return results
+
+
 def bleu_with_interval(hypotheses: Sequence[str], references: Sequence[str],
                        resamples: int = 300, seed: int = 0) -> dict:
     """BLEU in the tutorial's normalization with a 95% bootstrap interval over sentences
@@ -252,25 +270,13 @@ def emit(record: dict) -> None:
     print(json.dumps(record, ensure_ascii=False), flush=True)
 
 
-def machine() -> str:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model or platform.processor()}, {os.cpu_count()} cores, {platform.system()}"
-
-
 def results_page(out: Path, name: str, title: str, body: str, seeds: Sequence[int]) -> Path:
     """Writes ``out/name.md``: the title, when and where it ran, the command, the seeds, and
     ``body`` (the tables and the figure)."""
     command = "python " + shlex.join([os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])
     header = (f"# {title}\n\n"
               f"- Date: {datetime.date.today().isoformat()}\n"
-              f"- Machine: {machine()}\n"
+              f"- Machine: {machine_description()}\n"
               f"- Command: `{command}`\n"
               f"- Seeds: {', '.join(str(s) for s in seeds)}\n\n")
     atomic_write_text(out / f"{name}.md", header + body)

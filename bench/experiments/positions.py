@@ -44,7 +44,6 @@ def main(argv=None) -> int:
     parser.set_defaults(epochs=12)
     args = lab.parse(parser, argv)
     from common.data.corpus import corpus_of
-    from common.evaluation import translate_all
     from transformer.train import load_run, load_translator
 
     runs, pairs = transformer_runs(args)
@@ -52,15 +51,9 @@ def main(argv=None) -> int:
     config = load_run(runs["sinusoidal"])[0]
     test_es, test_en = corpus_of(config).part("test")
     sets = pairs.length_sets(test_es, test_en, args.per_bucket, seed)
-    results: dict[str, list[dict]] = {}
-    for kind, run in runs.items():
-        translator = load_translator(run)
-        results[kind] = []
-        for bucket, sources, references in sets:
-            row = {"bucket": bucket, **lab.bleu_with_interval(
-                translate_all(translator, sources), references, seed=seed)}
-            results[kind].append(row)
-            lab.emit({"experiment": "positions", "position_embedding": kind, **row})
+    translators = {kind: load_translator(run) for kind, run in runs.items()}
+    results = lab.score_by_length(
+        translators, sets, {"experiment": "positions", "name": "position_embedding"}, seed)
     _write(Path(args.out), results, sets, pairs.cut, runs, seed)
     return 0
 

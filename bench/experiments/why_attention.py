@@ -56,15 +56,9 @@ def main(argv=None) -> int:
     test_es, test_en = corpus_of(base).part("test")
     sets = pairs.length_sets(test_es, test_en, args.per_bucket, seed)
 
-    results: dict[str, list[dict]] = {}
     translators = {name: load_translator(run) for name, run in runs.items()}
-    for name, translator in translators.items():
-        results[name] = []
-        for bucket, sources, references in sets:
-            row = {"bucket": bucket, **lab.bleu_with_interval(
-                translate_all(translator, sources), references, seed=seed)}
-            results[name].append(row)
-            lab.emit({"experiment": "why_attention", "model": name, **row})
+    results = lab.score_by_length(translators, sets,
+                                  {"experiment": "why_attention", "name": "model"}, seed)
 
     # Unknown-word replacement, on the whole test split (its first --per-bucket * 2 pairs).
     limit = 2 * args.per_bucket
