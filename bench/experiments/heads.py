@@ -171,7 +171,7 @@ def gru_alignment(translator, pairs) -> dict:
 def main(argv=None) -> int:
     parser = lab.experiment_parser(__doc__.split("\n")[0])
     parser.set_defaults(epochs=12)
-    parser.add_argument("--ablation-sentences", type=int, default=300,
+    parser.add_argument("--ablation-sentences", type=int, default=200,
                         help="test pairs each removal is scored on")
     args = lab.parse(parser, argv)
     from positions import transformer_runs

@@ -302,7 +302,8 @@ def bucket_figure(buckets: Sequence[str], series: dict[str, Sequence[dict]], yla
         high = [r[f"{value}_high"] - r[value] for r in rows]
         absolute.errorbar([i + offset for i in x], values, yerr=[low, high], marker="o",
                           capsize=3, label=name)
-        relative.plot(x, [100 * v / values[0] for v in values], marker="o", label=name)
+        first = values[0] or float("nan")  # a model that scores 0 there has no share to keep
+        relative.plot(x, [100 * v / first for v in values], marker="o", label=name)
     for ax in (absolute, relative):
         if unseen_from is not None:
             ax.axvspan(unseen_from - 0.5, len(buckets) - 0.5, color="0.9", zorder=0)

@@ -93,7 +93,7 @@ def main(argv=None) -> int:
     parser.add_argument("--lengths", type=int, nargs="+",
                         help=f"input lengths, tokens (default {' '.join(map(str, LENGTHS))}; "
                         "16 48 with --quick)")
-    parser.set_defaults(epochs=25)
+    parser.set_defaults(epochs=12)
     args = lab.parse(parser, argv)
     if not args.quick and not args.filler:
         raise SystemExit("the full setting needs --filler PATH (English<TAB>Spanish pairs)")
