@@ -198,7 +198,8 @@ def main(argv=None) -> int:
 
 
 def _alignment(args, seed, transformer) -> dict:
-    """Both translators trained on the generated corpus (the demo's presets), scored on its
+    """Both translators trained on the generated corpus (the demo's presets, 8 epochs of 100
+    steps), scored on its
     test split's gold alignments. With --quick: the tiny runs of positions.py and
     why_attention.py (trained on generated pairs too) on 60 generated pairs."""
     from common.data import generate_pairs, take
@@ -216,8 +217,9 @@ def _alignment(args, seed, transformer) -> dict:
         pairs = generate_pairs(60, seed=7)
     else:
         work = lab.work_folder(args, "alignment")
-        gru = lab.trained(work / "gru", train_gru, GruConfig.quick().replace(seed=seed), print)
-        config = Config.quick().replace(seed=seed)
+        gru = lab.trained(work / "gru", train_gru,
+                          GruConfig.quick().replace(seed=seed, epochs=8), print)
+        config = Config.quick().replace(seed=seed, epochs=8)
         transformer = lab.trained(work / "transformer", train, config, print)
         corpus = corpus_of(config)
         pairs = take(corpus.generated, corpus.splits.test)[:2000]
