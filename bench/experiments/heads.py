@@ -180,8 +180,7 @@ def main(argv=None) -> int:
     from transformer.train import load_run, load_translator
 
     seed = args.seeds[0]
-    runs, _ = transformer_runs(args)
-    run = runs["sinusoidal"]
+    run = transformer_runs(args, kinds=("sinusoidal",))[0]["sinusoidal"]
     translator = load_translator(run)
     test_es, test_en = corpus_of(load_run(run)[0]).part("test")
     count = 16 if args.quick else args.ablation_sentences

@@ -21,8 +21,9 @@ import lab
 KINDS = ("sinusoidal", "learned", "none")
 
 
-def transformer_runs(args, log=lambda m: print(m, flush=True)) -> tuple[dict, lab.LengthSplit]:
-    """The three runs (trained once, reused), by position embedding, and their data."""
+def transformer_runs(args, log=lambda m: print(m, flush=True),
+                     kinds=KINDS) -> tuple[dict, lab.LengthSplit]:
+    """The runs (trained once, reused) of ``kinds`` of position embedding, and their data."""
     from transformer.config import Config
     from transformer.train import train
 
@@ -35,7 +36,7 @@ def transformer_runs(args, log=lambda m: print(m, flush=True)) -> tuple[dict, la
                                          warmup_steps=1000, average_last=8)
     base = base.replace(seed=args.seeds[0])
     runs = {kind: lab.trained(work / kind, train, base.replace(position_embedding=kind), log)
-            for kind in KINDS}
+            for kind in kinds}
     return runs, pairs
 
 
