@@ -109,6 +109,15 @@ print(f"beyond distance 100 it stays between {similarity[100:].min():.3f} and "
 # The lecture notes say distant positions are "nearly unrelated": at this width that is an
 # overstatement, since positions 1,000 apart still have a similarity near 0.18.
 #
+# Measured (`bench/experiments/positions.py` on the real pairs; the page
+# `docs/experiments/positions.md` has the table, command and seed): Transformers with
+# sinusoidal or learned positions, trained on sentences of up to 15 words, are level on those
+# lengths, and the sines help only a little on longer sentences: neither extrapolates well.
+
+# %%
+lesson.show_png(lesson.ROOT / "docs" / "experiments" / "positions.png")
+
+# %% [markdown]
 # ## Self-attention by hand
 #
 # In **self-attention** the queries, the keys and the values all come from the same

@@ -43,13 +43,15 @@ def transformer_runs(args, log=lambda m: print(m, flush=True),
 def main(argv=None) -> int:
     parser = lab.experiment_parser(__doc__.split("\n")[0])
     parser.set_defaults(epochs=12)
+    parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS),
+                        help="which position embeddings to compare (default: all three)")
     args = lab.parse(parser, argv)
     from common.data.corpus import corpus_of
     from transformer.train import load_run, load_translator
 
-    runs, pairs = transformer_runs(args)
+    runs, pairs = transformer_runs(args, kinds=tuple(args.kinds))
     seed = args.seeds[0]
-    config = load_run(runs["sinusoidal"])[0]
+    config = load_run(next(iter(runs.values())))[0]
     test_es, test_en = corpus_of(config).part("test")
     sets = pairs.length_sets(test_es, test_en, args.per_bucket, seed)
     translators = {kind: load_translator(run) for kind, run in runs.items()}
@@ -69,7 +71,7 @@ def _write(out, results, sets, cut, runs, seed):
         f"Position embeddings: Transformers trained on sentences of 1-{cut} words",
         unseen_from=3)
     save_figure(figure, out / "positions.png")
-    rows = [[bucket, results["sinusoidal"][i]["sentences"],
+    rows = [[bucket, next(iter(results.values()))[i]["sentences"],
              *[f"{r[i]['bleu']:.1f} [{r[i]['bleu_low']:.1f}, {r[i]['bleu_high']:.1f}]"
                for r in results.values()]] for i, bucket in enumerate(names)]
     epochs = {kind: RunFolder(run).read_state().epoch for kind, run in runs.items()}
