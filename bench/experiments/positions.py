@@ -75,7 +75,8 @@ def _write(out, results, sets, cut, runs, seed):
              *[f"{r[i]['bleu']:.1f} [{r[i]['bleu_low']:.1f}, {r[i]['bleu_high']:.1f}]"
                for r in results.values()]] for i, bucket in enumerate(names)]
     epochs = {kind: RunFolder(run).read_state().epoch for kind, run in runs.items()}
-    body = ("Three Transformers, the same but for how positions are marked, trained for the "
+    count = {1: "One Transformer", 2: "Two Transformers", 3: "Three Transformers"}[len(runs)]
+    body = (f"{count}, the same but for how positions are marked, trained for the "
             f"same number of steps on pairs of at most {cut} Spanish words (epochs reached: "
             + ", ".join(f"{k} {v}" for k, v in epochs.items())
             + "); greedy decoding, BLEU (tutorial normalization) with a 95% bootstrap "
