@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench notebooks docs clean
+.PHONY: demo test lint bench notebooks docs clean browser
 
 $(STAMP): requirements.txt requirements-notebooks.txt pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -18,8 +18,19 @@ demo: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m transformer demo --run runs/demo/transformer
 	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m classify demo --run runs/demo/classify
 
+## The system browser the explorer's browser test drives (Debian's chromium and
+## chromium-driver), installed with apt-get when missing (as root; else it says what to do).
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium and chromium-driver with apt-get (the browser test needs them)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends chromium chromium-driver >/dev/null; \
+	else echo "the browser test needs chromium and chromium-driver: as root, run" \
+		"apt-get install chromium chromium-driver"; fi
+
 ## Run the test suite.
-test: $(STAMP)
+test: $(STAMP) browser
 	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m pytest -q
 
 lint: $(STAMP)

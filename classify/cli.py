@@ -1,4 +1,4 @@
-"""Command line: ``python -m classify text|bert|vit train|evaluate|predict|plot|export``,
+"""Command line: ``python -m classify text|bert|vit train|evaluate|predict|plot|export|serve``,
 ``python -m classify compare`` and ``python -m classify demo``.
 
 Each command parses its arguments and calls the library (``train``, ``evaluate``,
@@ -13,12 +13,14 @@ from pathlib import Path
 import numpy as np
 
 from common.cli import (
+    add_serve_command,
     UsageError,
     add_training_arguments,
     input_batches,
     note,
     program_name,
     run_command,
+    serve_run,
     training_changes,
 )
 from common.run_folder import RunFolder
@@ -112,6 +114,7 @@ def _add_kind_commands(commands, kind: str) -> None:
     export = commands.add_parser("export", help="write the SavedModel and .keras model")
     export.add_argument("--run", required=True, metavar="DIR", help="a trained run folder")
     export.add_argument("--out", metavar="DIR", help="export folder (default RUN/export)")
+    add_serve_command(commands)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -217,6 +220,13 @@ def _export(args) -> int:
     return 0
 
 
+def _serve(args) -> int:
+    from classify.export import export
+    from classify.predictor import load_predictor
+
+    return serve_run(args, lambda run: export(load_predictor(run)[1], RunFolder(run).export))
+
+
 def _compare(args) -> int:
     from classify.compare import compare
     from classify.config import preset
@@ -241,4 +251,4 @@ def _demo(args) -> int:
 
 
 _COMMANDS = {"train": _train, "evaluate": _evaluate, "predict": _predict, "plot": _plot,
-             "export": _export, "compare": _compare, "demo": _demo}
+             "export": _export, "serve": _serve, "compare": _compare, "demo": _demo}

@@ -3,9 +3,16 @@ class probabilities, plus the ``.keras`` model, the label names and the vocabula
 
 Signature ``serving_default``: ``texts`` string [None] (or ``images`` float32 [None, height,
 width, channels], pixels in [0, 1]) -> ``probabilities`` float32 [None, classes],
-``label_id`` int64 [None], ``label`` string [None]. Only core TensorFlow ops: it loads with
-TensorFlow alone, in ``saved_model_cli`` and TF Serving. Written to a temporary folder and
-renamed into place: never half an export.
+``label_id`` int64 [None], ``label`` string [None], ``classified`` bool [None].
+
+Signature ``explain``: the same input -> the same outputs and ``attention``, every block's
+(blocks, None, heads, tokens, tokens) float32, [CLS] first; for text also ``tokens`` (string
+[None, tokens]: the words the model read, ``[CLS]`` first, padding ``""``), for images also
+``rollout`` (float32 [None, patches], :func:`classify.vit.attention_rollout`). What the
+server's attention explorer shows.
+
+Only core TensorFlow ops: it loads with TensorFlow alone, in ``saved_model_cli`` and TF
+Serving. Written to a temporary folder and renamed into place: never half an export.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from classify.predictor import Predictor
+from classify.vit import attention_rollout_batch
 from common.export import ExportModule, write_export
 
 __all__ = ["ServingModule", "export"]
@@ -29,14 +37,37 @@ class ServingModule(ExportModule):
         if predictor.is_text:
             spec = tf.TensorSpec([None], tf.string, name="texts")
             self.serve = tf.function(self._classify_texts, input_signature=[spec])
+            self.explain = tf.function(self._explain_texts, input_signature=[spec])
         else:
             spec = tf.TensorSpec([None, *predictor.image_shape], tf.float32, name="images")
             self.serve = tf.function(self._classify_images, input_signature=[spec])
+            self.explain = tf.function(self._explain_images, input_signature=[spec])
+
+    def signatures(self) -> dict:
+        return {"serving_default": self.serve, "explain": self.explain}
 
     def _classify_texts(self, texts):
         return self.predictor.outputs(self.predictor.vocabulary.encode(texts))
 
+    def _explain_texts(self, texts):
+        inputs = self.predictor.vocabulary.encode(texts)
+        return {**self.predictor.outputs(inputs), "attention": self._attention(inputs),
+                "tokens": self.predictor.vocabulary.words(inputs)}
+
+    def _explain_images(self, images):
+        images = self._checked(images)
+        attention = self._attention(images)
+        return {**self.predictor.outputs(images), "attention": attention,
+                "rollout": tf.cast(attention_rollout_batch(attention), tf.float32)}
+
+    def _attention(self, inputs):
+        _, scores = self.predictor.model(inputs, training=False, return_attention_scores=True)
+        return tf.cast(tf.stack(scores), tf.float32)
+
     def _classify_images(self, images):
+        return self.predictor.outputs(self._checked(images))
+
+    def _checked(self, images):
         # The checks the Python API makes (check_images), inside the graph: a served model
         # gets no other chance to refuse NaN or pixels outside [0, 1].
         scale = "pixel values must lie in [0, 1]: scale the images as the training data was"
@@ -46,7 +77,7 @@ class ServingModule(ExportModule):
             tf.debugging.assert_less_equal(images, 1 + 1e-3, message=scale),
         ]
         with tf.control_dependencies(checks):
-            return self.predictor.outputs(tf.identity(images))
+            return tf.identity(images)
 
 
 def export(predictor: Predictor, out_dir: str | os.PathLike) -> Path:
@@ -56,5 +87,4 @@ def export(predictor: Predictor, out_dir: str | os.PathLike) -> Path:
     files = {"labels.json": json.dumps(predictor.label_names, indent=2)}
     if predictor.is_text:
         files["vocabulary.json"] = json.dumps(predictor.vocabulary.tokens, ensure_ascii=False)
-    return write_export(out_dir, module, {"serving_default": module.serve}, predictor.model,
-                        files)
+    return write_export(out_dir, module, module.signatures(), predictor.model, files)

@@ -13,7 +13,8 @@ import tensorflow as tf
 
 from classify.encoder import EncoderBlocks, PositionEmbedding
 
-__all__ = ["ClassToken", "PatchEmbedding", "VisionTransformer", "attention_rollout"]
+__all__ = ["ClassToken", "PatchEmbedding", "VisionTransformer", "attention_rollout",
+           "attention_rollout_batch"]
 
 
 @keras.saving.register_keras_serializable(package="classify")
@@ -187,13 +188,21 @@ def attention_rollout(scores: list[np.ndarray]) -> np.ndarray:
     Returns:
         (tokens - 1,) weights over the patches, summing to 1.
     """
-    if not scores:
+    if not len(scores):
         raise ValueError("attention_rollout needs the scores of at least one block")
-    tokens = scores[0].shape[-1]
-    rollout = np.eye(tokens)
-    for block in scores:
-        attention = np.asarray(block, dtype=np.float64).mean(axis=0) + np.eye(tokens)
-        attention /= attention.sum(axis=-1, keepdims=True)
+    stacked = np.stack([np.asarray(block, np.float64) for block in scores])[:, None]
+    return attention_rollout_batch(tf.constant(stacked)).numpy()[0]
+
+
+def attention_rollout_batch(scores: tf.Tensor) -> tf.Tensor:
+    """:func:`attention_rollout` of a batch, in the graph (the export serves it): ``scores``
+    (blocks, batch, num_heads, tokens, tokens) -> (batch, tokens - 1)."""
+    tokens = tf.shape(scores)[-1]
+    identity = tf.eye(tokens, dtype=scores.dtype)
+    rollout = tf.eye(tokens, batch_shape=tf.shape(scores)[1:2], dtype=scores.dtype)
+    for block in tf.unstack(scores):
+        attention = tf.reduce_mean(block, axis=1) + identity
+        attention /= tf.reduce_sum(attention, axis=-1, keepdims=True)
         rollout = attention @ rollout
-    weights = rollout[0, 1:]
-    return weights / weights.sum()
+    weights = rollout[:, 0, 1:]
+    return weights / tf.reduce_sum(weights, axis=-1, keepdims=True)

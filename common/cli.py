@@ -23,6 +23,7 @@ __all__ = [
     "add_data_arguments",
     "add_decoding_arguments",
     "add_run_arguments",
+    "add_serve_command",
     "add_shared_commands",
     "add_training_arguments",
     "check_decoding",
@@ -35,6 +36,7 @@ __all__ = [
     "report_training",
     "run_command",
     "run_in_fresh_process",
+    "serve_run",
     "training_changes",
     "translate_in_fresh_process",
     "translation_parser",
@@ -279,15 +281,53 @@ def training_changes(args) -> dict:
 
 
 def add_shared_commands(commands, tutorial: str) -> None:
-    """The ``export`` and ``demo`` commands, the same for every tutorial."""
+    """The ``export``, ``serve`` and ``demo`` commands, the same for every tutorial."""
     export = commands.add_parser("export", help="write the SavedModel and .keras model")
     export.add_argument("--run", required=True, metavar="DIR", help="a trained run folder")
     export.add_argument("--out", metavar="DIR", help="export folder (default RUN/export)")
+    add_serve_command(commands)
     demo = commands.add_parser(
         "demo", help="train the quick preset on the generated corpus and show everything")
     demo.add_argument("--run", default=str(Path("runs") / "demo" / tutorial), metavar="DIR",
                       help="run folder; replaced only if an earlier demo made it")
     demo.add_argument("--epochs", type=int, help="override the quick preset's epochs")
+
+
+def add_serve_command(commands) -> None:
+    serve = commands.add_parser(
+        "serve", help="serve the run's SavedModel over HTTP, with the attention explorer at /",
+        description="Serves RUN/export/saved_model (exported first if missing or older than "
+        "the server): POST /translate or /classify, GET /health, /info, /docs (OpenAPI), and "
+        "the attention explorer at /.")
+    serve.add_argument("--run", required=True, metavar="DIR", help="a trained run folder")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1: this machine only; "
+                       "0.0.0.0 opens it to the network)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--max-batch", type=int, default=32, metavar="N",
+                       help="texts run together when requests arrive at once (default 32; "
+                       "1 runs each request alone)")
+
+
+def serve_run(args, export: Callable[[Path], Path]) -> int:
+    """The ``serve`` command: ``export(run_dir)`` first when the run has no SavedModel with
+    the serving signatures, then :func:`common.serving.serve` until interrupted."""
+    from common.run_folder import RunFolder
+    from common.serving import has_serving_signatures, serve
+
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be in 0-65535, not {args.port}")
+    if args.max_batch < 1:
+        raise UsageError("--max-batch must be at least 1")
+    folder = RunFolder(args.run).require()
+    saved_model = folder.export / "saved_model"
+    if not has_serving_signatures(saved_model):
+        print(f"exporting {folder.path} first (no SavedModel with the serving signatures)",
+              file=sys.stderr, flush=True)
+        saved_model = export(folder.path)
+    serve(saved_model, args.host, args.port, args.max_batch, name=folder.path.name,
+          ready=lambda line: print(line, flush=True))
+    return 0
 
 
 def data_changes(args) -> dict:

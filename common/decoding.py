@@ -13,7 +13,7 @@ from common.errors import InputError
 from common.text import check_sentences
 
 __all__ = ["GREEDY", "Sampling", "TextTranslator", "at_least_one_row", "banned_logits",
-           "beam_search_loop", "choose_next", "first_rows"]
+           "beam_search_loop", "choose_next", "first_rows", "teacher_forced_input"]
 
 
 def at_least_one_row(texts: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -27,6 +27,13 @@ def at_least_one_row(texts: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
 def first_rows(outputs: dict, rows: tf.Tensor) -> dict:
     """Each output cut to its first ``rows`` rows."""
     return {name: value[:rows] for name, value in outputs.items()}
+
+
+def teacher_forced_input(tokens: tf.Tensor, start_id: int) -> tf.Tensor:
+    """What a decoder read while writing ``tokens`` (batch, steps): ``[START]`` and every
+    token but the last. One pass over it gives the attention of a finished translation."""
+    start = tf.fill([tf.shape(tokens)[0], 1], tf.constant(start_id, tokens.dtype))
+    return tf.concat([start, tokens[:, :-1]], axis=1)
 
 
 @dataclasses.dataclass(frozen=True)

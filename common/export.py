@@ -12,7 +12,17 @@ A translator's exported SavedModel has:
   (the GRU: [None, steps, source_len]; the Transformer's last decoder layer:
   [None, heads, steps, source_len]);
 * ``translate_beam``: ``texts`` and ``beam_width`` (int32 scalar, at least 1: checked in
-  the graph) -> ``translation``.
+  the graph) -> ``translation``;
+* ``sample``: ``texts``, ``temperature`` (float32), ``top_k`` (int32, 0: all) and ``seed``
+  (int64) -> everything ``translate_with_attention`` gives, and ``output_ids`` (int64
+  [None, steps]); greedy at temperature 0;
+* ``beam``: ``texts`` and ``beam_width`` -> the same as ``sample``, by beam search;
+* ``attention``: ``texts`` and ``output_ids`` (what ``sample`` or ``beam`` returned) ->
+  ``source_tokens`` and the attention maps of that translation, each (layers, None, heads,
+  queries, keys) float32: ``cross`` (both translators; the GRU's is one layer of one head),
+  and for the Transformer also ``encoder_self`` and ``decoder_self``.
+
+The server (:mod:`common.serving`) uses the last three.
 """
 
 from __future__ import annotations
@@ -76,10 +86,39 @@ class TranslatorModule(ExportModule):
             beam_width = tf.identity(beam_width)
         return {"translation": self.translator.beam(texts, beam_width)["translation"]}
 
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts"),
+                                  tf.TensorSpec([], tf.float32, name="temperature"),
+                                  tf.TensorSpec([], tf.int32, name="top_k"),
+                                  tf.TensorSpec([], tf.int64, name="seed")])
+    def sample(self, texts, temperature, top_k, seed):
+        checks = [tf.debugging.assert_non_negative(temperature,
+                                                   message="temperature must be at least 0"),
+                  tf.debugging.assert_non_negative(top_k, message="top_k must be at least 0")]
+        with tf.control_dependencies(checks):
+            texts = tf.identity(texts)
+        return self.translator.sample(texts, temperature, top_k, seed)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts"),
+                                  tf.TensorSpec([], tf.int32, name="beam_width")])
+    def beam(self, texts, beam_width):
+        check = tf.debugging.assert_positive(
+            beam_width, message="beam_width must be at least 1 (1 is greedy decoding)")
+        with tf.control_dependencies([check]):
+            beam_width = tf.identity(beam_width)
+        return self.translator.beam(texts, beam_width)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts"),
+                                  tf.TensorSpec([None, None], tf.int64, name="output_ids")])
+    def attention(self, texts, output_ids):
+        return self.translator.attention(texts, output_ids)
+
     def signatures(self) -> dict:
         return {"serving_default": self.translate,
                 "translate_with_attention": self.translate_with_attention,
-                "translate_beam": self.translate_beam}
+                "translate_beam": self.translate_beam,
+                "sample": self.sample,
+                "beam": self.beam,
+                "attention": self.attention}
 
 
 def save_saved_model(module, final: Path, signatures: dict) -> Path:

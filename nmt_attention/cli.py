@@ -1,4 +1,4 @@
-"""Command line: ``python -m nmt_attention train|translate|evaluate|plot|export|demo``.
+"""Command line: ``python -m nmt_attention train|translate|evaluate|plot|export|serve|demo``.
 
 Each command parses its arguments and calls the library (``train``, ``evaluate``,
 ``plots``, ``export``, ``demo``); nothing here is needed to use the package from Python.
@@ -16,6 +16,7 @@ from common.cli import (
     data_changes,
     report_training,
     run_command,
+    serve_run,
     training_changes,
     translate_lines,
     translation_parser,
@@ -115,6 +116,13 @@ def _export(args) -> int:
     return 0
 
 
+def _serve(args) -> int:
+    from nmt_attention.export import export
+    from nmt_attention.train import load_translator
+
+    return serve_run(args, lambda run: export(load_translator(run), RunFolder(run).export))
+
+
 def _demo(args) -> int:
     from nmt_attention.demo import demo
 
@@ -127,5 +135,6 @@ _COMMANDS = {
     "evaluate": _evaluate,
     "plot": _plot,
     "export": _export,
+    "serve": _serve,
     "demo": _demo,
 }

@@ -16,6 +16,7 @@ from common.decoding import (
     beam_search_loop,
     choose_next,
     first_rows,
+    teacher_forced_input,
 )
 from common.text import UNK, Vocabulary, detokenize, has_known_word, tokenize
 from nmt_attention.config import Config
@@ -302,11 +303,26 @@ class Translator(TextTranslator):
             allow_unknown=self.replace_unknown,
         )
         # Attention of the chosen translation: one teacher-forced pass over it.
-        start = tf.fill([tf.shape(tokens)[0], 1],
-                        tf.constant(self.target_vocabulary.start_id, tf.int64))
-        target_in = tf.concat([start, tokens[:, :-1]], axis=1)
+        target_in = teacher_forced_input(tokens, self.target_vocabulary.start_id)
         _, weights = self.model((source_ids, target_in), return_attention=True)
         return first_rows(self._outputs(texts, source_ids, tokens, weights), rows)
+
+    @tf.function(
+        input_signature=[tf.TensorSpec([None], tf.string), tf.TensorSpec([None, None], tf.int64)],
+        reduce_retracing=True,
+    )
+    def attention(self, texts, output_ids):
+        """The attention of the translations ``output_ids`` (batch, steps: the ``output_ids``
+        that :meth:`sample` or :meth:`beam` returned) of ``texts``: ``source_tokens`` (batch,
+        source_len) and ``cross`` (1, batch, 1, steps, source_len) float32 (one layer, one
+        head: the shape the Transformer's maps have), from one teacher-forced pass."""
+        texts, source_ids, _, rows = self._source(texts)
+        output_ids = tf.cond(rows > 0, lambda: output_ids,
+                             lambda: tf.zeros([1, 1], tf.int64))
+        target_in = teacher_forced_input(output_ids, self.target_vocabulary.start_id)
+        _, weights = self.model((source_ids, target_in), return_attention=True)
+        return {"source_tokens": self.source_vocabulary.words(source_ids)[:rows],
+                "cross": tf.cast(weights, tf.float32)[None, :rows, None]}
 
     def _source(self, texts):
         """The texts and their source ids (at least one row), the output length limit, and
@@ -338,6 +354,7 @@ class Translator(TextTranslator):
             "translation": tf.where(ok, text, tf.constant("")),
             "translated": ok,
             "output_tokens": words,
+            "output_ids": tokens,
             "source_tokens": self.source_vocabulary.words(source_ids),
             "attention": weights,
         }

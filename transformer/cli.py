@@ -1,4 +1,4 @@
-"""Command line: ``python -m transformer train|translate|evaluate|plot|export|demo``.
+"""Command line: ``python -m transformer train|translate|evaluate|plot|export|serve|demo``.
 
 Each command parses its arguments and calls the library (``train``, ``evaluate``,
 ``plots``, ``export``, ``demo``); nothing here is needed to use the package from Python.
@@ -16,6 +16,7 @@ from common.cli import (
     data_changes,
     report_training,
     run_command,
+    serve_run,
     training_changes,
     translate_lines,
     translation_parser,
@@ -124,6 +125,13 @@ def _export(args) -> int:
     return 0
 
 
+def _serve(args) -> int:
+    from transformer.export import export
+    from transformer.train import load_translator
+
+    return serve_run(args, lambda run: export(load_translator(run), RunFolder(run).export))
+
+
 def _demo(args) -> int:
     from transformer.demo import demo
 
@@ -131,4 +139,5 @@ def _demo(args) -> int:
 
 
 _COMMANDS = {"train": _train, "translate": _translate, "evaluate": _evaluate,
-             "plot": _plot, "export": _export, "demo": _demo}
+             "plot": _plot, "export": _export, "serve": _serve,
+             "demo": _demo}

@@ -22,9 +22,13 @@ class DecoderLayer(keras.layers.Layer):
         x: (batch, target_len, hidden_dim); context: (batch, source_len, hidden_dim).
         context_mask: optional (batch, source_len) bool.
 
+        return_self_attention_scores: also return the causal self-attention's weights.
+
     Returns:
         ``(x, cross_scores)``; cross_scores is (batch, num_heads, target_len, source_len).
-        :meth:`step` is the same for a decoding step, with a cache.
+        With ``return_self_attention_scores``, ``(x, self_scores, cross_scores)``, self_scores
+        (batch, num_heads, target_len, target_len). :meth:`step` is the same for a decoding
+        step, with a cache.
     """
 
     def __init__(self, hidden_dim: int, num_heads: int, intermediate_dim: int,
@@ -49,11 +53,15 @@ class DecoderLayer(keras.layers.Layer):
         self.feed_forward.build(x_shape)
         self.built = True
 
-    def call(self, x, context, context_mask=None, training=None):
-        x = self.self_attention(x, training=training)
+    def call(self, x, context, context_mask=None, training=None,
+             return_self_attention_scores=False):
+        x, self_scores = self.self_attention(x, training=training, return_attention_scores=True)
         x, cross_scores = self.cross_attention(x, context, context_mask, training=training,
                                                return_attention_scores=True)
-        return self.feed_forward(x, training=training), cross_scores
+        x = self.feed_forward(x, training=training)
+        if return_self_attention_scores:
+            return x, self_scores, cross_scores
+        return x, cross_scores
 
     def step(self, x, context_key_value, context_mask, cache, index):
         """One decoding step: ``x`` (batch, new, hidden_dim) the positions from ``index`` on,
@@ -79,11 +87,13 @@ class Decoder(keras.layers.Layer):
     Call arguments:
         token_ids: (batch, target_len) int, starting with ``[START]``.
         context: (batch, source_len, hidden_dim); context_mask: (batch, source_len) bool.
+        return_self_attention_scores: also return each layer's causal self-attention weights.
 
     Returns:
         ``(x, cross_scores)`` with x (batch, target_len, hidden_dim) and one
-        (batch, num_heads, target_len, source_len) array a layer. :meth:`step` is the same
-        for a decoding step, with a cache.
+        (batch, num_heads, target_len, source_len) array a layer; with
+        ``return_self_attention_scores``, ``(x, self_scores, cross_scores)``. :meth:`step` is
+        the same for a decoding step, with a cache.
     """
 
     def __init__(self, num_layers: int, vocabulary_size: int, hidden_dim: int, num_heads: int,
@@ -126,13 +136,18 @@ class Decoder(keras.layers.Layer):
         return tuple(layer.cross_attention.attention.project_key_value(context)
                      for layer in self.decoder_layers)
 
-    def call(self, token_ids, context, context_mask=None, training=None):
+    def call(self, token_ids, context, context_mask=None, training=None,
+             return_self_attention_scores=False):
         x = self.dropout_layer(self.embedding(token_ids), training=training)
-        scores = []
+        self_scores, cross_scores = [], []
         for layer in self.decoder_layers:
-            x, layer_scores = layer(x, context, context_mask, training=training)
-            scores.append(layer_scores)
-        return self._final(x), scores
+            x, layer_self, layer_cross = layer(x, context, context_mask, training=training,
+                                               return_self_attention_scores=True)
+            self_scores.append(layer_self)
+            cross_scores.append(layer_cross)
+        if return_self_attention_scores:
+            return self._final(x), self_scores, cross_scores
+        return self._final(x), cross_scores
 
     def step(self, token_ids, context_key_values, context_mask, cache, index):
         """One decoding step: ``token_ids`` (batch, new) at positions ``index`` on; ``cache``

@@ -81,6 +81,18 @@ class Transformer(keras.Model):
             del logits._keras_mask
         return (logits, scores) if return_attention else logits
 
+    def attention_scores(self, source_ids, target_in) -> dict:
+        """Every attention map of one teacher-forced pass (no dropout), each stacked over the
+        layers: ``encoder_self`` (layers, batch, heads, source_len, source_len),
+        ``decoder_self`` (layers, batch, heads, target_len, target_len) and ``cross``
+        (layers, batch, heads, target_len, source_len). Row ``t`` of the decoder's maps is
+        what the decoder read while choosing the token after ``target_in[:, t]``."""
+        context, encoder_self = self.encoder(source_ids, return_attention_scores=True)
+        _, decoder_self, cross = self.decoder(target_in, context, tf.not_equal(source_ids, 0),
+                                              return_self_attention_scores=True)
+        return {"encoder_self": tf.stack(encoder_self), "decoder_self": tf.stack(decoder_self),
+                "cross": tf.stack(cross)}
+
     def init_cache(self, batch_size, max_length) -> tuple:
         """The decoder's empty self-attention cache: one ``(keys, values)`` pair a layer,
         each zeros (batch, num_heads, max_length, key_dim)."""

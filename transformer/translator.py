@@ -6,7 +6,13 @@ from collections.abc import Sequence
 
 import tensorflow as tf
 
-from common.decoding import Sampling, TextTranslator, at_least_one_row, first_rows
+from common.decoding import (
+    Sampling,
+    TextTranslator,
+    at_least_one_row,
+    first_rows,
+    teacher_forced_input,
+)
 from common.text import has_known_word
 from transformer.model import Transformer
 from transformer.tokenizer import WordPieceTokenizer
@@ -75,6 +81,7 @@ class Translator(TextTranslator):
             "translation": tf.where(ok, self.target_tokenizer.decode(tokens), tf.constant("")),
             "translated": ok,
             "output_tokens": self.target_tokenizer.pieces(tokens),
+            "output_ids": tokens,
             "source_tokens": self.source_tokenizer.pieces(source_ids),
             "attention": attention,  # (batch, heads, steps, source_len), last decoder layer
         }
@@ -116,11 +123,26 @@ class Translator(TextTranslator):
             source_ids, max_length, beam_width, self.target_tokenizer.start_id,
             self.target_tokenizer.end_id, jit_compile=self.jit_compile,
             capacity=self._capacity)
-        start = tf.fill([tf.shape(tokens)[0], 1],
-                        tf.constant(self.target_tokenizer.start_id, tf.int64))
-        _, scores = self.model((source_ids, tf.concat([start, tokens[:, :-1]], 1)),
-                               return_attention=True)
+        target_in = teacher_forced_input(tokens, self.target_tokenizer.start_id)
+        _, scores = self.model((source_ids, target_in), return_attention=True)
         return first_rows(self._outputs(source_ids, tokens, scores[-1]), rows)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string),
+                                  tf.TensorSpec([None, None], tf.int64)],
+                 reduce_retracing=True)
+    def attention(self, texts, output_ids):
+        """Every attention map of the translations ``output_ids`` (batch, steps: the
+        ``output_ids`` that :meth:`sample` or :meth:`beam` returned) of ``texts``:
+        ``source_tokens`` (batch, source_len), and ``encoder_self``, ``decoder_self`` and
+        ``cross``, each (layers, batch, heads, queries, keys) float32, one teacher-forced
+        pass (:meth:`Transformer.attention_scores`). What the attention explorer shows."""
+        source_ids, _, rows = self._source(texts)
+        output_ids = tf.cond(rows > 0, lambda: output_ids,
+                             lambda: tf.zeros([1, 1], tf.int64))
+        maps = self.model.attention_scores(
+            source_ids, teacher_forced_input(output_ids, self.target_tokenizer.start_id))
+        maps = {name: tf.cast(value, tf.float32)[:, :rows] for name, value in maps.items()}
+        return {"source_tokens": self.source_tokenizer.pieces(source_ids)[:rows], **maps}
 
     def for_serving(self) -> Translator:
         """This translator in graph mode: an export meets every batch shape, and XLA would
