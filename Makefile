@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench notebooks docs clean browser
+.PHONY: demo explore test lint bench notebooks docs clean browser
 
 $(STAMP): requirements.txt requirements-notebooks.txt pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,18 @@ demo: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m nmt_attention demo --run runs/demo/nmt_attention
 	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m transformer demo --run runs/demo/transformer
 	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m classify demo --run runs/demo/classify
+	@echo
+	@echo "Explore the demo's attention in a browser: make explore, then open http://127.0.0.1:8000/"
+
+## The attention explorer on make demo's runs: the Transformer at http://127.0.0.1:8000/, the
+## GRU at :8001, the BERT classifier at :8002, the ViT at :8003 (Ctrl-C stops them all).
+explore: $(STAMP)
+	@test -d runs/demo/transformer || { echo "no demo runs: run make demo first"; exit 2; }
+	@trap 'kill 0' INT TERM EXIT; \
+	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m nmt_attention serve --run runs/demo/nmt_attention --port 8001 & \
+	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m classify bert serve --run runs/demo/classify/bert --port 8002 & \
+	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m classify vit serve --run runs/demo/classify/vit --port 8003 & \
+	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m transformer serve --run runs/demo/transformer --port 8000
 
 ## The system browser the explorer's browser test drives (Debian's chromium and
 ## chromium-driver), installed with apt-get when missing (as root; else it says what to do).

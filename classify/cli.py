@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from common.cli import (
-    add_serve_command,
     UsageError,
+    add_serve_command,
     add_training_arguments,
     input_batches,
     note,

@@ -212,7 +212,7 @@ function heatmap(matrix, rows, cols, labelled) {
   const grid = document.createElement("div");
   grid.className = labelled ? "grid" : "grid mini";
   grid.style.gridTemplateColumns = labelled ? `auto repeat(${cols.length}, 2.2em)`
-    : `repeat(${cols.length}, 0.7em)`;
+    : `repeat(${cols.length}, 1.15em)`;
   const peak = Math.max(1e-9, ...matrix.flat());
   if (labelled) {
     grid.append(document.createElement("span"));

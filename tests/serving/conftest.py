@@ -1,0 +1,115 @@
+"""Servers for the serving tests: ``python -m TUTORIAL serve`` in a subprocess on a free
+localhost port, one per tiny run, started once a session."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def call(url: str, body=None, raw: bytes | None = None, timeout: float = 120,
+         headers: dict | None = None) -> tuple[int, dict]:
+    """``(status, JSON body)`` of a GET (no body) or a POST."""
+    data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+    request = urllib.request.Request(url, data=data, headers={
+        "Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+class Server:
+    """``python -m <module> [kind] serve --run RUN`` on a free port."""
+
+    def __init__(self, argv: list[str], folder):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = folder / "server.log"
+        self._log = open(self.log_path, "w")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", *argv, "--port", str(self.port)], stdout=self._log,
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+        self._ready = False
+
+    def ready(self, timeout: float = 300) -> "Server":
+        """Waits for ``GET /health`` to answer (the export first, when the run has none)."""
+        deadline = time.monotonic() + timeout
+        while not self._ready:
+            assert self.process.poll() is None, self.log()
+            try:
+                status, _ = call(f"{self.url}/health", timeout=5)
+                self._ready = status == 200
+            except OSError:
+                assert time.monotonic() < deadline, "server not up:\n" + self.log()
+                time.sleep(0.5)
+        return self
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._log.close()
+
+
+def _server(tmp_path_factory, run, argv_head):
+    folder = tmp_path_factory.mktemp("serve")
+    copy = folder / run.name
+    shutil.copytree(run, copy, ignore=shutil.ignore_patterns("export"))
+    return Server([*argv_head, "serve", "--run", str(copy)], folder), copy
+
+
+@pytest.fixture(scope="session")
+def transformer_server(tmp_path_factory, tiny_transformer_run):
+    server, run = _server(tmp_path_factory, tiny_transformer_run, ["transformer"])
+    server.run = run
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def gru_server(tmp_path_factory, tiny_run):
+    server, run = _server(tmp_path_factory, tiny_run, ["nmt_attention"])
+    server.run = run
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def text_server(tmp_path_factory, tiny_text_run):
+    server, run = _server(tmp_path_factory, tiny_text_run, ["classify", "text"])
+    server.run = run
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def vit_server(tmp_path_factory, tiny_vit_run):
+    server, run = _server(tmp_path_factory, tiny_vit_run, ["classify", "vit"])
+    server.run = run
+    yield server
+    server.stop()

@@ -1,0 +1,269 @@
+"""The HTTP API of ``python -m TUTORIAL serve``: every endpoint against the SavedModel's own
+answers, bad requests, hostile texts, concurrent clients."""
+
+import http.client
+import json
+import threading
+import urllib.request
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.serving.conftest import call
+
+pytestmark = pytest.mark.slow
+
+SENTENCES = ["el gato negro come pescado.", "¿Quién compró el libro?"]
+
+
+def _saved_model(run):
+    import tensorflow_text  # noqa: F401 - the Transformer's tokenizer ops
+
+    return tf.saved_model.load(str(run / "export" / "saved_model"))
+
+
+def _strings(tensor) -> list[str]:
+    return [t.decode() for t in tensor.numpy()]
+
+
+def _trim(tokens: list[str], end: bool) -> list[str]:
+    if end and "[END]" in tokens:
+        return tokens[:tokens.index("[END]") + 1]
+    while tokens and tokens[-1] in ("", "[PAD]"):
+        tokens = tokens[:-1]
+    return tokens
+
+
+def test_translate_equals_the_saved_model_with_every_attention_map(transformer_server):
+    server = transformer_server.ready()
+    status, body = call(f"{server.url}/translate", {"texts": SENTENCES, "attention": True})
+    assert status == 200, body
+    model = _saved_model(server.run)
+    own = model.signatures["sample"](texts=tf.constant(SENTENCES), temperature=tf.constant(0.0),
+                                     top_k=tf.constant(0), seed=tf.constant(0, tf.int64))
+    maps = model.signatures["attention"](texts=tf.constant(SENTENCES),
+                                         output_ids=own["output_ids"])
+    greedy = model.signatures["serving_default"](texts=tf.constant(SENTENCES))["translation"]
+    for i, result in enumerate(body["results"]):
+        assert result["translation"] == _strings(greedy)[i]
+        source = _trim(_strings(own["source_tokens"][i]), end=False)
+        output = _trim(_strings(own["output_tokens"][i]), end=True)
+        assert result["source_tokens"] == source and result["output_tokens"] == output
+        s, o = len(source), len(output)
+        expected = {"encoder_self": maps["encoder_self"][:, i, :, :s, :s],
+                    "decoder_self": maps["decoder_self"][:, i, :, :o, :o],
+                    "cross": maps["cross"][:, i, :, :o, :s]}
+        assert set(result["attention"]) == set(expected)
+        for name, value in expected.items():
+            np.testing.assert_allclose(result["attention"][name], value.numpy(), atol=1e-4)
+        # Each query's weights sum to 1; the decoder's self-attention never looks ahead.
+        cross = np.array(result["attention"]["cross"])
+        np.testing.assert_allclose(cross.sum(-1), 1.0, atol=2e-3)
+        causal = np.array(result["attention"]["decoder_self"])
+        assert np.abs(np.triu(causal, k=1)).max() == 0
+        # The last decoder layer's cross-attention is what decoding returned.
+        np.testing.assert_allclose(cross[-1], own["attention"][i, :, :o, :s].numpy(), atol=1e-4)
+
+
+def test_beam_and_sampling_equal_the_saved_model(transformer_server):
+    server = transformer_server.ready()
+    model = _saved_model(server.run)
+    status, body = call(f"{server.url}/translate", {"texts": SENTENCES, "beam": 3})
+    assert status == 200, body
+    beam = model.signatures["translate_beam"](texts=tf.constant(SENTENCES),
+                                              beam_width=tf.constant(3))["translation"]
+    assert [r["translation"] for r in body["results"]] == _strings(beam)
+    greedy = [r["translation"] for r in call(f"{server.url}/translate",
+                                             {"texts": SENTENCES[:1]})[1]["results"]]
+    sampled = []
+    for seed in range(6):
+        status, body = call(f"{server.url}/translate", {"texts": SENTENCES[:1], "seed": seed,
+                                                        "temperature": 3.0, "top_k": 0})
+        own = model.signatures["sample"](
+            texts=tf.constant(SENTENCES[:1]), temperature=tf.constant(3.0),
+            top_k=tf.constant(0), seed=tf.constant(seed, tf.int64))["translation"]
+        assert body["results"][0]["translation"] == _strings(own)[0]
+        sampled.append(body["results"][0]["translation"])
+    assert set(sampled) - set(greedy), "sampling at temperature 3 never left greedy decoding"
+
+
+def _get(url: str) -> tuple[int, str, str]:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.status, response.headers["content-type"], response.read().decode()
+
+
+def test_health_info_openapi_and_the_page(transformer_server):
+    from transformer.config import Config
+
+    server = transformer_server.ready()
+    config = Config.tiny()
+    assert call(f"{server.url}/health")[1] == {"status": "ok", "kind": "translator",
+                                              "name": server.run.name}
+    info = call(f"{server.url}/info")[1]
+    assert (info["layers"], info["heads"]) == (config.num_layers, config.num_heads)
+    assert info["maps"] == ["encoder_self", "decoder_self", "cross"]
+    schema = json.loads(_get(f"{server.url}/openapi.json")[2])
+    assert {"/translate", "/classify", "/health", "/info"} <= set(schema["paths"])
+    status, kind, docs = _get(f"{server.url}/docs")
+    assert status == 200 and "text/html" in kind
+    status, kind, page = _get(f"{server.url}/")
+    assert "text/html" in kind and "/static/explorer.js" in page
+    for name in ("explorer.js", "explorer.css"):
+        assert _get(f"{server.url}/static/{name}")[0] == 200
+    # Nothing the page loads comes from another host.
+    assert "http://" not in page and "https://" not in page
+
+
+def _chunked(server, payload: bytes) -> tuple[int, dict]:
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    chunks = (payload[i:i + 65536] for i in range(0, len(payload), 65536))
+    connection.request("POST", "/translate", body=chunks, encode_chunked=True,
+                       headers={"Content-Type": "application/json"})
+    response = connection.getresponse()
+    return response.status, json.loads(response.read())
+
+
+BAD = [
+    ({}, 422, "texts"),
+    ({"texts": []}, 422, "texts"),
+    ({"texts": "una frase"}, 422, "texts"),
+    ({"texts": ["hola", 3]}, 422, "texts.1"),
+    ({"texts": ["hola"] * 65}, 422, "texts"),
+    ({"texts": ["x" * 2001]}, 422, "texts.0"),
+    ({"texts": ["hola"], "beam": 0}, 422, "beam"),
+    ({"texts": ["hola"], "beam": 9}, 422, "beam"),
+    ({"texts": ["hola"], "temperature": -1}, 422, "temperature"),
+    ({"texts": ["hola"], "top_k": -2}, 422, "top_k"),
+    ({"texts": ["hola"], "beam": 3, "temperature": 0.5}, 422, "temperature"),
+    ({"texts": ["hola"], "colour": "red"}, 422, "colour"),
+    ([1, 2], 422, "body"),
+]
+
+
+def test_bad_requests_get_one_error_naming_the_field_and_serving_goes_on(transformer_server):
+    server = transformer_server.ready()
+    for body, status, field in BAD:
+        got, answer = call(f"{server.url}/translate", body)
+        assert (got, answer.get("field")) == (status, field), (body, answer)
+        assert answer["error"]
+    assert call(f"{server.url}/translate", raw=b'{"texts": [')[1]["field"] == "body"
+    assert call(f"{server.url}/classify", {"texts": ["hola"]})[0] == 404
+    too_big = json.dumps({"texts": ["palabra " * 200] * 60 * 12}).encode()
+    assert len(too_big) > 1_000_000
+    assert call(f"{server.url}/translate", raw=too_big)[0] == 413
+    assert _chunked(server, too_big)[0] == 413
+    assert server.alive()
+    status, body = call(f"{server.url}/translate", {"texts": SENTENCES[:1]})
+    assert status == 200 and body["results"][0]["translation"]
+
+
+HOSTILE = ["", "   ", "?!¿¡...", "😀😀😀", "漢字のテキスト", "\x00\x07\x1b[31m", "\u202eolleh",
+           "gato " * 399, "Zzyzx Qwrtp"]
+
+
+def test_hostile_texts_are_answered_and_never_guessed(transformer_server):
+    server = transformer_server.ready()
+    status, body = call(f"{server.url}/translate", {"texts": HOSTILE, "attention": True})
+    assert status == 200, body
+    results = body["results"]
+    assert len(results) == len(HOSTILE)
+    for result in results:
+        if not result["translated"]:  # nothing the model knows: no guess from padding
+            assert result["translation"] == ""
+    assert [r["translated"] for r in results[:6]] == [False] * 6
+    assert results[7]["translated"]
+    long = results[7]
+    assert np.array(long["attention"]["cross"]).shape[-1] == len(long["source_tokens"])
+    status, body = call(f"{server.url}/translate", {"texts": ["gato " * 2000]})
+    assert (status, body["field"]) == (422, "texts.0")
+    assert call(f"{server.url}/health")[0] == 200
+
+
+def test_concurrent_clients_each_get_their_own_answer(transformer_server):
+    server = transformer_server.ready()
+    texts = [f"el gato {w} come pescado." for w in
+             ["negro", "blanco", "grande", "pequeño", "viejo", "joven", "rojo", "azul"]] * 2
+    alone = {t: call(f"{server.url}/translate", {"texts": [t]})[1]["results"][0]["source_tokens"]
+             for t in set(texts)}
+    answers = [None] * len(texts)
+
+    def client(i):
+        answers[i] = call(f"{server.url}/translate", {"texts": [texts[i]]})
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(len(texts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    for text, (status, body) in zip(texts, answers, strict=True):
+        assert status == 200
+        assert body["results"][0]["source_tokens"] == alone[text]
+
+
+def test_the_gru_server_gives_its_one_map(gru_server):
+    server = gru_server.ready()
+    info = call(f"{server.url}/info")[1]
+    assert (info["layers"], info["heads"], info["maps"]) == (1, 1, ["cross"])
+    status, body = call(f"{server.url}/translate", {"texts": SENTENCES, "attention": True})
+    assert status == 200, body
+    model = _saved_model(server.run)
+    own = model.translate_with_attention(tf.constant(SENTENCES))
+    for i, result in enumerate(body["results"]):
+        assert result["translation"] == _strings(own["translation"])[i]
+        s, o = len(result["source_tokens"]), len(result["output_tokens"])
+        np.testing.assert_allclose(result["attention"]["cross"][0][0],
+                                   own["attention"][i, :o, :s].numpy(), atol=1e-4)
+
+
+def test_the_text_classifier_server(text_server):
+    server = text_server.ready()
+    texts = ["the film was not good at all", ""]
+    status, body = call(f"{server.url}/classify", {"texts": texts, "attention": True})
+    assert status == 200, body
+    model = _saved_model(server.run)
+    own = model.signatures["explain"](texts=tf.constant(texts))
+    labels = json.loads((server.run / "export" / "labels.json").read_text())
+    first = body["results"][0]
+    np.testing.assert_allclose([first["probabilities"][name] for name in labels],
+                               own["probabilities"][0].numpy(), atol=1e-5)
+    n = len(first["tokens"])
+    assert first["tokens"][0] == "[CLS]" and n == 1 + len(texts[0].split())
+    np.testing.assert_allclose(first["attention"], own["attention"][:, 0, :, :n, :n].numpy(),
+                               atol=1e-4)
+    assert body["results"][1]["classified"] is False and body["results"][1]["label"] == ""
+    assert call(f"{server.url}/classify", {"images": [[[0.0]]]})[1]["field"] == "images"
+    assert call(f"{server.url}/translate", {"texts": ["hola"]})[0] == 404
+
+
+def test_the_vit_server_gives_the_rollout_over_the_patches(vit_server):
+    from classify.vit import attention_rollout
+
+    server = vit_server.ready()
+    info = call(f"{server.url}/info")[1]
+    height, width, channels = info["image_shape"]
+    image = np.random.default_rng(0).uniform(0, 1, (height, width)).round(3)
+    status, body = call(f"{server.url}/classify", {"images": [image.tolist()],
+                                                   "attention": True})
+    assert status == 200, body
+    result = body["results"][0]
+    model = _saved_model(server.run)
+    own = model.signatures["serving_default"](
+        images=tf.constant(image[None, :, :, None], tf.float32))
+    assert result["label"] == own["label"][0].numpy().decode()
+    expected = attention_rollout([np.array(block) for block in result["attention"]])
+    np.testing.assert_allclose(result["rollout"], expected, atol=2e-3)
+    for bad, field in [([image[:-1].tolist()], "images.0"),
+                       ([(image * 2).tolist()], "images.0"),
+                       ([[["a"] * width] * height], "images.0")]:
+        status, body = call(f"{server.url}/classify", {"images": bad})
+        assert (status, body["field"]) == (422, field), body
+
+
+def test_serve_refuses_a_missing_run_and_a_bad_port(tmp_path, capsys):
+    from transformer.cli import main
+
+    assert main(["serve", "--run", str(tmp_path / "none")]) == 2
+    assert "not a run folder" in capsys.readouterr().err
+    assert main(["serve", "--run", str(tmp_path), "--port", "70000"]) == 2
+    assert "--port" in capsys.readouterr().err

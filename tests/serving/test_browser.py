@@ -1,0 +1,146 @@
+"""The attention explorer in a real headless browser: Debian's chromium and chromium-driver
+(``make test`` installs them when missing), driven by selenium. Fails, never skips, when the
+browser is missing."""
+
+import json
+import shutil
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.serving.conftest import call
+
+pytestmark = pytest.mark.slow
+
+SENTENCE = "el gato negro come pescado."
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    binary, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    assert binary and driver, ("the browser test needs Debian's chromium and chromium-driver: "
+                               "`make browser` installs them (as root)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
+                     "--window-size=1200,1000", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update",
+                     "--disable-default-apps", "--disable-sync"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    chrome = webdriver.Chrome(service=Service(driver), options=options)
+    yield chrome
+    chrome.quit()
+
+
+def _wait(browser, condition, timeout=120):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(browser, timeout).until(lambda _: condition())
+
+
+def _by(browser, selector):
+    from selenium.webdriver.common.by import By
+
+    return browser.find_elements(By.CSS_SELECTOR, selector)
+
+
+def _colors(browser):
+    return [cell.value_of_css_property("background-color")
+            for cell in _by(browser, "#heatmap .cell")]
+
+
+def _select(browser, element_id, value):
+    from selenium.webdriver.support.ui import Select
+
+    Select(_by(browser, f"#{element_id}")[0]).select_by_value(str(value))
+
+
+def _requested_hosts(browser) -> set:
+    hosts = set()
+    for entry in browser.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            url = urlparse(message["params"]["request"]["url"])
+            if url.scheme not in ("data", "blob"):
+                hosts.add(url.netloc)
+    return hosts
+
+
+def test_the_explorer_translates_and_shows_every_head(browser, transformer_server):
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    server = transformer_server.ready()
+    info = call(f"{server.url}/info")[1]
+    expected = call(f"{server.url}/translate", {"texts": [SENTENCE]})[1]["results"][0]
+    browser.get(f"{server.url}/")
+    _wait(browser, lambda: _by(browser, "body[data-ready='true']"))
+    _by(browser, "#sentence")[0].send_keys(SENTENCE)
+    _by(browser, "#submit")[0].click()
+    _wait(browser, lambda: _by(browser, "#heatmap .cell"))
+    assert _by(browser, "#answer")[0].text == expected["translation"]
+
+    # The cross-attention of the last layer, head 1: one cell per output x source token.
+    rows, cols = len(expected["output_tokens"]), len(expected["source_tokens"])
+    assert len(_by(browser, "#heatmap .cell")) == rows * cols
+    assert [t.text for t in _by(browser, "#heatmap .token.col")] == expected["source_tokens"]
+    assert [t.text for t in _by(browser, "#heatmap .token.row")] == expected["output_tokens"]
+
+    before = _colors(browser)
+    _select(browser, "layer", 0)
+    after_layer = _colors(browser)
+    assert len(after_layer) == rows * cols and after_layer != before
+    _select(browser, "head", 1)
+    assert _colors(browser) != after_layer
+    assert _by(browser, "#heatmap")[0].get_attribute("data-head") == "1"
+
+    # Hovering a source token lights its column: what looks at it.
+    token = _by(browser, "#heatmap .token.col")[2]
+    ActionChains(browser).move_to_element(token).perform()
+    lit = _by(browser, "#heatmap .cell.lit")
+    assert len(lit) == rows and {c.get_attribute("data-col") for c in lit} == {"2"}
+    # Hovering an output token lights its row and lists where it looks.
+    ActionChains(browser).move_to_element(_by(browser, "#heatmap .token.row")[1]).perform()
+    assert {c.get_attribute("data-row") for c in _by(browser, "#heatmap .cell.lit")} == {"1"}
+    assert expected["output_tokens"][1] in _by(browser, "#words .intro")[0].text
+
+    # Every head at once, and the encoder's self-attention (source x source).
+    _select(browser, "head", "all")
+    assert len(_by(browser, "#heatmap figure")) == info["heads"]
+    _select(browser, "head", 0)
+    _select(browser, "map", "encoder_self")
+    assert len(_by(browser, "#heatmap .cell")) == cols * cols
+
+    # Beam search from the page.
+    _select(browser, "method", "beam")
+    _by(browser, "#submit")[0].click()
+    beam = call(f"{server.url}/translate", {"texts": [SENTENCE], "beam": 4})[1]["results"][0]
+    _wait(browser, lambda: _by(browser, "#answer")[0].text == beam["translation"])
+
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors
+    assert _requested_hosts(browser) == {f"127.0.0.1:{server.port}"}
+
+
+def test_the_explorer_shows_a_classifiers_attention(browser, text_server):
+    server = text_server.ready()
+    sentence = "the film was not good at all"
+    expected = call(f"{server.url}/classify", {"texts": [sentence], "attention": True}
+                    )[1]["results"][0]
+    browser.get(f"{server.url}/")
+    _wait(browser, lambda: _by(browser, "body[data-ready='true']"))
+    _by(browser, "#sentence")[0].send_keys(sentence)
+    _by(browser, "#submit")[0].click()
+    _wait(browser, lambda: _by(browser, "#heatmap .cell"))
+    tokens = expected["tokens"]  # [CLS], then each word or [UNK]
+    assert len(tokens) == 1 + len(sentence.split())
+    assert len(_by(browser, "#heatmap .cell")) == len(tokens) ** 2
+    assert expected["label"] in _by(browser, "#answer")[0].text
+    assert len(_by(browser, "#bars .bar")) == len(expected["probabilities"])
+    # The [CLS] row over the words, as chips.
+    assert [c.text for c in _by(browser, "#words .chip")] == tokens
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors
