@@ -402,8 +402,15 @@ function drawRollout(image, rollout) {
   rollout.forEach((weight, i) => {
     const px = (i % side) * canvas.width / side;
     const py = Math.floor(i / side) * canvas.height / side;
-    context.fillStyle = `rgba(230, 60, 30, ${(0.75 * weight / peak).toFixed(3)})`;
+    context.fillStyle = `rgba(230, 60, 30, ${(0.6 * weight / peak).toFixed(3)})`;
     context.fillRect(px, py, canvas.width / side, canvas.height / side);
+    if (side <= 4) { // few patches: write each one's share
+      context.fillStyle = "white";
+      context.font = "bold 15px system-ui, sans-serif";
+      context.textAlign = "center";
+      context.fillText(weight.toFixed(2), px + canvas.width / side / 2,
+        py + canvas.height / side / 2 + 5);
+    }
   });
   canvas.dataset.patches = rollout.length;
 }

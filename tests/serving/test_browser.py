@@ -144,3 +144,26 @@ def test_the_explorer_shows_a_classifiers_attention(browser, text_server):
     assert [c.text for c in _by(browser, "#words .chip")] == tokens
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert not errors, errors
+
+
+def test_the_explorer_classifies_a_drawn_digit_with_its_rollout(browser, vit_server):
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    server = vit_server.ready()
+    browser.get(f"{server.url}/")
+    _wait(browser, lambda: _by(browser, "body[data-ready='true']"))
+    canvas = _by(browser, "#canvas")[0]
+    stroke = ActionChains(browser).move_to_element_with_offset(canvas, 0, -60).click_and_hold()
+    for dy in range(-40, 70, 20):
+        stroke = stroke.move_to_element_with_offset(canvas, 0, dy)
+    stroke.release().perform()
+    _by(browser, "#classify-image")[0].click()
+    _wait(browser, lambda: _by(browser, "#heatmap .cell"))
+    patches = int(_by(browser, "#overlay")[0].get_attribute("data-patches"))
+    info = call(f"{server.url}/info")[1]
+    assert patches >= 4
+    assert len(_by(browser, "#heatmap .cell")) == (patches + 1) ** 2
+    assert len(_by(browser, "#bars .bar")) == len(info["labels"])
+    assert _by(browser, "#answer")[0].text.startswith("label: ")
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors
