@@ -80,11 +80,7 @@ class TranslatorModule(ExportModule):
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts"),
                                   tf.TensorSpec([], tf.int32, name="beam_width")])
     def translate_beam(self, texts, beam_width):
-        check = tf.debugging.assert_positive(
-            beam_width, message="beam_width must be at least 1 (1 is greedy decoding)")
-        with tf.control_dependencies([check]):
-            beam_width = tf.identity(beam_width)
-        return {"translation": self.translator.beam(texts, beam_width)["translation"]}
+        return {"translation": self.beam(texts, beam_width)["translation"]}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts"),
                                   tf.TensorSpec([], tf.float32, name="temperature"),

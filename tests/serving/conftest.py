@@ -80,36 +80,49 @@ def _server(tmp_path_factory, run, argv_head):
     folder = tmp_path_factory.mktemp("serve")
     copy = folder / run.name
     shutil.copytree(run, copy, ignore=shutil.ignore_patterns("export"))
-    return Server([*argv_head, "serve", "--run", str(copy)], folder), copy
+    server = Server([*argv_head, "serve", "--run", str(copy)], folder)
+    server.run = copy
+    return server
 
 
 @pytest.fixture(scope="session")
-def transformer_server(tmp_path_factory, tiny_transformer_run):
-    server, run = _server(tmp_path_factory, tiny_transformer_run, ["transformer"])
-    server.run = run
-    yield server
-    server.stop()
+def _servers(tmp_path_factory, tiny_run, tiny_transformer_run, tiny_text_run, tiny_vit_run):
+    """All four servers, started together: each exports its run and loads it in its own
+    process, so they start side by side while the tests wait for the first."""
+    servers = {
+        "transformer": _server(tmp_path_factory, tiny_transformer_run, ["transformer"]),
+        "gru": _server(tmp_path_factory, tiny_run, ["nmt_attention"]),
+        "text": _server(tmp_path_factory, tiny_text_run, ["classify", "text"]),
+        "vit": _server(tmp_path_factory, tiny_vit_run, ["classify", "vit"]),
+    }
+    yield servers
+    for server in servers.values():
+        server.stop()
+
+
+def _one(name: str):
+    @pytest.fixture(scope="session", name=f"{name}_server")
+    def server(_servers):
+        return _servers[name]
+
+    return server
+
+
+transformer_server, gru_server, text_server, vit_server = (
+    _one(name) for name in ("transformer", "gru", "text", "vit"))
 
 
 @pytest.fixture(scope="session")
-def gru_server(tmp_path_factory, tiny_run):
-    server, run = _server(tmp_path_factory, tiny_run, ["nmt_attention"])
-    server.run = run
-    yield server
-    server.stop()
+def saved_models():
+    """Each run's exported SavedModel, loaded once in the test process."""
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401 - the Transformer's tokenizer ops
 
+    loaded = {}
 
-@pytest.fixture(scope="session")
-def text_server(tmp_path_factory, tiny_text_run):
-    server, run = _server(tmp_path_factory, tiny_text_run, ["classify", "text"])
-    server.run = run
-    yield server
-    server.stop()
+    def load(run):
+        if run not in loaded:
+            loaded[run] = tf.saved_model.load(str(run / "export" / "saved_model"))
+        return loaded[run]
 
-
-@pytest.fixture(scope="session")
-def vit_server(tmp_path_factory, tiny_vit_run):
-    server, run = _server(tmp_path_factory, tiny_vit_run, ["classify", "vit"])
-    server.run = run
-    yield server
-    server.stop()
+    return load

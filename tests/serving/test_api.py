@@ -17,12 +17,6 @@ pytestmark = pytest.mark.slow
 SENTENCES = ["el gato negro come pescado.", "¿Quién compró el libro?"]
 
 
-def _saved_model(run):
-    import tensorflow_text  # noqa: F401 - the Transformer's tokenizer ops
-
-    return tf.saved_model.load(str(run / "export" / "saved_model"))
-
-
 def _strings(tensor) -> list[str]:
     return [t.decode() for t in tensor.numpy()]
 
@@ -35,11 +29,12 @@ def _trim(tokens: list[str], end: bool) -> list[str]:
     return tokens
 
 
-def test_translate_equals_the_saved_model_with_every_attention_map(transformer_server):
+def test_translate_equals_the_saved_model_with_every_attention_map(transformer_server,
+                                                                   saved_models):
     server = transformer_server.ready()
     status, body = call(f"{server.url}/translate", {"texts": SENTENCES, "attention": True})
     assert status == 200, body
-    model = _saved_model(server.run)
+    model = saved_models(server.run)
     own = model.signatures["sample"](texts=tf.constant(SENTENCES), temperature=tf.constant(0.0),
                                      top_k=tf.constant(0), seed=tf.constant(0, tf.int64))
     maps = model.signatures["attention"](texts=tf.constant(SENTENCES),
@@ -66,9 +61,9 @@ def test_translate_equals_the_saved_model_with_every_attention_map(transformer_s
         np.testing.assert_allclose(cross[-1], own["attention"][i, :, :o, :s].numpy(), atol=1e-4)
 
 
-def test_beam_and_sampling_equal_the_saved_model(transformer_server):
+def test_beam_and_sampling_equal_the_saved_model(transformer_server, saved_models):
     server = transformer_server.ready()
-    model = _saved_model(server.run)
+    model = saved_models(server.run)
     status, body = call(f"{server.url}/translate", {"texts": SENTENCES, "beam": 3})
     assert status == 200, body
     beam = model.signatures["translate_beam"](texts=tf.constant(SENTENCES),
@@ -201,13 +196,13 @@ def test_concurrent_clients_each_get_their_own_answer(transformer_server):
         assert body["results"][0]["source_tokens"] == alone[text]
 
 
-def test_the_gru_server_gives_its_one_map(gru_server):
+def test_the_gru_server_gives_its_one_map(gru_server, saved_models):
     server = gru_server.ready()
     info = call(f"{server.url}/info")[1]
     assert (info["layers"], info["heads"], info["maps"]) == (1, 1, ["cross"])
     status, body = call(f"{server.url}/translate", {"texts": SENTENCES, "attention": True})
     assert status == 200, body
-    model = _saved_model(server.run)
+    model = saved_models(server.run)
     own = model.translate_with_attention(tf.constant(SENTENCES))
     for i, result in enumerate(body["results"]):
         assert result["translation"] == _strings(own["translation"])[i]
@@ -216,12 +211,12 @@ def test_the_gru_server_gives_its_one_map(gru_server):
                                    own["attention"][i, :o, :s].numpy(), atol=1e-4)
 
 
-def test_the_text_classifier_server(text_server):
+def test_the_text_classifier_server(text_server, saved_models):
     server = text_server.ready()
     texts = ["the film was not good at all", ""]
     status, body = call(f"{server.url}/classify", {"texts": texts, "attention": True})
     assert status == 200, body
-    model = _saved_model(server.run)
+    model = saved_models(server.run)
     own = model.signatures["explain"](texts=tf.constant(texts))
     labels = json.loads((server.run / "export" / "labels.json").read_text())
     first = body["results"][0]
@@ -236,7 +231,7 @@ def test_the_text_classifier_server(text_server):
     assert call(f"{server.url}/translate", {"texts": ["hola"]})[0] == 404
 
 
-def test_the_vit_server_gives_the_rollout_over_the_patches(vit_server):
+def test_the_vit_server_gives_the_rollout_over_the_patches(vit_server, saved_models):
     from classify.vit import attention_rollout
 
     server = vit_server.ready()
@@ -247,7 +242,7 @@ def test_the_vit_server_gives_the_rollout_over_the_patches(vit_server):
                                                    "attention": True})
     assert status == 200, body
     result = body["results"][0]
-    model = _saved_model(server.run)
+    model = saved_models(server.run)
     own = model.signatures["serving_default"](
         images=tf.constant(image[None, :, :, None], tf.float32))
     assert result["label"] == own["label"][0].numpy().decode()
