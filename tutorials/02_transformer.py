@@ -113,6 +113,9 @@ print(f"beyond distance 100 it stays between {similarity[100:].min():.3f} and "
 # `docs/experiments/positions.md` has the table, command and seed): Transformers with
 # sinusoidal or learned positions, trained on sentences of up to 15 words, are level on those
 # lengths, and the sines help only a little on longer sentences: neither extrapolates well.
+# Without any positions the encoder reads a bag of words, and still the model is only 4-7
+# BLEU behind (the causal decoder can count its own steps, and these short pairs mostly keep
+# the same word order in both languages).
 
 # %%
 lesson.show_png(lesson.ROOT / "docs" / "experiments" / "positions.png")
