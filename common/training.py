@@ -38,6 +38,7 @@ from common.run_folder import RunFolder, TrainState, read_history
 __all__ = [
     "AttentionImages",
     "FitPlan",
+    "FitScheduleToTime",
     "RecentWeights",
     "RunCheckpoint",
     "RunContext",
@@ -225,7 +226,8 @@ def fit_plan(plan: FitPlan, run: RunFolder, state: TrainState, config,
                                                        profile_batch=0))
         if plan.drawer is not None:
             every_epoch.append(AttentionImages(run.logs, plan.build, plan.drawer))
-    every_epoch += [TimeLimit(time_limit)] if time_limit else []
+    every_epoch += [TimeLimit(time_limit), FitScheduleToTime(time_limit, log)] \
+        if time_limit else []
     every_epoch += [recent] if recent else []
     if state.epoch < epochs and not state.stopped_early:
         # The training batches come in one seeded order; a resumed run skips the ones the
@@ -408,6 +410,70 @@ class TimeLimit(keras.callbacks.Callback):
         late = bool(self.minutes) and time.monotonic() - self.started > 60 * self.minutes
         if agree(self.model.distribute_strategy, late):
             self.model.stop_training = True
+
+
+class FitScheduleToTime(keras.callbacks.Callback):
+    """With a time limit, tells a learning-rate schedule that has ``fit_to(total_steps,
+    step, first)`` (``transformer.schedule.WarmupSchedule(decay="linear")``) the step at
+    which the limit will be reached: first from the speed of the first steps (the first
+    call, which traces the step, left out), then after every epoch from the epochs since the
+    first (validation included), so a slow spell moves the end. Other schedules are left
+    alone."""
+
+    def __init__(self, minutes: float, log: Callable[[str], None] = print):
+        super().__init__()
+        self.seconds = 60 * minutes
+        self.log = log
+        self._marks: list[tuple[float, int]] = []
+        self._epoch_one = None
+
+    def _schedule(self):
+        schedule = getattr(self.model.optimizer, "_learning_rate", None)
+        return schedule if hasattr(schedule, "fit_to") else None
+
+    def _step(self) -> int:
+        return int(self.model.optimizer.iterations.numpy())
+
+    def on_train_begin(self, logs=None):
+        self._started = time.monotonic()
+        self._marks = []
+        self._epoch_one = None
+        self._fitted = self._schedule() is None
+
+    def _fit(self, rate: float, first: bool) -> None:
+        now, step = time.monotonic(), self._step()
+        left = max(0.0, self.seconds - (now - self._started))
+        total = step + left / rate
+        schedule = self._schedule()
+        schedule.fit_to(total, step, first)
+        if first:
+            self.log(f"time limit: about {total:.0f} steps at {1000 * rate:.0f} ms a step; "
+                     f"warm-up {float(schedule.warmup.numpy()):.0f} steps, then a linear "
+                     "decay to that step")
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._fitted:
+            return
+        self._marks.append((time.monotonic(), self._step()))
+        if len(self._marks) >= 4:  # the first call traced the step: measure from its end
+            (t0, s0), (t1, s1) = self._marks[0], self._marks[-1]
+            if s1 > s0:
+                self._fit((t1 - t0) / (s1 - s0), first=True)
+                self._fitted = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._schedule() is None:
+            return
+        now, step = time.monotonic(), self._step()
+        if self._epoch_one is None:
+            self._epoch_one = (now, step)
+            if not self._fitted:  # an epoch shorter than four calls: use it whole
+                self._fit((now - self._started) / max(1, step), first=True)
+                self._fitted = True
+            return
+        t1, s1 = self._epoch_one
+        if step > s1:
+            self._fit((now - t1) / (step - s1), first=False)
 
 
 class AttentionImages(keras.callbacks.Callback):

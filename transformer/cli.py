@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from common.cli import (
@@ -45,6 +46,10 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--warmup-steps", type=int, metavar="STEPS",
                        help="the schedule's linear warm-up (default: the preset's; the "
                        "tutorial's 4000 suit long runs)")
+    train.add_argument("--lr-decay", choices=["rsqrt", "linear"],
+                       help="after the warm-up: the paper's 1/sqrt(step), or a linear decay to "
+                       "the step the time limit allows (default: rsqrt; linear with "
+                       "--time-limit)")
     train.add_argument("--norm-first", action="store_true",
                        help="pre-norm layers instead of the tutorial's post-norm")
     train.add_argument("--position-embedding", choices=["sinusoidal", "learned", "none"],
@@ -76,10 +81,16 @@ def _train(args) -> int:
     if args.warmup_steps is not None and args.warmup_steps < 1:
         raise UsageError("--warmup-steps must be at least 1")
     changes = {"label_smoothing": args.label_smoothing, "warmup_steps": args.warmup_steps,
-               "norm_first": True if args.norm_first else None,
+               "norm_first": True if args.norm_first else None, "lr_decay": args.lr_decay,
                "position_embedding": args.position_embedding, **data_changes(args),
                **training_changes(args)}
     changes = {k: v for k, v in changes.items() if v is not None}
+    if args.time_limit and not args.resume:
+        changes = {**time_budget_recipe(changes), **changes}
+        print(f"time limit {args.time_limit:g} min: train until it is up (no epoch cap), "
+              "warm-up and linear decay fitted to the steps it allows, the best average of "
+              "the last 8 epochs kept (--epochs, --warmup-steps, --lr-decay and "
+              "--average-last change each)", file=sys.stderr)
     config = Config.preset(args.preset).replace(**changes)
     run_dir = Path(args.run) if args.run else DEFAULT_RUNS / args.preset
     result = train(config, run_dir, resume=args.resume, epochs=args.epochs, changes=changes,
@@ -89,6 +100,14 @@ def _train(args) -> int:
     report_training(result, (lambda: export(load_translator(run_dir), RunFolder(run_dir).export))
                     if args.export else None)
     return 0
+
+
+def time_budget_recipe(changes: dict) -> dict:
+    """What ``--time-limit`` alone changes: no epoch cap (the time stops the run), the
+    learning rate warmed up and decayed linearly to the step the limit allows (measured
+    while training), and the best average of the last 8 epochs kept. Each is measured in
+    docs/results.md."""
+    return {"epochs": 1000, "lr_decay": "linear", "warmup_steps": 1000, "average_last": 8}
 
 
 def _translate(args) -> int:

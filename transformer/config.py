@@ -38,6 +38,7 @@ class Config(RunConfig):
     epochs: int = 20
     patience: int = 3  # early stopping on validation loss
     warmup_steps: int = 4000  # the schedule's linear warm-up
+    lr_decay: str = "rsqrt"  # after it: "rsqrt" (the paper's) | "linear" (to a time limit's end)
     label_smoothing: float = 0.0  # the paper uses 0.1; the tutorial none
     steps_per_execution: int = 20
     jit_compile: bool = False  # XLA: a step 1/4 faster, but a compile per batch shape (bench/)

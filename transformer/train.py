@@ -37,7 +37,8 @@ __all__ = ["TrainResult", "compile_model", "load_model", "load_run", "load_trans
 
 def compile_model(model: Transformer, config: Config) -> None:
     model.compile(
-        optimizer=transformer_optimizer(config.hidden_dim, config.warmup_steps),
+        optimizer=transformer_optimizer(config.hidden_dim, config.warmup_steps,
+                                        config.lr_decay),
         loss=MaskedSparseCrossEntropy(config.label_smoothing),
         metrics=[MaskedAccuracy()],
         jit_compile=config.jit_compile,

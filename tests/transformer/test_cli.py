@@ -40,3 +40,20 @@ def test_usage_errors_exit_2_with_one_line(argv, message, tiny_transformer_run, 
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
+
+
+def test_a_time_limit_alone_trains_to_the_time_with_a_fitted_schedule(tmp_path, capsys):
+    import keras
+
+    from common.run_folder import RunFolder
+
+    run = tmp_path / "budget"
+    assert main(["train", "--preset", "tiny", "--run", str(run), "--time-limit", "0.3"]) == 0
+    captured = capsys.readouterr()
+    assert "time limit 0.3 min" in captured.err
+    config = json.loads((run / "config.json").read_text())
+    assert (config["epochs"], config["lr_decay"], config["average_last"]) == (1000, "linear", 8)
+    # The end of the decay was measured from the first steps, not the initial guess.
+    assert "time limit: about" in captured.out
+    schedule = keras.saving.load_model(RunFolder(run).last_model).optimizer._learning_rate
+    assert schedule.get_config()["total_steps"] != 10 * 1000

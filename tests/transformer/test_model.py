@@ -106,7 +106,8 @@ def test_model_keras_round_trip_with_schedule(model, tmp_path):
     np.testing.assert_allclose(model((SOURCE, TARGET)).numpy(),
                                loaded((SOURCE, TARGET)).numpy(), atol=1e-5)
     assert isinstance(loaded.optimizer.learning_rate, WarmupSchedule) or \
-        loaded.optimizer._learning_rate.get_config() == {"hidden_dim": 16, "warmup_steps": 4000}
+        loaded.optimizer._learning_rate.get_config() == {"hidden_dim": 16, "warmup_steps": 4000,
+                                                         "decay": "rsqrt"}
     assert loaded.get_config()["num_heads"] == 2
 
 
@@ -118,6 +119,52 @@ def test_warmup_schedule_values_and_config():
     np.testing.assert_allclose(float(schedule(16000)), peak / 2, rtol=1e-6)
     assert float(schedule(0)) == float(schedule(1)) > 0
     assert WarmupSchedule.from_config(schedule.get_config()).warmup_steps == 4000
+
+
+def test_linear_decay_reaches_its_floor_at_the_fitted_total():
+    schedule = WarmupSchedule(hidden_dim=128, warmup_steps=1000, decay="linear")
+    peak = (128 * 1000) ** -0.5
+    schedule.fit_to(3000, step=80, first=True)  # warm-up: a fifth of the total
+    assert float(schedule.warmup.numpy()) == 600
+    for step, share in [(300, 0.5), (600, 1.0), (1800, 0.5), (2400, 0.25), (3000, 0.02),
+                        (5000, 0.02)]:
+        np.testing.assert_allclose(float(schedule(step)), share * peak, rtol=1e-5)
+    schedule.fit_to(4200, step=900, first=False)  # a later estimate moves only the end
+    assert float(schedule.warmup.numpy()) == 600
+    np.testing.assert_allclose(float(schedule(2400)), 0.5 * peak, rtol=1e-5)
+    again = WarmupSchedule.from_config(schedule.get_config())
+    np.testing.assert_allclose(float(again(2400)), 0.5 * peak, rtol=1e-5)
+    # The warm-up never lengthens past the configured one, nor ends before the current step.
+    long = WarmupSchedule(128, 1000, "linear")
+    long.fit_to(20000, step=80, first=True)
+    assert float(long.warmup.numpy()) == 1000
+    short = WarmupSchedule(128, 1000, "linear")
+    short.fit_to(300, step=250, first=True)
+    assert float(short.warmup.numpy()) == 251
+    with pytest.raises(ValueError, match="decay"):
+        WarmupSchedule(128, decay="cosine")
+
+
+def test_fit_schedule_to_time_measures_the_steps_the_limit_allows():
+    from common.training import FitScheduleToTime
+
+    schedule = WarmupSchedule(hidden_dim=16, warmup_steps=1000, decay="linear")
+    calls = []
+    fit_to = schedule.fit_to
+    schedule.fit_to = lambda total, step, first: (calls.append((total, step, first)),
+                                                  fit_to(total, step, first))
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="mse",
+                  steps_per_execution=2)
+    x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+    model.fit(x, x[:, :1], batch_size=4, epochs=3, verbose=0,
+              callbacks=[FitScheduleToTime(minutes=10, log=lambda _: None)])
+    firsts = [call for call in calls if call[2]]
+    assert len(firsts) == 1 and firsts[0][1] == 8  # after the 4th call of 2 steps
+    assert [step for _, step, first in calls if not first] == [32, 48]  # epochs 2, 3
+    # Ten minutes at this speed are far more steps than were taken.
+    assert all(total > 10 * step for total, step, _ in calls)
+    assert float(schedule.warmup.numpy()) == 1000  # a fifth of that would be longer
 
 
 def test_a_tiny_model_learns_to_copy():
