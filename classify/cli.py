@@ -72,6 +72,11 @@ def _add_kind_commands(commands, kind: str) -> None:
         train.add_argument("--data", metavar="PATH",
                            help="a 'sentence<TAB>label' TSV with a header (SST-2's format), "
                            "'imdb' (download), or 'generated' (default)")
+    if kind != "vit":
+        train.add_argument("--split", choices=["random", "grouped"],
+                           help="'grouped' keeps every text on the side of the longer texts "
+                           "that hold it (SST-2's phrases with their sentences): the fair "
+                           "test; default random")
     if kind == "text":
         train.add_argument("--pooling", choices=["cls", "mean"], help="default cls")
         train.add_argument("--no-positional-encoding", action="store_true",
@@ -137,7 +142,9 @@ def _train(args) -> int:
     changes = {"seed": args.seed, "data": args.data}
     if args.kind == "vit":
         changes["patch_size"] = args.patch_size
-    elif args.data not in (None, "generated", "imdb"):
+    else:
+        changes["split"] = args.split
+    if args.kind != "vit" and args.data not in (None, "generated", "imdb"):
         if not Path(args.data).exists():
             raise UsageError(f"data file not found: {args.data}")
         changes["data"] = str(Path(args.data).resolve())

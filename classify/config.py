@@ -50,6 +50,10 @@ class TextConfig(_Config):
     kind = "text"
     # Data: "generated" (the "who acts?" task), "imdb" (downloads), or a TSV path.
     data: str = "generated"
+    # "random" | "grouped": every text with the longer ones that hold it on one side
+    # (SST-2's training file is phrases cut from sentences: a random split tests on phrases
+    # of training sentences; see common.data.splits.phrase_groups).
+    split: str = "random"
     generated_examples: int = 3000
     vocabulary_size: int = 2000  # words kept, specials included
     sequence_length: int = 16  # tokens per input, [CLS] included

@@ -33,6 +33,7 @@ from common.data.classification import (
     load_keras_images,
     read_labeled_tsv,
 )
+from common.data.splits import phrase_groups, split_groups
 from common.errors import RunError
 from common.masks import MaskedAccuracy, MaskedSparseCrossEntropy
 from common.run_folder import RunFolder, TrainState
@@ -68,8 +69,13 @@ def load_images(config: VitConfig) -> ImageSet:
     return load_keras_images(config.data)
 
 
-def _splits(count: int, config):
-    splits = split_indices(count, config.seed, config.validation_fraction, config.test_fraction)
+def _splits(count: int, config, texts: list[str] | None = None):
+    if getattr(config, "split", "random") == "grouped":
+        splits = split_groups(phrase_groups(texts), config.seed, config.validation_fraction,
+                              config.test_fraction)
+    else:
+        splits = split_indices(count, config.seed, config.validation_fraction,
+                               config.test_fraction)
     if not len(splits.train) or not len(splits.validation) or not len(splits.test):
         raise DataError(f"{count} examples are too few to split; give more data")
     return {"train": splits.train, "validation": splits.validation, "test": splits.test}
@@ -87,7 +93,7 @@ class TextSplits:
 
 def text_splits(config: TextConfig) -> TextSplits:
     data = load_labeled_texts(config)
-    parts = _splits(len(data), config)
+    parts = _splits(len(data), config, data.texts)
     return TextSplits(data, {name: [data.texts[i] for i in index] for name, index in
                              parts.items()},
                       {name: data.labels[index] for name, index in parts.items()})

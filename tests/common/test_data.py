@@ -163,3 +163,55 @@ def test_splits_are_seeded_disjoint_and_complete():
     assert not np.array_equal(split_indices(1000, seed=4).test, a.test)
     counts = collections.Counter(together.tolist())
     assert max(counts.values()) == 1
+
+
+def test_phrases_join_the_group_of_the_sentence_that_holds_them():
+    from common.data.splits import phrase_groups
+
+    texts = ["The film is  good ", "film is", "is good", "a bad film", "bad", "good",
+             "the plot", "the films", "FILM IS"]
+    groups = phrase_groups(texts)
+    assert groups[1] == groups[2] == groups[5] == groups[8] == groups[0]
+    assert groups[4] == groups[3] != groups[0]
+    # Whole words only: "film" is not held by "films"; unrelated texts stand alone.
+    assert len({groups[0], groups[3], groups[6], groups[7]}) == 4
+
+
+def test_grouped_splits_keep_each_group_on_one_side():
+    from common.data.splits import split_groups
+
+    rng = np.random.default_rng(0)
+    groups = rng.integers(0, 300, size=3000)
+    splits = split_groups(groups, seed=1, validation_fraction=0.1, test_fraction=0.2)
+    parts = [set(groups[index]) for index in (splits.train, splits.validation, splits.test)]
+    assert not parts[0] & parts[1] and not parts[0] & parts[2] and not parts[1] & parts[2]
+    assert sorted(np.concatenate([splits.train, splits.validation, splits.test])) == \
+        list(range(3000))
+    assert abs(len(splits.test) - 600) < 40 and abs(len(splits.validation) - 300) < 40
+    # Groups of one: exactly the random split of the same seed.
+    single = split_groups(np.arange(500), seed=4, validation_fraction=0.1, test_fraction=0.2)
+    plain = split_indices(500, seed=4, validation_fraction=0.1, test_fraction=0.2)
+    for a, b in zip((single.train, single.validation, single.test),
+                    (plain.train, plain.validation, plain.test), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_grouped_text_split_tests_on_sentences_it_never_trained_on(tmp_path):
+    from classify.config import TextConfig
+    from classify.train import text_splits
+
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(400)]
+    rows = ["sentence\tlabel"]
+    for _ in range(120):
+        sentence = list(rng.choice(words, size=8))
+        rows.append(" ".join(sentence) + "\t1")
+        for start in range(0, 6, 2):  # phrases cut from it
+            rows.append(" ".join(sentence[start:start + 3]) + "\t0")
+    path = tmp_path / "phrases.tsv"
+    path.write_text("\n".join(rows) + "\n")
+    for split, leaks in (("random", True), ("grouped", False)):
+        texts = text_splits(TextConfig.tiny().replace(data=str(path), split=split)).texts
+        train = [f" {t} " for t in texts["train"]]
+        leaked = sum(any(f" {t} " in s for s in train) for t in texts["test"])
+        assert (leaked > 0) == leaks, (split, leaked)
