@@ -24,7 +24,7 @@ demo: $(STAMP)
 ## GRU at :8001, the BERT classifier at :8002, the ViT at :8003 (Ctrl-C stops them all).
 explore: $(STAMP)
 	@test -d runs/demo/transformer || { echo "no demo runs: run make demo first"; exit 2; }
-	@trap 'kill 0' INT TERM EXIT; \
+	@trap 'kill $$(jobs -p) 2>/dev/null' EXIT; \
 	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m nmt_attention serve --run runs/demo/nmt_attention --port 8001 & \
 	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m classify bert serve --run runs/demo/classify/bert --port 8002 & \
 	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m classify vit serve --run runs/demo/classify/vit --port 8003 & \
