@@ -324,3 +324,8 @@ lesson.check("cached logits == recomputed logits", cached_logits, full_logits, a
 # formula of tutorial 1; multi-head attention splits the width into heads that attend
 # separately and are mixed back by $W_O$. The causal mask keeps the decoder from reading
 # ahead; cross-attention's queries are the decoder's, its keys and values the encoder's.
+#
+# To look at every layer and head of a trained model interactively, serve its run and open
+# the page it prints: `python -m transformer serve --run RUN` (the attention explorer: pick
+# the encoder's self-attention, the decoder's or the cross-attention, a layer and a head, and
+# hover a token to see where it looks; `docs/serving.md` has the rest).
