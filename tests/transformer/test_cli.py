@@ -42,18 +42,29 @@ def test_usage_errors_exit_2_with_one_line(argv, message, tiny_transformer_run, 
     assert len(err) == 1 and message in err[0]
 
 
-def test_a_time_limit_alone_trains_to_the_time_with_a_fitted_schedule(tmp_path, capsys):
-    import keras
+class _Captured(Exception):
+    pass
 
-    from common.run_folder import RunFolder
 
-    run = tmp_path / "budget"
-    assert main(["train", "--preset", "tiny", "--run", str(run), "--time-limit", "0.3"]) == 0
-    captured = capsys.readouterr()
-    assert "time limit 0.3 min" in captured.err
-    config = json.loads((run / "config.json").read_text())
-    assert (config["epochs"], config["lr_decay"], config["average_last"]) == (1000, "linear", 8)
-    # The end of the decay was measured from the first steps, not the initial guess.
-    assert "time limit: about" in captured.out
-    schedule = keras.saving.load_model(RunFolder(run).last_model).optimizer._learning_rate
-    assert schedule.get_config()["total_steps"] != 10 * 1000
+def test_a_time_limit_alone_brings_the_budget_recipe_and_flags_win(monkeypatch, tmp_path,
+                                                                   capsys):
+    import transformer.train
+
+    configs = []
+
+    def capture(config, run_dir, **options):
+        configs.append(config)
+        raise _Captured
+
+    monkeypatch.setattr(transformer.train, "train", capture)
+    for argv in (["--time-limit", "15"], ["--time-limit", "15", "--epochs", "30",
+                                          "--lr-decay", "rsqrt", "--average-last", "2"],
+                 []):
+        with pytest.raises(_Captured):
+            main(["train", "--preset", "tutorial", "--run", str(tmp_path / "r"), *argv])
+    budget, flagged, plain = configs
+    assert (budget.epochs, budget.lr_decay, budget.warmup_steps, budget.average_last) == \
+        (1000, "linear", 1000, 8) and budget.time_limit_minutes == 15
+    assert (flagged.lr_decay, flagged.average_last) == ("rsqrt", 2)
+    assert (plain.epochs, plain.lr_decay, plain.warmup_steps) == (20, "rsqrt", 4000)
+    assert capsys.readouterr().err.count("time limit 15 min") == 2
