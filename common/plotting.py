@@ -101,7 +101,8 @@ def attention_heads_figure(
 
 
 def learning_rate_figure(steps: Sequence[int], rates: Sequence[float],
-                         warmup_steps: int | None = None) -> Figure:
+                         warmup_steps: int | None = None,
+                         title: str = "warm-up, then 1/sqrt(step)") -> Figure:
     """The learning rate against the training step."""
     fig = Figure(figsize=(6, 3.6), dpi=100, layout="constrained")
     ax = fig.add_subplot()
@@ -111,7 +112,7 @@ def learning_rate_figure(steps: Sequence[int], rates: Sequence[float],
         ax.legend()
     ax.set_xlabel("training step")
     ax.set_ylabel("learning rate")
-    ax.set_title("warm-up, then 1/sqrt(step)")
+    ax.set_title(title)
     ax.grid(alpha=0.3)
     return fig
 

@@ -54,12 +54,25 @@ def plot_schedule_and_encoding(run_dir: str | os.PathLike, config) -> list[Path]
     from common.positional_encoding import positional_encoding
     from transformer.schedule import WarmupSchedule
 
-    schedule = WarmupSchedule(config.hidden_dim, config.warmup_steps)
-    steps = list(range(1, max(4 * config.warmup_steps, 2000), 10))
+    run = RunFolder(run_dir)
+    if getattr(config, "lr_decay", "rsqrt") == "linear" and run.last_model.exists():
+        # The schedule the run fitted to its time limit, as its last checkpoint holds it.
+        import keras
+
+        fitted = keras.saving.load_model(run.last_model).optimizer._learning_rate.get_config()
+        schedule = WarmupSchedule.from_config(fitted)
+        warmup, end = fitted["warmup_steps"], fitted["total_steps"]
+        steps = list(range(1, int(1.05 * end) + 2, max(1, int(end) // 400)))
+        title = f"warm-up, then linear decay to step {end:.0f} (time limit)"
+    else:
+        schedule = WarmupSchedule(config.hidden_dim, config.warmup_steps)
+        warmup = config.warmup_steps
+        steps = list(range(1, max(4 * config.warmup_steps, 2000), 10))
+        title = "warm-up, then 1/sqrt(step)"
     rates = [float(r) for r in schedule(steps).numpy()]
-    plots = RunFolder(run_dir).plots
+    plots = run.plots
     return [
-        save_figure(learning_rate_figure(steps, rates, config.warmup_steps),
+        save_figure(learning_rate_figure(steps, rates, warmup, title),
                     plots / "learning_rate.png"),
         save_figure(positional_encoding_figure(positional_encoding(64, config.hidden_dim)),
                     plots / "positional_encoding.png"),
