@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 __all__ = [
     "attention_figure",
     "attention_heads_figure",
+    "token_ticks",
     "comparison_figure",
     "confusion_matrix_figure",
     "image_attention_figure",
@@ -28,6 +29,29 @@ __all__ = [
     "figure_png",
     "save_figure",
 ]
+
+
+# At most this many tokens labelled on an axis: a longer input labels every k-th token and
+# keeps the figure this size (a 256-token input drew a 37,000-pixel-wide PNG, unreadable and
+# a minute to render).
+MAX_TOKEN_LABELS = 48
+
+
+def token_ticks(tokens: Sequence[str]) -> tuple[list[int], list[str], str]:
+    """``(positions, labels, note)`` for an axis of ``tokens``: every token up to
+    :data:`MAX_TOKEN_LABELS`, else every k-th (labelled ``index:token``) and a note for the
+    axis label that says so."""
+    tokens = list(tokens)
+    if len(tokens) <= MAX_TOKEN_LABELS:
+        return list(range(len(tokens))), tokens, ""
+    every = -(-len(tokens) // MAX_TOKEN_LABELS)
+    positions = list(range(0, len(tokens), every))
+    return (positions, [f"{i}:{tokens[i]}" for i in positions],
+            f" (1 in {every} of {len(tokens)} labelled)")
+
+
+def _axis_inches(count: int, per_token: float, margin: float) -> float:
+    return margin + per_token * min(max(count, 4), MAX_TOKEN_LABELS)
 
 
 def attention_figure(
@@ -46,15 +70,17 @@ def attention_figure(
     expected = (len(output_tokens), len(source_tokens))
     if weights.shape != expected:
         raise ValueError(f"weights has shape {weights.shape}, tokens need {expected}")
-    width = 1.6 + 0.48 * max(len(source_tokens), 4)
-    height = 1.4 + 0.42 * max(len(output_tokens), 4)
+    width = _axis_inches(len(source_tokens), 0.48, 1.6)
+    height = _axis_inches(len(output_tokens), 0.42, 1.4)
     fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
     ax = fig.add_subplot()
     image = ax.imshow(weights, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
-    ax.set_xticks(range(len(source_tokens)), labels=source_tokens, rotation=60, ha="right")
-    ax.set_yticks(range(len(output_tokens)), labels=output_tokens)
-    ax.set_xlabel("source token (keys and values)")
-    ax.set_ylabel("output token (query)")
+    x_positions, x_labels, x_note = token_ticks(source_tokens)
+    y_positions, y_labels, y_note = token_ticks(output_tokens)
+    ax.set_xticks(x_positions, labels=x_labels, rotation=60, ha="right")
+    ax.set_yticks(y_positions, labels=y_labels)
+    ax.set_xlabel("source token (keys and values)" + x_note)
+    ax.set_ylabel("output token (query)" + y_note)
     if title:
         ax.set_title(title, fontsize=10, wrap=True)
     fig.colorbar(image, ax=ax, shrink=0.8, label="attention weight")
@@ -78,22 +104,23 @@ def attention_heads_figure(
                          f"(heads, {len(query_tokens)}, {len(key_tokens)})")
     columns = min(heads, 4)
     rows = -(-heads // columns)
-    width = 0.9 + 0.36 * max(len(key_tokens), 4)
-    height = 0.9 + 0.34 * max(len(query_tokens), 4)
+    width = _axis_inches(len(key_tokens), 0.36, 0.9)
+    height = _axis_inches(len(query_tokens), 0.34, 0.9)
+    x_positions, x_labels, x_note = token_ticks(key_tokens)
+    y_positions, y_labels, y_note = token_ticks(query_tokens)
     fig = Figure(figsize=(columns * width, rows * height + 0.6), dpi=100, layout="constrained")
     axes = []
     for head in range(heads):
         ax = fig.add_subplot(rows, columns, head + 1)
         axes.append(ax)
         image = ax.imshow(scores[head], cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
-        ax.set_xticks(range(len(key_tokens)), labels=key_tokens, rotation=70, ha="right",
-                      fontsize=8)
-        ax.set_yticks(range(len(query_tokens)), labels=query_tokens, fontsize=8)
+        ax.set_xticks(x_positions, labels=x_labels, rotation=70, ha="right", fontsize=8)
+        ax.set_yticks(y_positions, labels=y_labels, fontsize=8)
         ax.set_title(f"head {head + 1}", fontsize=9)
         if head % columns == 0:
-            ax.set_ylabel("query token")
+            ax.set_ylabel("query token" + y_note)
         if head >= heads - columns:
-            ax.set_xlabel("key token")
+            ax.set_xlabel("key token" + x_note)
     fig.colorbar(image, ax=axes, shrink=0.8, label="attention weight")
     if title:
         fig.suptitle(title, fontsize=10)

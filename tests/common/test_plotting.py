@@ -3,7 +3,9 @@ import pytest
 from matplotlib.figure import Figure
 
 from common.plotting import (
+    MAX_TOKEN_LABELS,
     attention_figure,
+    attention_heads_figure,
     comparison_figure,
     confusion_matrix_figure,
     history_figure,
@@ -24,6 +26,24 @@ def test_attention_figure_labels_tokens_on_both_axes(tmp_path):
     path = save_figure(fig, tmp_path / "plots" / "a.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert list(path.parent.iterdir()) == [path]
+
+
+def test_a_long_input_labels_every_kth_token_and_keeps_the_figure_readable(tmp_path):
+    """256 tokens: every 6th labelled with its index (no overlap), the figure the size of a
+    48-token one (it was 37,000 pixels wide)."""
+    tokens = [f"w{i}" for i in range(256)]
+    fig = attention_heads_figure(np.full((4, 256, 256), 1 / 256), tokens, tokens)
+    short = attention_heads_figure(np.full((4, 48, 48), 1 / 48), tokens[:48], tokens[:48])
+    assert tuple(fig.get_size_inches()) == tuple(short.get_size_inches())
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert len(labels) <= MAX_TOKEN_LABELS
+    assert labels[:3] == ["0:w0", "6:w6", "12:w12"] and list(ax.get_xticks()[:3]) == [0, 6, 12]
+    assert "1 in 6 of 256" in fig.axes[-5].get_xlabel()
+    single = attention_figure(np.full((10, 256), 1 / 256), tokens, tokens[:10])
+    assert [t.get_text() for t in single.axes[0].get_yticklabels()] == tokens[:10]
+    assert len(single.axes[0].get_xticklabels()) == 43
+    assert save_figure(fig, tmp_path / "long.png").stat().st_size < 2_000_000
 
 
 def test_attention_figure_rejects_mismatched_tokens():
