@@ -158,23 +158,18 @@ def attention_maps(translator: Translator, sentence: str) -> dict:
 
     Returns a dict: ``translation``; ``source_tokens`` and ``output_tokens`` (pieces, with
     ``[START]``/``[END]``); ``encoder_self`` and ``decoder_cross``: one array per layer,
-    (heads, source_len, source_len) and (heads, output_len, source_len).
+    (heads, source_len, source_len) and (heads, output_len, source_len). The maps are
+    :meth:`Translator.attention`'s, as the exports serve them.
     """
     result = translator.run([sentence])
     output = [p.decode() for p in result["output_tokens"][0] if p and p != b"[PAD]"]
-    source_ids = translator.source_tokenizer.encode(
-        tf.constant([sentence]), translator.max_source_tokens - 2).to_tensor()
-    index = {piece: i for i, piece in enumerate(translator.target_tokenizer.vocabulary.tokens)}
-    # [START] then every output piece but the last: what the decoder read at each step.
-    target_in = tf.constant([[translator.target_tokenizer.start_id]
-                             + [index[p] for p in output[:-1]]], tf.int64)
-    _, cross = translator.model((source_ids, target_in), return_attention=True)
-    _, self_scores = translator.model.encoder(source_ids, return_attention_scores=True)
-    source = [p.decode() for p in translator.source_tokenizer.pieces(source_ids)[0].numpy()]
+    maps = translator.attention(tf.constant([sentence]), tf.constant(result["output_ids"]))
+    source = [p.decode() for p in maps["source_tokens"][0].numpy() if p != b"[PAD]"]
+    keys, queries = len(source), len(output)
     return {
         "translation": result["translation"][0].decode(),
         "source_tokens": source,
         "output_tokens": output,
-        "encoder_self": [s.numpy()[0] for s in self_scores],
-        "decoder_cross": [s.numpy()[0] for s in cross],
+        "encoder_self": [m[0, :, :keys, :keys] for m in maps["encoder_self"].numpy()],
+        "decoder_cross": [m[0, :, :queries, :keys] for m in maps["cross"].numpy()],
     }

@@ -71,6 +71,29 @@ def test_xla_translator_gives_the_same_translations(tiny_transformer):
         sentences, beam_width=3)
 
 
+def test_attention_maps_are_the_models_own_for_the_greedy_translation(tiny_transformer):
+    """The plots' maps (from the served ``attention`` signature) equal the model's: the
+    encoder's self-attention and the decoder's cross-attention over the translation it
+    read, [START] first, one query row an output piece, rows summing to 1."""
+    from transformer.translator import attention_maps
+
+    sentence = "el hombre come una manzana ."
+    maps = attention_maps(tiny_transformer, sentence)
+    assert maps["translation"] == tiny_transformer.translate([sentence])[0]
+    source_ids = tiny_transformer.source_tokenizer.encode(tf.constant([sentence])).to_tensor()
+    assert len(maps["source_tokens"]) == source_ids.shape[1]
+    index = {p: i for i, p in enumerate(tiny_transformer.target_tokenizer.vocabulary.tokens)}
+    target_in = tf.constant([[tiny_transformer.target_tokenizer.start_id]
+                             + [index[p] for p in maps["output_tokens"][:-1]]], tf.int64)
+    _, cross = tiny_transformer.model((source_ids, target_in), return_attention=True)
+    _, self_scores = tiny_transformer.model.encoder(source_ids, return_attention_scores=True)
+    for ours, theirs in zip(maps["decoder_cross"], cross, strict=True):
+        np.testing.assert_allclose(ours, theirs.numpy()[0], atol=1e-5)
+    for ours, theirs in zip(maps["encoder_self"], self_scores, strict=True):
+        np.testing.assert_allclose(ours, theirs.numpy()[0], atol=1e-5)
+    np.testing.assert_allclose(maps["decoder_cross"][-1].sum(-1), 1.0, atol=1e-5)
+
+
 def test_training_lowers_the_loss_and_writes_the_run(tiny_transformer_run):
     from common.run_folder import read_history
 
