@@ -221,31 +221,47 @@ def note(message: str) -> None:
     print(f"note: {message}", file=sys.stderr, flush=True)
 
 
+# translate reads up to this many batches of waiting input at once and decodes them sorted by
+# length: a batch of like lengths pads less and stops sooner (its longest row sets the loop).
+SORT_WINDOW_BATCHES = 16
+
+
 def translate_lines(load_translator: Callable[[], object], args, batch_size: int = 64) -> None:
     """Prints one translation a line of input (:func:`input_batches`), flushed, with the
     decoding settings of :func:`add_decoding_arguments` (checked before the model loads).
 
-    Every input line gets exactly one output line. An empty line, or one with nothing to
-    translate (punctuation only, or no word the model knows), gets an empty line and a note
-    on stderr; a line longer than the model takes is translated from its first words, with
-    a note. Sampled translations use seed ``--seed`` + the line's index, so a line's draw
-    does not depend on how input was batched.
+    Every input line gets exactly one output line, in order. Lines already waiting (up to
+    ``SORT_WINDOW_BATCHES`` batches) are decoded in batches of like length: less padding,
+    and a batch's loop ends with its longest line. (Padding is masked, but a line that never
+    writes [END] is cut at a length set by its batch's longest source, so such a runaway
+    line can end elsewhere than when batched in input order.) An empty line, or one with nothing to translate (punctuation only, or
+    no word the model knows), gets an empty line and a note on stderr; a line longer than
+    the model takes is translated from its first words, with a note. Sampled translations
+    use seed ``--seed`` + the line's index, so a line's draw does not depend on how input
+    was batched.
     """
     check_decoding(args)
     translator = load_translator()
     settings = dict(temperature=args.temperature, top_k=args.top_k, beam_width=args.beam)
-    for first, batch in input_batches(args.sentences, batch_size):
+    window = SORT_WINDOW_BATCHES * batch_size
+    for first, lines in input_batches(args.sentences, window):
+        translations, translated = [b""] * len(lines), [False] * len(lines)
         if args.temperature > 0 and args.beam == 1:  # one draw a line, seeded by its index
-            results = [translator.run([line], **settings, seed=args.seed + first - 1 + i)
-                       for i, line in enumerate(batch)]
-            translations = [r["translation"][0] for r in results]
-            translated = [bool(r["translated"][0]) for r in results]
+            for i, line in enumerate(lines):
+                result = translator.run([line], **settings, seed=args.seed + first - 1 + i)
+                translations[i], translated[i] = result["translation"][0], \
+                    bool(result["translated"][0])
         else:
-            result = translator.run(batch, **settings, seed=args.seed)
-            translations, translated = result["translation"], result["translated"]
-        lengths = translator.source_lengths(batch)
+            order = sorted(range(len(lines)), key=lambda i: len(lines[i]))
+            for begin in range(0, len(order), batch_size):
+                rows = order[begin : begin + batch_size]
+                result = translator.run([lines[i] for i in rows], **settings, seed=args.seed)
+                for row, text, ok in zip(rows, result["translation"], result["translated"],
+                                         strict=True):
+                    translations[row], translated[row] = text, bool(ok)
+        lengths = translator.source_lengths(lines)
         for number, line, text, ok, length in zip(
-                range(first, first + len(batch)), batch, translations, translated, lengths,
+                range(first, first + len(lines)), lines, translations, translated, lengths,
                 strict=True):
             if not line.strip():
                 note(f"line {number} is empty: an empty line out")

@@ -84,3 +84,39 @@ def test_help_names_the_program_as_the_user_called_it(monkeypatch):
     assert program_name("nmt_attention") == "python -m nmt_attention"
     monkeypatch.setattr("sys.argv", ["/venv/bin/nmt-attention"])
     assert program_name("classify") == "python -m classify"  # another tutorial's script
+
+
+class _Recorder:
+    """A translator that upper-cases and records the batches it was given."""
+
+    source_limit = 100
+
+    def __init__(self):
+        self.batches = []
+
+    def run(self, texts, temperature=0.0, top_k=0, seed=0, beam_width=1):
+        import numpy as np
+
+        self.batches.append(list(texts))
+        return {"translation": np.array([t.upper().encode() for t in texts], dtype=object),
+                "translated": np.array([bool(t.strip()) for t in texts])}
+
+    def source_lengths(self, texts):
+        return [len(t.split()) for t in texts]
+
+
+def test_waiting_lines_are_decoded_by_length_and_answered_in_order(capsys):
+    """translate sorts the lines of a window by length into batches (less padding, shorter
+    loops) and still prints one answer a line, in the input's order."""
+    import argparse
+
+    from common.cli import translate_lines
+
+    lines = [" ".join(["w"] * n) + f" {i}" for i, n in enumerate([9, 1, 5, 1, 9, 3, 7, 2])]
+    recorder = _Recorder()
+    args = argparse.Namespace(sentences=lines, temperature=0.0, top_k=0, beam=1, seed=0)
+    translate_lines(lambda: recorder, args, batch_size=3)
+    assert capsys.readouterr().out.splitlines() == [line.upper() for line in lines]
+    flat = [line for batch in recorder.batches for line in batch]
+    assert sorted(flat) == sorted(lines) and [len(b) for b in recorder.batches] == [3, 3, 2]
+    assert [len(line) for line in flat] == sorted(len(line) for line in lines)
