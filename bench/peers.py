@@ -39,7 +39,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from transformer_speed import BATCH, SOURCE, TARGET, VOCABULARY, training_flops  # noqa: E402
+from transformer_speed import (  # noqa: E402
+    BATCH,
+    SOURCE,
+    TARGET,
+    VOCABULARY,
+    matmul_peak,
+    training_flops,
+)
 
 SYSTEMS = ("package", "keras_hub", "tutorial")
 PRECISIONS = ("float32", "mixed_bfloat16")
@@ -47,19 +54,6 @@ PRECISIONS = ("float32", "mixed_bfloat16")
 
 def emit(**record):
     print(json.dumps(record), flush=True)
-
-
-def matmul_roof(dtype, size: int = 4096, repeats: int = 6) -> float:
-    """GFLOP/s of a large matmul in ``dtype``: the most this machine's matmul gives."""
-    a = tf.cast(tf.random.normal([size, size]), dtype)
-    b = tf.cast(tf.random.normal([size, size]), dtype)
-    product = tf.function(lambda: tf.matmul(a, b))
-    product().numpy()
-    started = time.perf_counter()
-    for _ in range(repeats):
-        result = product()
-    result.numpy()
-    return 2 * size**3 * repeats / (time.perf_counter() - started) / 1e9
 
 
 class _Sinusoid(keras.layers.Layer):
@@ -176,7 +170,8 @@ def main(argv=None) -> int:
     config = Config.tutorial().replace(max_length=64)
     common = {"cpus": os.cpu_count(), "machine": platform.processor() or platform.machine(),
               "tensorflow": tf.__version__, "keras": keras.__version__}
-    roofs = {"float32": [matmul_roof(tf.float32)], "bfloat16": [matmul_roof(tf.bfloat16)]}
+    roofs = {"float32": [matmul_peak(repeats=6)],
+             "bfloat16": [matmul_peak(repeats=6, dtype=tf.bfloat16)]}
     emit(bench="roof", when="before", **{k: round(v[0], 1) for k, v in roofs.items()}, **common)
     settings = [(s, p, j) for s in args.only for p in args.precisions for j in (False, True)]
     trains = {}
@@ -193,8 +188,8 @@ def main(argv=None) -> int:
             seconds[setting].append(step)
             emit(bench="round", round=round_, system=setting[0], precision=setting[1],
                  jit_compile=setting[2], ms_per_step=round(1000 * step, 1))
-    roofs["float32"].append(matmul_roof(tf.float32))
-    roofs["bfloat16"].append(matmul_roof(tf.bfloat16))
+    roofs["float32"].append(matmul_peak(repeats=6))
+    roofs["bfloat16"].append(matmul_peak(repeats=6, dtype=tf.bfloat16))
     emit(bench="roof", when="after", **{k: round(v[1], 1) for k, v in roofs.items()})
     roof = {k: max(v) for k, v in roofs.items()}
     flops = training_flops(config)

@@ -46,9 +46,10 @@ def emit(**record):
     print(json.dumps(record), flush=True)
 
 
-def matmul_peak(size: int = 4096, repeats: int = 10) -> float:
-    a = tf.random.normal([size, size])
-    b = tf.random.normal([size, size])
+def matmul_peak(size: int = 4096, repeats: int = 10, dtype=tf.float32) -> float:
+    """GFLOP/s of a large matmul in ``dtype``: the most this machine's matmul gives."""
+    a = tf.cast(tf.random.normal([size, size]), dtype)
+    b = tf.cast(tf.random.normal([size, size]), dtype)
     product = tf.function(lambda: tf.matmul(a, b))
     product().numpy()
     started = time.perf_counter()
