@@ -15,6 +15,7 @@ from common.decoding import (
     banned_logits,
     beam_search_loop,
     choose_next,
+    cut_at_own_limit,
     first_rows,
     teacher_forced_input,
 )
@@ -288,6 +289,7 @@ class Translator(TextTranslator):
             self.stop_early,
             self.replace_unknown,
         )
+        tokens = cut_at_own_limit(tokens, source_ids, self.max_output_tokens)
         return first_rows(self._outputs(texts, source_ids, tokens, weights), rows)
 
     @tf.function(

@@ -10,6 +10,7 @@ from common.decoding import (
     Sampling,
     TextTranslator,
     at_least_one_row,
+    cut_at_own_limit,
     first_rows,
     teacher_forced_input,
 )
@@ -99,6 +100,7 @@ class Translator(TextTranslator):
             source_ids, max_length, self.target_tokenizer.start_id,
             self.target_tokenizer.end_id, Sampling(temperature, top_k, seed),
             jit_compile=self.jit_compile, capacity=self._capacity)
+        tokens = cut_at_own_limit(tokens, source_ids, self.max_output_tokens)
         return first_rows(self._outputs(source_ids, tokens, attention), rows)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string),
