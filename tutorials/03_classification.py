@@ -121,10 +121,10 @@ lesson.show_png(comparison / "comparison.png")
 #
 # Measured at longer inputs (`bench/experiments/pooling_length.py`; the page
 # `docs/experiments/pooling_length.md` has the table, command and seeds): a key phrase (a
-# person or an animal) hidden among neutral English sentences, 16, 64 and 128 tokens, three
-# seeds each. Both poolings reach 0.995-1.000 test accuracy at every length; longer inputs
-# only take more epochs to learn, alike for both. Up to 128 tokens the mean is not muddy on
-# this task.
+# person or an animal) hidden among neutral English sentences, 16, 64, 128 and 256 tokens,
+# three seeds each. Both poolings reach 0.995-1.000 test accuracy at every length; longer
+# inputs only take more epochs to learn, alike for both. Up to 256 tokens the mean is not
+# muddy on this task.
 
 # %%
 lesson.show_png(lesson.ROOT / "docs" / "experiments" / "pooling_length.png")
