@@ -14,7 +14,7 @@ from common.text import check_sentences
 
 __all__ = ["GREEDY", "Sampling", "TextTranslator", "at_least_one_row", "banned_logits",
            "beam_search_loop", "choose_next", "cut_at_own_limit", "first_rows",
-           "teacher_forced_input"]
+           "output_limit", "teacher_forced_input"]
 
 
 def at_least_one_row(texts: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -30,15 +30,21 @@ def first_rows(outputs: dict, rows: tf.Tensor) -> dict:
     return {name: value[:rows] for name, value in outputs.items()}
 
 
+def output_limit(source_length, max_output_tokens):
+    """The most tokens a translation of ``source_length`` source ids may have:
+    ``min(max_output_tokens, 2 * source_length + 10)`` (a scalar or one a row)."""
+    return tf.minimum(max_output_tokens, 2 * source_length + 10)
+
+
 def cut_at_own_limit(tokens: tf.Tensor, source_ids: tf.Tensor, max_output_tokens) -> tf.Tensor:
-    """``tokens`` (batch, steps) with each row cut (zeros after) at its own output limit,
-    ``min(max_output_tokens, 2 * source length + 10)``, its source length the non-padding
+    """``tokens`` (batch, steps) with each row cut (zeros after) at its own
+    :func:`output_limit`, its source length the non-padding
     ids of its row of ``source_ids``. A batch decodes to the limit of its longest source; a
     row that never writes [END] is then cut where it would have stopped alone, so that its
     translation does not depend on its neighbours (padding is masked: the tokens before the
     cut are the same)."""
     lengths = tf.reduce_sum(tf.cast(tf.not_equal(source_ids, 0), tf.int32), axis=1)
-    limits = tf.minimum(max_output_tokens, 2 * lengths + 10)
+    limits = output_limit(lengths, max_output_tokens)
     keep = tf.range(tf.shape(tokens)[1])[None, :] < limits[:, None]
     return tf.where(keep, tokens, tf.zeros_like(tokens))
 

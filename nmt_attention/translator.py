@@ -17,6 +17,7 @@ from common.decoding import (
     choose_next,
     cut_at_own_limit,
     first_rows,
+    output_limit,
     teacher_forced_input,
 )
 from common.text import UNK, Vocabulary, detokenize, has_known_word, tokenize
@@ -331,7 +332,7 @@ class Translator(TextTranslator):
         the real rows."""
         texts, rows = at_least_one_row(texts)
         source_ids = self.source_vocabulary.encode(texts, self.max_source_words).to_tensor()
-        max_length = tf.minimum(self.max_output_tokens, 2 * tf.shape(source_ids)[1] + 10)
+        max_length = output_limit(tf.shape(source_ids)[1], self.max_output_tokens)
         return texts, source_ids, max_length, rows
 
     @property

@@ -12,6 +12,7 @@ from common.decoding import (
     at_least_one_row,
     cut_at_own_limit,
     first_rows,
+    output_limit,
     teacher_forced_input,
 )
 from common.text import has_known_word
@@ -60,7 +61,7 @@ class Translator(TextTranslator):
         texts, rows = at_least_one_row(texts)
         ids = self.source_tokenizer.encode(texts, self.max_source_tokens - 2).to_tensor()
         length = tf.shape(ids)[1]
-        max_length = tf.minimum(self.max_output_tokens, 2 * length + 10)
+        max_length = output_limit(length, self.max_output_tokens)
         if self.jit_compile:  # padding changes no real position; fewer shapes to compile
             padded = tf.minimum((length + 7) // 8 * 8, self.model.max_length)
             ids = tf.pad(ids, [[0, 0], [0, padded - length]])
