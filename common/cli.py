@@ -232,9 +232,9 @@ def translate_lines(load_translator: Callable[[], object], args, batch_size: int
 
     Every input line gets exactly one output line, in order. Lines already waiting (up to
     ``SORT_WINDOW_BATCHES`` batches) are decoded in batches of like length: less padding,
-    and a batch's loop ends with its longest line; a line's greedy or sampled translation is
-    the same in any batch (see :func:`common.decoding.cut_at_own_limit`; with ``--beam``, a
-    line that never writes [END] still runs to its batch's limit). An empty line, or one with
+    and a batch's loop ends with its longest line; a line's translation is the same in any
+    batch, even one that never writes [END] (it stops at its own limit:
+    :func:`common.decoding.row_limits`). An empty line, or one with
     nothing to translate (punctuation only, or no word the model knows), gets an empty line
     and a note on stderr; a line longer than the model takes is translated from its first
     words, with a note. Sampled translations use seed ``--seed`` + the line's index, so a

@@ -14,7 +14,7 @@ from common.text import check_sentences
 
 __all__ = ["GREEDY", "Sampling", "TextTranslator", "at_least_one_row", "banned_logits",
            "beam_search_loop", "choose_next", "cut_at_own_limit", "first_rows",
-           "output_limit", "teacher_forced_input"]
+           "output_limit", "row_limits", "teacher_forced_input"]
 
 
 def at_least_one_row(texts: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -36,15 +36,20 @@ def output_limit(source_length, max_output_tokens):
     return tf.minimum(max_output_tokens, 2 * source_length + 10)
 
 
+def row_limits(source_ids: tf.Tensor, max_output_tokens) -> tf.Tensor:
+    """(batch,) each row's :func:`output_limit`, its source length the non-padding ids of
+    its row of ``source_ids`` (batch, source_len)."""
+    lengths = tf.reduce_sum(tf.cast(tf.not_equal(source_ids, 0), tf.int32), axis=1)
+    return output_limit(lengths, max_output_tokens)
+
+
 def cut_at_own_limit(tokens: tf.Tensor, source_ids: tf.Tensor, max_output_tokens) -> tf.Tensor:
-    """``tokens`` (batch, steps) with each row cut (zeros after) at its own
-    :func:`output_limit`, its source length the non-padding
-    ids of its row of ``source_ids``. A batch decodes to the limit of its longest source; a
+    """``tokens`` (batch, steps) with each row cut (zeros after) at its own limit
+    (:func:`row_limits`). A batch decodes greedily to the limit of its longest source; a
     row that never writes [END] is then cut where it would have stopped alone, so that its
     translation does not depend on its neighbours (padding is masked: the tokens before the
     cut are the same)."""
-    lengths = tf.reduce_sum(tf.cast(tf.not_equal(source_ids, 0), tf.int32), axis=1)
-    limits = output_limit(lengths, max_output_tokens)
+    limits = row_limits(source_ids, max_output_tokens)
     keep = tf.range(tf.shape(tokens)[1])[None, :] < limits[:, None]
     return tf.where(keep, tokens, tf.zeros_like(tokens))
 
@@ -158,6 +163,10 @@ def beam_search_loop(
     step (buffers of ``capacity`` steps; the loop runs to ``max_length`` <= capacity), so the
     loop compiles with XLA when ``batch``, ``width`` and ``capacity`` are static.
 
+    ``max_length`` is a scalar or one limit a sentence (batch,) (:func:`row_limits`): a
+    sentence at its limit is frozen as if finished, so that its result is the one it would
+    have alone, whatever the longest sentence of its batch.
+
     Returns:
         ``(best, steps)``: (batch, capacity) ids of each sentence's best hypothesis, 0 after
         its ``end_id`` and past ``steps``; and the number of steps taken.
@@ -169,11 +178,14 @@ def beam_search_loop(
     finished = tf.zeros([batch, width], tf.bool)
     history = tf.zeros([batch, width, capacity], tf.int64)
     token = tf.fill([batch * width, 1], tf.constant(start_id, tf.int64))
+    limits = tf.broadcast_to(tf.cast(max_length, tf.int32), [batch])
+    longest = tf.reduce_max(limits)
     step = tf.constant(0)
-    while step < max_length and not tf.reduce_all(finished):
+    while step < longest and not tf.reduce_all(finished):
         logits, state = step_fn(token, state, step)
         log_probs = tf.nn.log_softmax(logits + banned)  # (batch * width, vocabulary)
         log_probs = tf.reshape(log_probs, [batch, width, vocabulary])
+        finished |= (step >= limits)[:, None]  # frozen: at its own limit
         log_probs = tf.where(finished[:, :, None], only_padding, log_probs)
         total = tf.reshape(scores[:, :, None] + log_probs, [batch, -1])
         scores, flat = tf.math.top_k(total, k=width)  # (batch, width)

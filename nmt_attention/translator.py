@@ -18,6 +18,7 @@ from common.decoding import (
     cut_at_own_limit,
     first_rows,
     output_limit,
+    row_limits,
     teacher_forced_input,
 )
 from common.text import UNK, Vocabulary, detokenize, has_known_word, tokenize
@@ -161,7 +162,7 @@ class Seq2SeqModel(keras.Model):
         padding. At the end each row's hypotheses are ranked by
         ``log P / ((5 + length) / 6) ** length_penalty`` (Wu et al. 2016), so longer
         translations are not punished for having more factors. ``beam_width=1`` is greedy
-        decoding.
+        decoding. ``max_length``: the most steps, one for all rows or one a row (batch,).
 
         Returns:
             (batch, steps) ids of the best hypothesis, 0 after its ``[END]``.
@@ -179,7 +180,7 @@ class Seq2SeqModel(keras.Model):
 
         best, steps = beam_search_loop(
             step, tf.repeat(state, width, axis=0), batch, width,
-            self.target_vocabulary_size, max_length, max_length, start_id, end_id,
+            self.target_vocabulary_size, tf.reduce_max(max_length), max_length, start_id, end_id,
             length_penalty, allow_unknown)
         return best[:, :steps]
 
@@ -299,9 +300,9 @@ class Translator(TextTranslator):
     )
     def beam(self, texts, beam_width):
         """As :meth:`sample`, by beam search with ``beam_width`` hypotheses."""
-        texts, source_ids, max_length, rows = self._source(texts)
+        texts, source_ids, _, rows = self._source(texts)
         tokens = self.model.beam_search(
-            source_ids, max_length, beam_width,
+            source_ids, row_limits(source_ids, self.max_output_tokens), beam_width,
             self.target_vocabulary.start_id, self.target_vocabulary.end_id,
             allow_unknown=self.replace_unknown,
         )

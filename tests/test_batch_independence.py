@@ -1,6 +1,6 @@
-"""A sentence's greedy or sampled translation does not depend on the sentences it is batched
-with, even when it never writes [END] (a runaway): it is cut at its own length limit, not
-its batch's. (Beam search still runs each batch to its longest line's limit.)"""
+"""A sentence's translation (greedy, sampled or beam) does not depend on the sentences it is
+batched with, even when it never writes [END] (a runaway): it stops at its own length limit,
+not its batch's."""
 
 import contextlib
 
@@ -51,8 +51,8 @@ def _ids(translator, texts, **settings):
 
 
 @pytest.mark.parametrize("translator", ["tiny_translator", "tiny_transformer"])
-@pytest.mark.parametrize("settings", [{}, {"temperature": 0.8, "seed": 3}],
-                         ids=["greedy", "sampled"])
+@pytest.mark.parametrize("settings", [{}, {"temperature": 0.8, "seed": 3}, {"beam_width": 3}],
+                         ids=["greedy", "sampled", "beam"])
 def test_a_runaway_line_is_cut_at_its_own_limit(translator, settings, request):
     with _never_ends(_roomy(request.getfixturevalue(translator))) as translator:
         alone = _ids(translator, [SHORT], **settings)[0]

@@ -130,13 +130,14 @@ class Transformer(keras.Model):
         keeps its score and is extended with padding; at the end hypotheses are ranked by
         ``log P / ((5 + length) / 6) ** length_penalty`` (Wu et al. 2016). The cache rows
         follow their hypotheses when beams are reordered. ``beam_width=1`` is greedy.
+        ``max_length``: the most steps, one for all rows or one a row (batch,).
         ``jit_compile`` and ``capacity`` as in :meth:`generate`; with XLA ``beam_width`` must
         be a Python int too (it sets shapes).
 
         Returns:
             (batch, steps) ids of the best hypothesis, 0 after its ``[END]``.
         """
-        capacity = max_length if capacity is None else capacity
+        capacity = tf.reduce_max(max_length) if capacity is None else capacity
         if jit_compile and not (isinstance(capacity, int) and isinstance(beam_width, int)):
             raise ValueError("jit_compile needs fixed shapes: pass capacity and beam_width as "
                              "Python ints")

@@ -13,6 +13,7 @@ from common.decoding import (
     cut_at_own_limit,
     first_rows,
     output_limit,
+    row_limits,
     teacher_forced_input,
 )
 from common.text import has_known_word
@@ -121,10 +122,11 @@ class Translator(TextTranslator):
         return super()._beam_search(texts, beam_width)
 
     def _beam_body(self, texts, beam_width):
-        source_ids, max_length, rows = self._source(texts)
+        source_ids, _, rows = self._source(texts)
         tokens = self.model.beam_search(
-            source_ids, max_length, beam_width, self.target_tokenizer.start_id,
-            self.target_tokenizer.end_id, jit_compile=self.jit_compile,
+            source_ids, row_limits(source_ids, self.max_output_tokens), beam_width,
+            self.target_tokenizer.start_id, self.target_tokenizer.end_id,
+            jit_compile=self.jit_compile,
             capacity=self._capacity)
         target_in = teacher_forced_input(tokens, self.target_tokenizer.start_id)
         _, scores = self.model((source_ids, target_in), return_attention=True)
