@@ -10,11 +10,13 @@ from collections.abc import Callable, Sequence
 
 import sacrebleu
 import tensorflow as tf
+from sacrebleu.metrics import BLEU
 
 from common.files import atomic_write_text
 from common.text import standardize
 
-__all__ = ["bleu_scores", "to_stderr", "translate_all", "write_evaluation"]
+__all__ = ["bleu_of", "bleu_scores", "sentence_bleu_statistics", "to_stderr", "translate_all",
+           "tutorial_norm", "write_evaluation"]
 
 
 def translate_all(translator, texts: Sequence[str], batch_size: int = 64, beam_width: int = 1,
@@ -55,10 +57,33 @@ def to_stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _tutorial_norm(texts: Sequence[str]) -> list[str]:
+def tutorial_norm(texts: Sequence[str]) -> list[str]:
+    """``texts`` as the tutorial compares them: lowercased, accents folded, punctuation
+    split off (its ``faithful`` standardization, without [START]/[END])."""
     if not texts:
         return []
     return [t.decode("utf-8") for t in standardize(tf.constant(list(texts)), "faithful").numpy()]
+
+
+def sentence_bleu_statistics(hypotheses: Sequence[str],
+                             references: Sequence[str]) -> list[tuple]:
+    """Each sentence's BLEU statistics in the tutorial's normalization: ``(matches,
+    totals, hypothesis length, reference length)``, n-grams of 1-4. Summed over any
+    subset of sentences they give that subset's corpus BLEU (:func:`bleu_of`): what a
+    bootstrap over sentences resamples."""
+    metric = BLEU(tokenize="none", effective_order=True)
+    scores = [metric.sentence_score(h, [r]) for h, r in
+              zip(tutorial_norm(hypotheses), tutorial_norm(references), strict=True)]
+    return [(s.counts, s.totals, s.sys_len, s.ref_len) for s in scores]
+
+
+def bleu_of(statistics: Sequence[tuple]) -> float:
+    """Corpus BLEU (as ``sacrebleu.corpus_bleu``) of summed
+    :func:`sentence_bleu_statistics`."""
+    matches = [sum(column) for column in zip(*[s[0] for s in statistics], strict=True)]
+    totals = [sum(column) for column in zip(*[s[1] for s in statistics], strict=True)]
+    return BLEU.compute_bleu(matches, totals, sum(s[2] for s in statistics),
+                             sum(s[3] for s in statistics), smooth_method="exp").score
 
 
 def bleu_scores(hypotheses: Sequence[str], references: Sequence[str]) -> dict[str, float]:
@@ -67,7 +92,7 @@ def bleu_scores(hypotheses: Sequence[str], references: Sequence[str]) -> dict[st
         "bleu": round(sacrebleu.corpus_bleu(hypotheses, [references], force=True).score, 2),
         "chrf": round(sacrebleu.corpus_chrf(hypotheses, [references]).score, 2),
         "bleu_tutorial_norm": round(
-            sacrebleu.corpus_bleu(_tutorial_norm(hypotheses), [_tutorial_norm(references)],
+            sacrebleu.corpus_bleu(tutorial_norm(hypotheses), [tutorial_norm(references)],
                                   tokenize="none", force=True).score,
             2,
         ),

@@ -197,55 +197,36 @@ def bleu_with_interval(hypotheses: Sequence[str], references: Sequence[str],
                        resamples: int = 300, seed: int = 0) -> dict:
     """BLEU in the tutorial's normalization with a 95% bootstrap interval over sentences
     (resampled with replacement; Koehn 2004; none with ``resamples`` 0), and chrF."""
-    from sacrebleu.metrics import BLEU
-
-    from common.evaluation import _tutorial_norm, bleu_scores
+    from common.evaluation import bleu_of, bleu_scores, sentence_bleu_statistics
 
     scores = bleu_scores(hypotheses, references)
-    metric = BLEU(tokenize="none", force=True)
-    stats = metric._extract_corpus_statistics(_tutorial_norm(hypotheses),
-                                              [_tutorial_norm(references)])
-    if not resamples:
-        return {"bleu": scores["bleu_tutorial_norm"], "chrf": scores["chrf"],
-                "sentences": len(hypotheses)}
-    rng = random.Random(seed)
-    samples = []
-    for _ in range(resamples):
-        picked = [stats[rng.randrange(len(stats))] for _ in stats]
-        total = [sum(column) for column in zip(*picked, strict=True)]
-        samples.append(metric._compute_score_from_stats(total).score)
-    samples.sort()
-    return {"bleu": scores["bleu_tutorial_norm"], "chrf": scores["chrf"],
-            "bleu_low": round(samples[int(0.025 * resamples)], 2),
-            "bleu_high": round(samples[int(0.975 * resamples) - 1], 2),
-            "sentences": len(hypotheses)}
+    result = {"bleu": scores["bleu_tutorial_norm"], "chrf": scores["chrf"]}
+    if resamples:
+        stats = sentence_bleu_statistics(hypotheses, references)
+        rng = random.Random(seed)
+        samples = sorted(bleu_of([stats[rng.randrange(len(stats))] for _ in stats])
+                         for _ in range(resamples))
+        result.update(bleu_low=round(samples[int(0.025 * resamples)], 2),
+                      bleu_high=round(samples[int(0.975 * resamples) - 1], 2))
+    return {**result, "sentences": len(hypotheses)}
 
 
 def paired_difference(hypotheses_a: Sequence[str], hypotheses_b: Sequence[str],
                       references: Sequence[str], resamples: int = 300, seed: int = 0) -> dict:
     """BLEU(b) - BLEU(a) (tutorial normalization) with a 95% paired bootstrap interval: both
     systems scored on the same resampled sentences each time (Koehn 2004)."""
-    from sacrebleu.metrics import BLEU
+    from common.evaluation import bleu_of, sentence_bleu_statistics
 
-    from common.evaluation import _tutorial_norm
+    stats_a = sentence_bleu_statistics(hypotheses_a, references)
+    stats_b = sentence_bleu_statistics(hypotheses_b, references)
 
-    metric = BLEU(tokenize="none", force=True)
-    refs = [_tutorial_norm(references)]
-    stats_a = metric._extract_corpus_statistics(_tutorial_norm(hypotheses_a), refs)
-    stats_b = metric._extract_corpus_statistics(_tutorial_norm(hypotheses_b), refs)
+    def difference(picked):
+        return bleu_of([stats_b[i] for i in picked]) - bleu_of([stats_a[i] for i in picked])
 
-    def score(stats, picked):
-        return metric._compute_score_from_stats(
-            [sum(column) for column in zip(*[stats[i] for i in picked], strict=True)]).score
-
-    everything = range(len(stats_a))
     rng = random.Random(seed)
-    differences = []
-    for _ in range(resamples):
-        picked = [rng.randrange(len(stats_a)) for _ in everything]
-        differences.append(score(stats_b, picked) - score(stats_a, picked))
-    differences.sort()
-    return {"difference": round(score(stats_b, everything) - score(stats_a, everything), 2),
+    differences = sorted(difference([rng.randrange(len(stats_a)) for _ in stats_a])
+                         for _ in range(resamples))
+    return {"difference": round(difference(range(len(stats_a))), 2),
             "difference_low": round(differences[int(0.025 * resamples)], 2),
             "difference_high": round(differences[int(0.975 * resamples) - 1], 2)}
 

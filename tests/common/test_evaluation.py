@@ -1,0 +1,28 @@
+"""Corpus BLEU from summed sentence statistics: what the experiments' bootstrap resamples
+must equal sacrebleu's own corpus BLEU, on every subset."""
+
+import pytest
+import sacrebleu
+
+from common.evaluation import bleu_of, bleu_scores, sentence_bleu_statistics, tutorial_norm
+
+HYPOTHESES = ["The cat sat on the mat.", "I am hungry", "Where is the station?",
+              "he runs quickly to the house", "¡Hola!", "Tom didn't know what to do."]
+REFERENCES = ["The cat sat on the mat.", "I'm hungry.", "Where's the train station?",
+              "He is running to the house quickly.", "Hello!", "Tom didn't know what to do."]
+
+
+def test_summed_sentence_statistics_give_the_corpus_bleu():
+    stats = sentence_bleu_statistics(HYPOTHESES, REFERENCES)
+    assert bleu_of(stats) == pytest.approx(
+        bleu_scores(HYPOTHESES, REFERENCES)["bleu_tutorial_norm"], abs=0.005)
+
+
+@pytest.mark.parametrize("picked", [[0, 1], [1, 2, 3], [3, 3, 4, 1], [5, 2, 2, 0, 1]])
+def test_any_resample_scores_as_sacrebleu_scores_it(picked):
+    stats = sentence_bleu_statistics(HYPOTHESES, REFERENCES)
+    hypotheses = tutorial_norm([HYPOTHESES[i] for i in picked])
+    references = tutorial_norm([REFERENCES[i] for i in picked])
+    expected = sacrebleu.corpus_bleu(hypotheses, [references], tokenize="none", force=True)
+    assert bleu_of([stats[i] for i in picked]) == pytest.approx(expected.score, abs=1e-9)
+    assert expected.score not in (0.0, 100.0)  # a case where the n-gram counts matter
