@@ -300,6 +300,16 @@ def bucket_figure(buckets: Sequence[str], series: dict[str, Sequence[dict]], yla
     return fig
 
 
+# What the buckets of a BLEU-by-length page mean (why_attention.py, positions.py).
+BUCKETS_NOTE = ("\"real\": held-out pairs longer than any training sentence; \"joined\": "
+                "test sentences joined into longer inputs.")
+
+
+def bleu_cell(record: dict) -> str:
+    """A table cell: BLEU and its 95% interval, ``"31.2 [29.0, 33.5]"``."""
+    return f"{record['bleu']:.1f} [{record['bleu_low']:.1f}, {record['bleu_high']:.1f}]"
+
+
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]

@@ -35,15 +35,15 @@ FUNCTION_WORDS = {"the", "a", "an", "in", "at", "on", "near", "behind"}
 
 def labeled_sentences(args) -> tuple[list[str], list[int]]:
     """``--examples`` key phrases and their labels (1: a person, 0: an animal), balanced."""
-    from common.data.classification import _ADJECTIVES, _ANIMALS, _PEOPLE, _PLACES
+    from common.data.classification import ADJECTIVES, ANIMALS, PEOPLE, PLACES
 
     rng = random.Random(0)
     texts, labels = [], []
     for index in range(args.examples):
         label = index % 2
-        noun = rng.choice(_PEOPLE if label else _ANIMALS)
-        adjective = f"{rng.choice(_ADJECTIVES)} " if rng.random() < 0.5 else ""
-        texts.append(f"the {adjective}{noun} {rng.choice(_PLACES)}")
+        noun = rng.choice(PEOPLE if label else ANIMALS)
+        adjective = f"{rng.choice(ADJECTIVES)} " if rng.random() < 0.5 else ""
+        texts.append(f"the {adjective}{noun} {rng.choice(PLACES)}")
         labels.append(label)
     return texts, labels
 
@@ -51,7 +51,7 @@ def labeled_sentences(args) -> tuple[list[str], list[int]]:
 def filler_sentences(args, texts) -> list[list[str]]:
     """Neutral sentences as word lists (lowercase, no punctuation), none with a content
     word of ``texts`` or a word of its people and animals."""
-    from common.data.classification import _ANIMALS, _PEOPLE
+    from common.data.classification import ANIMALS, PEOPLE
 
     if args.quick:
         from common.data.generated import generate_pairs
@@ -61,7 +61,7 @@ def filler_sentences(args, texts) -> list[list[str]]:
         from common.data.pairs import load_pairs
 
         english = load_pairs(args.filler).english
-    task_words = ({w for t in texts for w in t.split()} | set(_PEOPLE) | set(_ANIMALS)
+    task_words = ({w for t in texts for w in t.split()} | set(PEOPLE) | set(ANIMALS)
                   ) - FUNCTION_WORDS
     cleaned = [re.sub(r"[^a-z' ]+", " ", e.lower()).split() for e in english]
     return [words for words in cleaned if words and not task_words & set(words)]

@@ -72,16 +72,15 @@ def _write(out, results, sets, cut, runs, seed):
         unseen_from=3)
     save_figure(figure, out / "positions.png")
     rows = [[bucket, next(iter(results.values()))[i]["sentences"],
-             *[f"{r[i]['bleu']:.1f} [{r[i]['bleu_low']:.1f}, {r[i]['bleu_high']:.1f}]"
-               for r in results.values()]] for i, bucket in enumerate(names)]
+             *[lab.bleu_cell(r[i]) for r in results.values()]]
+            for i, bucket in enumerate(names)]
     epochs = {kind: RunFolder(run).read_state().epoch for kind, run in runs.items()}
     count = {1: "One Transformer", 2: "Two Transformers", 3: "Three Transformers"}[len(runs)]
     body = (f"{count}, the same but for how positions are marked, trained for the "
             f"same number of steps on pairs of at most {cut} Spanish words (epochs reached: "
             + ", ".join(f"{k} {v}" for k, v in epochs.items())
             + "); greedy decoding, BLEU (tutorial normalization) with a 95% bootstrap "
-            "interval over sentences. \"real\": held-out pairs longer than any training "
-            "sentence; \"joined\": test sentences joined into longer inputs.\n\n"
+            f"interval over sentences. {lab.BUCKETS_NOTE}\n\n"
             + lab.markdown_table(["source words", "sentences",
                                   *[f"BLEU, {k}" for k in results]], rows)
             + "\n![BLEU by source length](positions.png)\n")

@@ -93,14 +93,12 @@ def _write(args, out, results, sets, cut, unknown, changed, texts, seed):
     save_figure(figure, out / "why_attention.png")
     rows = []
     for i, bucket in enumerate(names):
-        cells = [f"{r[i]['bleu']:.1f} [{r[i]['bleu_low']:.1f}, {r[i]['bleu_high']:.1f}]"
-                 for r in results.values()]
+        cells = [lab.bleu_cell(r[i]) for r in results.values()]
         drop = results["attention"][i]["bleu"] - results["no attention"][i]["bleu"]
         rows.append([bucket, results["attention"][i]["sentences"], *cells, f"{drop:+.1f}"])
     body = ("Two GRU encoder-decoders, the same in all but attention, trained with the same "
             f"budget on pairs of at most {cut} Spanish words; BLEU (tutorial normalization) "
-            "with a 95% bootstrap interval over sentences. \"real\": held-out pairs longer than "
-            "any training sentence; \"joined\": test sentences joined into longer inputs.\n\n"
+            f"with a 95% bootstrap interval over sentences. {lab.BUCKETS_NOTE}\n\n"
             + lab.markdown_table(["source words", "sentences", *[f"BLEU, {n}" for n in results],
                                   "attention minus none"], rows)
             + "\n![BLEU by source length](why_attention.png)\n\n"

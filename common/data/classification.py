@@ -27,7 +27,11 @@ import numpy as np
 from common.data.pairs import DataError, skipped_lines
 
 __all__ = [
+    "ADJECTIVES",
+    "ANIMALS",
     "ORDER_TASK_LABELS",
+    "PEOPLE",
+    "PLACES",
     "ImageSet",
     "check_labels",
     "LabeledTexts",
@@ -40,17 +44,18 @@ __all__ = [
 ]
 
 ORDER_TASK_LABELS = ("animal", "person")
-_PEOPLE = ["teacher", "doctor", "farmer", "child", "baker", "nurse", "pilot", "student",
+# The order task's words (public: the pooling experiment builds its phrases from them).
+PEOPLE = ["teacher", "doctor", "farmer", "child", "baker", "nurse", "pilot", "student",
            "girl", "boy", "king", "queen", "sailor", "painter"]
-_ANIMALS = ["dog", "cat", "horse", "wolf", "bear", "fox", "goose", "mouse", "lion", "rabbit",
+ANIMALS = ["dog", "cat", "horse", "wolf", "bear", "fox", "goose", "mouse", "lion", "rabbit",
             "owl", "snake", "goat", "crow"]
 _VERBS = ["chased", "saw", "followed", "watched", "fed", "found", "heard", "helped", "scared",
           "pushed", "caught", "ignored", "surprised", "greeted", "woke", "bit"]
 _PARTICIPLES = {"saw": "seen", "woke": "woken", "bit": "bitten"}
-_ADJECTIVES = ["old", "young", "small", "big", "hungry", "tired", "clever", "angry", "brave",
+ADJECTIVES = ["old", "young", "small", "big", "hungry", "tired", "clever", "angry", "brave",
                "lazy"]
 _TIMES = ["yesterday", "this morning", "last night", "at noon", "again", "on sunday"]
-_PLACES = ["in the garden", "near the river", "in the forest", "behind the barn",
+PLACES = ["in the garden", "near the river", "in the forest", "behind the barn",
            "on the hill", "at the market"]
 
 
@@ -103,7 +108,7 @@ class LabeledTexts:
 
 def _noun_phrase(rng: np.random.Generator, noun: str) -> str:
     if rng.random() < 0.4:
-        return f"the {rng.choice(_ADJECTIVES)} {noun}"
+        return f"the {rng.choice(ADJECTIVES)} {noun}"
     return f"the {noun}"
 
 
@@ -117,8 +122,8 @@ def generate_order_task(count: int, seed: int = 0) -> LabeledTexts:
     texts, labels = [], []
     for _ in range(count):
         person_acts = bool(rng.integers(2))
-        person = _noun_phrase(rng, str(rng.choice(_PEOPLE)))
-        animal = _noun_phrase(rng, str(rng.choice(_ANIMALS)))
+        person = _noun_phrase(rng, str(rng.choice(PEOPLE)))
+        animal = _noun_phrase(rng, str(rng.choice(ANIMALS)))
         doer, done_to = (person, animal) if person_acts else (animal, person)
         verb = str(rng.choice(_VERBS))
         if rng.random() < 0.5:
@@ -127,7 +132,7 @@ def generate_order_task(count: int, seed: int = 0) -> LabeledTexts:
             words = [done_to, "was", _PARTICIPLES.get(verb, verb), "by", doer]
         extra = rng.random()
         if extra < 0.3:
-            words.append(str(rng.choice(_PLACES)))
+            words.append(str(rng.choice(PLACES)))
         elif extra < 0.6:
             words.append(str(rng.choice(_TIMES)))
         texts.append(" ".join(words))
