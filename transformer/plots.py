@@ -59,7 +59,8 @@ def plot_schedule_and_encoding(run_dir: str | os.PathLike, config) -> list[Path]
         # The schedule the run fitted to its time limit, as its last checkpoint holds it.
         import keras
 
-        fitted = keras.saving.load_model(run.last_model).optimizer._learning_rate.get_config()
+        optimizer = keras.saving.load_model(run.last_model).optimizer
+        fitted = optimizer.get_config()["learning_rate"]["config"]
         schedule = WarmupSchedule.from_config(fitted)
         warmup, end = fitted["warmup_steps"], fitted["total_steps"]
         steps = list(range(1, int(1.05 * end) + 2, max(1, int(end) // 400)))
