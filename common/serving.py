@@ -24,8 +24,10 @@ A bad request gets a 4xx JSON body ``{"error": ..., "field": ...}``; a body over
 ``max_body_bytes`` gets 413. Requests are queued to one model thread, which runs the
 requests waiting with the same settings as one batch (up to ``max_batch`` texts): TensorFlow
 uses every core for one call, and one batch of many texts costs little more than one text.
+A sampled request runs alone: its draws would otherwise depend on what it was batched with.
 """
 
+import itertools
 import json
 import queue
 import threading
@@ -162,10 +164,10 @@ class ServedTranslator:
                 "heads": self.heads, "maps": list(self.maps), "max_beam": self.max_beam}
 
     def run(self, key: tuple, texts: list[str]) -> list[dict]:
-        """``key`` = (beam, temperature, top_k, seed, attention)."""
+        """``key`` = (beam, temperature, top_k, seed, attention[, anything else])."""
         import tensorflow as tf
 
-        beam, temperature, top_k, seed, attention = key
+        beam, temperature, top_k, seed, attention = key[:5]
         batch = tf.constant(texts, tf.string)
         if beam > 1:
             out = self.model.signatures["beam"](texts=batch, beam_width=tf.constant(beam))
@@ -400,6 +402,7 @@ def create_app(served, max_batch: int = 32, max_texts: int = 64, max_chars: int 
                   description="The run's exported SavedModel over HTTP; the attention "
                   "explorer at /.")
     batcher = Batcher(served.run, max_batch)
+    alone = itertools.count()  # a key no other request shares
     app.state.batcher = batcher
 
     @app.exception_handler(RequestValidationError)
@@ -451,6 +454,10 @@ def create_app(served, max_batch: int = 32, max_texts: int = 64, max_chars: int 
                     "temperature")
         key = (request.beam, request.temperature, request.top_k, request.seed,
                request.attention)
+        if request.temperature > 0:
+            # A text's draws depend on its row in the batch: a sampled request runs alone,
+            # so that its seed gives the same answer whatever else is queued.
+            key += (next(alone),)
         started = time.perf_counter()
         results = _model_call(key, request.texts)
         return {"results": results, "seconds": round(time.perf_counter() - started, 4)}

@@ -61,6 +61,25 @@ def test_translate_equals_the_saved_model_with_every_attention_map(transformer_s
         np.testing.assert_allclose(cross[-1], own["attention"][i, :, :o, :s].numpy(), atol=1e-4)
 
 
+def test_a_sampled_answer_does_not_depend_on_the_requests_queued_with_it(transformer_server):
+    # Sixteen clients at once, the same text and seed: batched together, each would get the
+    # draws of another row; each must get the answer the request gets alone.
+    server = transformer_server.ready()
+    request = {"texts": [SENTENCES[0]], "temperature": 3.0, "seed": 1}
+    alone = call(f"{server.url}/translate", request)[1]["results"][0]["translation"]
+    answers = [None] * 16
+
+    def client(i):
+        answers[i] = call(f"{server.url}/translate", request)[1]["results"][0]["translation"]
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(len(answers))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert answers == [alone] * len(answers)
+
+
 def test_beam_and_sampling_equal_the_saved_model(transformer_server, saved_models):
     server = transformer_server.ready()
     model = saved_models(server.run)
