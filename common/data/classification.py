@@ -46,17 +46,17 @@ __all__ = [
 ORDER_TASK_LABELS = ("animal", "person")
 # The order task's words (public: the pooling experiment builds its phrases from them).
 PEOPLE = ["teacher", "doctor", "farmer", "child", "baker", "nurse", "pilot", "student",
-           "girl", "boy", "king", "queen", "sailor", "painter"]
+          "girl", "boy", "king", "queen", "sailor", "painter"]
 ANIMALS = ["dog", "cat", "horse", "wolf", "bear", "fox", "goose", "mouse", "lion", "rabbit",
-            "owl", "snake", "goat", "crow"]
+           "owl", "snake", "goat", "crow"]
 _VERBS = ["chased", "saw", "followed", "watched", "fed", "found", "heard", "helped", "scared",
           "pushed", "caught", "ignored", "surprised", "greeted", "woke", "bit"]
 _PARTICIPLES = {"saw": "seen", "woke": "woken", "bit": "bitten"}
 ADJECTIVES = ["old", "young", "small", "big", "hungry", "tired", "clever", "angry", "brave",
-               "lazy"]
+              "lazy"]
 _TIMES = ["yesterday", "this morning", "last night", "at noon", "again", "on sunday"]
 PLACES = ["in the garden", "near the river", "in the forest", "behind the barn",
-           "on the hill", "at the market"]
+          "on the hill", "at the market"]
 
 
 def check_labels(labels, num_classes: int, source: str = "the data") -> np.ndarray:
