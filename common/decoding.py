@@ -13,7 +13,7 @@ from common.errors import InputError
 from common.text import check_sentences
 
 __all__ = ["GREEDY", "Sampling", "TextTranslator", "at_least_one_row", "banned_logits",
-           "beam_search_loop", "choose_next", "cut_at_own_limit", "first_rows",
+           "beam_search_loop", "choose_next", "first_rows",
            "output_limit", "row_limits", "teacher_forced_input"]
 
 
@@ -41,17 +41,6 @@ def row_limits(source_ids: tf.Tensor, max_output_tokens) -> tf.Tensor:
     its row of ``source_ids`` (batch, source_len)."""
     lengths = tf.reduce_sum(tf.cast(tf.not_equal(source_ids, 0), tf.int32), axis=1)
     return output_limit(lengths, max_output_tokens)
-
-
-def cut_at_own_limit(tokens: tf.Tensor, source_ids: tf.Tensor, max_output_tokens) -> tf.Tensor:
-    """``tokens`` (batch, steps) with each row cut (zeros after) at its own limit
-    (:func:`row_limits`). A batch decodes greedily to the limit of its longest source; a
-    row that never writes [END] is then cut where it would have stopped alone, so that its
-    translation does not depend on its neighbours (padding is masked: the tokens before the
-    cut are the same)."""
-    limits = row_limits(source_ids, max_output_tokens)
-    keep = tf.range(tf.shape(tokens)[1])[None, :] < limits[:, None]
-    return tf.where(keep, tokens, tf.zeros_like(tokens))
 
 
 def teacher_forced_input(tokens: tf.Tensor, start_id: int) -> tf.Tensor:
@@ -160,8 +149,9 @@ def beam_search_loop(
     length_penalty`` (Wu et al. 2016), so longer translations are not punished for having
     more factors. ``width`` 1 is greedy decoding; [UNK] is never chosen unless
     ``allow_unknown``. Every tensor keeps its shape from step to
-    step (buffers of ``capacity`` steps; the loop runs to ``max_length`` <= capacity), so the
-    loop compiles with XLA when ``batch``, ``width`` and ``capacity`` are static.
+    step (buffers of ``capacity`` steps, None: the longest limit; the loop runs to
+    ``max_length`` <= capacity), so the loop compiles with XLA when ``batch``, ``width`` and
+    ``capacity`` are static.
 
     ``max_length`` is a scalar or one limit a sentence (batch,) (:func:`row_limits`): a
     sentence at its limit is frozen as if finished, so that its result is the one it would
@@ -171,6 +161,9 @@ def beam_search_loop(
         ``(best, steps)``: (batch, capacity) ids of each sentence's best hypothesis, 0 after
         its ``end_id`` and past ``steps``; and the number of steps taken.
     """
+    limits = tf.broadcast_to(tf.cast(max_length, tf.int32), [batch])
+    longest = tf.reduce_max(limits)
+    capacity = longest if capacity is None else capacity
     banned = banned_logits(vocabulary, start_id, allow_unknown)
     only_padding = tf.one_hot(0, vocabulary, on_value=0.0, off_value=-1e9)
     # Only the first hypothesis is live at the start: the others would repeat it.
@@ -178,8 +171,6 @@ def beam_search_loop(
     finished = tf.zeros([batch, width], tf.bool)
     history = tf.zeros([batch, width, capacity], tf.int64)
     token = tf.fill([batch * width, 1], tf.constant(start_id, tf.int64))
-    limits = tf.broadcast_to(tf.cast(max_length, tf.int32), [batch])
-    longest = tf.reduce_max(limits)
     step = tf.constant(0)
     while step < longest and not tf.reduce_all(finished):
         logits, state = step_fn(token, state, step)

@@ -15,9 +15,7 @@ from common.decoding import (
     banned_logits,
     beam_search_loop,
     choose_next,
-    cut_at_own_limit,
     first_rows,
-    output_limit,
     row_limits,
     teacher_forced_input,
 )
@@ -107,12 +105,15 @@ class Seq2SeqModel(keras.Model):
         stop_early: bool = True,
         allow_unknown: bool = False,
     ) -> tuple[tf.Tensor, tf.Tensor]:
-        """Decodes a batch, one token a step, each row stopping at its own ``[END]``.
+        """Decodes a batch, one token a step, each row stopping at its own ``[END]`` or at
+        ``max_length`` steps: one limit for all rows or one a row (batch,)
+        (:func:`common.decoding.row_limits`), so that a row's output is the one it would have
+        alone.
 
         ``sampling``: greedy (the default) or sampled, see :class:`common.decoding.Sampling`.
         Padding, ``[UNK]`` (unless ``allow_unknown``) and ``[START]`` are never produced.
         With ``stop_early`` the loop ends once every row has ended; without it, it always
-        runs ``max_length`` steps, as the published tutorial's exported graph does.
+        runs to the longest limit, as the published tutorial's exported graph does.
 
         Returns:
             ``(tokens, weights)``: (batch, steps) ids, 0 after a row's ``[END]``, and
@@ -126,11 +127,13 @@ class Seq2SeqModel(keras.Model):
                                allow_unknown)  # (vocabulary,)
         temperature, top_k, seed = sampling.tensors()
         token = tf.fill([batch, 1], tf.constant(start_id, tf.int64))
-        done = tf.zeros([batch], tf.bool)
+        limits = tf.broadcast_to(tf.cast(max_length, tf.int32), [batch])
+        longest = tf.reduce_max(limits)
+        done = limits <= 0
         tokens = tf.TensorArray(tf.int64, size=0, dynamic_size=True)
         attention = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
         step = tf.constant(0)
-        while step < max_length and not (stop_early and tf.reduce_all(done)):
+        while step < longest and not (stop_early and tf.reduce_all(done)):
             logits, state, weights = self.decoder(token, context, mask, initial_state=state)
             logits = logits[:, -1, :] + banned  # (batch, vocabulary)
             chosen = choose_next(logits, temperature, top_k,
@@ -138,7 +141,7 @@ class Seq2SeqModel(keras.Model):
             chosen = tf.where(done, tf.zeros_like(chosen), chosen)  # (batch,)
             tokens = tokens.write(step, chosen)
             attention = attention.write(step, weights[:, -1, :])
-            done = done | tf.equal(chosen, end_id)
+            done = done | tf.equal(chosen, end_id) | (step + 1 >= limits)
             token = chosen[:, None]
             step += 1
         return (
@@ -180,8 +183,8 @@ class Seq2SeqModel(keras.Model):
 
         best, steps = beam_search_loop(
             step, tf.repeat(state, width, axis=0), batch, width,
-            self.target_vocabulary_size, tf.reduce_max(max_length), max_length, start_id, end_id,
-            length_penalty, allow_unknown)
+            self.target_vocabulary_size, None, max_length, start_id, end_id, length_penalty,
+            allow_unknown)
         return best[:, :steps]
 
     def get_config(self):
@@ -281,17 +284,16 @@ class Translator(TextTranslator):
         """Strings (batch,) -> translation (batch,), output_tokens (batch, steps),
         source_tokens (batch, source_len), attention (batch, steps, source_len): greedy at
         ``temperature`` 0, else sampled. The graph the exports serve."""
-        texts, source_ids, max_length, rows = self._source(texts)
+        texts, source_ids, rows = self._source(texts)
         tokens, weights = self.model.generate(
             source_ids,
-            max_length,
+            row_limits(source_ids, self.max_output_tokens),
             self.target_vocabulary.start_id,
             self.target_vocabulary.end_id,
             Sampling(temperature, top_k, seed),
             self.stop_early,
             self.replace_unknown,
         )
-        tokens = cut_at_own_limit(tokens, source_ids, self.max_output_tokens)
         return first_rows(self._outputs(texts, source_ids, tokens, weights), rows)
 
     @tf.function(
@@ -300,7 +302,7 @@ class Translator(TextTranslator):
     )
     def beam(self, texts, beam_width):
         """As :meth:`sample`, by beam search with ``beam_width`` hypotheses."""
-        texts, source_ids, _, rows = self._source(texts)
+        texts, source_ids, rows = self._source(texts)
         tokens = self.model.beam_search(
             source_ids, row_limits(source_ids, self.max_output_tokens), beam_width,
             self.target_vocabulary.start_id, self.target_vocabulary.end_id,
@@ -320,7 +322,7 @@ class Translator(TextTranslator):
         that :meth:`sample` or :meth:`beam` returned) of ``texts``: ``source_tokens`` (batch,
         source_len) and ``cross`` (1, batch, 1, steps, source_len) float32 (one layer, one
         head: the shape the Transformer's maps have), from one teacher-forced pass."""
-        texts, source_ids, _, rows = self._source(texts)
+        texts, source_ids, rows = self._source(texts)
         output_ids = tf.cond(rows > 0, lambda: output_ids,
                              lambda: tf.zeros([1, 1], tf.int64))
         target_in = teacher_forced_input(output_ids, self.target_vocabulary.start_id)
@@ -329,12 +331,10 @@ class Translator(TextTranslator):
                 "cross": tf.cast(weights, tf.float32)[None, :rows, None]}
 
     def _source(self, texts):
-        """The texts and their source ids (at least one row), the output length limit, and
-        the real rows."""
+        """The texts and their source ids (at least one row), and the real rows."""
         texts, rows = at_least_one_row(texts)
         source_ids = self.source_vocabulary.encode(texts, self.max_source_words).to_tensor()
-        max_length = output_limit(tf.shape(source_ids)[1], self.max_output_tokens)
-        return texts, source_ids, max_length, rows
+        return texts, source_ids, rows
 
     @property
     def source_limit(self) -> int:

@@ -104,8 +104,8 @@ class Transformer(keras.Model):
                  sampling: Sampling = GREEDY, jit_compile: bool = False,
                  capacity: int | None = None):
         """Decodes a batch one token a step with the key/value cache; each row stops at its
-        own ``[END]``. ``sampling``: greedy (the default) or sampled, see
-        :class:`common.decoding.Sampling`.
+        own ``[END]`` or at ``max_length`` steps: one limit for all rows or one a row (batch,).
+        ``sampling``: greedy (the default) or sampled, see :class:`common.decoding.Sampling`.
 
         ``jit_compile`` runs the whole loop as one XLA program: several times faster a step on
         CPU, where a cached step is mostly per-op overhead, but compiled once for every batch
@@ -164,7 +164,8 @@ def decode(model, source_ids, max_length, start_id, end_id, sampling, jit_compil
     """The decoding loop of :meth:`Transformer.generate` with the decoder step ``make_step``
     builds (:func:`cached_step`; :mod:`transformer.reference` has the full recompute the
     cache is checked against). Returns ``(tokens, logits, attention)``."""
-    capacity = max_length if capacity is None else capacity
+    if capacity is None:
+        capacity = max_length if isinstance(max_length, int) else tf.reduce_max(max_length)
     if jit_compile and not isinstance(capacity, int):
         raise ValueError("jit_compile needs a fixed buffer: pass capacity (a Python int) "
                          "or a Python int max_length")
@@ -195,11 +196,14 @@ def _decode_loop(model, source_ids, capacity, max_length, start_id, end_id, temp
                  top_k, seed, make_step):
     """The loop of :func:`decode`, on buffers of ``capacity`` steps.
 
-    Every tensor keeps its shape from step to step (XLA needs that); the loop runs to
-    ``max_length`` or until every row has written ``end_id``. Returns the full buffers and
-    the number of steps taken; the caller slices.
+    Every tensor keeps its shape from step to step (XLA needs that). ``max_length`` is one
+    limit for all rows or one a row (batch,) (:func:`common.decoding.row_limits`): a row
+    is done at its ``end_id`` or its limit, whichever comes first, so that its output is
+    the one it would have alone; the loop runs until every row is done. Returns the full
+    buffers and the number of steps taken; the caller slices.
     """
     batch = tf.shape(source_ids)[0]
+    limits = tf.minimum(tf.broadcast_to(max_length, [batch]), capacity)
     context = model.encoder(source_ids)
     mask = tf.not_equal(source_ids, 0)
     vocabulary = model.target_vocabulary_size
@@ -208,17 +212,17 @@ def _decode_loop(model, source_ids, capacity, max_length, start_id, end_id, temp
         [tf.fill([batch, 1], tf.constant(start_id, tf.int64)),
          tf.zeros([batch, capacity], tf.int64)], axis=1)  # (batch, 1 + capacity)
     state, decoder_step = make_step(model, context, mask, batch, capacity)
-    done = tf.zeros([batch], tf.bool)
+    done = limits <= 0
     all_logits = tf.TensorArray(tf.float32, size=capacity)
     attention = tf.TensorArray(tf.float32, size=capacity)
     step = tf.constant(0)
-    while step < max_length and not tf.reduce_all(done):
+    while not tf.reduce_all(done):
         last_x, last_scores, state = decoder_step(tokens, step, state)
         logits = model.output_dense(last_x) + banned  # (batch, vocabulary)
         chosen = choose_next(logits, temperature, top_k,
                              tf.stack([seed, tf.cast(step, tf.int64)]))
         chosen = tf.where(done, tf.zeros_like(chosen), chosen)
-        done = done | tf.equal(chosen, end_id)
+        done = done | tf.equal(chosen, end_id) | (step + 1 >= limits)
         tokens += chosen[:, None] * tf.one_hot(step + 1, capacity + 1, dtype=tf.int64)[None]
         all_logits = all_logits.write(step, logits)
         attention = attention.write(step, last_scores)  # (batch, heads, source)

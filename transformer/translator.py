@@ -10,9 +10,7 @@ from common.decoding import (
     Sampling,
     TextTranslator,
     at_least_one_row,
-    cut_at_own_limit,
     first_rows,
-    output_limit,
     row_limits,
     teacher_forced_input,
 )
@@ -58,15 +56,14 @@ class Translator(TextTranslator):
         return self.max_output_tokens if self.jit_compile else None
 
     def _source(self, texts):
-        """Source ids (at least one row), the output length limit, and the real rows."""
+        """Source ids (at least one row) and the real rows."""
         texts, rows = at_least_one_row(texts)
         ids = self.source_tokenizer.encode(texts, self.max_source_tokens - 2).to_tensor()
-        length = tf.shape(ids)[1]
-        max_length = output_limit(length, self.max_output_tokens)
         if self.jit_compile:  # padding changes no real position; fewer shapes to compile
+            length = tf.shape(ids)[1]
             padded = tf.minimum((length + 7) // 8 * 8, self.model.max_length)
             ids = tf.pad(ids, [[0, 0], [0, padded - length]])
-        return ids, max_length, rows
+        return ids, rows
 
     @property
     def source_limit(self) -> int:
@@ -97,12 +94,12 @@ class Translator(TextTranslator):
         source_tokens (batch, source_len), attention (batch, heads, steps, source_len) of the
         last decoder layer: greedy at ``temperature`` 0, else sampled (``top_k``: 0 = all).
         The graph the exports serve."""
-        source_ids, max_length, rows = self._source(texts)
+        source_ids, rows = self._source(texts)
         tokens, _, attention = self.model.generate(
-            source_ids, max_length, self.target_tokenizer.start_id,
-            self.target_tokenizer.end_id, Sampling(temperature, top_k, seed),
-            jit_compile=self.jit_compile, capacity=self._capacity)
-        tokens = cut_at_own_limit(tokens, source_ids, self.max_output_tokens)
+            source_ids, row_limits(source_ids, self.max_output_tokens),
+            self.target_tokenizer.start_id, self.target_tokenizer.end_id,
+            Sampling(temperature, top_k, seed), jit_compile=self.jit_compile,
+            capacity=self._capacity)
         return first_rows(self._outputs(source_ids, tokens, attention), rows)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string),
@@ -122,7 +119,7 @@ class Translator(TextTranslator):
         return super()._beam_search(texts, beam_width)
 
     def _beam_body(self, texts, beam_width):
-        source_ids, _, rows = self._source(texts)
+        source_ids, rows = self._source(texts)
         tokens = self.model.beam_search(
             source_ids, row_limits(source_ids, self.max_output_tokens), beam_width,
             self.target_tokenizer.start_id, self.target_tokenizer.end_id,
@@ -141,7 +138,7 @@ class Translator(TextTranslator):
         ``source_tokens`` (batch, source_len), and ``encoder_self``, ``decoder_self`` and
         ``cross``, each (layers, batch, heads, queries, keys) float32, one teacher-forced
         pass (:meth:`Transformer.attention_scores`). What the attention explorer shows."""
-        source_ids, _, rows = self._source(texts)
+        source_ids, rows = self._source(texts)
         output_ids = tf.cond(rows > 0, lambda: output_ids,
                              lambda: tf.zeros([1, 1], tf.int64))
         maps = self.model.attention_scores(
