@@ -201,11 +201,17 @@ def precision_policy(name: str) -> Iterator[None]:
         keras.config.set_dtype_policy(previous)
 
 
-def distribute_dataset(dataset: tf.data.Dataset) -> tf.data.Dataset:
+def distribute_dataset(dataset: tf.data.Dataset, autotune: bool = True) -> tf.data.Dataset:
     """``dataset`` set to be split by examples across workers (auto-sharding by files
     cannot apply to in-memory data). Every worker builds the same seeded pipeline and keeps
-    its share of each global batch."""
+    its share of each global batch.
+
+    ``autotune=False`` turns tf.data's autotuning off, for a dataset read from its start
+    again and again (validation): with it on, the end of each pass waits for the
+    autotuning thread's next wake, about 2.5 s whatever the pass costs
+    (``bench/pass_floor.py``); the parallel maps then use one call a core."""
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = (
         tf.data.experimental.AutoShardPolicy.DATA)
+    options.autotune.enabled = autotune
     return dataset.with_options(options)

@@ -239,7 +239,7 @@ def fit_plan(plan: FitPlan, run: RunFolder, state: TrainState, config,
             epochs=epochs,
             initial_epoch=state.epoch,
             steps_per_epoch=plan.steps_per_epoch,
-            validation_data=distribute_dataset(plan.val_ds),
+            validation_data=distribute_dataset(plan.val_ds, autotune=False),
             validation_steps=plan.validation_steps,
             callbacks=[*every_epoch, *callbacks],
             shuffle=False,  # the datasets shuffle themselves
@@ -374,10 +374,11 @@ def keep_best_average(model, recent: RecentWeights, val_ds, validation_steps: in
     if len(recent.saved) < 2:
         return None
     best_loss, best_count, best_weights = state.best_val_loss, None, model.get_weights()
+    val_ds = distribute_dataset(val_ds, autotune=False)
     for count in range(2, len(recent.saved) + 1):
         averaged = recent.average(count)
         model.set_weights(averaged)
-        loss = model.evaluate(distribute_dataset(val_ds), steps=validation_steps, verbose=0,
+        loss = model.evaluate(val_ds, steps=validation_steps, verbose=0,
                               return_dict=True)["loss"]
         log(f"average of the last {count} epochs: validation loss {loss:.4f} "
             f"(best epoch {state.best_epoch}: {state.best_val_loss:.4f})")

@@ -215,3 +215,16 @@ def test_a_grouped_text_split_tests_on_sentences_it_never_trained_on(tmp_path):
         train = [f" {t} " for t in texts["train"]]
         leaked = sum(any(f" {t} " in s for s in train) for t in texts["test"])
         assert (leaked > 0) == leaks, (split, leaked)
+
+
+def test_validation_datasets_are_split_by_example_and_untuned():
+    from common.distribute import distribute_dataset
+
+    ds = tf.data.Dataset.range(10).map(lambda x: x + 1, num_parallel_calls=tf.data.AUTOTUNE)
+    shard = tf.data.experimental.AutoShardPolicy.DATA
+    tuned, untuned = distribute_dataset(ds), distribute_dataset(ds, autotune=False)
+    assert tuned.options().experimental_distribute.auto_shard_policy == shard
+    assert untuned.options().experimental_distribute.auto_shard_policy == shard
+    assert tuned.options().autotune.enabled is not False
+    assert untuned.options().autotune.enabled is False
+    assert list(untuned.as_numpy_iterator()) == list(range(1, 11))
