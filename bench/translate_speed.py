@@ -67,7 +67,8 @@ imported = time.perf_counter()
 translator = load_translator({str(run)!r})
 loaded = time.perf_counter()
 lines = json.load(sys.stdin)
-order = sorted(range(len(lines)), key=lambda i: len(lines[i]))
+lengths = translator.source_lengths(lines)
+order = sorted(range(len(lines)), key=lambda i: lengths[i])
 times, steps, used = [], [], 0
 for begin in range(0, len(order), {BATCH}):
     batch = [lines[i] for i in order[begin:begin + {BATCH}]]

@@ -231,35 +231,39 @@ def translate_lines(load_translator: Callable[[], object], args, batch_size: int
     decoding settings of :func:`add_decoding_arguments` (checked before the model loads).
 
     Every input line gets exactly one output line, in order. Lines already waiting (up to
-    ``SORT_WINDOW_BATCHES`` batches) are decoded in batches of like length: less padding,
-    and a batch's loop ends with its longest line; a line's translation is the same in any
-    batch, even one that never writes [END] (it stops at its own limit:
-    :func:`common.decoding.row_limits`). An empty line, or one with
-    nothing to translate (punctuation only, or no word the model knows), gets an empty line
-    and a note on stderr; a line longer than the model takes is translated from its first
-    words, with a note. Sampled translations use seed ``--seed`` + the line's index, so a
+    ``SORT_WINDOW_BATCHES`` batches) are decoded in batches of like length in the model's
+    tokens: less padding, and a batch's loop ends with its longest line; a line's
+    translation is the same in any batch, even one that never writes [END] (it stops at its
+    own limit: :func:`common.decoding.row_limits`). An empty line, or one with nothing to
+    translate (punctuation only, or no word the model knows), gets an empty line and a note
+    on stderr; a line longer than the model takes is translated from its first words, with
+    a note. Sampled translations use seed ``--seed`` + the line's index, so a
     line's draw does not depend on how input was batched.
     """
+    from common.text import check_unicode
+
     check_decoding(args)
     translator = load_translator()
     settings = dict(temperature=args.temperature, top_k=args.top_k, beam_width=args.beam)
     window = SORT_WINDOW_BATCHES * batch_size
     for first, lines in input_batches(args.sentences, window):
         translations, translated = [b""] * len(lines), [False] * len(lines)
+        for number, line in enumerate(lines, start=first):
+            check_unicode(line, f"line {number}")
+        lengths = translator.source_lengths(lines)  # in the model's tokens
         if args.temperature > 0 and args.beam == 1:  # one draw a line, seeded by its index
             for i, line in enumerate(lines):
                 result = translator.run([line], **settings, seed=args.seed + first - 1 + i)
                 translations[i], translated[i] = result["translation"][0], \
                     bool(result["translated"][0])
         else:
-            order = sorted(range(len(lines)), key=lambda i: len(lines[i]))
+            order = sorted(range(len(lines)), key=lambda i: lengths[i])
             for begin in range(0, len(order), batch_size):
                 rows = order[begin : begin + batch_size]
                 result = translator.run([lines[i] for i in rows], **settings, seed=args.seed)
                 for row, text, ok in zip(rows, result["translation"], result["translated"],
                                          strict=True):
                     translations[row], translated[row] = text, bool(ok)
-        lengths = translator.source_lengths(lines)
         for number, line, text, ok, length in zip(
                 range(first, first + len(lines)), lines, translations, translated, lengths,
                 strict=True):

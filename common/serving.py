@@ -27,7 +27,6 @@ uses every core for one call, and one batch of many texts costs little more than
 A sampled request runs alone: its draws would otherwise depend on what it was batched with.
 """
 
-import itertools
 import json
 import queue
 import threading
@@ -76,7 +75,8 @@ class Batcher:
     only when a batch has room and another request is already waiting.
 
     ``max_batch=1`` runs each request alone (still one at a time: the model is never called
-    from two threads at once).
+    from two threads at once); so does a request submitted with ``alone=True``, whatever its
+    key.
     """
 
     def __init__(self, run: Callable[[tuple, list], list], max_batch: int = 32,
@@ -89,11 +89,12 @@ class Batcher:
         self._thread = threading.Thread(target=self._loop, name="model", daemon=True)
         self._thread.start()
 
-    def submit(self, key: tuple, items: list) -> list:
+    def submit(self, key: tuple, items: list, alone: bool = False) -> list:
         """The results of ``items`` (in order), once the model thread has run them; an
-        exception raised by ``run`` reaches every request of its batch."""
+        exception raised by ``run`` reaches every request of its batch. ``alone``: run
+        them in a call of their own, never batched with another request."""
         future: Future = Future()
-        self._queue.put((key, list(items), future))
+        self._queue.put((key, list(items), future, alone))
         return future.result()
 
     def _next(self, block: bool):
@@ -106,16 +107,17 @@ class Batcher:
 
     def _loop(self):
         while True:
-            key, items, future = self._next(block=True)
+            key, items, future, alone = self._next(block=True)
             batch = [(items, future)]
             size = len(items)
             held = []
-            while size < self.max_batch:
+            while size < self.max_batch and not alone:
                 waiting = self._next(block=False)
                 if waiting is None:
                     break
-                other_key, other_items, other_future = waiting
-                if other_key == key and size + len(other_items) <= self.max_batch:
+                other_key, other_items, other_future, other_alone = waiting
+                if (other_key == key and not other_alone
+                        and size + len(other_items) <= self.max_batch):
                     batch.append((other_items, other_future))
                     size += len(other_items)
                 else:
@@ -164,10 +166,10 @@ class ServedTranslator:
                 "heads": self.heads, "maps": list(self.maps), "max_beam": self.max_beam}
 
     def run(self, key: tuple, texts: list[str]) -> list[dict]:
-        """``key`` = (beam, temperature, top_k, seed, attention[, anything else])."""
+        """``key`` = (beam, temperature, top_k, seed, attention)."""
         import tensorflow as tf
 
-        beam, temperature, top_k, seed, attention = key[:5]
+        beam, temperature, top_k, seed, attention = key
         batch = tf.constant(texts, tf.string)
         if beam > 1:
             out = self.model.signatures["beam"](texts=batch, beam_width=tf.constant(beam))
@@ -402,7 +404,6 @@ def create_app(served, max_batch: int = 32, max_texts: int = 64, max_chars: int 
                   description="The run's exported SavedModel over HTTP; the attention "
                   "explorer at /.")
     batcher = Batcher(served.run, max_batch)
-    alone = itertools.count()  # a key no other request shares
     app.state.batcher = batcher
 
     @app.exception_handler(RequestValidationError)
@@ -428,11 +429,11 @@ def create_app(served, max_batch: int = 32, max_texts: int = 64, max_chars: int 
     def _refuse(status: int, message: str, where: str):
         raise HTTPException(status, {"error": message, "field": where})
 
-    def _model_call(key: tuple, items: list) -> list:
+    def _model_call(key: tuple, items: list, alone: bool = False) -> list:
         import tensorflow as tf
 
         try:
-            return batcher.submit(key, items)
+            return batcher.submit(key, items, alone)
         except tf.errors.InvalidArgumentError as error:
             _refuse(400, error.message.splitlines()[0], "body")
 
@@ -454,12 +455,10 @@ def create_app(served, max_batch: int = 32, max_texts: int = 64, max_chars: int 
                     "temperature")
         key = (request.beam, request.temperature, request.top_k, request.seed,
                request.attention)
-        if request.temperature > 0:
-            # A text's draws depend on its row in the batch: a sampled request runs alone,
-            # so that its seed gives the same answer whatever else is queued.
-            key += (next(alone),)
         started = time.perf_counter()
-        results = _model_call(key, request.texts)
+        # A text's draws depend on its row in the batch: a sampled request runs alone, so
+        # that its seed gives the same answer whatever else is queued.
+        results = _model_call(key, request.texts, alone=request.temperature > 0)
         return {"results": results, "seconds": round(time.perf_counter() - started, 4)}
 
     @app.post("/classify")

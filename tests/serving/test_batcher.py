@@ -24,9 +24,9 @@ def _recording(delay=0.05):
 def _submit_all(batcher, requests):
     answers = [None] * len(requests)
 
-    def client(i, key, items):
+    def client(i, key, items, alone=False):
         try:
-            answers[i] = batcher.submit(key, items)
+            answers[i] = batcher.submit(key, items, alone)
         except RuntimeError as error:
             answers[i] = error
 
@@ -70,6 +70,19 @@ def test_an_error_reaches_its_batch_only():
     assert answers[0] == ["('k',):a"] and answers[2] == ["('k',):b"]
     assert isinstance(answers[1], RuntimeError)
     assert [items for _, items in calls] == [["a"], ["boom"], ["b"]]
+
+
+def test_a_request_submitted_alone_is_never_batched_and_the_others_still_are():
+    run, calls = _recording()
+    batcher = Batcher(run, max_batch=32)
+    # The same key for all; every other request asks to run alone.
+    requests = [(("k",), [f"t{i}"], i % 2 == 1) for i in range(10)]
+    answers = _submit_all(batcher, requests)
+    assert answers == [[f"('k',):t{i}"] for i in range(10)]
+    for i in range(1, 10, 2):
+        assert [f"t{i}"] in [items for _, items in calls]  # a call of its own
+    batched = [items for _, items in calls if len(items) > 1]
+    assert batched and all(int(item[1:]) % 2 == 0 for items in batched for item in items)
 
 
 def test_max_batch_one_runs_each_request_alone():
