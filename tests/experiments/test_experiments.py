@@ -142,3 +142,37 @@ def test_quick_experiments_run_end_to_end(quick_experiments):
     # heads.py reuses the sinusoidal run positions.py trained, and its alignment the two
     # runs why_attention.py trained.
     assert quick_experiments.log().count("reusing") == 3
+
+
+def test_minutes_trains_what_the_time_limit_command_trains_and_reuses_it(tmp_path, capsys):
+    """minutes.py: each run is ``train --preset P --time-limit M`` (the Transformer's
+    time-limit recipe, the GRU's limit alone), scored once; a second sweep trains nothing."""
+    import minutes
+
+    from transformer.cli import time_budget_recipe
+
+    class Args:
+        quick, data, seeds = True, None, [3]
+
+    transformer = minutes.config_of("transformer", 0.5, Args)
+    for name, value in time_budget_recipe({}).items():
+        assert getattr(transformer, name) == value, name
+    assert (transformer.time_limit_minutes, transformer.seed) == (0.5, 3)
+    gru = minutes.config_of("nmt_attention", 0.5, Args)
+    assert gru == type(gru).tiny().replace(time_limit_minutes=0.5, seed=3)
+
+    argv = ["--quick", "--models", "transformer", "--minutes", "0.01", "--work",
+            str(tmp_path / "work"), "--out", str(tmp_path / "out")]
+    assert minutes.main(argv) == 0
+    first = capsys.readouterr().out
+    record = _lines(first)[0]
+    run = tmp_path / "work" / "minutes" / "transformer-0.01min"
+    assert record["steps"] == record["epochs"] * transformer.steps_per_epoch > 0
+    assert record["bleu_low"] <= record["bleu"] <= record["bleu_high"]
+    page = (tmp_path / "out" / "minutes.md").read_text()
+    assert "- Command: `python " in page and "| 0.01 | Transformer |" in page
+    assert (tmp_path / "out" / "minutes.png").stat().st_size > 10_000
+    assert minutes.main(argv) == 0
+    second = capsys.readouterr().out
+    assert "training" not in second and f"reusing {run}" in second
+    assert _lines(second)[0] == record
