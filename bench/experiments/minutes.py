@@ -26,18 +26,26 @@ MODELS = ("nmt_attention", "transformer")
 NAMES = {"nmt_attention": "GRU + attention", "transformer": "Transformer"}
 
 
+def _model(model: str):
+    """``(Config, train module, time-limit recipe)`` of ``model``: what its CLI's
+    ``train --time-limit`` uses (the GRU's limit changes nothing else)."""
+    import importlib
+
+    config = importlib.import_module(f"{model}.config").Config
+    training = importlib.import_module(f"{model}.train")
+    if model == "transformer":
+        from transformer.cli import time_budget_recipe
+    else:
+        def time_budget_recipe(changes):
+            return {}
+    return config, training, time_budget_recipe
+
+
 def config_of(model: str, minutes: float, args):
     """The configuration ``MODEL train --preset tutorial --time-limit MINUTES`` trains (tiny
     preset and generated data with ``--quick``)."""
-    if model == "transformer":
-        from transformer.cli import time_budget_recipe
-        from transformer.config import Config
-    else:
-        from nmt_attention.config import Config
-
-        def time_budget_recipe(changes):  # the GRU's --time-limit changes nothing else
-            return {}
-    config = Config.tiny() if args.quick else Config.tutorial()
+    config, _, time_budget_recipe = _model(model)
+    config = config.tiny() if args.quick else config.tutorial()
     changes = {"time_limit_minutes": minutes, "seed": args.seeds[0]}
     if args.data:
         changes["data"] = str(Path(args.data).resolve())
@@ -54,15 +62,10 @@ def scored(run_dir: Path, model: str, seed: int) -> dict:
     from common.files import atomic_write_text
     from common.run_folder import RunFolder
 
-    if model == "transformer":
-        from transformer.train import load_run, load_translator
-
-        translator = load_translator(run_dir, jit_compile=True)
-    else:
-        from nmt_attention.train import load_run, load_translator
-
-        translator = load_translator(run_dir)
-    config = load_run(run_dir)[0]
+    training = _model(model)[1]
+    translator = (training.load_translator(run_dir, jit_compile=True)
+                  if model == "transformer" else training.load_translator(run_dir))
+    config = training.load_run(run_dir)[0]
     spanish, english = corpus_of(config).part("test")
     state = RunFolder(run_dir).read_state()
     score = {**lab.bleu_with_interval(translate_all(translator, spanish), english, seed=seed),
@@ -85,12 +88,8 @@ def main(argv=None) -> int:
     results: dict[str, list[dict]] = {model: [] for model in args.models}
     for budget in sorted(minutes):
         for model in args.models:
-            if model == "transformer":
-                from transformer.train import train
-            else:
-                from nmt_attention.train import train
             run_dir = work / f"{model}-{budget:g}min"
-            lab.trained(run_dir, train, config_of(model, budget, args),
+            lab.trained(run_dir, _model(model)[1].train, config_of(model, budget, args),
                         lambda m: print(m, flush=True))
             row = {"minutes": budget, **scored(run_dir, model, args.seeds[0])}
             results[model].append(row)
