@@ -171,8 +171,8 @@ def beam_search_loop(
     finished = tf.zeros([batch, width], tf.bool)
     history = tf.zeros([batch, width, capacity], tf.int64)
     token = tf.fill([batch * width, 1], tf.constant(start_id, tf.int64))
-    step = tf.constant(0)
-    while step < longest and not tf.reduce_all(finished):
+
+    def body(step, token, state, scores, finished, history):
         logits, state = step_fn(token, state, step)
         log_probs = tf.nn.log_softmax(logits + banned)  # (batch * width, vocabulary)
         log_probs = tf.reshape(log_probs, [batch, width, vocabulary])
@@ -186,9 +186,15 @@ def beam_search_loop(
         history = tf.gather(history, parent, batch_dims=1)
         history += chosen[:, :, None] * tf.one_hot(step, capacity, dtype=tf.int64)
         rows = tf.reshape(parent + width * tf.range(batch)[:, None], [-1])
-        state = tf.nest.map_structure(lambda part, rows=rows: tf.gather(part, rows), state)
-        token = tf.reshape(chosen, [-1, 1])
-        step += 1
+        state = tf.nest.map_structure(lambda part: tf.gather(part, rows), state)
+        return step + 1, tf.reshape(chosen, [-1, 1]), state, scores, finished, history
+
+    def running(step, token, state, scores, finished, history):
+        return (step < longest) & tf.logical_not(tf.reduce_all(finished))
+
+    # A tf.while_loop written out, not left to AutoGraph: see transformer.model._decode_loop.
+    step, _, _, scores, _, history = tf.while_loop(
+        running, body, (tf.constant(0), token, state, scores, finished, history))
     lengths = tf.reduce_sum(tf.cast(history > 0, tf.float32), axis=-1)  # unwritten: 0
     normalized = scores / ((5.0 + lengths) / 6.0) ** length_penalty
     best = tf.argmax(normalized, axis=1, output_type=tf.int32)

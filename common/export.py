@@ -69,23 +69,27 @@ class TranslatorModule(ExportModule):
         return self.translator.sample(texts, tf.constant(0.0), tf.constant(0),
                                       tf.constant(0, tf.int64))
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")],
+                 autograph=False)
     def translate(self, texts):
         return {"translation": self._greedy(texts)["translation"]}
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")],
+                 autograph=False)
     def translate_with_attention(self, texts):
         return self._greedy(texts)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts"),
-                                  tf.TensorSpec([], tf.int32, name="beam_width")])
+                                  tf.TensorSpec([], tf.int32, name="beam_width")],
+                 autograph=False)
     def translate_beam(self, texts, beam_width):
         return {"translation": self.beam(texts, beam_width)["translation"]}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts"),
                                   tf.TensorSpec([], tf.float32, name="temperature"),
                                   tf.TensorSpec([], tf.int32, name="top_k"),
-                                  tf.TensorSpec([], tf.int64, name="seed")])
+                                  tf.TensorSpec([], tf.int64, name="seed")],
+                 autograph=False)
     def sample(self, texts, temperature, top_k, seed):
         checks = [tf.debugging.assert_non_negative(temperature,
                                                    message="temperature must be at least 0"),
@@ -95,7 +99,8 @@ class TranslatorModule(ExportModule):
         return self.translator.sample(texts, temperature, top_k, seed)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts"),
-                                  tf.TensorSpec([], tf.int32, name="beam_width")])
+                                  tf.TensorSpec([], tf.int32, name="beam_width")],
+                 autograph=False)
     def beam(self, texts, beam_width):
         check = tf.debugging.assert_positive(
             beam_width, message="beam_width must be at least 1 (1 is greedy decoding)")
@@ -104,7 +109,8 @@ class TranslatorModule(ExportModule):
         return self.translator.beam(texts, beam_width)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts"),
-                                  tf.TensorSpec([None, None], tf.int64, name="output_ids")])
+                                  tf.TensorSpec([None, None], tf.int64, name="output_ids")],
+                 autograph=False)
     def attention(self, texts, output_ids):
         return self.translator.attention(texts, output_ids)
 

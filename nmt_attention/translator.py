@@ -130,20 +130,27 @@ class Seq2SeqModel(keras.Model):
         limits = tf.broadcast_to(tf.cast(max_length, tf.int32), [batch])
         longest = tf.reduce_max(limits)
         done = limits <= 0
-        tokens = tf.TensorArray(tf.int64, size=0, dynamic_size=True)
-        attention = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
-        step = tf.constant(0)
-        while step < longest and not (stop_early and tf.reduce_all(done)):
+
+        def body(step, token, state, done, tokens, attention):
             logits, state, weights = self.decoder(token, context, mask, initial_state=state)
             logits = logits[:, -1, :] + banned  # (batch, vocabulary)
             chosen = choose_next(logits, temperature, top_k,
                                  tf.stack([seed, tf.cast(step, tf.int64)]))
             chosen = tf.where(done, tf.zeros_like(chosen), chosen)  # (batch,)
-            tokens = tokens.write(step, chosen)
-            attention = attention.write(step, weights[:, -1, :])
             done = done | tf.equal(chosen, end_id) | (step + 1 >= limits)
-            token = chosen[:, None]
-            step += 1
+            return (step + 1, chosen[:, None], state, done, tokens.write(step, chosen),
+                    attention.write(step, weights[:, -1, :]))
+
+        def running(step, token, state, done, tokens, attention):
+            ended = tf.reduce_all(done) if stop_early else False
+            return (step < longest) & tf.logical_not(ended)
+
+        # A tf.while_loop written out, not left to AutoGraph: the translator's graphs are
+        # traced without it (seconds a process; see transformer.model._decode_loop).
+        _, _, _, _, tokens, attention = tf.while_loop(running, body, (
+            tf.constant(0), token, state, done,
+            tf.TensorArray(tf.int64, size=0, dynamic_size=True),
+            tf.TensorArray(tf.float32, size=0, dynamic_size=True)))
         return (
             tf.transpose(tokens.stack(), [1, 0]),
             tf.transpose(attention.stack(), [1, 0, 2]),
@@ -279,6 +286,7 @@ class Translator(TextTranslator):
             tf.TensorSpec([], tf.int64),
         ],
         reduce_retracing=True,
+        autograph=False,
     )
     def sample(self, texts, temperature, top_k, seed):
         """Strings (batch,) -> translation (batch,), output_tokens (batch, steps),
@@ -299,6 +307,7 @@ class Translator(TextTranslator):
     @tf.function(
         input_signature=[tf.TensorSpec([None], tf.string), tf.TensorSpec([], tf.int32)],
         reduce_retracing=True,
+        autograph=False,
     )
     def beam(self, texts, beam_width):
         """As :meth:`sample`, by beam search with ``beam_width`` hypotheses."""
@@ -316,6 +325,7 @@ class Translator(TextTranslator):
     @tf.function(
         input_signature=[tf.TensorSpec([None], tf.string), tf.TensorSpec([None, None], tf.int64)],
         reduce_retracing=True,
+        autograph=False,
     )
     def attention(self, texts, output_ids):
         """The attention of the translations ``output_ids`` (batch, steps: the ``output_ids``

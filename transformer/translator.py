@@ -88,7 +88,8 @@ class Translator(TextTranslator):
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string),
                                   tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.int32),
-                                  tf.TensorSpec([], tf.int64)], reduce_retracing=True)
+                                  tf.TensorSpec([], tf.int64)],
+                 reduce_retracing=True, autograph=False)
     def sample(self, texts, temperature, top_k, seed):
         """Strings (batch,) -> translation (batch,), output_tokens (batch, steps),
         source_tokens (batch, source_len), attention (batch, heads, steps, source_len) of the
@@ -103,12 +104,13 @@ class Translator(TextTranslator):
         return first_rows(self._outputs(source_ids, tokens, attention), rows)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string),
-                                  tf.TensorSpec([], tf.int32)], reduce_retracing=True)
+                                  tf.TensorSpec([], tf.int32)],
+                 reduce_retracing=True, autograph=False)
     def beam(self, texts, beam_width):
         """As :meth:`sample`, by beam search with ``beam_width`` hypotheses."""
         return self._beam_body(texts, beam_width)
 
-    @tf.function(reduce_retracing=True)
+    @tf.function(reduce_retracing=True, autograph=False)
     def _beam_xla(self, texts, beam_width: int):
         """As :meth:`beam`, as one XLA program; ``beam_width`` is a Python int (it sets shapes)."""
         return self._beam_body(texts, beam_width)
@@ -131,7 +133,7 @@ class Translator(TextTranslator):
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string),
                                   tf.TensorSpec([None, None], tf.int64)],
-                 reduce_retracing=True)
+                 reduce_retracing=True, autograph=False)
     def attention(self, texts, output_ids):
         """Every attention map of the translations ``output_ids`` (batch, steps: the
         ``output_ids`` that :meth:`sample` or :meth:`beam` returned) of ``texts``:
