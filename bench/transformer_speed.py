@@ -33,6 +33,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from common.machine import settings_for_decoding  # noqa: E402
 from common.masks import MaskedAccuracy, masked_loss  # noqa: E402
 from transformer.config import Config  # noqa: E402
 from transformer.model import build_model  # noqa: E402
@@ -186,8 +187,12 @@ def main():
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--only", choices=["train", "decode"],
-                        help="run one part (default: both)")
+                        help="run one part (default: both); decode alone runs with the "
+                        "decoding commands' settings (one thread an op: "
+                        "common.machine.settings_for_decoding)")
     args = parser.parse_args()
+    if args.only == "decode":  # as translate, evaluate and serve run
+        settings_for_decoding()
     config = Config.tutorial().replace(max_length=64)
     peak = matmul_peak()
     common = {"cpus": os.cpu_count(), "tensorflow": tf.__version__, "keras": keras.__version__}

@@ -7,7 +7,8 @@ Takes ``--lines`` Spanish sentences of a tab-separated pairs file (shuffled with
   process (import, load, tracing, decoding, printing), as a user runs it;
 * ``part`` ``breakdown``: the same lines in one process, timed in parts: importing the
   tutorial, loading the translator, the first batch (tracing the graph), the other batches
-  (the decoding), in ``translate``'s own order (sorted by length, batches of 64); and the
+  (the decoding, side by side on the cores, with ``translate``'s thread settings), in
+  ``translate``'s own order (sorted by length, batches of 64); and the
   decoder's work: steps summed over batches, and row-steps computed (rows x steps, each batch
   runs to its longest row) against those used (the tokens written).
 
@@ -60,27 +61,31 @@ def breakdown(run: Path, lines: list[str]) -> dict:
     """The parts, in a fresh process (imports are part of what is timed)."""
     code = f"""
 import json, sys, time
+from concurrent.futures import ThreadPoolExecutor
 start = time.perf_counter()
 from {tutorial_of(run)}.train import load_translator
+from common.machine import settings_for_decoding
 import numpy as np
 imported = time.perf_counter()
+settings_for_decoding()
 translator = load_translator({str(run)!r})
 loaded = time.perf_counter()
 lines = json.load(sys.stdin)
 lengths = translator.source_lengths(lines)
 order = sorted(range(len(lines)), key=lambda i: lengths[i])
-times, steps, used = [], [], 0
-for begin in range(0, len(order), {BATCH}):
-    batch = [lines[i] for i in order[begin:begin + {BATCH}]]
-    tick = time.perf_counter()
-    ids = translator.run(batch)["output_ids"]
-    times.append(time.perf_counter() - tick)
-    steps.append(ids.shape[1] * len(batch))
-    used += int((ids > 0).sum())
+batches = [[lines[i] for i in order[b:b + {BATCH}]] for b in range(0, len(order), {BATCH})]
+tick = time.perf_counter()
+outputs = [translator.run(batches[0])["output_ids"]]
+first = time.perf_counter() - tick
+tick = time.perf_counter()
+with ThreadPoolExecutor() as pool:  # as translate: batches side by side, one a core
+    outputs += list(pool.map(lambda batch: translator.run(batch)["output_ids"], batches[1:]))
+others = time.perf_counter() - tick
 print(json.dumps({{"import_s": round(imported - start, 2), "load_s": round(loaded - imported, 2),
-                  "first_batch_s": round(times[0], 2), "other_batches_s": round(sum(times[1:]), 2),
-                  "batches": len(times), "row_steps_computed": int(sum(steps)),
-                  "row_steps_used": used}}))
+                  "first_batch_s": round(first, 2), "other_batches_s": round(others, 2),
+                  "batches": len(batches),
+                  "row_steps_computed": sum(int(ids.shape[0] * ids.shape[1]) for ids in outputs),
+                  "row_steps_used": sum(int((ids > 0).sum()) for ids in outputs)}}))
 """
     done = subprocess.run([sys.executable, "-c", code], input=json.dumps(lines),
                           capture_output=True, text=True, cwd=ROOT, check=True)

@@ -13,12 +13,15 @@ import select
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from common.errors import UsageError, UserError
+from common.machine import settings_for_decoding
 
 __all__ = [
+    "DECODING_COMMANDS",
     "UsageError",
     "add_data_arguments",
     "add_decoding_arguments",
@@ -221,6 +224,10 @@ def note(message: str) -> None:
     print(f"note: {message}", file=sys.stderr, flush=True)
 
 
+# The translation tutorials' commands that decode batches side by side, one a core, and do
+# not train: they run with common.machine.settings_for_decoding.
+DECODING_COMMANDS = ("translate", "evaluate")
+
 # translate reads up to this many batches of waiting input at once and decodes them sorted by
 # length: a batch of like lengths pads less and stops sooner (its longest row sets the loop).
 SORT_WINDOW_BATCHES = 16
@@ -240,42 +247,53 @@ def translate_lines(load_translator: Callable[[], object], args, batch_size: int
     a note. Sampled translations use seed ``--seed`` + the line's index, so a
     line's draw does not depend on how input was batched.
     """
-    from common.text import check_unicode
-
     check_decoding(args)
     translator = load_translator()
     settings = dict(temperature=args.temperature, top_k=args.top_k, beam_width=args.beam)
     window = SORT_WINDOW_BATCHES * batch_size
-    for first, lines in input_batches(args.sentences, window):
-        translations, translated = [b""] * len(lines), [False] * len(lines)
-        for number, line in enumerate(lines, start=first):
-            check_unicode(line, f"line {number}")
-        lengths = translator.source_lengths(lines)  # in the model's tokens
-        if args.temperature > 0 and args.beam == 1:  # one draw a line, seeded by its index
-            for i, line in enumerate(lines):
-                result = translator.run([line], **settings, seed=args.seed + first - 1 + i)
-                translations[i], translated[i] = result["translation"][0], \
-                    bool(result["translated"][0])
-        else:
-            order = sorted(range(len(lines)), key=lambda i: lengths[i])
-            for begin in range(0, len(order), batch_size):
-                rows = order[begin : begin + batch_size]
-                result = translator.run([lines[i] for i in rows], **settings, seed=args.seed)
-                for row, text, ok in zip(rows, result["translation"], result["translated"],
-                                         strict=True):
-                    translations[row], translated[row] = text, bool(ok)
-        for number, line, text, ok, length in zip(
-                range(first, first + len(lines)), lines, translations, translated, lengths,
-                strict=True):
-            if not line.strip():
-                note(f"line {number} is empty: an empty line out")
-            elif not ok:
-                note(f"line {number} has nothing to translate (no word the model knows, or "
-                     "punctuation only): an empty line out")
-            elif length > translator.source_limit:
-                note(f"line {number} is {length} tokens long; its first "
-                     f"{translator.source_limit} were translated")
-            print(text.decode("utf-8"), flush=True)
+    # Batches decode side by side, one a core: a decoding step is a chain of small ops that
+    # keeps one core busy (common.machine.settings_for_decoding); the answers keep their order.
+    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+        for first, lines in input_batches(args.sentences, window):
+            _translate_window(translator, args, settings, pool, first, lines, batch_size)
+
+
+def _translate_window(translator, args, settings: dict, pool: ThreadPoolExecutor, first: int,
+                      lines: list[str], batch_size: int) -> None:
+    """:func:`translate_lines` for the waiting ``lines``, the first numbered ``first``."""
+    from common.text import check_unicode
+
+    translations, translated = [b""] * len(lines), [False] * len(lines)
+    for number, line in enumerate(lines, start=first):
+        check_unicode(line, f"line {number}")
+    lengths = translator.source_lengths(lines)  # in the model's tokens
+    if args.temperature > 0 and args.beam == 1:  # one draw a line, seeded by its index
+        for i, line in enumerate(lines):
+            result = translator.run([line], **settings, seed=args.seed + first - 1 + i)
+            translations[i], translated[i] = result["translation"][0], \
+                bool(result["translated"][0])
+    else:
+        order = sorted(range(len(lines)), key=lambda i: lengths[i])
+        batches = [order[begin : begin + batch_size]
+                   for begin in range(0, len(order), batch_size)]
+        results = pool.map(lambda rows: translator.run(
+            [lines[i] for i in rows], **settings, seed=args.seed), batches)
+        for rows, result in zip(batches, results, strict=True):
+            for row, text, ok in zip(rows, result["translation"], result["translated"],
+                                     strict=True):
+                translations[row], translated[row] = text, bool(ok)
+    for number, line, text, ok, length in zip(
+            range(first, first + len(lines)), lines, translations, translated, lengths,
+            strict=True):
+        if not line.strip():
+            note(f"line {number} is empty: an empty line out")
+        elif not ok:
+            note(f"line {number} has nothing to translate (no word the model knows, or "
+                 "punctuation only): an empty line out")
+        elif length > translator.source_limit:
+            note(f"line {number} is {length} tokens long; its first "
+                 f"{translator.source_limit} were translated")
+        print(text.decode("utf-8"), flush=True)
 
 
 def report_training(result, export: Callable[[], Path] | None = None) -> None:
@@ -367,10 +385,13 @@ def data_changes(args) -> dict:
 
 
 def run_command(commands: Mapping[str, Callable[[argparse.Namespace], int]],
-                args: argparse.Namespace) -> int:
+                args: argparse.Namespace, decoding: Collection[str] = ()) -> int:
     """Runs ``commands[args.command]``: the package's own user-facing errors
     (:class:`common.errors.UserError`) exit 2 with one line on stderr; anything else is a bug
-    and shows its traceback."""
+    and shows its traceback. The commands in ``decoding`` only decode: they run with
+    :func:`common.machine.settings_for_decoding`."""
+    if args.command in decoding:
+        settings_for_decoding()
     try:
         return commands[args.command](args)
     except UserError as error:

@@ -4,9 +4,11 @@ normalization (hypothesis and reference both standardized the tutorial's way fir
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import sacrebleu
 import tensorflow as tf
@@ -21,23 +23,27 @@ __all__ = ["bleu_of", "bleu_scores", "sentence_bleu_statistics", "to_stderr", "t
 
 def translate_all(translator, texts: Sequence[str], batch_size: int = 64, beam_width: int = 1,
                   progress: Callable[[str], None] | None = None) -> list[str]:
-    """Translates in batches of similar length (less padding), returned in input order.
+    """Translates in batches of similar length (less padding), returned in input order;
+    batches decode side by side, one a core (as ``translate``: :func:`common.cli.translate_lines`).
 
     ``progress`` (e.g. a print to stderr) hears how far it is, about every 10%."""
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    chunks = [order[begin : begin + batch_size] for begin in range(0, len(order), batch_size)]
     out: list[str] = [""] * len(texts)
-    started, reported = time.perf_counter(), 0
-    for begin in range(0, len(order), batch_size):
-        chunk = order[begin : begin + batch_size]
-        translated = translator.translate([texts[i] for i in chunk], beam_width=beam_width)
-        for index, text in zip(chunk, translated, strict=True):
-            out[index] = text
-        done = begin + len(chunk)
-        if progress is not None and (done - reported >= len(texts) / 10 or done == len(texts)):
-            reported = done
-            decoding = "greedy" if beam_width == 1 else f"beam {beam_width}"
-            progress(f"translated {done}/{len(texts)} ({decoding}, "
-                     f"{time.perf_counter() - started:.0f} s)")
+    started, reported, done = time.perf_counter(), 0, 0
+    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+        results = pool.map(lambda chunk: translator.translate([texts[i] for i in chunk],
+                                                              beam_width=beam_width), chunks)
+        for chunk, translated in zip(chunks, results, strict=True):
+            for index, text in zip(chunk, translated, strict=True):
+                out[index] = text
+            done += len(chunk)
+            if progress is not None and (done - reported >= len(texts) / 10
+                                         or done == len(texts)):
+                reported = done
+                decoding = "greedy" if beam_width == 1 else f"beam {beam_width}"
+                progress(f"translated {done}/{len(texts)} ({decoding}, "
+                         f"{time.perf_counter() - started:.0f} s)")
     return out
 
 

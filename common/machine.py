@@ -1,4 +1,5 @@
-"""What a measurement ran on, in one line, for the pages that report results."""
+"""What a measurement ran on, in one line, for the pages that report results; and the
+TensorFlow settings of a process that only decodes."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import os
 import platform
 from pathlib import Path
 
-__all__ = ["machine_description"]
+__all__ = ["machine_description", "settings_for_decoding"]
 
 
 def machine_description() -> str:
@@ -20,3 +21,22 @@ def machine_description() -> str:
     except OSError:
         pass
     return f"{model or platform.processor()}, {os.cpu_count()} cores, {platform.system()}"
+
+
+def settings_for_decoding() -> None:
+    """Sets up TensorFlow for a process that decodes and does not train: one thread an op.
+
+    A decoding step is hundreds of small ops; splitting each over two cores costs more than
+    it saves there (the tutorial Transformer's greedy graph, 40 steps at batch 1: XX ms with
+    two threads an op, YY ms with one; bench/transformer_speed.py and docs/results.md). The
+    cores decode batches side by side instead (:func:`common.cli.translate_lines`).
+    Training keeps TensorFlow's default: its large matmuls gain from every core.
+
+    TensorFlow takes this only before it runs its first op; after that this changes nothing.
+    """
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+    except RuntimeError:  # TensorFlow already started in this process
+        pass

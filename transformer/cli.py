@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from common.cli import (
+    DECODING_COMMANDS,
     UsageError,
     check_limit,
     data_changes,
@@ -69,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_command(_COMMANDS, _parser().parse_args(argv))
+    return run_command(_COMMANDS, _parser().parse_args(argv), decoding=DECODING_COMMANDS)
 
 
 def _train(args) -> int:
