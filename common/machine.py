@@ -27,9 +27,10 @@ def settings_for_decoding() -> None:
     """Sets up TensorFlow for a process that decodes and does not train: one thread an op.
 
     A decoding step is hundreds of small ops; splitting each over two cores costs more than
-    it saves there (the tutorial Transformer's greedy graph, 40 steps at batch 1: XX ms with
-    two threads an op, YY ms with one; bench/transformer_speed.py and docs/results.md). The
-    cores decode batches side by side instead (:func:`common.cli.translate_lines`).
+    it saves there (the tutorial Transformer's greedy graph, 40 steps at batch 1: 105 ms
+    with two threads an op, 44 ms with one; at batch 64, 309 and 243 ms:
+    bench/transformer_speed.py, docs/results.md). The cores decode batches side by side
+    instead (:func:`common.cli.translate_lines`).
     Training keeps TensorFlow's default: its large matmuls gain from every core.
 
     TensorFlow takes this only before it runs its first op; after that this changes nothing.
