@@ -28,17 +28,12 @@ NAMES = {"nmt_attention": "GRU + attention", "transformer": "Transformer"}
 
 def _model(model: str):
     """``(Config, train module, time-limit recipe)`` of ``model``: what its CLI's
-    ``train --time-limit`` uses (the GRU's limit changes nothing else)."""
+    ``train --time-limit`` uses."""
     import importlib
 
     config = importlib.import_module(f"{model}.config").Config
     training = importlib.import_module(f"{model}.train")
-    if model == "transformer":
-        from transformer.cli import time_budget_recipe
-    else:
-        def time_budget_recipe(changes):
-            return {}
-    return config, training, time_budget_recipe
+    return config, training, importlib.import_module(f"{model}.cli").time_budget_recipe
 
 
 def config_of(model: str, minutes: float, args):
