@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from common.errors import UsageError, UserError
-from common.machine import settings_for_decoding
+from common.machine import decoding_threads, settings_for_decoding
 
 __all__ = [
     "DECODING_COMMANDS",
@@ -253,7 +253,7 @@ def translate_lines(load_translator: Callable[[], object], args, batch_size: int
     window = SORT_WINDOW_BATCHES * batch_size
     # Batches decode side by side, one a core: a decoding step is a chain of small ops that
     # keeps one core busy (common.machine.settings_for_decoding); the answers keep their order.
-    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+    with ThreadPoolExecutor(decoding_threads()) as pool:
         for first, lines in input_batches(args.sentences, window):
             _translate_window(translator, args, settings, pool, first, lines, batch_size)
 

@@ -4,7 +4,6 @@ normalization (hypothesis and reference both standardized the tutorial's way fir
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -15,6 +14,7 @@ import tensorflow as tf
 from sacrebleu.metrics import BLEU
 
 from common.files import atomic_write_text
+from common.machine import decoding_threads
 from common.text import standardize
 
 __all__ = ["bleu_of", "bleu_scores", "sentence_bleu_statistics", "to_stderr", "translate_all",
@@ -31,7 +31,7 @@ def translate_all(translator, texts: Sequence[str], batch_size: int = 64, beam_w
     chunks = [order[begin : begin + batch_size] for begin in range(0, len(order), batch_size)]
     out: list[str] = [""] * len(texts)
     started, reported, done = time.perf_counter(), 0, 0
-    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+    with ThreadPoolExecutor(decoding_threads()) as pool:
         results = pool.map(lambda chunk: translator.translate([texts[i] for i in chunk],
                                                               beam_width=beam_width), chunks)
         for chunk, translated in zip(chunks, results, strict=True):

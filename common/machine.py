@@ -7,7 +7,7 @@ import os
 import platform
 from pathlib import Path
 
-__all__ = ["machine_description", "settings_for_decoding"]
+__all__ = ["decoding_threads", "machine_description", "settings_for_decoding"]
 
 
 def machine_description() -> str:
@@ -41,3 +41,13 @@ def settings_for_decoding() -> None:
         tf.config.threading.set_intra_op_parallelism_threads(1)
     except RuntimeError:  # TensorFlow already started in this process
         pass
+
+
+def decoding_threads() -> int:
+    """How many batches to decode side by side: the cores this process may run on (a
+    container's share, not the host's count), at most 8 (each holds a batch's buffers)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 8))

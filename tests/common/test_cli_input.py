@@ -9,6 +9,7 @@ import pytest
 
 from common.cli import input_batches
 from common.errors import UsageError
+from common.machine import decoding_threads
 
 
 def test_arguments_come_in_batches_numbered_from_one():
@@ -109,7 +110,7 @@ class _Recorder:
         return [len(t.split()) for t in texts]
 
 
-@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="side by side needs two cores")
+@pytest.mark.skipif(decoding_threads() < 2, reason="side by side needs two cores")
 def test_waiting_lines_are_decoded_by_length_and_answered_in_order(capsys):
     """translate sorts the lines of a window by length into batches (less padding, shorter
     loops), decodes them side by side, and still prints one answer a line, in the input's

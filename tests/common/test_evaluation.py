@@ -1,7 +1,6 @@
 """Corpus BLEU from summed sentence statistics: what the experiments' bootstrap resamples
 must equal sacrebleu's own corpus BLEU, on every subset."""
 
-import os
 import threading
 
 import pytest
@@ -14,6 +13,7 @@ from common.evaluation import (
     translate_all,
     tutorial_norm,
 )
+from common.machine import decoding_threads
 
 HYPOTHESES = ["The cat sat on the mat.", "I am hungry", "Where is the station?",
               "he runs quickly to the house", "¡Hola!", "Tom didn't know what to do."]
@@ -52,7 +52,7 @@ class _UpperCaser:
         return [text.upper() for text in texts]
 
 
-@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="side by side needs two cores")
+@pytest.mark.skipif(decoding_threads() < 2, reason="side by side needs two cores")
 def test_translate_all_decodes_batches_side_by_side_and_answers_in_input_order():
     texts = [f"sentence {'x' * (i * 7 % 11)} {i}" for i in range(10)]
     translator = _UpperCaser()
