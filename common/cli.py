@@ -268,8 +268,9 @@ def _translate_window(translator, args, settings: dict, pool: ThreadPoolExecutor
         check_unicode(line, f"line {number}")
     lengths = translator.source_lengths(lines)  # in the model's tokens
     if args.temperature > 0 and args.beam == 1:  # one draw a line, seeded by its index
-        for i, line in enumerate(lines):
-            result = translator.run([line], **settings, seed=args.seed + first - 1 + i)
+        results = pool.map(lambda i: translator.run(
+            [lines[i]], **settings, seed=args.seed + first - 1 + i), range(len(lines)))
+        for i, result in enumerate(results):
             translations[i], translated[i] = result["translation"][0], \
                 bool(result["translated"][0])
     else:

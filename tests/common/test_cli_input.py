@@ -128,3 +128,26 @@ def test_waiting_lines_are_decoded_by_length_and_answered_in_order(capsys):
     flat = [line for batch in batches for line in batch]
     assert sorted(flat) == sorted(lines) and [len(b) for b in batches] == [3, 3, 2]
     assert [len(line) for line in flat] == sorted(len(line) for line in lines)
+
+
+class _Seeds(_Recorder):
+    """A translator that answers each line with the seed it was sampled with."""
+
+    def run(self, texts, temperature=0.0, top_k=0, seed=0, beam_width=1):
+        import numpy as np
+
+        return {"translation": np.array([f"{t} {seed}".encode() for t in texts], dtype=object),
+                "translated": np.array([True] * len(texts))}
+
+
+def test_sampled_lines_draw_with_the_seed_of_their_line_number_and_answer_in_order(capsys):
+    """Each sampled line is its own call, seeded --seed + its index (so a line's draw does
+    not depend on its neighbours); the calls run side by side and the answers keep order."""
+    import argparse
+
+    from common.cli import translate_lines
+
+    lines = [f"line{i}" for i in range(40)]
+    args = argparse.Namespace(sentences=lines, temperature=0.7, top_k=0, beam=1, seed=100)
+    translate_lines(lambda: _Seeds(), args, batch_size=8)
+    assert capsys.readouterr().out.splitlines() == [f"line{i} {100 + i}" for i in range(40)]
