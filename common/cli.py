@@ -14,11 +14,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from common.errors import UsageError, UserError
-from common.machine import decoding_threads, settings_for_decoding
+from common.machine import settings_for_decoding
 
 __all__ = [
     "DECODING_COMMANDS",
@@ -251,16 +250,15 @@ def translate_lines(load_translator: Callable[[], object], args, batch_size: int
     translator = load_translator()
     settings = dict(temperature=args.temperature, top_k=args.top_k, beam_width=args.beam)
     window = SORT_WINDOW_BATCHES * batch_size
-    # Batches decode side by side, one a core: a decoding step is a chain of small ops that
-    # keeps one core busy (common.machine.settings_for_decoding); the answers keep their order.
-    with ThreadPoolExecutor(decoding_threads()) as pool:
-        for first, lines in input_batches(args.sentences, window):
-            _translate_window(translator, args, settings, pool, first, lines, batch_size)
+    for first, lines in input_batches(args.sentences, window):
+        _translate_window(translator, args, settings, first, lines, batch_size)
 
 
-def _translate_window(translator, args, settings: dict, pool: ThreadPoolExecutor, first: int,
-                      lines: list[str], batch_size: int) -> None:
-    """:func:`translate_lines` for the waiting ``lines``, the first numbered ``first``."""
+def _translate_window(translator, args, settings: dict, first: int, lines: list[str],
+                      batch_size: int) -> None:
+    """:func:`translate_lines` for the waiting ``lines``, the first numbered ``first``: their
+    batches side by side (:func:`common.decoding.batches_side_by_side`)."""
+    from common.decoding import batches_side_by_side
     from common.text import check_unicode
 
     translations, translated = [b""] * len(lines), [False] * len(lines)
@@ -268,21 +266,18 @@ def _translate_window(translator, args, settings: dict, pool: ThreadPoolExecutor
         check_unicode(line, f"line {number}")
     lengths = translator.source_lengths(lines)  # in the model's tokens
     if args.temperature > 0 and args.beam == 1:  # one draw a line, seeded by its index
-        results = pool.map(lambda i: translator.run(
-            [lines[i]], **settings, seed=args.seed + first - 1 + i), range(len(lines)))
-        for i, result in enumerate(results):
-            translations[i], translated[i] = result["translation"][0], \
-                bool(result["translated"][0])
+        def run(batch):
+            (i,) = batch
+            return translator.run([lines[i]], **settings, seed=args.seed + first - 1 + i)
+        batches = batches_side_by_side(range(len(lines)), lengths, 1, run)
     else:
-        order = sorted(range(len(lines)), key=lambda i: lengths[i])
-        batches = [order[begin : begin + batch_size]
-                   for begin in range(0, len(order), batch_size)]
-        results = pool.map(lambda rows: translator.run(
-            [lines[i] for i in rows], **settings, seed=args.seed), batches)
-        for rows, result in zip(batches, results, strict=True):
-            for row, text, ok in zip(rows, result["translation"], result["translated"],
-                                     strict=True):
-                translations[row], translated[row] = text, bool(ok)
+        batches = batches_side_by_side(
+            lines, lengths, batch_size,
+            lambda batch: translator.run(batch, **settings, seed=args.seed))
+    for rows, result in batches:
+        for row, text, ok in zip(rows, result["translation"], result["translated"],
+                                 strict=True):
+            translations[row], translated[row] = text, bool(ok)
     for number, line, text, ok, length in zip(
             range(first, first + len(lines)), lines, translations, translated, lengths,
             strict=True):

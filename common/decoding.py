@@ -4,15 +4,18 @@ batched beam search over any step function."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import tensorflow as tf
 
 from common.errors import InputError
+from common.machine import decoding_threads
 from common.text import check_sentences
 
 __all__ = ["GREEDY", "Sampling", "TextTranslator", "at_least_one_row", "banned_logits",
+           "batches_side_by_side",
            "beam_search_loop", "choose_next", "first_rows",
            "output_limit", "row_limits", "teacher_forced_input"]
 
@@ -113,6 +116,23 @@ class TextTranslator(tf.Module):
         """One translated string per input string, in order."""
         result = self.run(texts, temperature, top_k, seed, beam_width)
         return [t.decode("utf-8") for t in result["translation"]]
+
+
+def batches_side_by_side(items: Sequence, lengths: Sequence[int], batch_size: int,
+                         run: Callable[[list], object]) -> Iterator[tuple[list[int], object]]:
+    """``(indices, run(batch))`` for ``items`` in batches of ``batch_size`` of like
+    ``lengths`` (shortest first: less padding, and a decoding loop ends with its batch's
+    longest row), the batches run side by side, one a core (``decoding_threads``), and
+    yielded in that order.
+
+    A decoding step is a chain of small ops that keeps one core busy (see
+    :func:`common.machine.settings_for_decoding`); ``translate`` and ``evaluate`` decode so.
+    """
+    order = sorted(range(len(items)), key=lambda i: lengths[i])
+    batches = [order[begin : begin + batch_size] for begin in range(0, len(order), batch_size)]
+    with ThreadPoolExecutor(decoding_threads()) as pool:
+        yield from zip(batches, pool.map(lambda rows: run([items[i] for i in rows]), batches),
+                       strict=True)
 
 
 def banned_logits(vocabulary: int, start_id: int, allow_unknown: bool = False) -> tf.Tensor:

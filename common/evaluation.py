@@ -7,14 +7,13 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import sacrebleu
 import tensorflow as tf
 from sacrebleu.metrics import BLEU
 
+from common.decoding import batches_side_by_side
 from common.files import atomic_write_text
-from common.machine import decoding_threads
 from common.text import standardize
 
 __all__ = ["bleu_of", "bleu_scores", "sentence_bleu_statistics", "to_stderr", "translate_all",
@@ -23,27 +22,23 @@ __all__ = ["bleu_of", "bleu_scores", "sentence_bleu_statistics", "to_stderr", "t
 
 def translate_all(translator, texts: Sequence[str], batch_size: int = 64, beam_width: int = 1,
                   progress: Callable[[str], None] | None = None) -> list[str]:
-    """Translates in batches of similar length (less padding), returned in input order;
-    batches decode side by side, one a core (as ``translate``: :func:`common.cli.translate_lines`).
+    """Translates in batches of similar length (less padding), side by side on the cores
+    (:func:`common.decoding.batches_side_by_side`); returned in input order.
 
     ``progress`` (e.g. a print to stderr) hears how far it is, about every 10%."""
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    chunks = [order[begin : begin + batch_size] for begin in range(0, len(order), batch_size)]
     out: list[str] = [""] * len(texts)
     started, reported, done = time.perf_counter(), 0, 0
-    with ThreadPoolExecutor(decoding_threads()) as pool:
-        results = pool.map(lambda chunk: translator.translate([texts[i] for i in chunk],
-                                                              beam_width=beam_width), chunks)
-        for chunk, translated in zip(chunks, results, strict=True):
-            for index, text in zip(chunk, translated, strict=True):
-                out[index] = text
-            done += len(chunk)
-            if progress is not None and (done - reported >= len(texts) / 10
-                                         or done == len(texts)):
-                reported = done
-                decoding = "greedy" if beam_width == 1 else f"beam {beam_width}"
-                progress(f"translated {done}/{len(texts)} ({decoding}, "
-                         f"{time.perf_counter() - started:.0f} s)")
+    for chunk, translated in batches_side_by_side(
+            texts, [len(t) for t in texts], batch_size,
+            lambda batch: translator.translate(batch, beam_width=beam_width)):
+        for index, text in zip(chunk, translated, strict=True):
+            out[index] = text
+        done += len(chunk)
+        if progress is not None and (done - reported >= len(texts) / 10 or done == len(texts)):
+            reported = done
+            decoding = "greedy" if beam_width == 1 else f"beam {beam_width}"
+            progress(f"translated {done}/{len(texts)} ({decoding}, "
+                     f"{time.perf_counter() - started:.0f} s)")
     return out
 
 
