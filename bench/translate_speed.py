@@ -61,9 +61,9 @@ def breakdown(run: Path, lines: list[str]) -> dict:
     """The parts, in a fresh process (imports are part of what is timed)."""
     code = f"""
 import json, sys, time
-from concurrent.futures import ThreadPoolExecutor
 start = time.perf_counter()
 from {tutorial_of(run)}.train import load_translator
+from common.decoding import batches_side_by_side
 from common.machine import settings_for_decoding
 import numpy as np
 imported = time.perf_counter()
@@ -73,17 +73,18 @@ loaded = time.perf_counter()
 lines = json.load(sys.stdin)
 lengths = translator.source_lengths(lines)
 order = sorted(range(len(lines)), key=lambda i: lengths[i])
-batches = [[lines[i] for i in order[b:b + {BATCH}]] for b in range(0, len(order), {BATCH})]
+first_rows, rest = order[:{BATCH}], order[{BATCH}:]
 tick = time.perf_counter()
-outputs = [translator.run(batches[0])["output_ids"]]
+outputs = [translator.run([lines[i] for i in first_rows])["output_ids"]]
 first = time.perf_counter() - tick
 tick = time.perf_counter()
-with ThreadPoolExecutor() as pool:  # as translate: batches side by side, one a core
-    outputs += list(pool.map(lambda batch: translator.run(batch)["output_ids"], batches[1:]))
+outputs += [ids for _, ids in batches_side_by_side(  # as translate decodes them
+    [lines[i] for i in rest], [lengths[i] for i in rest], {BATCH},
+    lambda batch: translator.run(batch)["output_ids"])]
 others = time.perf_counter() - tick
 print(json.dumps({{"import_s": round(imported - start, 2), "load_s": round(loaded - imported, 2),
                   "first_batch_s": round(first, 2), "other_batches_s": round(others, 2),
-                  "batches": len(batches),
+                  "batches": len(outputs),
                   "row_steps_computed": sum(int(ids.shape[0] * ids.shape[1]) for ids in outputs),
                   "row_steps_used": sum(int((ids > 0).sum()) for ids in outputs)}}))
 """

@@ -30,7 +30,7 @@ def settings_for_decoding() -> None:
     it saves there (the tutorial Transformer's greedy graph, 40 steps at batch 1: 105 ms
     with two threads an op, 44 ms with one; at batch 64, 309 and 243 ms:
     bench/transformer_speed.py, docs/results.md). The cores decode batches side by side
-    instead (:func:`common.cli.translate_lines`).
+    instead (:func:`common.decoding.batches_side_by_side`).
     Training keeps TensorFlow's default: its large matmuls gain from every core.
 
     TensorFlow takes this only before it runs its first op; after that this changes nothing.
