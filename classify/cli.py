@@ -77,6 +77,11 @@ def _add_kind_commands(commands, kind: str) -> None:
                            help="'grouped' keeps every text on the side of the longer texts "
                            "that hold it (SST-2's phrases with their sentences): the fair "
                            "test; default random")
+    if kind == "bert":
+        train.add_argument("--unlabeled", metavar="PATH",
+                           help="more unlabeled text to pretrain on: a file, one text a line "
+                           "(of tab-separated lines the first field, e.g. the English of "
+                           "spa-eng pairs); validation and test texts in it are left out")
     if kind == "text":
         train.add_argument("--pooling", choices=["cls", "mean"], help="default cls")
         train.add_argument("--no-positional-encoding", action="store_true",
@@ -148,6 +153,10 @@ def _train(args) -> int:
         if not Path(args.data).exists():
             raise UsageError(f"data file not found: {args.data}")
         changes["data"] = str(Path(args.data).resolve())
+    if getattr(args, "unlabeled", None):
+        if not Path(args.unlabeled).is_file():
+            raise UsageError(f"unlabeled text file not found: {args.unlabeled}")
+        changes["unlabeled"] = str(Path(args.unlabeled).resolve())
     if args.kind == "text":
         changes["pooling"] = args.pooling
         if args.no_positional_encoding:

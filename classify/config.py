@@ -98,6 +98,9 @@ class BertConfig(TextConfig):
     pooling: str = "cls"
     positional_encoding: bool = True
     pretraining_examples: int = 10000
+    # More unlabeled text for pretraining (a file, one text a line; see
+    # common.data.classification.read_unlabeled_texts); "" for none.
+    unlabeled: str = ""
     labeled_examples: int = 500  # labeled training examples for fine-tuning (0: all)
     pretraining_epochs: int = 6  # 0: no pretraining, the from-scratch baseline
     pretraining_learning_rate: float = 1e-3

@@ -24,6 +24,7 @@ from classify.text_classifier import TextClassifier
 from classify.vit import VisionTransformer
 from classify.vocabulary import CLS, MASK, build_word_vocabulary, word_vocabulary
 from common.data import DataError, split_indices
+from common.data.batching import length_grouped_batches
 from common.data.classification import (
     ImageSet,
     LabeledTexts,
@@ -32,6 +33,7 @@ from common.data.classification import (
     load_imdb,
     load_keras_images,
     read_labeled_tsv,
+    read_unlabeled_texts,
 )
 from common.data.splits import phrase_groups, split_groups
 from common.errors import RunError
@@ -165,10 +167,45 @@ def compile_classifier(model: keras.Model, config, steps_per_epoch: int) -> None
 
 def arrays_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int,
                    training: bool) -> tf.data.Dataset:
+    """Batches of ``(x, y)``: shuffled and repeated for training, one pass in order otherwise.
+    Token ids (2-D integers) go through :func:`token_batches`; images are batched as they are.
+    """
+    if x.ndim == 2 and np.issubdtype(x.dtype, np.integer):
+        return token_batches(x, y, batch_size, seed, training)
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     if training:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True).repeat()
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def token_batches(ids: np.ndarray, labels: np.ndarray, batch_size: int, seed: int,
+                  training: bool) -> tf.data.Dataset:
+    """Batches of token ids grouped by length, each cut to its longest row.
+
+    ``ids`` are padded with 0 at the end to the preset's ``sequence_length`` (64 for SST-2),
+    but most texts are much shorter: grouping them by length
+    (``common.data.batching.length_grouped_batches``) and dropping the columns a batch pads leaves
+    the model the same numbers to compute on (padding is masked everywhere) at a fraction of
+    the positions. Training: a new grouping each pass (``seed``), repeated; otherwise one
+    pass in a fixed order. ``labels`` may be anything indexable by rows of the same count
+    (class ids, or the masked-LM's per-token labels, cut with the ids).
+    """
+    lengths = np.maximum(1, np.count_nonzero(ids, axis=1))
+    cut_labels = labels.ndim == 2
+
+    def batches():
+        rng = np.random.default_rng(seed) if training else None
+        while True:
+            for index in length_grouped_batches(lengths, lengths, batch_size, rng):
+                width = lengths[index].max()
+                yield ids[index, :width], labels[index, :width] if cut_labels else labels[index]
+            if not training:
+                return
+
+    label_shape = [None, None] if cut_labels else [None]
+    spec = (tf.TensorSpec([None, None], tf.as_dtype(ids.dtype)),
+            tf.TensorSpec(label_shape, tf.as_dtype(labels.dtype)))
+    return tf.data.Dataset.from_generator(batches, output_signature=spec).prefetch(4)
 
 
 @dataclasses.dataclass
@@ -225,7 +262,7 @@ def _prepare(context: RunContext) -> tuple[FitPlan, SplitData]:
         image_shape = tuple(int(s) for s in data.x["train"].shape[1:])
     else:
         splits = text_splits(config)
-        unlabeled = _pretraining_texts(config, splits)
+        unlabeled = _pretraining_texts(config, splits, log)
         vocabulary = _vocabulary(config, run, resume, splits, unlabeled, chief)
         data = load_data(config, vocabulary, splits)
     log(data.report)
@@ -289,15 +326,28 @@ def _vocabulary(config: TextConfig, run: RunFolder, resume: bool, splits: TextSp
     return word_vocabulary(tokens, config.sequence_length, config.text_mode)
 
 
-def _pretraining_texts(config: TextConfig, splits: TextSplits) -> list[str]:
+def _pretraining_texts(config: TextConfig, splits: TextSplits, log=print) -> list[str]:
     """Unlabeled text for BERT: a larger generated set (another seed, so it shares no
     sentence order with the labeled splits by construction), or the training split's
-    sentences of a real file. Nothing for the other models."""
+    sentences of a real file; then the texts of ``config.unlabeled`` (a file) that are not
+    a validation or test text (compared in lower case). Nothing for the other models."""
     if not config.reads_unlabeled_text:
         return []
     if config.data == "generated":
-        return generate_order_task(config.pretraining_examples, config.seed + 1).texts
-    return list(splits.texts["train"])
+        texts = generate_order_task(config.pretraining_examples, config.seed + 1).texts
+    else:
+        texts = list(splits.texts["train"])
+    if config.unlabeled:
+        def key(text):
+            return " ".join(text.lower().split())
+
+        held_out = {key(t) for name in ("validation", "test") for t in splits.texts[name]}
+        read = read_unlabeled_texts(config.unlabeled)
+        extra = [t for t in read if key(t) not in held_out]
+        log(f"unlabeled text: {len(extra)} texts from {config.unlabeled} "
+            f"({len(read) - len(extra)} left out: they are validation or test texts)")
+        texts += extra
+    return texts
 
 
 def _pretrainer(config: BertConfig, vocabulary_size: int) -> BertPretrainer:
@@ -321,14 +371,15 @@ def _pretrain(context: RunContext, run: RunFolder, vocabulary: Vocabulary,
                    vocabulary_size=vocabulary.size, rate=config.mask_rate,
                    protected_ids=(vocabulary.id_of(CLS),))
 
-    def batches():
-        while True:  # a new masking every pass (dynamic masking, as RoBERTa)
-            order = rng.permutation(len(unlabeled))
-            for begin in range(0, len(order) - config.batch_size + 1, config.batch_size):
-                yield mask_tokens(unlabeled[order[begin : begin + config.batch_size]], rng,
-                                  **masking)
+    lengths = np.maximum(1, np.count_nonzero(unlabeled, axis=1))
 
-    spec = tf.TensorSpec([None, config.sequence_length], tf.int32)
+    def batches():  # full batches of texts of one length group, cut to their longest row
+        while True:  # a new masking every pass (dynamic masking, as RoBERTa)
+            for index in length_grouped_batches(lengths, lengths, config.batch_size, rng):
+                if len(index) == config.batch_size:
+                    yield mask_tokens(unlabeled[index, : lengths[index].max()], rng, **masking)
+
+    spec = tf.TensorSpec([None, None], tf.int32)
     val_inputs, val_labels = mask_tokens(validation, np.random.default_rng(0), **masking)
     steps = max(1, len(unlabeled) // config.batch_size)
 
@@ -346,7 +397,7 @@ def _pretrain(context: RunContext, run: RunFolder, vocabulary: Vocabulary,
     plan = FitPlan(
         build=lambda: _pretrainer(config, vocabulary.size), compile=compile_pretrainer,
         train_ds=tf.data.Dataset.from_generator(batches, output_signature=(spec, spec)),
-        val_ds=tf.data.Dataset.from_tensor_slices((val_inputs, val_labels)).batch(256),
+        val_ds=token_batches(val_inputs, val_labels, 256, 0, training=False),
         steps_per_epoch=steps, validation_steps=None, title="BERT masked-LM pretraining")
     fit_plan(plan, run, state, config, context.strategy, epochs=config.pretraining_epochs,
              log=log, verbose=context.verbose, chief=context.chief)

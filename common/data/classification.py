@@ -39,6 +39,7 @@ __all__ = [
     "load_digits",
     "load_imdb",
     "load_keras_images",
+    "read_unlabeled_texts",
     "read_labeled_tsv",
     "write_labeled_tsv",
 ]
@@ -208,6 +209,30 @@ def read_labeled_tsv(path: str | os.PathLike) -> LabeledTexts:
     index = {name: i for i, name in enumerate(names)}
     labels = np.array([index[v] for v in raw_labels], np.int32)
     return LabeledTexts(texts, labels, names, malformed, str(path))
+
+
+def read_unlabeled_texts(path: str | os.PathLike) -> list[str]:
+    """Unlabeled text for pretraining: one text a line; of a tab-separated line, its first
+    field (so the ``English<TAB>Spanish`` pairs of the translation tutorials give their
+    English side, and a ``sentence<TAB>label`` TSV its sentences). Blank lines are skipped
+    and repeated texts kept once, in the order they first appear.
+
+    Raises:
+        DataError: missing file, not UTF-8, or no text in it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"unlabeled text file not found: {path}; pass a text file, one text "
+                        "a line (or tab-separated lines: the first field is read)")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise DataError(f"{path} is not UTF-8 text; convert it to UTF-8") from None
+    texts = list(dict.fromkeys(t for t in (line.split("\t", 1)[0].strip() for line in lines)
+                               if t))
+    if not texts:
+        raise DataError(f"{path} holds no text; pass a text file, one text a line")
+    return texts
 
 
 def _is_int(value: str) -> bool:

@@ -74,3 +74,26 @@ def test_labels_out_of_range_are_one_clear_error():
         LabeledTexts(["a", "b"], np.array([0, -1]), ["no", "yes"])
     with pytest.raises(DataError, match="2 texts but 1 labels"):
         LabeledTexts(["a", "b"], np.array([0]), ["no", "yes"])
+
+
+def test_unlabeled_text_is_the_first_field_once_each(tmp_path):
+    from common.data.classification import read_unlabeled_texts
+
+    path = tmp_path / "pairs.txt"
+    path.write_text("Go.\tVe.\tCC-BY\n\nI won!\t¡He ganado!\n  Go.  \tVete.\nplain line\n",
+                    encoding="utf-8")
+    assert read_unlabeled_texts(path) == ["Go.", "I won!", "plain line"]
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"", "holds no text"), (b"\n \t x\n", "holds no text"), (b"caf\xe9\n", "not UTF-8"),
+])
+def test_unlabeled_text_errors_say_what_to_do(tmp_path, content, message):
+    from common.data.classification import read_unlabeled_texts
+
+    path = tmp_path / "u.txt"
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=message):
+        read_unlabeled_texts(path)
+    with pytest.raises(DataError, match="not found.*one text a line"):
+        read_unlabeled_texts(tmp_path / "missing.txt")

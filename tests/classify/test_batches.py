@@ -1,0 +1,74 @@
+"""Token batches grouped by length and cut to their longest row (classify.train)."""
+
+import numpy as np
+import tensorflow as tf
+
+from classify.text_classifier import TextClassifier
+from classify.train import token_batches
+
+
+def _padded_ids(lengths, width=12, seed=0):
+    rng = np.random.default_rng(seed)
+    ids = np.zeros([len(lengths), width], np.int32)
+    for row, length in enumerate(lengths):
+        ids[row, 0] = 2  # [CLS]
+        ids[row, 1:length] = rng.integers(4, 50, length - 1)
+    return ids
+
+
+def test_every_row_once_cut_to_its_batch_and_nothing_else_cut():
+    lengths = np.random.default_rng(1).integers(2, 13, 103)
+    ids, labels = _padded_ids(lengths), np.arange(103, dtype=np.int32)
+    batches = list(token_batches(ids, labels, 8, seed=0, training=False).as_numpy_iterator())
+    seen = np.concatenate([y for _, y in batches])
+    assert sorted(seen.tolist()) == list(range(103))
+    for x, y in batches:
+        assert x.shape[1] == lengths[y].max()
+        np.testing.assert_array_equal(x, ids[y, : x.shape[1]])  # the cut columns were padding
+    # rows of a batch have close lengths: far fewer positions than padding to 12
+    assert sum(x.size for x, _ in batches) < 0.7 * ids.size
+
+
+def test_training_batches_repeat_reshuffled_with_per_token_labels_cut_too():
+    lengths = np.random.default_rng(2).integers(2, 13, 40)
+    ids = _padded_ids(lengths)
+    stream = token_batches(ids, ids * 10, 8, seed=3, training=True).take(10).as_numpy_iterator()
+    batches = list(stream)
+    first, second = batches[:5], batches[5:]
+    for x, y in batches:
+        np.testing.assert_array_equal(y, x * 10)
+    assert sorted(np.concatenate([x[:, 1] for x, _ in first]).tolist()) == \
+        sorted(ids[:, 1].tolist())  # one pass is every row once
+    assert any(a[0].shape != b[0].shape or (a[0] != b[0]).any()
+               for a, b in zip(first, second, strict=True))  # the next pass is regrouped
+
+
+def test_the_classifier_gives_the_same_logits_on_cut_batches():
+    """Padding is masked everywhere, so cutting it changes no number the model computes."""
+    ids = _padded_ids([3, 5, 4, 2], width=16)
+    for pooling in ("cls", "mean"):
+        model = TextClassifier(60, 2, 16, 2, 16, 2, 32, 0.0, pooling)
+        full = model(tf.constant(ids)).numpy()
+        cut = model(tf.constant(ids[:, :5])).numpy()
+        np.testing.assert_allclose(cut, full, rtol=1e-5, atol=1e-6)
+
+
+def test_bert_pretrains_on_more_unlabeled_text_but_never_on_held_out_texts(tmp_path):
+    from classify.config import BertConfig
+    from classify.train import _pretraining_texts, text_splits
+
+    data = tmp_path / "labeled.tsv"
+    data.write_text("sentence\tlabel\n" + "".join(f"text number {i}\t{i % 2}\n"
+                                                  for i in range(40)))
+    config = BertConfig.tiny().replace(data=str(data))
+    splits = text_splits(config)
+    test_text, validation_text = splits.texts["test"][0], splits.texts["validation"][0]
+    unlabeled = tmp_path / "more.txt"
+    unlabeled.write_text(f"a new sentence\tuna frase\n{test_text.upper()}\n"
+                         f"{validation_text}\na new sentence\n")
+    logs = []
+    texts = _pretraining_texts(config.replace(unlabeled=str(unlabeled)), splits, logs.append)
+    assert texts == list(splits.texts["train"]) + ["a new sentence"]
+    assert logs == [f"unlabeled text: 1 texts from {unlabeled} (2 left out: they are "
+                    "validation or test texts)"]
+    assert _pretraining_texts(config, splits, logs.append) == list(splits.texts["train"])
