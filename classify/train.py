@@ -205,7 +205,10 @@ def token_batches(ids: np.ndarray, labels: np.ndarray, batch_size: int, seed: in
     label_shape = [None, None] if cut_labels else [None]
     spec = (tf.TensorSpec([None, None], tf.as_dtype(ids.dtype)),
             tf.TensorSpec(label_shape, tf.as_dtype(labels.dtype)))
-    return tf.data.Dataset.from_generator(batches, output_signature=spec).prefetch(4)
+    ds = tf.data.Dataset.from_generator(batches, output_signature=spec)
+    if not training:  # one pass of known length (Keras then reads it to the end quietly)
+        ds = ds.apply(tf.data.experimental.assert_cardinality(-(-len(ids) // batch_size)))
+    return ds.prefetch(4)
 
 
 @dataclasses.dataclass

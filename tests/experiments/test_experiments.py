@@ -176,3 +176,27 @@ def test_minutes_trains_what_the_time_limit_command_trains_and_reuses_it(tmp_pat
     second = capsys.readouterr().out
     assert "training" not in second and f"reusing {run}" in second
     assert _lines(second)[0] == record
+
+
+def test_sst2_whole_sentences_and_accuracy_interval(tmp_path, capsys):
+    import sst2
+
+    texts = ["a fine film", "fine", "a dull , long movie", "dull", "long movie", "ok"]
+    groups = np.array([0, 0, 1, 1, 1, 2])
+    assert sst2.whole_sentences(texts, groups).tolist() == [0, 2, 5]
+    right = np.array([True] * 30 + [False] * 10)
+    score = sst2.interval(right, seed=0)
+    assert score["accuracy"] == 0.75
+    assert 0.6 < score["accuracy_low"] < 0.75 < score["accuracy_high"] < 0.9
+    # The quick setting end to end: BERT pretrained on more unlabeled text, and its page.
+    assert sst2.main(["--quick", "--variants", "bert + English", "--work", str(tmp_path),
+                      "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    record = _lines(out)[-1]
+    assert record["variant"] == "bert + English" and record["pretraining_epochs"] == 2
+    extra = int(re.search(r"unlabeled text: (\d+) texts", out).group(1))
+    labeled = int(re.search(r"read (\d+) labeled", out).group(1))
+    pretrained_on = int(re.search(r"on (\d+) unlabeled sentences", out).group(1))
+    assert extra > 0 and pretrained_on == extra + int(0.7 * labeled)  # + the training split
+    page = (tmp_path / "sst2.md").read_text()
+    assert "| bert + English |" in page and "- Seeds: 0" in page
