@@ -13,7 +13,7 @@ import select
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from common.errors import UsageError, UserError
@@ -101,6 +101,7 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
 
 def translation_parser(tutorial: str, description: str, preset_help: str, unit: str,
                        evaluate_help: str, evaluate_beam: int, plot_help: str,
+                       presets: Sequence[str] = ("quick", "tutorial", "tiny"),
                        ) -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     """The command line both translation tutorials share: ``train`` (presets, data, run and
     training options), ``translate`` (decoding options, sentences), ``evaluate`` (``--limit``,
@@ -109,8 +110,7 @@ def translation_parser(tutorial: str, description: str, preset_help: str, unit: 
     parser = argparse.ArgumentParser(prog=program_name(tutorial), description=description)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     train = commands.add_parser("train", help="train a model into a run folder")
-    train.add_argument("--preset", default="quick", choices=["quick", "tutorial", "tiny"],
-                       help=preset_help)
+    train.add_argument("--preset", default="quick", choices=list(presets), help=preset_help)
     add_data_arguments(train)
     add_run_arguments(train, Path("runs") / tutorial)
     add_training_arguments(train)

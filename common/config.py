@@ -80,10 +80,11 @@ class RunConfig:
 
     @classmethod
     def preset(cls, name: str) -> Self:
-        """The preset called ``name`` (one of ``PRESETS``)."""
+        """The preset called ``name`` (one of ``PRESETS``; the classmethod of that name,
+        hyphens as underscores)."""
         if name not in cls.PRESETS:
             raise UsageError(f"preset must be one of {list(cls.PRESETS)}, received {name!r}")
-        return getattr(cls, name)()
+        return getattr(cls, name.replace("-", "_"))()  # cpu-hour: cpu_hour()
 
 
 def read_config_values(path: str | Path):

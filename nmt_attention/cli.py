@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _train(args) -> int:
-    from nmt_attention.config import Config
+    from nmt_attention.config import Config, time_budget_recipe
     from nmt_attention.export import export
     from nmt_attention.train import load_translator, train
 
@@ -76,7 +76,7 @@ def _train(args) -> int:
                **data_changes(args), **training_changes(args)}
     changes = {k: v for k, v in changes.items() if v is not None}
     if args.time_limit and not args.resume:
-        changes = {**time_budget_recipe(changes), **changes}
+        changes = {**time_budget_recipe(), **changes}
     config = Config.preset(args.preset).replace(**changes)
     run_dir = Path(args.run) if args.run else DEFAULT_RUNS / args.preset
     result = train(config, run_dir, resume=args.resume, epochs=args.epochs, changes=changes,
@@ -84,14 +84,6 @@ def _train(args) -> int:
     report_training(result, (lambda: export(load_translator(run_dir), RunFolder(run_dir).export))
                     if args.export else None)
     return 0
-
-
-def time_budget_recipe(changes: dict) -> dict:
-    """What ``--time-limit`` alone changes besides the limit: nothing (the Transformer's
-    changes its schedule). The GRU tutorial's early stopping ends a run once validation loss
-    stops falling, in under 5 minutes on the real pairs here, so a longer budget buys it no
-    more steps (docs/experiments/minutes.md)."""
-    return {}
 
 
 def _translate(args) -> int:

@@ -36,7 +36,8 @@ def _parser() -> argparse.ArgumentParser:
         description="The TensorFlow tutorial 'Neural machine translation with a Transformer "
         "and Keras', Spanish to English, with cached decoding and beam search.",
         preset_help="'tutorial' (4 layers, d_model 128, dff 512, 8 heads, dropout 0.1), "
-        "'quick' (the demo's), 'tiny' (tests)",
+        "'cpu-hour' (the tutorial's model, 60 minutes with the --time-limit recipe), "
+        "'quick' (the demo's), 'tiny' (tests)", presets=("quick", "tutorial", "cpu-hour", "tiny"),
         unit="pieces",
         evaluate_help="BLEU and chrF on the test split, greedy and beam; prints JSON and "
         "writes metrics.json",
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _train(args) -> int:
-    from transformer.config import Config
+    from transformer.config import Config, time_budget_recipe
     from transformer.export import export
     from transformer.plots import plot_schedule_and_encoding
     from transformer.train import load_translator, train
@@ -87,7 +88,7 @@ def _train(args) -> int:
                **training_changes(args)}
     changes = {k: v for k, v in changes.items() if v is not None}
     if args.time_limit and not args.resume:
-        changes = {**time_budget_recipe(changes), **changes}
+        changes = {**time_budget_recipe(), **changes}
         print(f"time limit {args.time_limit:g} min: train until it is up (no epoch cap, no "
               "early stopping), "
               "warm-up and linear decay fitted to the steps it allows, the best average of "
@@ -102,17 +103,6 @@ def _train(args) -> int:
     report_training(result, (lambda: export(load_translator(run_dir), RunFolder(run_dir).export))
                     if args.export else None)
     return 0
-
-
-def time_budget_recipe(changes: dict) -> dict:
-    """What ``--time-limit`` alone changes: no epoch cap and no early stopping (the time
-    stops the run: with patience 3 on its noisy 20-batch validation loss, a 30-minute run
-    stopped after 21 minutes with the rate at a third of its peak), the learning rate warmed
-    up and decayed linearly to the step the limit allows (measured while training), and the
-    best average of the last 8 epochs kept. Each is measured in docs/results.md and
-    docs/experiments/minutes.md; the best epoch is kept whatever comes after it."""
-    return {"epochs": 1000, "patience": 1000, "lr_decay": "linear", "warmup_steps": 1000,
-            "average_last": 8}
 
 
 def _translate(args) -> int:

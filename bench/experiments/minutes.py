@@ -33,7 +33,7 @@ def _model(model: str):
 
     config = importlib.import_module(f"{model}.config").Config
     training = importlib.import_module(f"{model}.train")
-    return config, training, importlib.import_module(f"{model}.cli").time_budget_recipe
+    return config, training, importlib.import_module(f"{model}.config").time_budget_recipe
 
 
 def config_of(model: str, minutes: float, args):
@@ -44,7 +44,7 @@ def config_of(model: str, minutes: float, args):
     changes = {"time_limit_minutes": minutes, "seed": args.seeds[0]}
     if args.data:
         changes["data"] = str(Path(args.data).resolve())
-    return config.replace(**{**time_budget_recipe(changes), **changes})
+    return config.replace(**{**time_budget_recipe(), **changes})
 
 
 def scored(run_dir: Path, model: str, seed: int) -> dict:

@@ -149,13 +149,13 @@ def test_minutes_trains_what_the_time_limit_command_trains_and_reuses_it(tmp_pat
     time-limit recipe, the GRU's limit alone), scored once; a second sweep trains nothing."""
     import minutes
 
-    from transformer.cli import time_budget_recipe
+    from transformer.config import time_budget_recipe
 
     class Args:
         quick, data, seeds = True, None, [3]
 
     transformer = minutes.config_of("transformer", 0.5, Args)
-    for name, value in time_budget_recipe({}).items():
+    for name, value in time_budget_recipe().items():
         assert getattr(transformer, name) == value, name
     assert (transformer.time_limit_minutes, transformer.seed) == (0.5, 3)
     gru = minutes.config_of("nmt_attention", 0.5, Args)

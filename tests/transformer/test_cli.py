@@ -59,12 +59,14 @@ def test_a_time_limit_alone_brings_the_budget_recipe_and_flags_win(monkeypatch, 
     monkeypatch.setattr(transformer.train, "train", capture)
     for argv in (["--time-limit", "15"], ["--time-limit", "15", "--epochs", "30",
                                           "--lr-decay", "rsqrt", "--average-last", "2"],
-                 []):
+                 [], ["--preset", "cpu-hour"]):
         with pytest.raises(_Captured):
             main(["train", "--preset", "tutorial", "--run", str(tmp_path / "r"), *argv])
-    budget, flagged, plain = configs
+    budget, flagged, plain, hour = configs
     assert (budget.epochs, budget.lr_decay, budget.warmup_steps, budget.average_last) == \
         (1000, "linear", 1000, 8) and budget.time_limit_minutes == 15
     assert (flagged.lr_decay, flagged.average_last) == ("rsqrt", 2)
     assert (plain.epochs, plain.lr_decay, plain.warmup_steps) == (20, "rsqrt", 4000)
+    # The one-hour preset is the tutorial's model with the recipe for 60 minutes.
+    assert hour == budget.replace(time_limit_minutes=60.0)
     assert capsys.readouterr().err.count("time limit 15 min") == 2
