@@ -46,12 +46,17 @@ def write_evaluation(run, metrics_name: str, metrics: dict, sources: Sequence[st
                      references: Sequence[str], hypotheses: dict[str, Sequence[str]]) -> None:
     """Writes ``RUN/metrics_name`` (the metrics as JSON) and ``RUN/translations.tsv`` (a
     row a sentence: source, reference, then one column per decoding in ``hypotheses``) in
-    ``run``, a :class:`~common.run_folder.RunFolder`."""
+    ``run``, a :class:`~common.run_folder.RunFolder`. Metrics of a split other than test
+    (``metrics["split"]``) go to names that say it: ``metrics-validation.json``,
+    ``translations-validation.tsv``."""
+    split = metrics.get("split", "test")
+    suffix = "" if split == "test" else f"-{split}"
+    metrics_name = metrics_name.replace(".json", f"{suffix}.json")
     atomic_write_text(run / metrics_name, json.dumps(metrics, indent=2) + "\n")
     lines = ["\t".join(["source", "reference", *hypotheses])]
     lines += ["\t".join(row) for row in zip(sources, references, *hypotheses.values(),
                                             strict=True)]
-    atomic_write_text(run / "translations.tsv", "\n".join(lines) + "\n")
+    atomic_write_text(run / f"translations{suffix}.tsv", "\n".join(lines) + "\n")
 
 
 def to_stderr(message: str) -> None:

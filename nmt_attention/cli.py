@@ -99,7 +99,8 @@ def _evaluate(args) -> int:
     if args.beam < 1:
         raise UsageError("--beam must be 1 or more")
     check_limit(args.limit)
-    metrics = evaluate_run(args.run, args.limit, args.beam, args.replace_unknown)
+    metrics = evaluate_run(args.run, args.limit, args.beam, args.replace_unknown,
+                           split=args.split)
     print(json.dumps(metrics, indent=2, ensure_ascii=False))
     return 0
 

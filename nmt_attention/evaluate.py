@@ -106,20 +106,21 @@ class Evaluation:
 
 
 def evaluate(translator: Translator, corpus: Corpus, limit: int | None = None,
-             beam_width: int = 1, progress: Callable[[str], None] | None = None) -> Evaluation:
-    """Translations of the test split (its first ``limit`` pairs), scored; greedy, or beam
-    search with ``beam_width`` above 1."""
-    spanish, english = corpus.part("test")
+             beam_width: int = 1, progress: Callable[[str], None] | None = None,
+             split: str = "test") -> Evaluation:
+    """Translations of the test split (or ``split``; its first ``limit`` pairs), scored;
+    greedy, or beam search with ``beam_width`` above 1."""
+    spanish, english = corpus.part(split)
     if limit is not None:
         spanish, english = spanish[:limit], english[:limit]
     if not spanish:
-        raise InputError("the test split is empty; use more data")
+        raise InputError(f"the {split} split is empty; use more data")
     hypotheses = translate_all(translator, spanish, beam_width=beam_width, progress=progress)
     decoding = "greedy" if beam_width == 1 else f"beam {beam_width}"
-    metrics = {"split": "test", "sentences": len(spanish), "decoding": decoding}
+    metrics = {"split": split, "sentences": len(spanish), "decoding": decoding}
     metrics.update(bleu_scores(hypotheses, english))
     if corpus.generated is not None and translator.model.use_attention:
-        pairs = take(corpus.generated, corpus.splits.test)
+        pairs = take(corpus.generated, getattr(corpus.splits, split))
         if limit is not None:
             pairs = pairs[:limit]
         metrics.update(alignment_accuracy(translator, pairs))
@@ -131,16 +132,18 @@ def evaluate(translator: Translator, corpus: Corpus, limit: int | None = None,
 
 def evaluate_run(run_dir: str | os.PathLike, limit: int | None = None, beam_width: int = 1,
                  replace_unknown: bool = False,
-                 progress: Callable[[str], None] | None = to_stderr) -> dict:
-    """Evaluates a run on its test split (the first ``limit`` pairs): writes
+                 progress: Callable[[str], None] | None = to_stderr,
+                 split: str = "test") -> dict:
+    """Evaluates a run on its test split (or ``split``; the first ``limit`` pairs): writes
     ``RUN/metrics.json`` (``metrics-beamN.json`` for beam search, ``-replace-unknown`` with
-    unknown-word replacement) and ``RUN/translations.tsv``, and returns the metrics."""
+    unknown-word replacement, ``-validation`` for that split) and ``RUN/translations.tsv``,
+    and returns the metrics."""
     from nmt_attention.train import load_run, load_translator
 
     run_dir = Path(run_dir)
     config, _, _ = load_run(run_dir)
     result = evaluate(load_translator(run_dir, replace_unknown), corpus_of(config), limit,
-                      beam_width, progress)
+                      beam_width, progress, split)
     result.metrics["replace_unknown"] = replace_unknown
     name = "metrics" if beam_width == 1 else f"metrics-beam{beam_width}"
     name += "-replace-unknown.json" if replace_unknown else ".json"

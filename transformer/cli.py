@@ -118,7 +118,8 @@ def _evaluate(args) -> int:
     if args.beam < 1:
         raise UsageError("--beam must be 1 or more")
     check_limit(args.limit)
-    print(json.dumps(evaluate_run(args.run, args.limit, args.beam, args.jit_compile),
+    print(json.dumps(evaluate_run(args.run, args.limit, args.beam, args.jit_compile,
+                                  split=args.split),
                      indent=2))
     return 0
 

@@ -18,22 +18,25 @@ __all__ = ["evaluate_run"]
 
 def evaluate_run(run_dir: str | os.PathLike, limit: int | None = None, beam_width: int = 4,
                  jit_compile: bool = False,
-                 progress: Callable[[str], None] | None = to_stderr) -> dict:
+                 progress: Callable[[str], None] | None = to_stderr,
+                 split: str = "test") -> dict:
     """Translates the test split (its first ``limit`` pairs) greedily and, if ``beam_width``
     > 1, by beam search; writes ``RUN/metrics.json`` and ``RUN/translations.tsv`` and returns
-    the metrics. ``jit_compile``: decode with XLA (the same translations, faster)."""
+    the metrics. ``jit_compile``: decode with XLA (the same translations, faster);
+    ``split="validation"`` scores the validation split instead (to choose settings),
+    written to ``metrics-validation.json`` and ``translations-validation.tsv``."""
     from transformer.train import load_run, load_translator
 
     run_dir = Path(run_dir)
     config, _, _ = load_run(run_dir)
     translator = load_translator(run_dir, jit_compile=jit_compile)
-    spanish, english = corpus_of(config).part("test")
+    spanish, english = corpus_of(config).part(split)
     if limit is not None:
         spanish, english = spanish[:limit], english[:limit]
     if not spanish:
-        raise InputError("no test pairs to evaluate: give a --limit of at least 1, or more "
-                         "data")
-    metrics = {"split": "test", "sentences": len(spanish)}
+        raise InputError(f"no {split} pairs to evaluate: give a --limit of at least 1, or "
+                         "more data")
+    metrics = {"split": split, "sentences": len(spanish)}
     hypotheses = {}
     for name, width in [("greedy", 1)] + ([(f"beam_{beam_width}", beam_width)]
                                           if beam_width > 1 else []):

@@ -55,6 +55,19 @@ def test_evaluate_reports_the_scores_of_the_translations_it_writes(tiny_run, cap
     scores = bleu_scores([r[2] for r in rows], [r[1] for r in rows])
     for key in ["bleu", "chrf", "bleu_tutorial_norm"]:
         assert metrics[key] == pytest.approx(scores[key])
+    # The validation split, to choose settings without looking at test: its own files.
+    from common.data.corpus import corpus_of
+    from nmt_attention.train import load_run
+
+    assert main(["evaluate", "--run", str(tiny_run), "--split", "validation"]) == 0
+    validation = json.loads(capsys.readouterr().out)
+    spanish, english = corpus_of(load_run(tiny_run)[0]).part("validation")
+    assert (validation["split"], validation["sentences"]) == ("validation", len(spanish))
+    assert json.loads((tiny_run / "metrics-validation.json").read_text()) == validation
+    rows = [r.split("\t") for r in
+            (tiny_run / "translations-validation.tsv").read_text().split("\n")[1:-1]]
+    assert [r[1] for r in rows] == english
+    assert json.loads((tiny_run / "metrics.json").read_text()) == metrics  # test's kept
 
 
 def test_plot_writes_a_png(tiny_run, capsys):

@@ -23,6 +23,12 @@ def test_translate_evaluate_plot_on_a_run(tiny_transformer_run, capsys):
     with_xla = json.loads(capsys.readouterr().out)
     for decoding in ("greedy", "beam_2"):
         assert with_xla[decoding]["bleu"] == metrics[decoding]["bleu"]
+    assert main(["evaluate", "--run", str(tiny_transformer_run), "--limit", "7", "--beam",
+                 "1", "--split", "validation"]) == 0
+    validation = json.loads(capsys.readouterr().out)
+    assert (validation["split"], validation["sentences"]) == ("validation", 7)
+    assert json.loads((tiny_transformer_run / "metrics-validation.json").read_text()) \
+        == validation
     assert main(["plot", "--run", str(tiny_transformer_run), "--layer", "0",
                  "¿Quién compró el coche?"]) == 0
     paths = capsys.readouterr().out.split()
