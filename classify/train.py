@@ -18,7 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from classify.bert import BertPretrainer, copy_encoder, mask_tokens
+from classify.bert import BertPretrainer, chosen_positions, copy_encoder, mask_tokens
 from classify.config import BertConfig, TextConfig, VitConfig, load_config
 from classify.text_classifier import TextClassifier
 from classify.vit import VisionTransformer
@@ -399,8 +399,10 @@ def _pretrain(context: RunContext, run: RunFolder, vocabulary: Vocabulary,
             f"{len(unlabeled)} unlabeled sentences ...")
     plan = FitPlan(
         build=lambda: _pretrainer(config, vocabulary.size), compile=compile_pretrainer,
-        train_ds=tf.data.Dataset.from_generator(batches, output_signature=(spec, spec)),
-        val_ds=token_batches(val_inputs, val_labels, 256, 0, training=False),
+        train_ds=tf.data.Dataset.from_generator(batches, output_signature=(spec, spec))
+        .map(chosen_positions).prefetch(4),
+        val_ds=token_batches(val_inputs, val_labels, 256, 0, training=False)
+        .map(chosen_positions),
         steps_per_epoch=steps, validation_steps=None, title="BERT masked-LM pretraining")
     fit_plan(plan, run, state, config, context.strategy, epochs=config.pretraining_epochs,
              log=log, verbose=context.verbose, chief=context.chief)

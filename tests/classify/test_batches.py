@@ -1,6 +1,7 @@
 """Token batches grouped by length and cut to their longest row (classify.train)."""
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from classify.text_classifier import TextClassifier
@@ -72,3 +73,36 @@ def test_bert_pretrains_on_more_unlabeled_text_but_never_on_held_out_texts(tmp_p
     assert logs == [f"unlabeled text: 1 texts from {unlabeled} (2 left out: they are "
                     "validation or test texts)"]
     assert _pretraining_texts(config, splits, logs.append) == list(splits.texts["train"])
+
+
+def test_the_masked_lm_loss_at_chosen_positions_is_the_loss_at_every_position():
+    """Pretraining runs the vocabulary-wide head at the chosen positions only: the same
+    loss and accuracy as over every position with 0 labels elsewhere."""
+    from classify.bert import BertPretrainer, chosen_positions, mask_tokens
+    from common.masks import MaskedAccuracy, MaskedSparseCrossEntropy
+
+    ids = _padded_ids([9, 4, 12, 7], width=12, seed=3)
+    inputs, labels = mask_tokens(ids, np.random.default_rng(0), mask_id=3, first_word_id=4,
+                                 vocabulary_size=50, rate=0.3, protected_ids=(2,))
+    (same_inputs, positions), targets = chosen_positions(tf.constant(inputs),
+                                                         tf.constant(labels))
+    chosen = (labels != 0).sum(axis=1)
+    assert positions.shape == (4, chosen.max()) and (same_inputs.numpy() == inputs).all()
+    for row in range(4):  # each row's chosen positions first, in order, then targets of 0
+        k = chosen[row]
+        np.testing.assert_array_equal(positions[row, :k], np.flatnonzero(labels[row]))
+        np.testing.assert_array_equal(targets[row, :k], labels[row][labels[row] != 0])
+        assert (targets[row, k:].numpy() == 0).all()
+    model = BertPretrainer(50, 12, num_layers=1, hidden_dim=16, num_heads=2,
+                           intermediate_dim=32, dropout=0.0)
+    full = model(tf.constant(inputs))
+    gathered = model((tf.constant(inputs), positions))
+    np.testing.assert_allclose(gathered, tf.gather(full, positions, batch_dims=1), atol=1e-5)
+    loss = MaskedSparseCrossEntropy()
+    assert float(loss(targets, gathered)) == pytest.approx(float(loss(labels, full)), rel=1e-5)
+    accuracies = []
+    for y, logits in ((targets, gathered), (labels, full)):
+        metric = MaskedAccuracy()
+        metric.update_state(y, logits)
+        accuracies.append(float(metric.result()))
+    assert accuracies[0] == accuracies[1]
