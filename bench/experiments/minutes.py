@@ -137,6 +137,7 @@ def _figure(results: dict[str, list[dict]]):
             ax.annotate(f"{r['steps']:,} steps", (r["minutes"], r["bleu"]),
                         textcoords="offset points", xytext=(6, -12), fontsize=8)
     ax.set_xscale("log")
+    ax.set_xlim(budgets[0] / 1.25, budgets[-1] * 1.6)  # room for the last steps labels
     ax.set_xticks(budgets, [f"{b:g}" for b in budgets])
     ax.minorticks_off()
     ax.set_xlabel("training minutes (--time-limit), 2 CPU cores")
