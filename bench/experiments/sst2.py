@@ -5,7 +5,9 @@ SST-2's training file holds the phrases of some 7,000 sentences; ``--split group
 every phrase on the side of the sentence it was cut from, so no test sentence was seen, in
 whole or in part. Each variant is what the ``classify`` command line trains:
 
-* ``text``: ``python -m classify text train --preset base --data SST --split grouped``
+* ``text``: ``python -m classify text train --preset base --data SST --split grouped
+  --epochs 2`` (it overfits after one epoch: a 2-epoch schedule reached validation accuracy
+  0.802, the preset's 10 epochs 0.792 at their best epoch, the first)
 * ``bert, no pretraining``: the same BERT, fine-tuned from random weights
   (``--pretraining-epochs 0`` in the config)
 * ``bert``: ``python -m classify bert train --preset base --data SST --split grouped``,
@@ -42,6 +44,8 @@ def config_of(variant: str, args, sst: Path, unlabeled: Path):
     changes = {"data": str(sst.resolve()), "split": "grouped", "seed": args.seeds[0]}
     if args.epochs:
         changes["epochs"] = args.epochs
+    elif variant == "text" and not args.quick:
+        changes["epochs"] = 2
     if variant == "bert, no pretraining":
         changes["pretraining_epochs"] = 0
     if variant == "bert + English":
