@@ -167,10 +167,13 @@ def compile_classifier(model: keras.Model, config, steps_per_epoch: int) -> None
 
 def arrays_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int,
                    training: bool) -> tf.data.Dataset:
-    """Batches of ``(x, y)``: shuffled and repeated for training, one pass in order otherwise.
-    Token ids (2-D integers) go through :func:`token_batches`; images are batched as they are.
+    """Batches of ``(x, y)``: shuffled and repeated for training, one pass in order otherwise
+    (token ids then by :func:`token_batches`, cut to their longest row). Training batches
+    stay random and full width: grouped by length, a batch holds one construction, often one
+    class (on the generated task a [CLS] seed that reached 0.97 fell to 0.52), and the
+    seeded stream of every measured run would change.
     """
-    if x.ndim == 2 and np.issubdtype(x.dtype, np.integer):
+    if not training and x.ndim == 2 and np.issubdtype(x.dtype, np.integer):
         return token_batches(x, y, batch_size, seed, training)
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     if training:
