@@ -16,9 +16,9 @@ whole or in part. Each variant is what the ``classify`` command line trains:
   Spanish-English pairs (validation and test texts left out)
 
 The page's runs (2026-12-03) were fine-tuned with length-grouped training batches (commit
-2c5619c; random batches since). Each is scored on the grouped test split: accuracy on every test text, and on the whole
-sentences only (the longest text of each group, what SST-2's own test set holds), each with
-a 95% bootstrap interval.
+2c5619c; random batches since). Each is scored on the grouped test split: accuracy on
+every test text, and on the whole sentences only (the longest text of each group, what
+SST-2's own test set holds), each with a 95% bootstrap interval.
 
     python bench/experiments/sst2.py --sst ../shared/data/sst2/train.tsv \\
         --data ../shared/data/spa-eng/spa_train.txt
