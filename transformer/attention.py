@@ -7,7 +7,9 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from common.dropout import Dropout
 from common.masks import causal_mask, large_negative, merge_masks
+from common.xla import for_xla
 
 __all__ = [
     "CausalSelfAttention",
@@ -106,7 +108,7 @@ class MultiHeadAttention(keras.layers.Layer):
         self.dropout = dropout
         self.use_bias = use_bias
         self.supports_masking = True
-        self.dropout_layer = keras.layers.Dropout(dropout)
+        self.dropout_layer = Dropout(dropout)
 
     def build(self, query_shape, value_shape=None, key_shape=None):
         value_shape = value_shape or query_shape
@@ -192,12 +194,21 @@ class MultiHeadAttention(keras.layers.Layer):
 def _write_at(cache_part: tf.Tensor, new: tf.Tensor, index) -> tf.Tensor:
     """Writes ``new`` (b, h, n, k) into ``cache_part`` (b, h, max_len, k) at ``index``.
 
-    A dynamic-update-slice: the cache keeps its shape (so the decoding loop compiles with
-    XLA) and only the new rows are written; the one-hot arithmetic this replaced rewrote the
-    whole cache every step and made a cached step 2x slower.
+    The cache keeps its shape (so the decoding loop compiles with XLA) and only the new rows
+    are written; the one-hot arithmetic this replaced rewrote the whole cache every step and
+    made a cached step 2x slower. Under XLA a dynamic-update-slice; in a graph a strided-slice
+    update, which TensorFlow runs with its own kernel where the other goes through XLA op by
+    op (greedy decoding at batch 64: 13% less time, bench/transformer_speed.py).
     """
     index = tf.cast(index, tf.int32)
-    return keras.ops.slice_update(cache_part, [0, 0, index, 0], tf.cast(new, cache_part.dtype))
+    new = tf.cast(new, cache_part.dtype)
+    if for_xla():
+        return keras.ops.slice_update(cache_part, [0, 0, index, 0], new)
+    shape = tf.shape(cache_part)
+    return tf.raw_ops.TensorStridedSliceUpdate(
+        input=cache_part, begin=tf.stack([0, 0, index, 0]),
+        end=tf.stack([shape[0], shape[1], index + tf.shape(new)[2], shape[3]]),
+        strides=[1, 1, 1, 1], value=new)
 
 
 class _ResidualAttention(keras.layers.Layer):
@@ -227,7 +238,7 @@ class _ResidualAttention(keras.layers.Layer):
             num_heads, hidden_dim // num_heads, dropout=dropout, name="attention"
         )
         self.norm = keras.layers.LayerNormalization(name="layer_norm")
-        self.dropout_layer = keras.layers.Dropout(dropout)
+        self.dropout_layer = Dropout(dropout)
 
     def _build(self, x_shape, context_shape=None):
         self.norm.build(x_shape)

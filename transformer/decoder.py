@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 
+from common.dropout import Dropout
 from common.positional_encoding import PositionalEmbedding
 from transformer.attention import CausalSelfAttention, CrossAttention
 from transformer.feed_forward import FeedForward
@@ -111,7 +112,7 @@ class Decoder(keras.layers.Layer):
         self.position_embedding = position_embedding
         self.embedding = PositionalEmbedding(vocabulary_size, hidden_dim, max_length,
                                              position_embedding, name="embedding")
-        self.dropout_layer = keras.layers.Dropout(dropout)
+        self.dropout_layer = Dropout(dropout)
         self.decoder_layers = [
             DecoderLayer(hidden_dim, num_heads, intermediate_dim, dropout, norm_first,
                          name=f"layer_{i}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from common.dropout import Dropout
 from common.positional_encoding import PositionalEmbedding
 from transformer.attention import GlobalSelfAttention
 from transformer.feed_forward import FeedForward
@@ -101,7 +102,7 @@ class Encoder(keras.layers.Layer):
         self.position_embedding = position_embedding
         self.embedding = PositionalEmbedding(vocabulary_size, hidden_dim, max_length,
                                              position_embedding, name="embedding")
-        self.dropout_layer = keras.layers.Dropout(dropout)
+        self.dropout_layer = Dropout(dropout)
         self.encoder_layers = [
             EncoderLayer(hidden_dim, num_heads, intermediate_dim, dropout, norm_first,
                          name=f"layer_{i}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import keras
 
+from common.dropout import Dropout
+
 __all__ = ["FeedForward"]
 
 
@@ -46,7 +48,7 @@ class FeedForward(keras.layers.Layer):
         self.supports_masking = True
         self.inner = keras.layers.Dense(intermediate_dim, activation="relu", name="inner")
         self.outer = keras.layers.Dense(hidden_dim, name="outer")
-        self.dropout_layer = keras.layers.Dropout(dropout)
+        self.dropout_layer = Dropout(dropout)
         self.norm = keras.layers.LayerNormalization(name="layer_norm")
 
     def build(self, x_shape):

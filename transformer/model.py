@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 
 from common.decoding import GREEDY, Sampling, banned_logits, beam_search_loop, choose_next
+from common.xla import compiling_for_xla, xla_function
 from transformer.config import Config
 from transformer.decoder import Decoder
 from transformer.encoder import Encoder
@@ -71,9 +72,10 @@ class Transformer(keras.Model):
 
     def call(self, inputs, training=None, return_attention=False):
         source_ids, target_in = inputs
-        context = self.encoder(source_ids, training=training)  # (batch, source, hidden)
-        mask = tf.not_equal(source_ids, 0)
-        x, scores = self.decoder(target_in, context, mask, training=training)
+        with compiling_for_xla(self.jit_compile):  # an XLA training step
+            context = self.encoder(source_ids, training=training)  # (batch, source, hidden)
+            mask = tf.not_equal(source_ids, 0)
+            x, scores = self.decoder(target_in, context, mask, training=training)
         logits = self.output_dense(x)  # (batch, target_len, vocabulary)
         # The loss masks padding itself. Left on, Keras would also apply the propagated mask
         # as sample weights, which under tf.distribute divides the loss by the replicas.
@@ -237,7 +239,7 @@ def _decode_loop(model, source_ids, capacity, max_length, start_id, end_id, temp
             tf.transpose(attention.stack(), [1, 2, 0, 3]), step)
 
 
-_decode_loop_xla = tf.function(_decode_loop, jit_compile=True, autograph=False)
+_decode_loop_xla = xla_function(_decode_loop)
 
 
 def _beam_loop(model, source_ids, capacity, max_length, beam_width, start_id, end_id,
@@ -261,7 +263,7 @@ def _beam_loop(model, source_ids, capacity, max_length, beam_width, start_id, en
                             end_id, length_penalty)
 
 
-_beam_loop_xla = tf.function(_beam_loop, jit_compile=True, autograph=False)
+_beam_loop_xla = xla_function(_beam_loop)
 
 
 def build_model(config: Config, source_vocabulary_size: int, target_vocabulary_size: int):
