@@ -181,33 +181,42 @@ def arrays_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int,
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def token_batches(ids: np.ndarray, labels: np.ndarray, batch_size: int, seed: int,
-                  training: bool) -> tf.data.Dataset:
+def token_batches(ids: np.ndarray, labels: np.ndarray, batch_size: int,
+                  seed: int | np.random.Generator, training: bool,
+                  transform=None) -> tf.data.Dataset:
     """Batches of token ids grouped by length, each cut to its longest row.
 
     ``ids`` are padded with 0 at the end to the preset's ``sequence_length`` (64 for SST-2),
     but most texts are much shorter: grouping them by length
-    (``common.data.batching.length_grouped_batches``) and dropping the columns a batch pads leaves
-    the model the same numbers to compute on (padding is masked everywhere) at a fraction of
-    the positions. Training: a new grouping each pass (``seed``), repeated; otherwise one
-    pass in a fixed order. ``labels`` may be anything indexable by rows of the same count
-    (class ids, or the masked-LM's per-token labels, cut with the ids).
+    (``common.data.batching.length_grouped_batches``) and dropping the columns a batch pads
+    leaves the model the same numbers to compute on (padding is masked everywhere) at a
+    fraction of the positions. Training (masked-LM pretraining; classifier training keeps
+    random batches, :func:`arrays_dataset`): a new grouping each pass drawn from ``seed`` (an
+    int, or a NumPy generator to share with ``transform``), full batches only, repeated;
+    otherwise one pass in a fixed order. ``labels`` may be anything indexable by rows of the
+    same count (class ids, or per-token labels, cut with the ids). ``transform(ids,
+    labels)`` (NumPy, training only) makes each batch's ``(inputs, targets)`` of the same
+    dtype as ``ids``: pretraining masks tokens there, a new masking each pass.
     """
     lengths = np.maximum(1, np.count_nonzero(ids, axis=1))
     cut_labels = labels.ndim == 2
 
     def batches():
-        rng = np.random.default_rng(seed) if training else None
+        rng = np.random.default_rng(seed) if training else None  # a Generator: itself
         while True:
             for index in length_grouped_batches(lengths, lengths, batch_size, rng):
+                if training and len(index) < batch_size:
+                    continue
                 width = lengths[index].max()
-                yield ids[index, :width], labels[index, :width] if cut_labels else labels[index]
+                batch = ids[index, :width], labels[index, :width] if cut_labels else labels[index]
+                yield transform(*batch) if transform and training else batch
             if not training:
                 return
 
     label_shape = [None, None] if cut_labels else [None]
+    label_dtype = ids.dtype if transform and training else labels.dtype
     spec = (tf.TensorSpec([None, None], tf.as_dtype(ids.dtype)),
-            tf.TensorSpec(label_shape, tf.as_dtype(labels.dtype)))
+            tf.TensorSpec(label_shape, tf.as_dtype(label_dtype)))
     ds = tf.data.Dataset.from_generator(batches, output_signature=spec)
     if not training:  # one pass of known length (Keras then reads it to the end quietly)
         ds = ds.apply(tf.data.experimental.assert_cardinality(-(-len(ids) // batch_size)))
@@ -377,15 +386,6 @@ def _pretrain(context: RunContext, run: RunFolder, vocabulary: Vocabulary,
                    vocabulary_size=vocabulary.size, rate=config.mask_rate,
                    protected_ids=(vocabulary.id_of(CLS),))
 
-    lengths = np.maximum(1, np.count_nonzero(unlabeled, axis=1))
-
-    def batches():  # full batches of texts of one length group, cut to their longest row
-        while True:  # a new masking every pass (dynamic masking, as RoBERTa)
-            for index in length_grouped_batches(lengths, lengths, config.batch_size, rng):
-                if len(index) == config.batch_size:
-                    yield mask_tokens(unlabeled[index, : lengths[index].max()], rng, **masking)
-
-    spec = tf.TensorSpec([None, None], tf.int32)
     val_inputs, val_labels = mask_tokens(validation, np.random.default_rng(0), **masking)
     steps = max(1, len(unlabeled) // config.batch_size)
 
@@ -402,8 +402,10 @@ def _pretrain(context: RunContext, run: RunFolder, vocabulary: Vocabulary,
             f"{len(unlabeled)} unlabeled sentences ...")
     plan = FitPlan(
         build=lambda: _pretrainer(config, vocabulary.size), compile=compile_pretrainer,
-        train_ds=tf.data.Dataset.from_generator(batches, output_signature=(spec, spec))
-        .map(chosen_positions).prefetch(4),
+        # a new masking every pass (dynamic masking, as RoBERTa)
+        train_ds=token_batches(unlabeled, unlabeled, config.batch_size, rng, training=True,
+                               transform=lambda ids, _: mask_tokens(ids, rng, **masking))
+        .map(chosen_positions),
         val_ds=token_batches(val_inputs, val_labels, 256, 0, training=False)
         .map(chosen_positions),
         steps_per_epoch=steps, validation_steps=None, title="BERT masked-LM pretraining")

@@ -30,16 +30,24 @@ def test_every_row_once_cut_to_its_batch_and_nothing_else_cut():
     assert sum(x.size for x, _ in batches) < 0.7 * ids.size
 
 
-def test_training_batches_repeat_reshuffled_with_per_token_labels_cut_too():
-    lengths = np.random.default_rng(2).integers(2, 13, 40)
-    ids = _padded_ids(lengths)
-    stream = token_batches(ids, ids * 10, 8, seed=3, training=True).take(10).as_numpy_iterator()
-    batches = list(stream)
+def test_training_batches_are_full_regrouped_each_pass_and_transformed():
+    lengths = np.repeat([3, 5, 7, 9, 11], 8)  # five full batches a pass ...
+    ids = _padded_ids(np.concatenate([lengths, [12, 12, 12]]))  # ... and one short of rows
+    seen = []
+
+    def transform(x, y):
+        seen.append(len(x))
+        return x, y * 10
+
+    stream = token_batches(ids, ids, 8, seed=3, training=True, transform=transform)
+    batches = list(stream.take(10).as_numpy_iterator())
     first, second = batches[:5], batches[5:]
     for x, y in batches:
+        assert x.shape[0] == 8 and x.shape[1] in lengths  # the 3 rows of 12 never come
         np.testing.assert_array_equal(y, x * 10)
+    assert set(seen) == {8}
     assert sorted(np.concatenate([x[:, 1] for x, _ in first]).tolist()) == \
-        sorted(ids[:, 1].tolist())  # one pass is every row once
+        sorted(ids[:40, 1].tolist())  # one pass is every row of a full batch once
     assert any(a[0].shape != b[0].shape or (a[0] != b[0]).any()
                for a, b in zip(first, second, strict=True))  # the next pass is regrouped
 
