@@ -24,6 +24,7 @@ from common.cli import (
     translation_parser,
 )
 from common.run_folder import RunFolder
+from transformer.config import Config
 
 __all__ = ["main"]
 
@@ -37,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
         "and Keras', Spanish to English, with cached decoding and beam search.",
         preset_help="'tutorial' (4 layers, d_model 128, dff 512, 8 heads, dropout 0.1), "
         "'cpu-hour' (the tutorial's model, 60 minutes with the --time-limit recipe), "
-        "'quick' (the demo's), 'tiny' (tests)", presets=("quick", "tutorial", "cpu-hour", "tiny"),
+        "'quick' (the demo's), 'tiny' (tests)", presets=Config.PRESETS,
         unit="pieces",
         evaluate_help="BLEU and chrF on the test split, greedy and beam; prints JSON and "
         "writes metrics.json",
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _train(args) -> int:
-    from transformer.config import Config, time_budget_recipe
+    from transformer.config import time_budget_recipe
     from transformer.export import export
     from transformer.plots import plot_schedule_and_encoding
     from transformer.train import load_translator, train

@@ -44,22 +44,25 @@ class Config(RunConfig):
     lr_decay: str = "rsqrt"  # after it: "rsqrt" (the paper's) | "linear" (to a time limit's end)
     label_smoothing: float = 0.0  # the paper uses 0.1; the tutorial none
     steps_per_execution: int = 20
-    jit_compile: bool = False  # XLA: a step 1/4 faster, but a compile per batch shape (bench/)
+    jit_compile: bool = False  # XLA: one compile a length bucket; the tutorial preset's on
     precision: str = "float32"  # "float32" | "mixed_bfloat16" | "mixed_float16" (training)
     seed: int = 0
 
 
     @classmethod
     def tutorial(cls) -> Config:
-        """The tutorial's: 4 layers, d_model 128, dff 512, 8 heads, dropout 0.1."""
-        return cls()
+        """The tutorial's: 4 layers, d_model 128, dff 512, 8 heads, dropout 0.1; trained with
+        XLA (``jit_compile``): a step 1.3x faster on 2 CPU cores with a compile for each
+        length bucket, 6,400 steps in 15 minutes of real data against 5,800, and 48.5 BLEU
+        against 47.4 (docs/results.md). ``--no-jit-compile`` trains as a graph."""
+        return cls(jit_compile=True)
 
     @classmethod
     def cpu_hour(cls) -> Config:
         """``--preset cpu-hour``: the tutorial's model trained for 60 minutes with the
         time-limit recipe (:func:`time_budget_recipe`); on 2 CPU cores the most BLEU an hour
         bought among the recipes measured (docs/results.md)."""
-        return cls(time_limit_minutes=60.0, **time_budget_recipe())
+        return cls.tutorial().replace(time_limit_minutes=60.0, **time_budget_recipe())
 
     @classmethod
     def quick(cls) -> Config:
