@@ -24,7 +24,8 @@ def machine_description() -> str:
 
 
 def settings_for_decoding() -> None:
-    """Sets up TensorFlow for a process that decodes and does not train: one thread an op.
+    """Sets up TensorFlow for a process that decodes and does not train: one thread an op,
+    and no Grappler rewriting of its graphs.
 
     A decoding step is hundreds of small ops; splitting each over two cores costs more than
     it saves there (the tutorial Transformer's greedy graph, 40 steps at batch 1: 105 ms
@@ -33,10 +34,16 @@ def settings_for_decoding() -> None:
     instead (:func:`common.decoding.batches_side_by_side`).
     Training keeps TensorFlow's default: its large matmuls gain from every core.
 
+    Grappler (TensorFlow's graph optimizer) spends about 0.4 s on the Transformer's decoding
+    graph the first time it runs and the decoding is no faster for it: `translate` of 2,000
+    lines, 10.2 s with it and 9.7 s without, the same translations (bench/translate_speed.py,
+    docs/results.md).
+
     TensorFlow takes this only before it runs its first op; after that this changes nothing.
     """
     import tensorflow as tf
 
+    tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
     try:
         tf.config.threading.set_intra_op_parallelism_threads(1)
     except RuntimeError:  # TensorFlow already started in this process

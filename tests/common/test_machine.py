@@ -4,8 +4,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# A fresh process: the command's thread settings, then how many threads an op TensorFlow
-# uses (0: its default, every core).
+# A fresh process: the command's settings, then how many threads an op TensorFlow uses (0:
+# its default, every core) and whether Grappler rewrites its graphs.
 PROGRAM = """
 import argparse, sys
 import tensorflow as tf
@@ -13,7 +13,8 @@ from common.cli import DECODING_COMMANDS, run_command
 
 def report(args):
     tf.constant(1.0) + 1.0  # TensorFlow has started: the setting is fixed now
-    print(tf.config.threading.get_intra_op_parallelism_threads())
+    grappler = not tf.config.optimizer.get_experimental_options().get("disable_meta_optimizer")
+    print(tf.config.threading.get_intra_op_parallelism_threads(), grappler)
     return 0
 
 sys.exit(run_command({name: report for name in ("train", "translate", "evaluate")},
@@ -21,13 +22,13 @@ sys.exit(run_command({name: report for name in ("train", "translate", "evaluate"
 """
 
 
-def _threads_an_op(command: str) -> int:
+def _settings(command: str) -> tuple[str, str]:
     done = subprocess.run([sys.executable, "-c", PROGRAM, command], capture_output=True,
                           text=True, cwd=ROOT, check=True)
-    return int(done.stdout.split()[-1])
+    return tuple(done.stdout.split()[-2:])
 
 
-def test_decoding_commands_run_one_thread_an_op_and_training_keeps_every_core():
-    assert _threads_an_op("translate") == 1
-    assert _threads_an_op("evaluate") == 1
-    assert _threads_an_op("train") == 0
+def test_decoding_commands_run_one_thread_an_op_without_grappler_and_training_keeps_both():
+    assert _settings("translate") == ("1", "False")
+    assert _settings("evaluate") == ("1", "False")
+    assert _settings("train") == ("0", "True")
