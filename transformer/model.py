@@ -6,7 +6,7 @@ import keras
 import tensorflow as tf
 
 from common.decoding import GREEDY, Sampling, banned_logits, beam_search_loop, choose_next
-from common.xla import compiling_for_xla, xla_function
+from common.xla import compiling_for_xla, for_xla, xla_function
 from transformer.config import Config
 from transformer.decoder import Decoder
 from transformer.encoder import Encoder
@@ -72,7 +72,7 @@ class Transformer(keras.Model):
 
     def call(self, inputs, training=None, return_attention=False):
         source_ids, target_in = inputs
-        with compiling_for_xla(self.jit_compile):  # an XLA training step
+        with compiling_for_xla(self.jit_compile or for_xla()):  # an XLA training step
             context = self.encoder(source_ids, training=training)  # (batch, source, hidden)
             mask = tf.not_equal(source_ids, 0)
             x, scores = self.decoder(target_in, context, mask, training=training)

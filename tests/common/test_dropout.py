@@ -72,3 +72,15 @@ def test_a_transformer_compiled_for_xla_draws_its_dropout_by_hash(jit, monkeypat
         assert len(calls) > 0 and len(calls) % 18 == 0, len(calls)
     else:
         assert calls == []
+
+
+def test_a_model_called_inside_an_xla_trace_draws_by_hash_though_not_compiled(monkeypatch):
+    calls = []
+    original = common.dropout.hash_bits
+    monkeypatch.setattr(common.dropout, "hash_bits",
+                        lambda *args: calls.append(1) or original(*args))
+    model = build_model(Config.tiny().replace(dropout=0.2), 20, 15)
+    ids = tf.constant(np.random.default_rng(0).integers(1, 15, size=(4, 7)))
+    logits = xla_function(lambda ids: model((ids, ids), training=True))(ids)
+    assert np.isfinite(logits.numpy()).all()
+    assert len(calls) == 18
