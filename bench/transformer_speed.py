@@ -16,7 +16,8 @@ Prints one JSON line per result:
   vs the published tutorial's loop (the whole model, encoder included, on the whole prefix
   every step, logits at every position).
 
-Usage: python bench/transformer_speed.py [--steps 60]
+Usage: python bench/transformer_speed.py [--steps 60] [--only train|decode] [--layers 1 2 4]
+       [--batches 1 64]
 """
 
 from __future__ import annotations
@@ -190,6 +191,11 @@ def main():
                         help="run one part (default: both); decode alone runs with the "
                         "decoding commands' settings (one thread an op: "
                         "common.machine.settings_for_decoding)")
+    parser.add_argument("--layers", type=int, nargs="+",
+                        help="decode models of these many encoder and decoder layers (default: "
+                        "the preset's 4): what a step costs a layer and without layers")
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 64],
+                        help="decode batch sizes (default: 1 64)")
     args = parser.parse_args()
     if args.only == "decode":  # as translate, evaluate and serve run
         settings_for_decoding()
@@ -207,10 +213,11 @@ def main():
              source_tokens=SOURCE, target_tokens=TARGET, vocabulary=VOCABULARY,
              flops_per_step=round(flops), achieved_gflops=round(achieved, 1),
              fraction_of_matmul_peak=round(achieved / peak, 3), **speed, **common)
-    model = build_model(config, VOCABULARY, VOCABULARY)
-    for batch in (1, 64) if args.only != "train" else ():
-        emit(bench="transformer_decode", tokens=40, batch_size=batch,
-             **decode_speed(model, batch), **common)
+    for layers in (args.layers or [config.num_layers]) if args.only != "train" else ():
+        model = build_model(config.replace(num_layers=layers), VOCABULARY, VOCABULARY)
+        for batch in args.batches:
+            emit(bench="transformer_decode", tokens=40, batch_size=batch, num_layers=layers,
+                 **decode_speed(model, batch), **common)
 
 
 if __name__ == "__main__":
