@@ -9,8 +9,10 @@ Takes ``--lines`` Spanish sentences of a tab-separated pairs file (shuffled with
   tutorial, loading the translator, the first batch (tracing the graph), the other batches
   (the decoding, side by side on the cores, with ``translate``'s thread settings), in
   ``translate``'s own order (sorted by length, batches of 64); and the
-  decoder's work: steps summed over batches, and row-steps computed (rows x steps, each batch
-  runs to its longest row) against those used (the tokens written).
+  decoder's work: row-steps computed against those used (the tokens written). The
+  Transformer's greedy loop drops a batch's finished rows once half of the rows it computes
+  are done (``transformer.model._drop_finished``): its count follows that rule from each
+  row's length; the GRU's loop runs every row to the batch's longest.
 
 The tutorial is read from the run folder (a Transformer run has a tokenizer/). Runs
 alternate when ``--rounds`` is above 1; best and median per run and part.
@@ -72,6 +74,19 @@ translator = load_translator({str(run)!r})
 loaded = time.perf_counter()
 lines = json.load(sys.stdin)
 lengths = translator.source_lengths(lines)
+
+def computed(ids):  # rows x steps of the loop
+    if {tutorial_of(run)!r} != "transformer":
+        return int(ids.shape[0] * ids.shape[1])
+    steps = (ids > 0).sum(axis=1)  # each row's tokens, [END] included
+    total = 0
+    rows = len(steps)
+    for step in range(ids.shape[1]):
+        total += rows
+        live = int((steps > step + 1).sum())
+        if 0 < live and 2 * live <= rows:
+            rows = live
+    return total
 order = sorted(range(len(lines)), key=lambda i: lengths[i])
 first_rows, rest = order[:{BATCH}], order[{BATCH}:]
 tick = time.perf_counter()
@@ -85,7 +100,7 @@ others = time.perf_counter() - tick
 print(json.dumps({{"import_s": round(imported - start, 2), "load_s": round(loaded - imported, 2),
                   "first_batch_s": round(first, 2), "other_batches_s": round(others, 2),
                   "batches": len(outputs),
-                  "row_steps_computed": sum(int(ids.shape[0] * ids.shape[1]) for ids in outputs),
+                  "row_steps_computed": sum(computed(ids) for ids in outputs),
                   "row_steps_used": sum(int((ids > 0).sum()) for ids in outputs)}}))
 """
     done = subprocess.run([sys.executable, "-c", code], input=json.dumps(lines),

@@ -326,7 +326,14 @@ def _field(location: Sequence) -> str:
 class _BodyLimit:
     """ASGI middleware: a request body over ``limit`` bytes is answered 413 before the app
     sees it, whatever its Content-Length says (the body is read here, up to the limit, and
-    handed on)."""
+    handed on).
+
+    A refused body is read to its end (up to ``DRAIN_LIMITS`` times the limit) before the
+    answer: a server that answers and closes while the client is still sending makes the
+    client's system reset the connection, and the client sees "connection reset" instead of
+    the 413 that says what to do."""
+
+    DRAIN_LIMITS = 16
 
     def __init__(self, app, limit: int):
         self.app = app
@@ -337,7 +344,7 @@ class _BodyLimit:
             return await self.app(scope, receive, send)
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            return await self._refuse(send)
+            return await self._refuse(receive, send)
         chunks, size = [], 0
         while True:
             message = await receive()
@@ -346,7 +353,7 @@ class _BodyLimit:
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
             if size > self.limit:
-                return await self._refuse(send)
+                return await self._refuse(receive, send, more=message.get("more_body", False))
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
@@ -361,7 +368,14 @@ class _BodyLimit:
 
         return await self.app(scope, replay, send)
 
-    async def _refuse(self, send):
+    async def _refuse(self, receive, send, more: bool = True):
+        unread = self.DRAIN_LIMITS * self.limit
+        while more and unread > 0:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return None
+            unread -= len(message.get("body", b""))
+            more = message.get("more_body", False)
         body = json.dumps({"error": f"request body over {self.limit} bytes: send fewer or "
                            "shorter texts", "field": "body"}).encode()
         await send({"type": "http.response.start", "status": 413,

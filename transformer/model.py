@@ -185,28 +185,39 @@ def decode(model, source_ids, max_length, start_id, end_id, sampling, jit_compil
 
 def cached_step(model, context, mask, batch, capacity):
     """The cached decoder step: ``(state, step)`` where ``step(tokens, index, state)`` feeds
-    only the token at ``index`` and returns its ``(hidden, cross_scores, state)``; the state
-    is the self-attention cache, and the cross-attention's keys and values are projected
-    once."""
-    context_kv = model.decoder.context_key_values(context)
+    only the token at ``index`` and returns its ``(hidden, cross_scores, state)``. The state
+    holds whatever has a row a sentence (the decoding loop drops finished rows from it): the
+    self-attention cache, the cross-attention's keys and values (projected once) and the
+    source mask."""
 
-    def step(tokens, index, cache):
+    def step(tokens, index, state):
+        cache, context_kv, mask = state
         newest = tf.slice(tokens, tf.stack([0, index]), [-1, 1])  # (batch, 1), also XLA
         x, scores, cache = model.decoder.step(newest, context_kv, mask, cache, index)
-        return x[:, -1], scores[-1][:, :, -1], cache
+        return x[:, -1], scores[-1][:, :, -1], (cache, context_kv, mask)
 
-    return model.init_cache(batch, capacity), step
+    state = (model.init_cache(batch, capacity), model.decoder.context_key_values(context), mask)
+    return state, step
 
 
 def _decode_loop(model, source_ids, capacity, max_length, start_id, end_id, temperature,
                  top_k, seed, make_step):
     """The loop of :func:`decode`, on buffers of ``capacity`` steps.
 
-    Every tensor keeps its shape from step to step (XLA needs that). ``max_length`` is one
-    limit for all rows or one a row (batch,) (:func:`common.decoding.row_limits`): a row
-    is done at its ``end_id`` or its limit, whichever comes first, so that its output is
-    the one it would have alone; the loop runs until every row is done. Returns the full
-    buffers and the number of steps taken; the caller slices.
+    ``max_length`` is one limit for all rows or one a row (batch,)
+    (:func:`common.decoding.row_limits`): a row is done at its ``end_id`` or its limit,
+    whichever comes first, so that its output is the one it would have alone; the loop runs
+    until every row is done. Returns the full buffers and the number of steps taken; the
+    caller slices.
+
+    As a graph, greedy decoding drops finished rows: once half the rows it computes are
+    done, it keeps only the others (their tokens, cache and context), so a batch's few long
+    translations do not keep every row decoding (a step costs about a fixed part plus a part
+    a row; docs/results.md has the numbers, bench/translate_speed.py counts the row-steps).
+    The logits and attention of a dropped row are zeros from then on, as its tokens are.
+    Under XLA every tensor keeps its shape from step to step, so all rows run to the end;
+    sampled decoding keeps its rows too (a row's draw depends on the batch's shape), and a
+    batch traced as one row has none to drop and keeps the plain loop.
 
     The loop is a ``tf.while_loop`` written out, not a Python ``while`` left to AutoGraph:
     the translators trace their graphs with AutoGraph off, which skips converting every
@@ -222,25 +233,72 @@ def _decode_loop(model, source_ids, capacity, max_length, start_id, end_id, temp
         [tf.fill([batch, 1], tf.constant(start_id, tf.int64)),
          tf.zeros([batch, capacity], tf.int64)], axis=1)  # (batch, 1 + capacity)
     state, decoder_step = make_step(model, context, mask, batch, capacity)
-    done = limits <= 0
+    # XLA needs every shape fixed; a batch known to be one row has nothing to drop.
+    dropping = not for_xla() and source_ids.shape[0] != 1
+    may_drop = temperature <= 0.0
 
-    def body(step, done, tokens, state, all_logits, attention):
-        last_x, last_scores, state = decoder_step(tokens, step, state)
-        logits = model.output_dense(last_x) + banned  # (batch, vocabulary)
+    def all_rows(values, rows):
+        """(rows, ...) values of the rows computed -> (batch, ...), zeros at dropped rows."""
+        if not dropping:
+            return values
+        shape = tf.concat([[batch], tf.shape(values)[1:]], 0)
+        return tf.scatter_nd(rows[:, None], values, shape)
+
+    def body(step, done, tokens, rows, state, all_logits, attention):
+        computed = tokens if not dropping else tf.gather(tokens, rows)
+        last_x, last_scores, state = decoder_step(computed, step, state)
+        logits = model.output_dense(last_x) + banned  # (rows, vocabulary)
         chosen = choose_next(logits, temperature, top_k,
                              tf.stack([seed, tf.cast(step, tf.int64)]))
-        chosen = tf.where(done, tf.zeros_like(chosen), chosen)
-        done = done | tf.equal(chosen, end_id) | (step + 1 >= limits)
-        tokens += chosen[:, None] * tf.one_hot(step + 1, capacity + 1, dtype=tf.int64)[None]
-        return (step + 1, done, tokens, state, all_logits.write(step, logits),
-                attention.write(step, last_scores))  # (batch, heads, source)
+        row_done = done if not dropping else tf.gather(done, rows)
+        chosen = tf.where(row_done, tf.zeros_like(chosen), chosen)
+        row_limit = limits if not dropping else tf.gather(limits, rows)
+        row_done = row_done | tf.equal(chosen, end_id) | (step + 1 >= row_limit)
+        if dropping:
+            done = tf.tensor_scatter_nd_update(done, rows[:, None], row_done)
+        else:
+            done = row_done
+        tokens += all_rows(chosen, rows)[:, None] * tf.one_hot(step + 1, capacity + 1,
+                                                               dtype=tf.int64)[None]
+        all_logits = all_logits.write(step, all_rows(logits, rows))
+        attention = attention.write(step, all_rows(last_scores, rows))  # (batch, heads, S)
+        if dropping:
+            rows, state = _drop_finished(rows, row_done, state, may_drop)
+        return step + 1, done, tokens, rows, state, all_logits, attention
 
-    step, _, tokens, _, all_logits, attention = tf.while_loop(
-        lambda step, done, *_: tf.logical_not(tf.reduce_all(done)), body,
-        (tf.constant(0), done, tokens, state, tf.TensorArray(tf.float32, size=capacity),
-         tf.TensorArray(tf.float32, size=capacity)))
+    loop_vars = (tf.constant(0), limits <= 0, tokens, tf.range(batch), state,
+                 tf.TensorArray(tf.float32, size=capacity),
+                 tf.TensorArray(tf.float32, size=capacity))
+    invariants = None
+    if dropping:  # the row-indexed tensors may shrink
+        invariants = tf.nest.map_structure(_any_rows, loop_vars)
+    step, _, tokens, _, _, all_logits, attention = tf.while_loop(
+        lambda step, done, *_: tf.logical_not(tf.reduce_all(done)), body, loop_vars,
+        shape_invariants=invariants)
     return (tokens[:, 1:], tf.transpose(all_logits.stack(), [1, 0, 2]),
             tf.transpose(attention.stack(), [1, 2, 0, 3]), step)
+
+
+def _drop_finished(rows, row_done, state, may_drop):
+    """``(rows, state)`` without the finished rows once half of ``rows`` are finished (and
+    ``may_drop``); else unchanged. Gathering the cache costs a copy of it, so it waits until
+    it halves the work."""
+    keep = tf.reshape(tf.where(tf.logical_not(row_done)), [-1])
+    live = tf.size(keep)
+    halved = may_drop & (2 * live <= tf.size(rows)) & (live > 0)
+    return tf.cond(
+        halved,
+        lambda: (tf.gather(rows, keep), tf.nest.map_structure(lambda t: tf.gather(t, keep),
+                                                              state)),
+        lambda: (rows, state))
+
+
+def _any_rows(value):
+    """The loop's shape invariant for ``value``: any number of rows (a TensorArray: its
+    own)."""
+    if isinstance(value, tf.TensorArray) or value.shape.rank == 0:
+        return tf.TensorShape(None) if isinstance(value, tf.TensorArray) else value.shape
+    return tf.TensorShape([None]).concatenate(value.shape[1:])
 
 
 _decode_loop_xla = xla_function(_decode_loop)

@@ -29,15 +29,15 @@ def generate_by_recompute(model, source_ids, max_length, start_id: int = 2, end_
 
 def _prefix_step(model, context, mask, batch, capacity):
     def step(tokens, index, state):
-        x, scores = model.decoder(tokens[:, : index + 1], context, mask)
+        x, scores = model.decoder(tokens[:, : index + 1], *state)
         return x[:, -1], scores[-1][:, :, -1], state
 
-    return (), step
+    return (context, mask), step
 
 
 def _whole_buffer_step(model, context, mask, batch, capacity):
     def step(tokens, index, state):  # fixed shapes for XLA; later positions are masked
-        x, scores = model.decoder(tokens[:, :-1], context, mask)
+        x, scores = model.decoder(tokens[:, :-1], *state)
         return tf.gather(x, index, axis=1), tf.gather(scores[-1], index, axis=2), state
 
-    return (), step
+    return (context, mask), step

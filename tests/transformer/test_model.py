@@ -71,6 +71,30 @@ def test_cached_decoding_equals_full_recompute(model):
                                    atol=1e-4)
 
 
+def test_finished_rows_leave_the_graph_loop_and_the_others_decode_as_alone(model):
+    # Rows 0-2 stop after one token, row 3 runs 7 steps: the loop keeps only row 3 once
+    # three of four rows are done (their logits are zeros from then on); every row still
+    # writes what it writes decoded alone.
+    source = tf.constant([[2, 5, 6, 7, 3], [2, 8, 3, 0, 0], [2, 9, 9, 3, 0], [2, 6, 5, 3, 0]],
+                         tf.int64)
+    limits = tf.constant([1, 1, 1, 7])
+    run = tf.function(lambda s, n, t: model.generate(s, n, end_id=-1,
+                                                     sampling=Sampling(t, 0, 4)),
+                      autograph=False)
+    tokens, logits, attention = (x.numpy() for x in run(source, limits, 0.0))
+    assert tokens.shape == (4, 7) and (tokens[:3, 1:] == 0).all()
+    assert (logits[:3, 1:] == 0).all() and (attention[:3, :, 1:] == 0).all()
+    assert (logits[3] != 0).any(axis=-1).all()
+    for row in range(4):
+        alone = run(source[row : row + 1], limits[row : row + 1], 0.0)
+        np.testing.assert_array_equal(tokens[row, : int(limits[row])], alone[0].numpy()[0])
+        np.testing.assert_allclose(logits[row, : int(limits[row])], alone[1].numpy()[0],
+                                   atol=1e-4)
+    # Sampling keeps every row (a row's draw depends on the batch's shape).
+    sampled_logits = run(source, limits, 1.0)[1].numpy()
+    assert (sampled_logits[:3, 1:] != 0).any(axis=-1).all()
+
+
 def test_xla_decoding_equals_graph_decoding(model):
     graph = model.generate(SOURCE, max_length=9)
     for generate in (model.generate, functools.partial(generate_by_recompute, model)):
