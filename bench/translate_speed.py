@@ -11,7 +11,7 @@ Takes ``--lines`` Spanish sentences of a tab-separated pairs file (shuffled with
   ``translate``'s own order (sorted by length, batches of 64); and the
   decoder's work: row-steps computed against those used (the tokens written). The
   Transformer's greedy loop drops a batch's finished rows once half of the rows it computes
-  are done (``transformer.model._drop_finished``): its count follows that rule from each
+  are done (``transformer.model.worth_dropping``): its count follows that rule from each
   row's length; the GRU's loop runs every row to the batch's longest.
 
 The tutorial is read from the run folder (a Transformer run has a tokenizer/). Runs
@@ -78,13 +78,14 @@ lengths = translator.source_lengths(lines)
 def computed(ids):  # rows x steps of the loop
     if {tutorial_of(run)!r} != "transformer":
         return int(ids.shape[0] * ids.shape[1])
+    from transformer.model import worth_dropping  # the loop's rule (after the timing)
     steps = (ids > 0).sum(axis=1)  # each row's tokens, [END] included
     total = 0
     rows = len(steps)
     for step in range(ids.shape[1]):
         total += rows
         live = int((steps > step + 1).sum())
-        if 0 < live and 2 * live <= rows:
+        if worth_dropping(live, rows):
             rows = live
     return total
 order = sorted(range(len(lines)), key=lambda i: lengths[i])

@@ -237,31 +237,37 @@ def _decode_loop(model, source_ids, capacity, max_length, start_id, end_id, temp
     dropping = not for_xla() and source_ids.shape[0] != 1
     may_drop = temperature <= 0.0
 
-    def all_rows(values, rows):
-        """(rows, ...) values of the rows computed -> (batch, ...), zeros at dropped rows."""
-        if not dropping:
+    if dropping:  # the loop computes the rows ``rows`` of the batch
+        def take(values, rows):
+            """(batch, ...) -> the rows computed."""
+            return tf.gather(values, rows)
+
+        def put(values, rows, into=None):
+            """The rows computed -> (batch, ...), ``into``'s rows (zeros) at the others."""
+            if into is None:
+                shape = tf.concat([[batch], tf.shape(values)[1:]], 0)
+                return tf.scatter_nd(rows[:, None], values, shape)
+            return tf.tensor_scatter_nd_update(into, rows[:, None], values)
+    else:  # every row, every step
+        def take(values, rows):
             return values
-        shape = tf.concat([[batch], tf.shape(values)[1:]], 0)
-        return tf.scatter_nd(rows[:, None], values, shape)
+
+        def put(values, rows, into=None):
+            return values
 
     def body(step, done, tokens, rows, state, all_logits, attention):
-        computed = tokens if not dropping else tf.gather(tokens, rows)
-        last_x, last_scores, state = decoder_step(computed, step, state)
+        last_x, last_scores, state = decoder_step(take(tokens, rows), step, state)
         logits = model.output_dense(last_x) + banned  # (rows, vocabulary)
         chosen = choose_next(logits, temperature, top_k,
                              tf.stack([seed, tf.cast(step, tf.int64)]))
-        row_done = done if not dropping else tf.gather(done, rows)
+        row_done = take(done, rows)
         chosen = tf.where(row_done, tf.zeros_like(chosen), chosen)
-        row_limit = limits if not dropping else tf.gather(limits, rows)
-        row_done = row_done | tf.equal(chosen, end_id) | (step + 1 >= row_limit)
-        if dropping:
-            done = tf.tensor_scatter_nd_update(done, rows[:, None], row_done)
-        else:
-            done = row_done
-        tokens += all_rows(chosen, rows)[:, None] * tf.one_hot(step + 1, capacity + 1,
-                                                               dtype=tf.int64)[None]
-        all_logits = all_logits.write(step, all_rows(logits, rows))
-        attention = attention.write(step, all_rows(last_scores, rows))  # (batch, heads, S)
+        row_done |= tf.equal(chosen, end_id) | (step + 1 >= take(limits, rows))
+        done = put(row_done, rows, done)
+        tokens += put(chosen, rows)[:, None] * tf.one_hot(step + 1, capacity + 1,
+                                                          dtype=tf.int64)[None]
+        all_logits = all_logits.write(step, put(logits, rows))  # dropped rows: zeros
+        attention = attention.write(step, put(last_scores, rows))  # (batch, heads, S)
         if dropping:
             rows, state = _drop_finished(rows, row_done, state, may_drop)
         return step + 1, done, tokens, rows, state, all_logits, attention
@@ -284,13 +290,17 @@ def _drop_finished(rows, row_done, state, may_drop):
     ``may_drop``); else unchanged. Gathering the cache costs a copy of it, so it waits until
     it halves the work."""
     keep = tf.reshape(tf.where(tf.logical_not(row_done)), [-1])
-    live = tf.size(keep)
-    halved = may_drop & (2 * live <= tf.size(rows)) & (live > 0)
     return tf.cond(
-        halved,
+        may_drop & worth_dropping(tf.size(keep), tf.size(rows)),
         lambda: (tf.gather(rows, keep), tf.nest.map_structure(lambda t: tf.gather(t, keep),
                                                               state)),
         lambda: (rows, state))
+
+
+def worth_dropping(live, rows):
+    """Whether the greedy loop, computing ``rows`` rows of which ``live`` are unfinished,
+    goes on with the live ones alone (tensors or Python ints)."""
+    return (2 * live <= rows) & (live > 0)
 
 
 def _any_rows(value):
