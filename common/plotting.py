@@ -162,7 +162,10 @@ def history_figure(history: Mapping[str, Sequence[float]], title: str | None = N
             ax.plot(epochs, history[f"val_{name}"], marker=marker, label="validation")
         ax.set_xlabel("epoch")
         ax.set_ylabel(name.replace("_", " "))
-        if "loss" in name and min(history[name]) > 0:
+        values = [*history[name], *history.get(f"val_{name}", [])]
+        # A log axis where a loss falls by a factor of 10 or more (its tail stays visible);
+        # over less than a decade it would label one or two ticks.
+        if "loss" in name and min(values) > 0 and max(values) >= 10 * min(values):
             ax.set_yscale("log")
         ax.grid(alpha=0.3)
         ax.legend()

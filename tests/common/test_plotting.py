@@ -55,6 +55,13 @@ def test_history_and_positional_encoding_figures():
     fig = history_figure({"loss": [2.0, 1.0], "val_loss": [2.5, 1.5], "masked_accuracy": [0.3,
                                                                                         0.6]})
     assert isinstance(fig, Figure) and len([a for a in fig.axes if a.lines]) == 2
+    # A loss within a decade keeps a linear axis, which labels several values; a loss that
+    # falls 100-fold gets a log axis.
+    assert fig.axes[0].get_yscale() == "linear"
+    fig.canvas.draw()
+    assert len([t for t in fig.axes[0].get_yticklabels() if t.get_text()]) >= 4
+    steep = history_figure({"loss": [5.0, 0.5, 0.05], "val_loss": [5.0, 0.6, 0.1]})
+    assert steep.axes[0].get_yscale() == "log"
     fig = positional_encoding_figure(positional_encoding(32, 16))
     assert {a.get_xlabel() for a in fig.axes} >= {"position"}
 
