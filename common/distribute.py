@@ -42,6 +42,7 @@ __all__ = [
     "make_strategy",
     "precision_policy",
     "split_cpu",
+    "xla_runs_on",
     "writable_path",
 ]
 
@@ -84,6 +85,15 @@ def make_strategy(name: str | tf.distribute.Strategy) -> tf.distribute.Strategy:
         _fix_keras_for_multi_worker()
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise DistributeError(f"strategy must be one of {list(STRATEGIES)}, received {name!r}")
+
+
+def xla_runs_on(strategy: tf.distribute.Strategy) -> bool:
+    """Whether a training step compiled with XLA runs under ``strategy``: not with replicas
+    on several logical CPU devices of one machine (:func:`split_cpu`), where XLA's CPU
+    backend reads every replica's variables from the first device and TensorFlow refuses
+    ("Trying to access resource ... located in device CPU:1 from device CPU:0")."""
+    devices = strategy.extended.worker_devices
+    return len(devices) < 2 or not all("CPU" in device.upper() for device in devices)
 
 
 def _fix_keras_for_multi_worker() -> None:

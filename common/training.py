@@ -30,6 +30,7 @@ from common.distribute import (
     make_strategy,
     precision_policy,
     writable_path,
+    xla_runs_on,
 )
 from common.errors import UsageError
 from common.files import atomic_save, atomic_write_text
@@ -146,10 +147,15 @@ def train_run(config, run_dir: str | os.PathLike, prepare: Prepare, *, resume: b
         config = config.replace(**changed)
     if epochs is not None:
         config = config.replace(epochs=epochs)
+    saved = config  # the run's settings, whatever this machine lets it use
+    if getattr(config, "jit_compile", False) and not xla_runs_on(strategy):
+        log("training without XLA (jit_compile): XLA cannot run replicas on several CPU "
+            "devices of one machine")
+        config = config.replace(jit_compile=False)
     keras.utils.set_random_seed(config.seed)
     plan, data = prepare(RunContext(config, run, resume, chief, strategy, log, verbose))
     if chief:
-        config.to_json(run.config_path)
+        saved.to_json(run.config_path)
     fit_plan(plan, run, state, config, strategy, callbacks=callbacks, log=log,
              verbose=verbose, chief=chief)
     return TrainResult(run.path, config, data, state.epoch, state.best_epoch,
