@@ -120,7 +120,8 @@ def translation_parser(tutorial: str, description: str, preset_help: str, unit: 
     translate.add_argument("sentences", nargs="*", metavar="SENTENCE")
     evaluate = commands.add_parser("evaluate", help=evaluate_help)
     evaluate.add_argument("--run", required=True, metavar="DIR", help="a trained run folder")
-    evaluate.add_argument("--limit", type=int, help="score only the first N pairs")
+    evaluate.add_argument("--limit", type=int, help="score N pairs spread evenly over the split "
+                          "(every k-th: a file sorted by length keeps its mix of lengths)")
     evaluate.add_argument("--split", choices=["test", "validation"], default="test",
                           help="the split to score: test (default), or validation, to choose "
                           "settings such as the beam width without looking at test (written "

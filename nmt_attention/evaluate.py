@@ -108,11 +108,10 @@ class Evaluation:
 def evaluate(translator: Translator, corpus: Corpus, limit: int | None = None,
              beam_width: int = 1, progress: Callable[[str], None] | None = None,
              split: str = "test") -> Evaluation:
-    """Translations of the test split (or ``split``; its first ``limit`` pairs), scored;
+    """Translations of the test split (or ``split``; ``limit`` of its pairs, spread over
+    it: :meth:`~common.data.corpus.Corpus.indices`), scored;
     greedy, or beam search with ``beam_width`` above 1."""
-    spanish, english = corpus.part(split)
-    if limit is not None:
-        spanish, english = spanish[:limit], english[:limit]
+    spanish, english = corpus.part(split, limit)
     if not spanish:
         raise InputError(f"the {split} split is empty; use more data")
     hypotheses = translate_all(translator, spanish, beam_width=beam_width, progress=progress)
@@ -120,9 +119,7 @@ def evaluate(translator: Translator, corpus: Corpus, limit: int | None = None,
     metrics = {"split": split, "sentences": len(spanish), "decoding": decoding}
     metrics.update(bleu_scores(hypotheses, english))
     if corpus.generated is not None and translator.model.use_attention:
-        pairs = take(corpus.generated, getattr(corpus.splits, split))
-        if limit is not None:
-            pairs = pairs[:limit]
+        pairs = take(corpus.generated, corpus.indices(split, limit))
         metrics.update(alignment_accuracy(translator, pairs))
     for key, value in metrics.items():
         if isinstance(value, float) and not math.isfinite(value):
@@ -134,7 +131,7 @@ def evaluate_run(run_dir: str | os.PathLike, limit: int | None = None, beam_widt
                  replace_unknown: bool = False,
                  progress: Callable[[str], None] | None = to_stderr,
                  split: str = "test") -> dict:
-    """Evaluates a run on its test split (or ``split``; the first ``limit`` pairs): writes
+    """Evaluates a run on its test split (or ``split``; ``limit`` pairs of it): writes
     ``RUN/metrics.json`` (``metrics-beamN.json`` for beam search, ``-replace-unknown`` with
     unknown-word replacement, ``-validation`` for that split) and ``RUN/translations.tsv``,
     and returns the metrics."""

@@ -20,7 +20,8 @@ def evaluate_run(run_dir: str | os.PathLike, limit: int | None = None, beam_widt
                  jit_compile: bool = False,
                  progress: Callable[[str], None] | None = to_stderr,
                  split: str = "test") -> dict:
-    """Translates the test split (its first ``limit`` pairs) greedily and, if ``beam_width``
+    """Translates the test split (``limit`` of its pairs, spread over it:
+    :meth:`~common.data.corpus.Corpus.indices`) greedily and, if ``beam_width``
     > 1, by beam search; writes ``RUN/metrics.json`` and ``RUN/translations.tsv`` and returns
     the metrics. ``jit_compile``: decode with XLA (the same translations, faster);
     ``split="validation"`` scores the validation split instead (to choose settings),
@@ -30,9 +31,7 @@ def evaluate_run(run_dir: str | os.PathLike, limit: int | None = None, beam_widt
     run_dir = Path(run_dir)
     config, _, _ = load_run(run_dir)
     translator = load_translator(run_dir, jit_compile=jit_compile)
-    spanish, english = corpus_of(config).part(split)
-    if limit is not None:
-        spanish, english = spanish[:limit], english[:limit]
+    spanish, english = corpus_of(config).part(split, limit)
     if not spanish:
         raise InputError(f"no {split} pairs to evaluate: give a --limit of at least 1, or "
                          "more data")

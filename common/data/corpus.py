@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
+
 from common.data.generated import GeneratedPair, generate_pairs
 from common.data.pairs import download_spa_eng, load_pairs
 from common.data.splits import Splits, split_indices, take
@@ -23,8 +25,19 @@ class Corpus:
     malformed: list[tuple[int, str]]
     generated: list[GeneratedPair] | None = None
 
-    def part(self, name: str) -> tuple[list[str], list[str]]:
+    def indices(self, name: str, limit: int | None = None) -> np.ndarray:
+        """The pair indices of split ``name``, in file order; with ``limit``, ``limit`` of
+        them spread evenly over the split (every k-th), not its first: a file such as
+        spa-eng runs from the shortest sentences to the longest, so its first pairs would be
+        the easiest."""
         indices = getattr(self.splits, name)
+        if limit is None or limit >= len(indices):
+            return indices
+        return indices[np.arange(max(limit, 0)) * len(indices) // max(limit, 1)]
+
+    def part(self, name: str, limit: int | None = None) -> tuple[list[str], list[str]]:
+        """Spanish and English of split ``name`` (``limit``: see :meth:`indices`)."""
+        indices = self.indices(name, limit)
         return take(self.spanish, indices), take(self.english, indices)
 
     def training_parts(self) -> tuple[list[str], list[str], list[str], list[str]]:

@@ -165,6 +165,25 @@ def test_splits_are_seeded_disjoint_and_complete():
     assert max(counts.values()) == 1
 
 
+def test_a_limited_split_spreads_over_a_file_sorted_by_length():
+    """``evaluate --limit`` scores every k-th pair of the split, not its first: on a file
+    that runs from short sentences to long ones the first would be the shortest."""
+    from common.data.corpus import Corpus
+
+    english = ["word " * (1 + i // 10) for i in range(1000)]  # sorted by length
+    corpus = Corpus(english, english, split_indices(1000, seed=0), "", [])
+    test = corpus.splits.test
+    chosen = corpus.indices("test", 10)
+    np.testing.assert_array_equal(chosen, test[np.arange(10) * len(test) // 10])
+    assert set(chosen) <= set(test) and np.all(np.diff(chosen) > 0)
+    lengths = [len(corpus.part("test", 10)[1][i].split()) for i in range(10)]
+    everything = [len(text.split()) for text in corpus.part("test")[1]]
+    assert lengths[0] == everything[0] and lengths[-1] >= np.percentile(everything, 85)
+    assert abs(np.mean(lengths) - np.mean(everything)) < 0.1 * np.mean(everything)
+    np.testing.assert_array_equal(corpus.indices("test", 10_000), test)
+    assert len(corpus.indices("test", 1)) == 1 and len(corpus.indices("test", 0)) == 0
+
+
 def test_phrases_join_the_group_of_the_sentence_that_holds_them():
     from common.data.splits import phrase_groups
 
