@@ -32,7 +32,7 @@ def demo(run_dir: str | os.PathLike, epochs: int | None = None) -> bool:
     print(f"trained {result.epochs_done} epochs in {time.time() - started:.0f} s")
     plot_schedule_and_encoding(run_dir, result.config)
     metrics = evaluate_run(run_dir, limit=600, beam_width=4)
-    print("test metrics (first 600 test pairs):", json.dumps(metrics))
+    print("test metrics (600 test pairs, spread over the split):", json.dumps(metrics))
     translator = load_translator(run_dir)
     spanish, english = result.data.part("test")
     samples = spanish[:5] + ["¿Quién no compró el coche rojo?"]
