@@ -92,7 +92,9 @@ def xla_runs_on(strategy: tf.distribute.Strategy) -> bool:
     on several logical CPU devices of one machine (:func:`split_cpu`), where XLA's CPU
     backend reads every replica's variables from the first device and TensorFlow refuses
     ("Trying to access resource ... located in device CPU:1 from device CPU:0")."""
-    devices = strategy.extended.worker_devices
+    if strategy.num_replicas_in_sync < 2:  # (the default strategy lists no devices)
+        return True
+    devices = strategy.extended.worker_devices  # this machine's
     return len(devices) < 2 or not all("CPU" in device.upper() for device in devices)
 
 

@@ -213,6 +213,7 @@ def fit_plan(plan: FitPlan, run: RunFolder, state: TrainState, config,
     with strategy.scope(), precision_policy(config.precision):
         if state.epoch:
             model = run.load_model("last", plan.build)
+            model.jit_compile = getattr(config, "jit_compile", False)  # as this machine allows
             log(f"resuming {run.path} after epoch {state.epoch}")
             if model.dtype_policy.name != config.precision:
                 log(f"training on in {config.precision} (the checkpoint is "

@@ -36,18 +36,23 @@ def test_mirrored_step_equals_single_device_step(package):
 @pytest.mark.slow
 def test_xla_training_on_split_cpu_devices_runs_without_xla_and_says_so(tmp_path):
     """XLA cannot run MirroredStrategy's replicas on logical CPU devices (TensorFlow refuses
-    to read replica 1's variables from device 0); ``train`` goes on without it, says so,
-    and the run keeps the setting it was asked for."""
+    to read replica 1's variables from device 0): a run trained with XLA on one device
+    resumes there without it, says so, and keeps the setting it was asked for."""
+    from transformer.config import Config
+    from transformer.train import train
+
+    run = tmp_path / "run"
+    train(Config.tiny().replace(jit_compile=True), run, epochs=1, verbose=0, log=lambda _: None)
     code = (
         "from common.distribute import split_cpu; split_cpu(2)\n"
         "import sys\n"
         "from transformer.cli import main\n"
-        f"sys.exit(main(['train', '--preset', 'tiny', '--strategy', 'mirrored', "
-        f"'--jit-compile', '--epochs', '1', '--run', {str(tmp_path / 'run')!r}]))\n")
+        f"sys.exit(main(['train', '--resume', '--strategy', 'mirrored', '--epochs', '2', "
+        f"'--run', {str(run)!r}]))\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "training without XLA" in done.stdout
-    assert "trained 1 epoch(s)" in done.stdout
-    assert json.loads((tmp_path / "run" / "config.json").read_text())["jit_compile"] is True
+    assert "trained 2 epoch(s)" in done.stdout
+    assert json.loads((run / "config.json").read_text())["jit_compile"] is True
