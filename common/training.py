@@ -148,7 +148,7 @@ def train_run(config, run_dir: str | os.PathLike, prepare: Prepare, *, resume: b
     if epochs is not None:
         config = config.replace(epochs=epochs)
     saved = config  # the run's settings, whatever this machine lets it use
-    if getattr(config, "jit_compile", False) and not xla_runs_on(strategy):
+    if config.jit_compile and not xla_runs_on(strategy):
         log("training without XLA (jit_compile): XLA cannot run replicas on several CPU "
             "devices of one machine")
         config = config.replace(jit_compile=False)
@@ -213,7 +213,7 @@ def fit_plan(plan: FitPlan, run: RunFolder, state: TrainState, config,
     with strategy.scope(), precision_policy(config.precision):
         if state.epoch:
             model = run.load_model("last", plan.build)
-            model.jit_compile = getattr(config, "jit_compile", False)  # as this machine allows
+            model.jit_compile = config.jit_compile  # as this machine allows (train_run)
             log(f"resuming {run.path} after epoch {state.epoch}")
             if model.dtype_policy.name != config.precision:
                 log(f"training on in {config.precision} (the checkpoint is "

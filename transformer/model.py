@@ -306,8 +306,10 @@ def worth_dropping(live, rows):
 def _any_rows(value):
     """The loop's shape invariant for ``value``: any number of rows (a TensorArray: its
     own)."""
-    if isinstance(value, tf.TensorArray) or value.shape.rank == 0:
-        return tf.TensorShape(None) if isinstance(value, tf.TensorArray) else value.shape
+    if isinstance(value, tf.TensorArray):
+        return tf.TensorShape(None)
+    if value.shape.rank == 0:  # the step
+        return value.shape
     return tf.TensorShape([None]).concatenate(value.shape[1:])
 
 

@@ -33,7 +33,9 @@ class Corpus:
         indices = getattr(self.splits, name)
         if limit is None or limit >= len(indices):
             return indices
-        return indices[np.arange(max(limit, 0)) * len(indices) // max(limit, 1)]
+        if limit <= 0:
+            return indices[:0]
+        return indices[np.arange(limit) * len(indices) // limit]
 
     def part(self, name: str, limit: int | None = None) -> tuple[list[str], list[str]]:
         """Spanish and English of split ``name`` (``limit``: see :meth:`indices`)."""

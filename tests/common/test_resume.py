@@ -17,6 +17,7 @@ class _Config(RunConfig):
     epochs: int = 3
     patience: int = 10
     precision: str = "float32"
+    jit_compile: bool = False
     seed: int = 0
 
 

@@ -34,7 +34,7 @@ def test_mirrored_step_equals_single_device_step(package):
 
 
 @pytest.mark.slow
-def test_xla_training_on_split_cpu_devices_runs_without_xla_and_says_so(tmp_path):
+def test_an_xla_run_resumed_on_split_cpu_devices_trains_without_xla_and_says_so(tmp_path):
     """XLA cannot run MirroredStrategy's replicas on logical CPU devices (TensorFlow refuses
     to read replica 1's variables from device 0): a run trained with XLA on one device
     resumes there without it, says so, and keeps the setting it was asked for."""
