@@ -42,7 +42,8 @@ def test_an_xla_run_resumed_on_split_cpu_devices_trains_without_xla_and_says_so(
     from transformer.train import train
 
     run = tmp_path / "run"
-    train(Config.tiny().replace(jit_compile=True), run, epochs=1, verbose=0, log=lambda _: None)
+    train(Config.tiny().replace(jit_compile=True, steps_per_epoch=1, validation_steps=1), run,
+          epochs=1, verbose=0, log=lambda _: None)
     code = (
         "from common.distribute import split_cpu; split_cpu(2)\n"
         "import sys\n"
