@@ -437,7 +437,9 @@ class FitScheduleToTime(keras.callbacks.Callback):
 
     def _schedule(self):
         schedule = getattr(self.model.optimizer, "_learning_rate", None)
-        return schedule if hasattr(schedule, "fit_to") else None
+        # Only a schedule that decays to an end step has one to fit (not the paper's rsqrt).
+        fits = hasattr(schedule, "fit_to") and getattr(schedule, "decay", None) == "linear"
+        return schedule if fits else None
 
     def _step(self) -> int:
         return int(self.model.optimizer.iterations.numpy())

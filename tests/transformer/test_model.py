@@ -191,6 +191,19 @@ def test_fit_schedule_to_time_measures_the_steps_the_limit_allows():
     assert float(schedule.warmup.numpy()) == 1000  # a fifth of that would be longer
 
 
+def test_fit_schedule_to_time_leaves_the_papers_schedule_alone():
+    from common.training import FitScheduleToTime
+
+    schedule = WarmupSchedule(hidden_dim=16, warmup_steps=100)  # rsqrt: nothing to fit
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="mse")
+    x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
+    logged = []
+    model.fit(x, x[:, :1], batch_size=4, epochs=2, verbose=0,
+              callbacks=[FitScheduleToTime(minutes=10, log=logged.append)])
+    assert logged == [] and schedule.get_config()["warmup_steps"] == 100
+
+
 def test_a_tiny_model_learns_to_copy():
     keras.utils.set_random_seed(1)
     model = build_model(Config.tiny(), 12, 12)
