@@ -174,23 +174,36 @@ def history_figure(history: Mapping[str, Sequence[float]], title: str | None = N
     return fig
 
 
-def positional_encoding_figure(encoding: np.ndarray) -> Figure:
-    """The encoding matrix, and the dot product of every position's encoding with every
-    other's: bright near the diagonal (nearby positions alike), dim far from it."""
+def positional_encoding_figure(encoding: np.ndarray, near: int = 50) -> Figure:
+    """The encoding as the lecture pictures it, three panels: the first ``near`` positions'
+    encodings; their cosine similarity with each other (bright near the diagonal: nearby
+    positions alike); and the similarity by distance over the whole table (it depends on the
+    distance only, so one row of the table gives it exactly, without the aliasing of a
+    2,048 x 2,048 image squeezed into a few hundred pixels)."""
     encoding = np.asarray(encoding, dtype=np.float32)
+    length, depth = encoding.shape
+    near = min(near, length)
     normed = encoding / np.linalg.norm(encoding, axis=1, keepdims=True)
-    fig = Figure(figsize=(11, 4.4), dpi=100, layout="constrained")
-    left, right = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
-    image = left.imshow(encoding.T, cmap="RdBu", aspect="auto", vmin=-1, vmax=1)
+    fig = Figure(figsize=(13.5, 4.2), dpi=100, layout="constrained")
+    left, middle, right = (fig.add_subplot(1, 3, i) for i in (1, 2, 3))
+    image = left.imshow(encoding[:near].T, cmap="RdBu", aspect="auto", vmin=-1, vmax=1,
+                        interpolation="antialiased")
     left.set_xlabel("position")
-    left.set_ylabel("depth (sin half, then cos half)")
-    left.set_title("positional encoding")
-    fig.colorbar(image, ax=left, shrink=0.8)
-    image = right.imshow(normed @ normed.T, cmap="viridis", aspect="equal")
-    right.set_xlabel("position")
-    right.set_ylabel("position")
-    right.set_title("cosine similarity between positions")
-    fig.colorbar(image, ax=right, shrink=0.8)
+    left.set_ylabel(f"dimension (of {depth}: sin half, then cos half)")
+    left.set_title(f"encodings of positions 0-{near - 1}")
+    fig.colorbar(image, ax=left, shrink=0.8, label="value")
+    image = middle.imshow(normed[:near] @ normed[:near].T, cmap="viridis", aspect="equal",
+                          interpolation="nearest")
+    middle.set_xlabel("position")
+    middle.set_ylabel("position")
+    middle.set_title(f"cosine similarity, positions 0-{near - 1}")
+    fig.colorbar(image, ax=middle, shrink=0.8)
+    right.plot(np.arange(length), normed @ normed[0])
+    right.set_xscale("symlog", linthresh=10)
+    right.set_xlabel(f"distance between positions (up to {length - 1:,})")
+    right.set_ylabel("cosine similarity")
+    right.set_title(f"by distance, all {length:,} positions")
+    right.grid(alpha=0.3)
     return fig
 
 

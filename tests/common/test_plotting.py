@@ -62,8 +62,16 @@ def test_history_and_positional_encoding_figures():
     assert len([t for t in fig.axes[0].get_yticklabels() if t.get_text()]) >= 4
     steep = history_figure({"loss": [5.0, 0.5, 0.05], "val_loss": [5.0, 0.6, 0.1]})
     assert steep.axes[0].get_yscale() == "log"
-    fig = positional_encoding_figure(positional_encoding(32, 16))
+    table = positional_encoding(300, 16)
+    fig = positional_encoding_figure(table, near=50)
     assert {a.get_xlabel() for a in fig.axes} >= {"position"}
+    near = fig.axes[1].images[0].get_array()  # the first 50 positions, every pixel readable
+    assert near.shape == (50, 50)
+    # The distance curve: cos(w_k d) summed over the 8 frequencies, over the 8 of them.
+    omegas = 1.0 / 10000 ** (np.arange(8) / 8)
+    (curve,) = fig.axes[2].lines
+    np.testing.assert_allclose(curve.get_ydata()[:300],
+                               np.cos(np.outer(np.arange(300), omegas)).mean(-1), atol=1e-5)
 
 
 def test_classification_figures_check_their_inputs(tmp_path):

@@ -1,0 +1,92 @@
+"""What self-attention does to words: each output is its own input shaded by its context.
+
+Measurements on a trained encoder, for the tutorial and its tests:
+
+* :func:`encoder_states` runs the encoder layer by layer and keeps every layer's input and
+  output, so one layer's effect can be looked at alone.
+* :func:`own_input_similarity` compares each position's output with every position's input:
+  the lecture's "its own embedding" is the diagonal being the largest of its row.
+* :func:`sense_accuracy` asks whether the contextual vectors of one word tell its senses
+  apart (Spanish *vino*: "wine" or "came"), where the word's embedding, one vector for every
+  occurrence, cannot.
+
+If the attention gave each position back its own input (no context), the same word at the
+same position of two sentences would get the same output and :func:`sense_accuracy` would
+fall to chance: the tests check both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import tensorflow as tf
+
+__all__ = ["encoder_states", "own_input_similarity", "own_is_closest", "sense_accuracy"]
+
+
+def encoder_states(encoder, token_ids) -> list[np.ndarray]:
+    """The encoder's input (token embedding scaled, plus positions) and every layer's output,
+    without dropout: ``num_layers + 1`` arrays (batch, length, hidden_dim). Layer ``n``
+    (counted from 1) reads ``states[n - 1]`` and writes ``states[n]``."""
+    token_ids = tf.convert_to_tensor(token_ids)
+    padding_mask = tf.not_equal(token_ids, 0)  # (batch, length)
+    x = encoder.embedding(token_ids)  # (batch, length, hidden_dim)
+    states = [x.numpy()]
+    for layer in encoder.encoder_layers:
+        x = layer(x, padding_mask=padding_mask, training=False)
+        states.append(x.numpy())
+    return states
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+
+
+def own_input_similarity(inputs: np.ndarray, outputs: np.ndarray) -> np.ndarray:
+    """Cosine similarity of every output with every input of one sentence: ``(length,
+    length)``, row ``i`` output ``i``, column ``j`` input ``j``."""
+    return _unit(outputs) @ _unit(inputs).T
+
+
+def own_is_closest(inputs: np.ndarray, outputs: np.ndarray, lengths: Sequence[int],
+                   skip: int = 0) -> np.ndarray:
+    """For each real position of each sentence (batch rows, ``lengths`` real tokens each,
+    the first ``skip`` and the last ``skip`` left out, e.g. ``[START]``/``[END]``): whether
+    its output is more similar to its own input than to any other input of the sentence.
+    Returns a flat bool array, one entry a position."""
+    found = []
+    for row, length in enumerate(lengths):
+        similarity = own_input_similarity(inputs[row, :length], outputs[row, :length])
+        for i in range(skip, length - skip):
+            found.append(int(similarity[i].argmax()) == i)
+    return np.array(found, dtype=bool)
+
+
+def sense_accuracy(vectors: np.ndarray, senses: Sequence[str], seed: int = 0) -> float:
+    """How well ``vectors`` (occurrences, width) tell the ``senses`` of a word apart: the
+    same number of occurrences of each sense drawn (so chance is ``1 / senses``), their mean
+    (the part every occurrence shares) subtracted, then each one assigned, leave-one-out, to the sense whose mean direction (the other occurrences')
+    is nearest by cosine. Identical vectors give chance: every sense ties and the tie is
+    counted as a miss for all but one sense."""
+    senses = np.asarray(senses)
+    names = sorted(set(senses.tolist()))
+    if len(names) < 2:
+        raise ValueError(f"sense_accuracy needs two senses or more, received {names}")
+    rng = np.random.default_rng(seed)
+    per_sense = min(int(np.sum(senses == name)) for name in names)
+    if per_sense < 2:
+        raise ValueError("sense_accuracy needs two occurrences of every sense or more")
+    chosen = np.concatenate([rng.choice(np.flatnonzero(senses == name), per_sense,
+                                        replace=False) for name in names])
+    x = np.asarray(vectors, np.float64)[chosen]
+    # What every occurrence shares (the word itself) taken out: what is left is the shading.
+    x, y = _unit(x - x.mean(0)), senses[chosen]
+    sums = {name: x[y == name].sum(0) for name in names}
+    right = 0
+    for vector, sense in zip(x, y, strict=True):
+        means = [_unit(sums[name] - (vector if name == sense else 0)) for name in names]
+        scores = np.array([mean @ vector for mean in means])
+        # A tie (identical vectors) goes to the first sense: right for one sense only.
+        right += names[int(np.flatnonzero(scores >= scores.max() - 1e-9)[0])] == sense
+    return right / len(y)
