@@ -64,11 +64,14 @@ def own_is_closest(inputs: np.ndarray, outputs: np.ndarray, lengths: Sequence[in
 
 
 def sense_accuracy(vectors: np.ndarray, senses: Sequence[str], seed: int = 0) -> float:
-    """How well ``vectors`` (occurrences, width) tell the ``senses`` of a word apart: the
-    same number of occurrences of each sense drawn (so chance is ``1 / senses``), their mean
-    (the part every occurrence shares) subtracted, then each one assigned, leave-one-out, to the sense whose mean direction (the other occurrences')
-    is nearest by cosine. Identical vectors give chance: every sense ties and the tie is
-    counted as a miss for all but one sense."""
+    """How well ``vectors`` (occurrences, width) tell the ``senses`` of a word apart.
+
+    The same number of occurrences of each sense is drawn (so chance is ``1 / senses``) and
+    their mean, the part every occurrence shares, subtracted; then each occurrence is
+    assigned, leave-one-out, to the sense whose mean direction (over the other occurrences)
+    is nearest by cosine. Identical vectors give chance: every sense ties, and a tie goes to
+    the first sense.
+    """
     senses = np.asarray(senses)
     names = sorted(set(senses.tolist()))
     if len(names) < 2:
