@@ -118,7 +118,8 @@ def _add_kind_commands(commands, kind: str) -> None:
                           help="test-split image to draw when no IMAGE is given")
         plot.add_argument("image", nargs="?", metavar="IMAGE", help="a PNG or .npy image")
     else:
-        plot.add_argument("--layer", type=int, default=-1, help="block to draw (default last)")
+        plot.add_argument("--layer", type=int, default=None,
+                          help="block to draw, 1 = the lowest (default: the top)")
         plot.add_argument("sentence", metavar="SENTENCE")
 
     export = commands.add_parser("export", help="write the SavedModel and .keras model")

@@ -24,7 +24,8 @@ def text_attention_figure(predictor, sentence: str, layer: int = -1):
     label, probability = predictor.predict([sentence])[0]
     return attention_heads_figure(
         scores[layer][0, :, :length, :length].numpy(), tokens, tokens,
-        title=f"block {layer % len(scores)} self-attention ([CLS] is the top row): "
+        title=f"block {layer % len(scores) + 1} of {len(scores)} self-attention ([CLS] is the "
+              "top row): "
               f"{sentence} → {label} ({probability:.0%})")
 
 
@@ -42,10 +43,11 @@ def rollout_figure(predictor, image: np.ndarray, patch_size: int, truth: str | N
                                   title)
 
 
-def plot_text(run_dir: str | os.PathLike, sentence: str, layer: int = -1,
+def plot_text(run_dir: str | os.PathLike, sentence: str, layer: int | None = None,
               loaded=None) -> list[Path]:
     """Saves the [CLS] attention of ``sentence`` in block ``layer`` of a text run
-    (``RUN/plots/attention-blockN-*.png``); ``loaded``: a ``load_predictor`` result."""
+    (``RUN/plots/attention-blockN-*.png``); ``layer`` counts from 1, the lowest, as the
+    figures do (default: the top block); ``loaded``: a ``load_predictor`` result."""
     from classify.predictor import load_predictor
     from common.plotting import save_figure
 
@@ -53,11 +55,12 @@ def plot_text(run_dir: str | os.PathLike, sentence: str, layer: int = -1,
     if not sentence.strip():
         raise InputError("the sentence to plot is empty")
     layers = run.config.num_layers
-    if not -layers <= layer < layers:
-        raise InputError(f"--layer must be in [0, {layers - 1}], received {layer}")
-    figure = text_attention_figure(predictor, sentence, layer)
+    number = layers if layer is None else layer
+    if not 1 <= number <= layers:
+        raise InputError(f"--layer must be in [1, {layers}] (1 is the lowest), received {layer}")
+    figure = text_attention_figure(predictor, sentence, number - 1)
     return [save_figure(figure, RunFolder(run_dir).plots /
-                        f"attention-block{layer % layers}-{slug(sentence)}.png")]
+                        f"attention-block{number}-{slug(sentence)}.png")]
 
 
 def plot_image(run_dir: str | os.PathLike, image_path: str | None = None, index: int = 0,

@@ -26,6 +26,8 @@ __all__ = [
     "learning_rate_figure",
     "history_figure",
     "positional_encoding_figure",
+    "scatter_panels_figure",
+    "token_matrix_figure",
     "figure_png",
     "save_figure",
 ]
@@ -122,6 +124,63 @@ def attention_heads_figure(
         if head >= heads - columns:
             ax.set_xlabel("key token" + x_note)
     fig.colorbar(image, ax=axes, shrink=0.8, label="attention weight")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def token_matrix_figure(values: np.ndarray, column_tokens: Sequence[str],
+                        row_tokens: Sequence[str], column_label: str, row_label: str,
+                        value_label: str, title: str | None = None) -> Figure:
+    """Heatmap of any (rows, columns) matrix over tokens, each cell printed: e.g. the cosine
+    similarity of every output with every input of a sentence."""
+    values = np.asarray(values, dtype=np.float32)
+    if values.shape != (len(row_tokens), len(column_tokens)):
+        raise ValueError(f"values has shape {values.shape}, tokens need "
+                         f"{(len(row_tokens), len(column_tokens))}")
+    width = _axis_inches(len(column_tokens), 0.62, 2.0)
+    height = _axis_inches(len(row_tokens), 0.45, 1.5)
+    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    image = ax.imshow(values, cmap="viridis", aspect="auto")
+    x_positions, x_labels, x_note = token_ticks(column_tokens)
+    y_positions, y_labels, y_note = token_ticks(row_tokens)
+    ax.set_xticks(x_positions, labels=x_labels, rotation=60, ha="right")
+    ax.set_yticks(y_positions, labels=y_labels)
+    if len(column_tokens) <= 16 and len(row_tokens) <= 16:
+        middle = (values.max() + values.min()) / 2
+        for (i, j), value in np.ndenumerate(values):
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7,
+                    color="black" if value > middle else "white")
+    ax.set_xlabel(column_label + x_note)
+    ax.set_ylabel(row_label + y_note)
+    if title:
+        ax.set_title(title, fontsize=10, wrap=True)
+    fig.colorbar(image, ax=ax, shrink=0.8, label=value_label)
+    return fig
+
+
+def scatter_panels_figure(panels: Sequence[tuple[str, np.ndarray, Sequence[str]]],
+                          xlabel: str, ylabel: str, title: str | None = None) -> Figure:
+    """One scatter plot a panel, points coloured by their label: ``panels`` holds
+    ``(title, points (n, 2), labels (n,))`` each."""
+    columns = min(len(panels), 4)
+    rows = -(-len(panels) // columns)
+    fig = Figure(figsize=(3.3 * columns, 3.1 * rows + 0.4), dpi=100, layout="constrained")
+    for index, (name, points, labels) in enumerate(panels):
+        ax = fig.add_subplot(rows, columns, index + 1)
+        labels = np.asarray(labels)
+        for color, label in enumerate(sorted(set(labels.tolist()))):
+            chosen = labels == label
+            ax.scatter(points[chosen, 0], points[chosen, 1], s=14, alpha=0.7,
+                       color=f"C{color}", label=f"{label} ({int(chosen.sum())})")
+        ax.set_title(name, fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlabel(xlabel, fontsize=8)
+        if index % columns == 0:
+            ax.set_ylabel(ylabel, fontsize=8)
+        ax.legend(fontsize=8, loc="best")
     if title:
         fig.suptitle(title, fontsize=10)
     return fig

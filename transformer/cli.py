@@ -66,8 +66,8 @@ def _parser() -> argparse.ArgumentParser:
         "--jit-compile", action="store_true",
         help="decode with XLA: the same translations; on the real test split greedy 1.6x "
         "and beam 1.1x faster, compiling included")
-    commands["plot"].add_argument("--layer", type=int, default=-1,
-                                  help="layer to draw, 0-based (default -1: the last)")
+    commands["plot"].add_argument("--layer", type=int, default=None,
+                                  help="layer to draw, 1 = the lowest (default: the top)")
     return parser
 
 

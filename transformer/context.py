@@ -17,12 +17,14 @@ fall to chance: the tests check both.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["encoder_states", "own_input_similarity", "own_is_closest", "sense_accuracy"]
+__all__ = ["encoder_states", "own_input_similarity", "own_is_closest", "sense_accuracy",
+           "principal_plane", "sense_examples", "word_vectors"]
 
 
 def encoder_states(encoder, token_ids) -> list[np.ndarray]:
@@ -37,6 +39,39 @@ def encoder_states(encoder, token_ids) -> list[np.ndarray]:
         x = layer(x, padding_mask=padding_mask, training=False)
         states.append(x.numpy())
     return states
+
+
+def word_vectors(encoder, token_ids, piece_id: int) -> tuple[np.ndarray, list[np.ndarray],
+                                                               np.ndarray]:
+    """The vectors of one piece where it first occurs in each row of ``token_ids``:
+    ``(embedding, states, rows)``. ``embedding`` (found, hidden_dim) is the piece's token
+    embedding, the same vector at every occurrence; ``states`` one (found, hidden_dim) array
+    for the encoder's input and each layer's output (:func:`encoder_states`); ``rows`` the
+    rows that hold the piece (the others are left out)."""
+    ids = np.asarray(token_ids)
+    rows = np.flatnonzero((ids == piece_id).any(axis=1))
+    columns = (ids[rows] == piece_id).argmax(axis=1)
+    states = encoder_states(encoder, ids[rows])
+    found = np.arange(len(rows))
+    embedding = encoder.embedding.token_embedding(ids[rows, columns]).numpy()
+    return embedding, [state[found, columns] for state in states], rows
+
+
+def sense_examples(spanish: Sequence[str], english: Sequence[str], word: str,
+                   senses: dict[str, Sequence[str]]) -> tuple[list[str], list[str]]:
+    """The sentences of ``spanish`` that hold ``word`` (as a whole word, any case) and whose
+    translation names exactly one of the ``senses`` (each sense a list of English words, e.g.
+    ``{"wine": ["wine"], "came": ["came", "come"]}``): ``(sentences, sense names)``."""
+    found, names = [], []
+    for source, target in zip(spanish, english, strict=True):
+        if word not in re.findall(r"\w+", source.lower()):
+            continue
+        english_words = set(re.findall(r"[\w']+", target.lower()))
+        named = [name for name, words in senses.items() if english_words & set(words)]
+        if len(named) == 1:
+            found.append(source)
+            names.append(named[0])
+    return found, names
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -93,3 +128,12 @@ def sense_accuracy(vectors: np.ndarray, senses: Sequence[str], seed: int = 0) ->
         # A tie (identical vectors) goes to the first sense: right for one sense only.
         right += names[int(np.flatnonzero(scores >= scores.max() - 1e-9)[0])] == sense
     return right / len(y)
+
+
+def principal_plane(vectors: np.ndarray) -> np.ndarray:
+    """``vectors`` (n, width) centred and projected on their first two principal axes: (n, 2),
+    a picture of how they spread."""
+    x = np.asarray(vectors, np.float64)
+    x = x - x.mean(0)
+    _, _, axes = np.linalg.svd(x, full_matrices=False)
+    return x @ axes[:2].T

@@ -94,16 +94,18 @@ def cross_attention_figure(maps: dict, sentence: str, layer: int = -1):
     """Every head of one decoder layer's cross-attention, from :func:`attention_maps`."""
     from common.plotting import attention_heads_figure
 
-    number = layer % len(maps["decoder_cross"])
+    layers = len(maps["decoder_cross"])
     return attention_heads_figure(
         maps["decoder_cross"][layer], maps["source_tokens"], maps["output_tokens"],
-        title=f"decoder layer {number} cross-attention: {sentence} → {maps['translation']}")
+        title=f"decoder layer {layer % layers + 1} of {layers} cross-attention: {sentence} → "
+              f"{maps['translation']}")
 
 
-def plot_sentence(run_dir: str | os.PathLike, sentence: str, layer: int = -1,
+def plot_sentence(run_dir: str | os.PathLike, sentence: str, layer: int | None = None,
                   translator=None) -> list[Path]:
     """Saves every head of one layer for ``sentence``: the decoder's cross-attention and the
-    encoder's self-attention (``RUN/plots/cross-layerN-*.png``, ``self-layerN-*.png``)."""
+    encoder's self-attention (``RUN/plots/cross-layerN-*.png``, ``self-layerN-*.png``).
+    ``layer`` counts from 1, the lowest, as the figures do (default: the top layer)."""
     from common.plotting import attention_heads_figure, save_figure
     from transformer.train import load_translator
     from transformer.translator import attention_maps
@@ -113,13 +115,13 @@ def plot_sentence(run_dir: str | os.PathLike, sentence: str, layer: int = -1,
     translator = translator or load_translator(run_dir)
     maps = attention_maps(translator, sentence)
     layers = len(maps["decoder_cross"])
-    if not -layers <= layer < layers:
-        raise InputError(f"--layer must be in [0, {layers - 1}], received {layer}")
-    number = layer % layers
-    cross = cross_attention_figure(maps, sentence, layer)
+    number = layers if layer is None else layer
+    if not 1 <= number <= layers:
+        raise InputError(f"--layer must be in [1, {layers}] (1 is the lowest), received {layer}")
+    cross = cross_attention_figure(maps, sentence, number - 1)
     own = attention_heads_figure(
-        maps["encoder_self"][layer], maps["source_tokens"], maps["source_tokens"],
-        title=f"encoder layer {number} self-attention: {sentence}")
+        maps["encoder_self"][number - 1], maps["source_tokens"], maps["source_tokens"],
+        title=f"encoder layer {number} of {layers} self-attention: {sentence}")
     plots = RunFolder(run_dir).plots
     return [save_figure(cross, plots / f"cross-layer{number}-{slug(sentence)}.png"),
             save_figure(own, plots / f"self-layer{number}-{slug(sentence)}.png")]

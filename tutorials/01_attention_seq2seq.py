@@ -21,7 +21,8 @@
 #
 # How much work the training cells do is set by `TUTORIAL_SCALE` (`tiny`: seconds, `demo`:
 # a few minutes on the generated corpus, `real`: the tutorial's settings on the real
-# Spanish-English pairs named by `TUTORIAL_DATA`, within `TUTORIAL_MINUTES` if set).
+# Spanish-English pairs named by `TUTORIAL_DATA`, within `TUTORIAL_MINUTES` if set). Terms
+# in **bold** are explained in the [glossary](../glossary.md).
 
 # %%
 import os
@@ -48,8 +49,10 @@ print("scale:", lesson.SCALE)
 # one token at a time and updates a state vector; the **decoder** starts from the encoder's
 # *last* state and writes the translation. Everything the decoder knows about the source has
 # to fit into that one vector, whatever the sentence's length: a five-word sentence and a
-# fifty-word sentence are squeezed into the same number of floats. Long inputs lose
-# detail, and the first words, read longest ago, fade most.
+# fifty-word sentence are squeezed into the same number of floats, so long inputs must
+# lose detail. (Which words fade first is less clear than it sounds: this package's encoder,
+# like the tutorial's, is bidirectional, reading the sentence both ways, so no word is
+# simply "read longest ago".)
 #
 # The encoder computes a state for *every* source position anyway. Attention keeps them all
 # and lets each decoding step choose which ones to read. Below, an encoder of width 8 reads
@@ -66,10 +69,11 @@ print("every state:", all_states.shape, " last state only:", last_state.shape)
 # Measured (`bench/experiments/why_attention.py`, on the tutorial's real pairs; the page
 # `docs/experiments/why_attention.md` has the table, command and seed): two GRU translators,
 # the same but for attention, trained for the same steps on sentences of up to 15 words.
-# Without attention BLEU falls to 36% of its short-sentence value by 11-15 words, with
+# Without attention **BLEU** falls to 36% of its short-sentence value by 11-15 words, with
 # attention to 71%; beyond the training lengths both fall apart. The model without
-# attention is also far behind on the shortest sentences: one vector is a poor summary
-# of any sentence.
+# attention is also far behind on the shortest sentences. Both had the same number of
+# training steps, so that gap mixes two things, learning more slowly and forgetting long
+# inputs; it does not yet separate them (a baseline trained to its own convergence would).
 
 # %%
 lesson.show_png(lesson.ROOT / "docs" / "experiments" / "why_attention.png")
@@ -227,7 +231,7 @@ for combine in ("add", "concat"):
 # The model is `nmt_attention.translator.Seq2SeqModel`: a bidirectional GRU encoder, a GRU
 # decoder whose states are the queries, `CrossAttention` over the encoder states, and a
 # dense layer to the target vocabulary. Training feeds the reference translation shifted
-# by one (teacher forcing); the loss and the accuracy ignore padding.
+# by one (**teacher forcing**); the loss and the accuracy ignore padding.
 
 # %%
 if lesson.SCALE == "tiny":
@@ -256,7 +260,8 @@ lesson.show(history_figure({k: history[k] for k in ("loss", "val_loss", "masked_
 # %% [markdown]
 # ## Translating, and where the model looked
 #
-# `load_translator` gives text in, text out, with greedy, beam and sampled decoding.
+# `load_translator` gives text in, text out, with greedy, **beam search** and sampled
+# decoding. Four held-out sentences with their reference translation:
 
 # %%
 translator = load_translator(result.run_dir)
@@ -292,6 +297,31 @@ lesson.show(sentence_figure(translator, sentence), "01_attention")
 # Attention weights show what the model read when it wrote each word, which often matches
 # a human alignment but need not: the decoder's own state also carries what it has already
 # read.
+#
+# ## Exercise: why divide by $\sqrt{d_k}$?
+#
+# Draw 5 keys and one query with 64 random components each (`np.random.default_rng(0)`),
+# compute the softmax weights with and without the division by $\sqrt{64}$, and compare
+# the largest weight. What happens to the weights without it, and what would that do to
+# learning? Try it before reading the solution.
+
+# %% [markdown]
+# **Solution.**
+
+# %%
+rng = np.random.default_rng(0)
+query, keys = rng.normal(size=64), rng.normal(size=(5, 64))
+unscaled, scaled = softmax(keys @ query), softmax(keys @ query / np.sqrt(64))
+print("without the division:", unscaled.round(3), " largest", f"{unscaled.max():.3f}")
+print("with it:             ", scaled.round(3), " largest", f"{scaled.max():.3f}")
+lesson.check("without sqrt(d_k) the largest weight is larger (the softmax saturates)",
+             [unscaled.max() > scaled.max()], [True], atol=0)
+
+# %% [markdown]
+# The dot products of 64 random components spread over about $\pm 8$, and the softmax of
+# such scores puts nearly all the weight on one key: the other keys get gradients near
+# zero and barely learn. Dividing by $\sqrt{d_k}$ brings the spread back to about 1,
+# whatever the width.
 #
 # **What to remember.** Attention replaces one summary vector with a weighted read of every
 # encoder state, recomputed at every output step; the weights are a softmax of scores

@@ -15,12 +15,14 @@
 #
 # The GRU translator of the first tutorial reads its input one token after another, and
 # attention is an extra it consults. The Transformer drops the recurrence: every layer is
-# attention plus a small feed-forward network, and all positions are computed at once. This
-# tutorial builds its parts from the package's layers, checks each against a hand
-# computation, then trains a translator and looks inside it.
+# attention plus a small feed-forward network, and all positions are computed at once.
+# This tutorial trains a Transformer translator first, then opens it up: each part is
+# computed by hand from the trained model's own weights on a real sentence, compared with
+# the layer, and then looked at for what it does to the words.
 #
 # `TUTORIAL_SCALE` sets how much the training cells do (`tiny`, `demo`, `real` with
-# `TUTORIAL_DATA`; `TUTORIAL_MINUTES` bounds the real run's training time).
+# `TUTORIAL_DATA`; `TUTORIAL_MINUTES` bounds the real run's training time). Terms in
+# **bold** are explained in the [glossary](../glossary.md).
 
 # %%
 import os
@@ -29,15 +31,32 @@ import keras
 import lesson
 import numpy as np
 import tensorflow as tf
-from matplotlib.figure import Figure
 
+from common.decoding import teacher_forced_input
 from common.masks import causal_mask
-from common.plotting import attention_heads_figure, history_figure, positional_encoding_figure
+from common.plotting import (
+    attention_figure,
+    attention_heads_figure,
+    history_figure,
+    positional_encoding_figure,
+    scatter_panels_figure,
+    token_matrix_figure,
+)
 from common.positional_encoding import positional_encoding
 from common.run_folder import RunFolder
+from transformer.architecture import describe
 from transformer.attention import CausalSelfAttention, CrossAttention, MultiHeadAttention
 from transformer.config import Config
-from transformer.plots import cross_attention_figure
+from transformer.context import (
+    encoder_states,
+    own_input_similarity,
+    own_is_closest,
+    principal_plane,
+    sense_accuracy,
+    sense_examples,
+    word_vectors,
+)
+from transformer.plots import architecture_figure, cross_attention_figure
 from transformer.reference import generate_by_recompute
 from transformer.train import load_translator, train
 from transformer.translator import attention_maps
@@ -57,20 +76,23 @@ print("scale:", lesson.SCALE)
 # $\sin(\omega_k p)$ and the second half $\cos(\omega_k p)$ (the TensorFlow tutorial's
 # layout; the paper interleaves them, which carries the same information).
 #
-# At the published tutorial's size, 2,048 positions x 512 dimensions:
+# At the published tutorial's size, 2,048 positions x 512 dimensions. The left panel is
+# the encoding of the first 50 positions, the middle one their similarity to each other
+# (the picture the lecture borrows from CS224n), the right one the similarity by distance
+# over all 2,048 positions:
 
 # %%
 encoding = positional_encoding(2048, 512)
 print("encoding:", encoding.shape, "(positions, depth)")
-lesson.show(positional_encoding_figure(encoding), "02_positional_encoding")
+lesson.show(positional_encoding_figure(encoding, near=50), "02_positional_encoding")
 
 # %% [markdown]
-# The right panel is bright along the diagonal: nearby positions are alike. What is exactly
-# true is more specific. For one frequency, $\sin(\omega a)\sin(\omega b) +
+# Nearby positions are alike: a bright band along the diagonal. What is exactly true is
+# more specific. For one frequency, $\sin(\omega a)\sin(\omega b) +
 # \cos(\omega a)\cos(\omega b) = \cos(\omega(a-b))$, so the dot product of two positions'
 # encodings is $\sum_k \cos(\omega_k (a-b))$: it depends **only on the distance** $a-b$,
-# not on where the pair sits. The check below compares the two for every pair of positions
-# at a few distances.
+# not on where the pair sits (which is why one curve, the right panel, holds the whole
+# 2,048 x 2,048 matrix). The check compares the two for every pair at a few distances.
 
 # %%
 omegas = 1.0 / 10000 ** (np.arange(256) / 256)
@@ -78,107 +100,304 @@ for distance in (1, 10, 100):
     dots = np.sum(encoding[:-distance] * encoding[distance:], axis=-1)  # every pair
     lesson.check(f"dot(PE[p], PE[p+{distance}]) == sum_k cos(w_k * {distance})", dots,
                  np.full_like(dots, np.cos(omegas * distance).sum()), atol=1e-4)
-
-# %% [markdown]
-# How the similarity falls with distance, as the cosine (the dot product over $d/2 = 256$,
-# the squared length of every encoding):
-
-# %%
-distances = np.arange(2048)
-similarity = np.cos(np.outer(distances, omegas)).sum(-1) / 256
-figure = Figure(figsize=(7.5, 3.4), layout="constrained")
-axes = figure.add_subplot()
-axes.plot(distances, similarity)
-axes.set_xscale("symlog", linthresh=10)
-axes.set_xlabel("distance between positions (tokens)")
-axes.set_ylabel("cosine similarity")
-axes.set_title("positional encoding at depth 512: similarity by distance")
-axes.grid(alpha=0.3)
-lesson.show(figure, "02_similarity_by_distance")
+similarity = np.cos(np.outer(np.arange(2048), omegas)).sum(-1) / 256
 for d in (1, 5, 20, 100, 1000):
-    print(f"distance {d:>4}: similarity {similarity[d]:.3f}")
+    print(f"distance {d:>4}: cosine similarity {similarity[d]:.3f}")
 print(f"beyond distance 100 it stays between {similarity[100:].min():.3f} and "
       f"{similarity[100:].max():.3f}")
 
 # %% [markdown]
-# The similarity drops fast over the first few positions (0.97 at distance 1, 0.74 at 5),
-# then slowly and about evenly for every tenfold increase in distance (0.62 at 20, 0.44 at
-# 100, 0.18 at 1,000), with ripples that grow with distance. It never comes back towards
-# 1 and does not reach 0 within 2,048 positions: similarity tells near from far, and the
-# fast frequencies, which turn many times over a sentence, tell exact positions apart.
-# The lecture notes say distant positions are "nearly unrelated": at this width that is an
-# overstatement, since positions 1,000 apart still have a similarity near 0.18.
+# The similarity drops fast over the first few positions, then slowly and about evenly for
+# every tenfold increase in distance, with ripples that grow with distance. It never comes
+# back towards 1 and does not reach 0 within 2,048 positions. The lecture notes say
+# distant positions are "nearly unrelated": at this width that is an overstatement, since
+# positions 1,000 apart still have a similarity near 0.18. What tells far positions apart
+# is the fast frequencies (the top rows of the left panel), which turn many times over a
+# sentence.
 #
 # Measured (`bench/experiments/positions.py` on the real pairs; the page
 # `docs/experiments/positions.md` has the table, command and seed): Transformers with
 # sinusoidal or learned positions, trained on sentences of up to 15 words, are level on those
 # lengths, and the sines help only a little on longer sentences: neither extrapolates well.
 # Without any positions the encoder reads a bag of words, and still the model is only 4-7
-# BLEU behind (the causal decoder can count its own steps, and these short pairs mostly keep
-# the same word order in both languages).
+# **BLEU** behind (the causal decoder can count its own steps, and these short pairs mostly
+# keep the same word order in both languages).
 
 # %%
 lesson.show_png(lesson.ROOT / "docs" / "experiments" / "positions.png")
 
 # %% [markdown]
-# ## Self-attention by hand
+# ## A trained translator to look inside
 #
-# In **self-attention** the queries, the keys and the values all come from the same
-# sequence $X$, through three learned matrices: $Q = XW_Q$, $K = XW_K$, $V = XW_V$; then
-# $\mathrm{softmax}(QK^\top/\sqrt{d_k})V$, and an output matrix $W_O$. With one head of
-# width 8, on 5 tokens of width 8:
+# The rest of the tutorial opens up one trained model. It is the published tutorial's
+# Transformer at the `real` scale: N = 4 layers in the encoder and 4 in the decoder, width
+# $d$ = 128 (`hidden_dim`, the tutorial's `d_model`), 8 heads, a feed-forward inner width
+# of 512 (`intermediate_dim`, the tutorial's `dff`), WordPiece vocabularies of about 8,000
+# pieces a language. It learns from the Spanish-English pairs by **teacher forcing**, its
+# learning rate grows during a **warm-up** and then decays.
 
 # %%
-X = tf.random.normal([1, 5, 8])
-one_head = MultiHeadAttention(num_heads=1, key_dim=8)
-out, scores = one_head(X, X, return_attention_scores=True)
-
-x = X[0].numpy()
-W_Q, b_Q, W_K, b_K, W_V, b_V, W_O, b_O = (w for w in one_head.get_weights())
-Q, K, V = x @ W_Q[:, 0] + b_Q[0], x @ W_K[:, 0] + b_K[0], x @ W_V[:, 0] + b_V[0]
-A = np.exp(Q @ K.T / np.sqrt(8))
-A /= A.sum(-1, keepdims=True)
-print("Q, K, V:", Q.shape, K.shape, V.shape, " weights:", A.shape)
-lesson.check("self-attention weights by hand == layer", scores[0, 0], A)
-lesson.check("self-attention output by hand == layer", out[0], (A @ V) @ W_O[0] + b_O)
+if lesson.SCALE == "tiny":
+    config = Config.tiny().replace(epochs=2)
+elif lesson.SCALE == "demo":
+    config = Config.quick().replace(average_last=4)
+elif not lesson.minutes():
+    config = Config.tutorial().replace(data=lesson.data("spa-eng"))
+else:  # a time budget: the warm-up shortened to fit it, the last epochs averaged
+    config = Config.tutorial().replace(data=lesson.data("spa-eng"), warmup_steps=1000,
+                                       epochs=40, average_last=8,
+                                       time_limit_minutes=lesson.minutes())
+shown = ("num_layers", "hidden_dim", "num_heads", "intermediate_dim", "vocabulary_size",
+         "warmup_steps", "time_limit_minutes")
+settings = {name: value for name, value in config.to_dict().items() if name in shown}
+print({**settings, "data": os.path.basename(config.data)})
+result = lesson.train_or_resume(train, config, lesson.run_dir("transformer"))
+translator = load_translator(result.run_dir)
+model = translator.model
+spanish_held_out, english_held_out = result.data.part("test")
+print(f"trained for {result.epochs_done} epochs on {len(result.data.splits.train):,} "
+      f"sentence pairs; kept the weights of epoch {result.best_epoch}")
+history = RunFolder(result.run_dir).history()
+lesson.show(history_figure({k: history[k] for k in ("loss", "val_loss", "masked_accuracy",
+                                                    "val_masked_accuracy")},
+                           title="Transformer translator"), "02_history")
 
 # %% [markdown]
-# ## Multi-head attention by hand
-#
-# One head computes one weighting. **Multi-head attention** runs $h$ of them side by side,
-# each with its own, narrower projections (width $d/h$), so different heads can follow
-# different relations (the next word, the verb's subject, the matching source word). The
-# heads' outputs are concatenated and $W_O$ mixes them back to width $d$. Two heads of
-# width 4 on the same $X$:
+# The whole model as the paper draws it, read off the trained model: each box names the
+# class that computes it and its file. The paper's figure writes "Nx" beside each stack:
+# **N is the height of each stack**, the number of layers in the encoder and, separately,
+# in the decoder, not a number of repetitions of the whole model. The encoder's last layer
+# feeds every decoder layer: each one's cross-attention reads the same encoder output.
 
 # %%
-mha = MultiHeadAttention(num_heads=2, key_dim=4)
-out, scores = mha(X, X, return_attention_scores=True)
-W_Q, b_Q, W_K, b_K, W_V, b_V, W_O, b_O = mha.get_weights()
-print("W_Q:", W_Q.shape, "(input width, heads, head width);  W_O:", W_O.shape)
+lesson.show(architecture_figure(describe(model)), "02_architecture")
 
-heads = []
-for h in range(2):  # split: each head its own slice of the projections
-    Q, K, V = x @ W_Q[:, h] + b_Q[h], x @ W_K[:, h] + b_K[h], x @ W_V[:, h] + b_V[h]
-    A = np.exp(Q @ K.T / np.sqrt(4))
-    A /= A.sum(-1, keepdims=True)
-    lesson.check(f"head {h}: weights by hand == MultiHeadAttention", scores[0, h], A)
-    heads.append(A @ V)                                  # (5 tokens, 4)
-concatenated = np.concatenate(heads, axis=-1)            # (5 tokens, 8)
-by_hand = concatenated @ W_O.reshape(8, 8) + b_O         # W_O as one (8, 8) matrix
-lesson.check("concatenate the heads, then W_O == MultiHeadAttention", out[0], by_hand)
+# %% [markdown]
+# The sentence we follow through the model (the lecture's own at the `real` scale; a test
+# sentence of the generated corpus at the others), cut into WordPiece pieces between
+# `[START]` and `[END]`:
+
+# %%
+sentence = "¿Todavía está en casa?" if lesson.SCALE == "real" else spanish_held_out[0]
+source_ids = translator.source_tokenizer.encode(tf.constant([sentence])).to_tensor()
+pieces = [p.decode() for p in translator.source_tokenizer.pieces(source_ids)[0].numpy()]
+print(sentence, "->", pieces)
+states = encoder_states(model.encoder, source_ids)  # the encoder's input, then each layer's
+x = states[0][0]  # (pieces, d): embedding x sqrt(d) + positional encoding
+print("the encoder's input:", x.shape, "(pieces, d)")
+
+# %% [markdown]
+# ## Self-attention by hand, on this sentence
+#
+# In **self-attention** the queries, the keys and the values all come from the same
+# sequence $X$, through three learned matrices: $Q = XW_Q$, $K = XW_K$, $V = XW_V$ (plus
+# biases), then the formula of tutorial 1, $\mathrm{softmax}(QK^\top/\sqrt{d_k})V$. Each
+# head has its own three matrices. Head 1 of the first encoder layer, by hand from the
+# layer's weights:
+
+# %%
+def softmax(scores):
+    e = np.exp(scores - scores.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def heads_by_hand(mha, queries_from, keys_values_from, allowed=None):
+    """Every head of a MultiHeadAttention layer by hand from its weights: the weights
+    (heads, queries, keys) and each head's output (heads, queries, key_dim)."""
+    W_Q, b_Q, W_K, b_K, W_V, b_V, _, _ = mha.get_weights()
+    weights, outputs = [], []
+    for h in range(mha.num_heads):
+        Q = queries_from @ W_Q[:, h] + b_Q[h]
+        K = keys_values_from @ W_K[:, h] + b_K[h]
+        V = keys_values_from @ W_V[:, h] + b_V[h]
+        scores = Q @ K.T / np.sqrt(mha.key_dim)
+        if allowed is not None:
+            scores = np.where(allowed, scores, -1e9)
+        A = softmax(scores)
+        weights.append(A)
+        outputs.append(A @ V)
+    return np.array(weights), np.array(outputs)
+
+
+encoder_layer = model.encoder.encoder_layers[0]
+attention = encoder_layer.self_attention.attention  # the layer's MultiHeadAttention
+W_Q = attention.get_weights()[0]
+print("W_Q of all heads:", W_Q.shape, "(d, heads, key_dim)")
+weights, head_outputs = heads_by_hand(attention, x, x)
+_, layer_scores = encoder_layer(states[0], return_attention_scores=True)
+lesson.check("encoder layer 1, head 1: weights by hand == layer", weights[0],
+             layer_scores[0, 0], atol=1e-4)
+lesson.show(attention_figure(weights[0], pieces, pieces,
+                             title=f"encoder layer 1, head 1: {sentence}"),
+            "02_self_attention_head")
+
+# %% [markdown]
+# Each row is one piece's query, and sums to 1 over the pieces it reads. The next section
+# puts the heads together.
+#
+# ## Heads and the output projection
+#
+# **Multi-head attention** runs $h$ heads side by side, each with its own projections to
+# a width `key_dim`; their outputs are concatenated, $h \times$ `key_dim` wide, and one more
+# matrix $W_O$ brings that back to the model's width $d$. In this model each head has
+# $128 / 8 = 16$ dimensions, so the concatenation is exactly $d$ wide and $W_O$ is
+# $128 \times 128$:
+
+# %%
+concatenated = np.concatenate(list(head_outputs), axis=-1)   # (pieces, heads x key_dim)
+W_O, b_O = attention.get_weights()[6:]
+print("concatenation:", concatenated.shape, " W_O as a matrix:",
+      W_O.reshape(-1, W_O.shape[-1]).shape)
+by_hand = concatenated @ W_O.reshape(-1, W_O.shape[-1]) + b_O
+lesson.check("concatenate the heads, then W_O == the layer's attention", by_hand,
+             attention(states[0], states[0])[0], atol=1e-4)
+
+# %% [markdown]
+# The concatenation need not be $d$ wide. The published TensorFlow tutorial gives every
+# head the full width (`key_dim` = $d$ = 128, so 8 heads concatenate to 1,024 numbers),
+# this package splits $d$ between the heads as the paper does, and a narrower choice
+# saves work. Whatever the width, $W_O$ maps it back to $d$, so the layer fits the residual
+# connection around it. Three layers with untrained weights on the same sentence:
+
+# %%
+heads, d = model.num_heads, model.hidden_dim
+for key_dim, name in ((d, "full width, as the TF tutorial"), (d // heads, "d / heads, as here"),
+                      (max(d // (4 * heads), 1), "narrower")):
+    layer = MultiHeadAttention(num_heads=heads, key_dim=key_dim)
+    out = layer(states[0], states[0])[0]                      # (pieces, d)
+    _, per_head = heads_by_hand(layer, x, x)
+    joined = np.concatenate(list(per_head), axis=-1)          # (pieces, heads x key_dim)
+    W_O, b_O = layer.get_weights()[6:]
+    print(f"key_dim {key_dim:>3} ({name}): concatenation {joined.shape[-1]:>4} wide, "
+          f"W_O {heads * key_dim} x {d}, output {out.shape[-1]} wide")
+    lesson.check(f"heads of width {key_dim}: concatenation then W_O == MultiHeadAttention",
+                 joined @ W_O.reshape(heads * key_dim, d) + b_O, out, atol=1e-4)
 
 # %% [markdown]
 # The package's layer keeps its weights in the shapes and order of
-# `keras.layers.MultiHeadAttention`, so Keras's own layer given the same weights must give
-# the same answer:
+# `keras.layers.MultiHeadAttention`, so Keras's own layer given the trained weights must
+# give the same answer:
 
 # %%
-theirs = keras.layers.MultiHeadAttention(num_heads=2, key_dim=4)
-theirs(X, X)  # builds it
-theirs.set_weights(mha.get_weights())
-lesson.check("package MultiHeadAttention == keras.layers.MultiHeadAttention", out,
-             theirs(X, X))
+theirs = keras.layers.MultiHeadAttention(num_heads=heads, key_dim=attention.key_dim)
+theirs(states[0], states[0])  # builds it
+theirs.set_weights(attention.get_weights())
+lesson.check("package MultiHeadAttention == keras.layers.MultiHeadAttention",
+             attention(states[0], states[0]), theirs(states[0], states[0]), atol=1e-4)
+
+# %% [markdown]
+# ## What self-attention does to words
+#
+# The lecture says each output of self-attention is "its own embedding, shaded by its
+# context". Two measurements on the trained encoder test that sentence.
+#
+# **Its own embedding.** Compare each piece's output of encoder layer 1 with every
+# piece's input (cosine similarity). If the output stays mostly its own, the diagonal is
+# the brightest cell of each row:
+
+# %%
+similarity = own_input_similarity(states[0][0], states[1][0])
+lesson.show(token_matrix_figure(similarity, pieces, pieces, "input of encoder layer 1",
+                                "output of encoder layer 1", "cosine similarity",
+                                title=f"each output against every input: {sentence}"),
+            "02_own_input")
+
+# %% [markdown]
+# The same over held-out sentences, for every layer (its output against its own input)
+# and for the whole stack (the top layer's output against the embeddings), leaving out
+# `[START]` and `[END]`:
+
+# %%
+sample = spanish_held_out[:1000]
+ids = translator.source_tokenizer.encode(tf.constant(sample), 60).to_tensor()
+lengths = (ids.numpy() != 0).sum(1)
+held_states = encoder_states(model.encoder, ids)
+for n in range(1, len(held_states)):
+    own = own_is_closest(held_states[n - 1], held_states[n], lengths, skip=1)
+    print(f"encoder layer {n}: the output is closest to its own input for "
+          f"{own.mean():.1%} of {own.size:,} pieces")
+own = own_is_closest(held_states[0], held_states[-1], lengths, skip=1)
+print(f"top of the stack against the embeddings: closest to its own for {own.mean():.1%}")
+
+# %% [markdown]
+# **Shaded by its context.** The same word in two sentences gets two outputs: its
+# embedding is one vector, but its output mixes in the pieces around it. If that mixing
+# carries meaning, a word with two senses should get outputs that tell the senses apart.
+# Spanish has such words: *vino* is "wine" or "(he) came", *tiempo* "time" or "weather",
+# *fue* "was" or "went". The held-out pairs label each occurrence by the English word the
+# reference uses. For each word the same number of occurrences of each sense is taken, so
+# a vector that knows nothing scores 0.5, and each occurrence is assigned to the sense whose
+# other occurrences' mean it is nearest to. The word's embedding, the same vector every
+# time, can only score 0.5; with positions added the input knows where the word sits.
+
+# %%
+if lesson.SCALE == "real":
+    homographs = {"vino": {"wine": ["wine", "wines"], "came": ["came", "come", "comes"]},
+                  "tiempo": {"time": ["time"], "weather": ["weather"]},
+                  "fue": {"was": ["was"], "went": ["went", "go"]},
+                  "cerca": {"near": ["near", "close"], "fence": ["fence"]},
+                  "sobre": {"about": ["about"], "on": ["on"]}}
+else:  # the generated corpus: an article or a pronoun ("la casa" / "la veo")
+    homographs = {"la": {"the": ["the"], "it": ["it", "her"]},
+                  "los": {"the": ["the"], "them": ["them"]}}
+spanish_all, english_all = result.data.part("validation")
+spanish_all, english_all = spanish_all + spanish_held_out, english_all + english_held_out
+panels = []
+print(f"{'word':>8} {'senses':>26} {'embedding':>9} {'input':>6} "
+      + " ".join(f"layer {n}" for n in range(1, len(held_states))))
+for word, senses in homographs.items():
+    found, names = sense_examples(spanish_all, english_all, word, senses)
+    piece = translator.source_tokenizer.encode(tf.constant([word]))[0].numpy()
+    counts = {name: names.count(name) for name in senses}
+    if len(piece) != 3 or min(counts.values()) < 5:  # one piece, 5 occurrences a sense
+        print(f"{word:>8} left out: {counts}, pieces {len(piece) - 2}")
+        continue
+    ids = translator.source_tokenizer.encode(tf.constant(found), 60).to_tensor()
+    embedding, vectors, rows = word_vectors(model.encoder, ids, int(piece[1]))
+    labels = [names[r] for r in rows]
+    scores = [sense_accuracy(v, labels) for v in [embedding, *vectors]]
+    shown = ", ".join(f"{name} {count}" for name, count in counts.items())
+    print(f"{word:>8} {shown:>26} {scores[0]:>9.2f} {scores[1]:>6.2f} "
+          + " ".join(f"{s:>7.2f}" for s in scores[2:]))
+    panels.append((f"{word}: top encoder layer", principal_plane(vectors[-1]), labels))
+if panels:
+    lesson.show(scatter_panels_figure(panels, "first principal axis", "second principal axis",
+                                      title="one word, its outputs in held-out sentences, "
+                                            "coloured by the sense the translation uses"),
+                "02_senses")
+
+# %% [markdown]
+# Read the table by rows: the embedding column is 0.5 by construction, and the layers'
+# columns are how far the contextual outputs tell the senses apart. In the scatter plots
+# each point is one occurrence of the word; the embedding would be one single point.
+#
+# ## A whole encoder layer by hand
+#
+# An encoder layer is self-attention, then a position-wise **feed-forward** network
+# ($\mathrm{ReLU}(zW_1 + b_1)W_2 + b_2$, applied to each piece alone), each wrapped in a
+# residual connection and LayerNorm: $z = \mathrm{LayerNorm}(x + \mathrm{Attention}(x))$,
+# then $\mathrm{LayerNorm}(z + \mathrm{FFN}(z))$ ("post-norm", as the paper and the
+# tutorial). **LayerNorm** rescales each vector to mean 0 and variance 1, then applies a
+# learned scale $\gamma$ and offset $\beta$. Layer 1 by hand, from its weights:
+
+# %%
+def layer_norm(v, norm):
+    gamma, beta = norm.get_weights()
+    mean, variance = v.mean(-1, keepdims=True), v.var(-1, keepdims=True)
+    return (v - mean) / np.sqrt(variance + norm.epsilon) * gamma + beta
+
+
+def feed_forward(v, block):
+    (W_1, b_1), (W_2, b_2) = block.inner.get_weights(), block.outer.get_weights()
+    return np.maximum(v @ W_1 + b_1, 0) @ W_2 + b_2         # ReLU in between
+
+
+z = layer_norm(x + by_hand, encoder_layer.self_attention.norm)   # attention, residual, norm
+out = layer_norm(z + feed_forward(z, encoder_layer.feed_forward), encoder_layer.feed_forward.norm)
+print("W_1:", encoder_layer.feed_forward.inner.get_weights()[0].shape, " W_2:",
+      encoder_layer.feed_forward.outer.get_weights()[0].shape)
+lesson.check("encoder layer 1 by hand (attention, residual, LayerNorm, FFN) == layer", out,
+             states[1][0], atol=1e-4)
 
 # %% [markdown]
 # ## The causal mask
@@ -186,7 +405,8 @@ lesson.check("package MultiHeadAttention == keras.layers.MultiHeadAttention", ou
 # The decoder predicts every next token of the target at once during training. A position
 # must not see the tokens it is about to predict, so its queries may only look at keys at
 # or before its own position: a lower-triangular mask. Masked scores are set to a large
-# negative number before the softmax, so their weight is exactly 0.
+# negative number before the softmax, so their weight is exactly 0. On a small layer with
+# random weights and random inputs (the mask does not depend on either):
 
 # %%
 mask = causal_mask(6).numpy()
@@ -194,7 +414,7 @@ print(mask.astype(int))
 causal = CausalSelfAttention(hidden_dim=8, num_heads=2)
 sequence = tf.random.normal([1, 6, 8])
 before, weights = causal(sequence, return_attention_scores=True)
-positions = [f"t{i}" for i in range(6)]
+positions = [f"t{i}" for i in range(1, 7)]
 lesson.show(attention_heads_figure(weights[0].numpy(), positions, positions,
                                    title="causal self-attention: nothing above the diagonal"),
             "02_causal")
@@ -205,9 +425,10 @@ lesson.show(attention_heads_figure(weights[0].numpy(), positions, positions,
 # %%
 changed = tf.concat([sequence[:, :5], tf.random.normal([1, 1, 8])], axis=1)
 after = causal(changed)
-lesson.check("positions 0-4 unchanged when token 5 changes", after[0, :5], before[0, :5],
+lesson.check("positions 1-5 unchanged when token 6 changes", after[0, :5], before[0, :5],
              atol=0.0)
-print("position 5 moved by", float(tf.reduce_max(tf.abs(after[0, 5] - before[0, 5]))))
+moved = float(tf.reduce_max(tf.abs(after[0, 5] - before[0, 5])))
+print(f"position 6 moved by up to {moved:.2f}")
 
 # %% [markdown]
 # ## Cross-attention: who asks and who answers
@@ -223,64 +444,102 @@ print("position 5 moved by", float(tf.reduce_max(tf.abs(after[0, 5] - before[0, 
 cross = CrossAttention(hidden_dim=8, num_heads=2)
 decoder_states = tf.random.normal([1, 3, 8])   # 3 target positions: the queries
 encoder_output = tf.random.normal([1, 7, 8])   # 7 source positions: keys and values
-result, weights = cross(decoder_states, encoder_output, return_attention_scores=True)
-print("output:", result.shape, "(one row per target position)")
+output, weights = cross(decoder_states, encoder_output, return_attention_scores=True)
+print("output:", output.shape, "(one row per target position)")
 print("weights:", weights.shape, "(batch, heads, target queries, source keys)")
 
 # %% [markdown]
-# ## The whole model
+# ## A whole decoder layer by hand
 #
-# An encoder layer is self-attention then a feed-forward network, each wrapped in a
-# residual connection and LayerNorm. A decoder layer has causal self-attention, then
-# cross-attention to the encoder's output, then the feed-forward network. The paper's
-# figure writes "Nx" beside each stack: **N is the height of each stack**, the number of
-# layers in the encoder and, separately, in the decoder (N = 6 in the paper, 4 in the
-# TensorFlow tutorial), not a number of repetitions of the whole model.
+# The trained model's greedy translation of our sentence, fed back as the decoder's input
+# with `[START]` in front (teacher forcing: position $t$ reads the pieces before it and
+# must predict piece $t$):
 
 # %%
-if lesson.SCALE == "tiny":
-    config = Config.tiny().replace(epochs=2)
-elif lesson.SCALE == "demo":
-    config = Config.quick().replace(average_last=4)
-elif not lesson.minutes():
-    config = Config.tutorial().replace(data=lesson.data("spa-eng"))
-else:  # a time budget: the warm-up shortened to fit it, the last epochs averaged
-    config = Config.tutorial().replace(data=lesson.data("spa-eng"), warmup_steps=1000,
-                                       epochs=40, average_last=8,
-                                       time_limit_minutes=lesson.minutes())
-shown = ("num_layers", "hidden_dim", "num_heads", "intermediate_dim", "vocabulary_size",
-         "warmup_steps", "epochs", "time_limit_minutes", "average_last")
-settings = {name: value for name, value in config.to_dict().items() if name in shown}
-print({**settings, "data": os.path.basename(config.data)})
-result = lesson.train_or_resume(train, config, lesson.run_dir("transformer"))
-print(f"{result.epochs_done} epochs; best after epoch {result.best_epoch}")
+run = translator.run([sentence])
+output_ids = run["output_ids"][:1]
+written = [p.decode() for p in run["output_tokens"][0] if p and p != b"[PAD]"]
+target_in = teacher_forced_input(tf.constant(output_ids), translator.target_tokenizer.start_id)
+target_pieces = [p.decode() for p in translator.target_tokenizer.pieces(target_in)[0].numpy()]
+print("translation:", run["translation"][0].decode())
+print("decoder input:", target_pieces)
+
+# %% [markdown]
+# A decoder layer has three parts, each with its residual connection and LayerNorm:
+# causal self-attention over the target (each position may read itself and the earlier
+# ones), cross-attention whose queries come from the decoder and whose keys and values
+# come from the top encoder layer's output, then the feed-forward network. Layer 1 by hand:
 
 # %%
-translator = load_translator(result.run_dir)
-model = translator.model
-print("N =", config.num_layers, "| encoder layers:", len(model.encoder.encoder_layers),
-      "| decoder layers:", len(model.decoder.decoder_layers))
-history = RunFolder(result.run_dir).history()
-lesson.show(history_figure({k: history[k] for k in ("loss", "val_loss", "masked_accuracy",
-                                                    "val_masked_accuracy")},
-                           title="Transformer translator"), "02_history")
+decoder_layer = model.decoder.decoder_layers[0]
+context = model.encoder(source_ids)                              # (1, source pieces, d)
+y = model.decoder.embedding(target_in)[0].numpy()                # (target pieces, d)
+allowed = causal_mask(len(y)).numpy()                            # lower triangle
+_, own = heads_by_hand(decoder_layer.self_attention.attention, y, y, allowed)
+mha = decoder_layer.self_attention.attention
+W_O, b_O = mha.get_weights()[6:]
+z1 = layer_norm(y + np.concatenate(list(own), -1) @ W_O.reshape(-1, d) + b_O,
+                decoder_layer.self_attention.norm)
+mha = decoder_layer.cross_attention.attention                    # queries: z1; keys, values:
+cross_weights, read = heads_by_hand(mha, z1, context[0].numpy())  # the encoder output
+W_O, b_O = mha.get_weights()[6:]
+z2 = layer_norm(z1 + np.concatenate(list(read), -1) @ W_O.reshape(-1, d) + b_O,
+                decoder_layer.cross_attention.norm)
+out = layer_norm(z2 + feed_forward(z2, decoder_layer.feed_forward),
+                 decoder_layer.feed_forward.norm)
+layer_out, layer_cross = decoder_layer(model.decoder.embedding(target_in), context)
+print("cross-attention weights:", cross_weights.shape, "(heads, target pieces, source pieces)")
+lesson.check("decoder layer 1: cross-attention weights by hand == layer", cross_weights,
+             layer_cross[0], atol=1e-4)
+lesson.check("decoder layer 1 by hand (causal self-attention, cross-attention, FFN) == layer",
+             out, layer_out[0], atol=1e-4)
+
+# %% [markdown]
+# ## Linear + softmax: the next word
+#
+# After the top decoder layer, one **Linear** layer turns each position's vector ($d$ wide)
+# into one score a target piece (the logits, as many as the vocabulary has pieces), and a
+# softmax turns the scores into probabilities. The greedy translator writes the likeliest
+# piece, feeds it back, and repeats.
+
+# %%
+top, _ = model.decoder(target_in, context, tf.not_equal(source_ids, 0))  # (1, target, d)
+W, b = model.output_dense.get_weights()
+print("Linear:", W.shape, "(d, target vocabulary)")
+logits = top[0].numpy() @ W + b                                   # (target pieces, vocab)
+lesson.check("Linear by hand == the model's logits", logits,
+             model((source_ids, target_in))[0], atol=1e-3)
+probabilities = softmax(logits)
+lesson.check("each position's probabilities sum to 1", probabilities.sum(-1),
+             np.ones(len(probabilities)), atol=1e-5)
+vocabulary = translator.target_tokenizer.vocabulary.tokens
+for t in range(min(2, len(written))):
+    best = np.argsort(probabilities[t])[::-1][:5]
+    after = " ".join(target_pieces[: t + 1])
+    print(f"after {after!r}, the five likeliest next pieces:")
+    for rank, i in enumerate(best, 1):
+        print(f"  {rank}. {vocabulary[i]!r:<12} {probabilities[t, i]:.3f}")
+steps = len(written)
+lesson.check("the argmax at every step == the piece the translator wrote",
+             probabilities[:steps].argmax(-1), output_ids[0, :steps], atol=0)
 
 # %% [markdown]
 # ## Translating, and every head of a layer
+#
+# Four held-out sentences, with their reference, the greedy translation and the
+# **beam search** one (4 hypotheses kept at each step):
 
 # %%
 examples, references = lesson.held_out(result.data)
 lesson.show_translations(translator, examples, references)
 
 # %%
-sentence = "¿Todavía está en casa?" if lesson.SCALE == "real" else examples[0]
 maps = attention_maps(translator, sentence)
-print("source pieces:", maps["source_tokens"])
-print("output pieces:", maps["output_tokens"])
 lesson.show(cross_attention_figure(maps, sentence, layer=-1), "02_cross_attention")
 lesson.show(attention_heads_figure(maps["encoder_self"][-1], maps["source_tokens"],
                                    maps["source_tokens"],
-                                   title=f"last encoder layer self-attention: {sentence}"),
+                                   title=f"encoder layer {len(maps['encoder_self'])} "
+                                         f"self-attention: {sentence}"),
             "02_encoder_self_attention")
 
 # %% [markdown]
@@ -292,11 +551,11 @@ lesson.show(attention_heads_figure(maps["encoder_self"][-1], maps["source_tokens
 # connection carries each token's own vector past it.
 #
 # Measured on the real pairs (`bench/experiments/heads.py`; the page
-# `docs/experiments/heads.md` has the tables, command and seed): the mean entropy of every
-# head of the tutorial-size model, and the BLEU it keeps when one head is removed. Heads
-# differ in how they look (decoder self-attention focused, the upper encoder layers spread
-# wide), but the model loses no more than 1.6 BLEU without any one of its 96 heads: no
-# single head is needed.
+# `docs/experiments/heads.md` has the tables, command and seed): the mean **entropy** of
+# every head of the tutorial-size model, and the BLEU it keeps when one head is removed.
+# Heads differ in how they look (decoder self-attention focused, the upper encoder layers
+# spread wide), but the model loses no more than 1.6 BLEU without any one of its 96 heads:
+# no single head is needed.
 
 # %%
 lesson.show_png(lesson.ROOT / "docs" / "experiments" / "heads_entropy.png")
@@ -312,18 +571,49 @@ lesson.show_png(lesson.ROOT / "docs" / "experiments" / "heads_ablation.png")
 # step. Same tokens, same logits:
 
 # %%
-source_ids = translator.source_tokenizer.encode(tf.constant(examples), 30).to_tensor()
-cached_tokens, cached_logits, _ = model.generate(source_ids, 20)
-full_tokens, full_logits, _ = generate_by_recompute(model, source_ids, 20)
+batch_ids = translator.source_tokenizer.encode(tf.constant(examples), 30).to_tensor()
+cached_tokens, cached_logits, _ = model.generate(batch_ids, 20)
+full_tokens, full_logits, _ = generate_by_recompute(model, batch_ids, 20)
 lesson.check("cached tokens == recomputed tokens", cached_tokens, full_tokens, atol=0)
 lesson.check("cached logits == recomputed logits", cached_logits, full_logits, atol=1e-3)
 
 # %% [markdown]
+# ## Exercise: the temperature
+#
+# Sampling (`translate --temperature T`) divides the logits by a temperature $T$ before
+# the softmax and draws the next piece from the result, instead of taking the argmax.
+# For the first output position of our sentence, compute the distribution at $T$ = 0.5,
+# 1 and 2, its entropy in bits ($-\sum p \log_2 p$), and the probability of the likeliest
+# piece. Which temperature makes sampling closest to greedy decoding? Try it before
+# reading the solution.
+
+# %% [markdown]
+# **Solution.**
+
+# %%
+entropies = {}
+for temperature in (0.5, 1.0, 2.0):
+    p = softmax(logits[0] / temperature)
+    entropies[temperature] = float(-(p * np.log2(np.maximum(p, 1e-30))).sum())
+    print(f"T = {temperature}: entropy {entropies[temperature]:.2f} bits, likeliest piece "
+          f"{vocabulary[p.argmax()]!r} at {p.max():.3f}")
+lesson.check("a lower temperature, a lower entropy (closer to greedy)",
+             [entropies[0.5] < entropies[1.0] < entropies[2.0]], [True], atol=0)
+
+# %% [markdown]
+# Dividing by $T < 1$ stretches the gaps between the logits, so the softmax puts more of
+# its mass on the likeliest piece; $T > 1$ flattens it. As $T \to 0$ sampling becomes
+# greedy decoding; the argmax itself never changes with $T$.
+#
 # **What to remember.** Positions are added to the embeddings, and their similarity
 # depends only on distance. Self-attention is three projections of one sequence and the
-# formula of tutorial 1; multi-head attention splits the width into heads that attend
-# separately and are mixed back by $W_O$. The causal mask keeps the decoder from reading
-# ahead; cross-attention's queries are the decoder's, its keys and values the encoder's.
+# formula of tutorial 1; multi-head attention runs several heads side by side and $W_O$
+# brings their concatenation back to the model's width. Each output stays closest to its
+# own input, and its context moves it enough to tell a word's senses apart. A layer is
+# attention and a feed-forward network, each with a residual connection and LayerNorm; the
+# causal mask keeps the decoder from reading ahead; cross-attention's queries are the
+# decoder's, its keys and values the encoder's; Linear + softmax turn the top decoder
+# vector into next-piece probabilities.
 #
 # To look at every layer and head of a trained model interactively, serve its run and open
 # the page it prints: `python -m transformer serve --run RUN` (the attention explorer: pick

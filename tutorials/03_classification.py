@@ -244,6 +244,39 @@ lesson.show(rollout_figure(vit_predictor, digit, vit_config.patch_size,
             "03_vit_rollout")
 
 # %% [markdown]
+# ## Exercise: how much of one word survives a mean?
+#
+# Take inputs of 4, 16 and 64 positions where one position holds a "decisive" vector $s$
+# (say 8 random components) and every other position holds zeros. Mean-pool each input
+# with `SequencePooling("mean")` and measure how much of $s$ is left: the pooled vector's
+# projection on $s$, divided by $|s|^2$. Predict the answer as a formula in the length
+# first. Then: what does real text put in the other positions instead of zeros, and why
+# does that make it worse?
+
+# %% [markdown]
+# **Solution.**
+
+# %%
+rng = np.random.default_rng(0)
+decisive = rng.normal(size=8).astype("float32")
+left = {}
+for length in (4, 16, 64):
+    inputs = np.zeros([1, length, 8], "float32")
+    inputs[0, length // 2] = decisive
+    pooled = SequencePooling("mean")(tf.constant(inputs)).numpy()[0]
+    left[length] = float(pooled @ decisive / (decisive @ decisive))
+    print(f"{length:>2} positions: {left[length]:.4f} of the decisive vector is left")
+lesson.check("mean pooling keeps 1/length of one position", list(left.values()),
+             [1 / n for n in left], atol=1e-6)
+
+# %% [markdown]
+# A mean keeps $1/n$ of one position. With zeros elsewhere that is only a smaller vector, and
+# the classifier above can scale it back up; in real text the other positions are other
+# words, whose vectors add up to something of their own and can outweigh $1/n$ of the
+# decisive one. A [CLS] token is not diluted by length: attention can put most of its
+# weight on the one position that matters.
+
+# %% [markdown]
 # **What to remember.** A classifier reads one vector: a mean of the positions or a [CLS]
 # token that attention fills. Without positional information the encoder sees a bag of
 # words. Pretraining on masked words uses unlabeled text to make few labels go further.

@@ -74,13 +74,16 @@ def _here(text: str) -> str:
 def train_or_resume(train, config, folder: Path, **options):
     """Trains ``config`` into ``folder``; if a run is there already, reuses it as it is (no
     further training, even for a run a time limit stopped): re-running a tutorial, or
-    rendering it again, costs no training. Delete the folder to train anew."""
-    options.setdefault("log", lambda message: print(_here(message)))
+    rendering it again, costs no training. Delete the folder to train anew. The run's own log
+    (data read, vocabularies, checkpoints) is kept out of the reading: ``TUTORIAL_LOG=1``
+    prints it."""
+    quiet = os.environ.get("TUTORIAL_LOG", "0") in ("", "0")
+    options.setdefault("log", (lambda message: None) if quiet
+                       else (lambda message: print(_here(message))))
     run = RunFolder(folder)
     if not run.state_path.exists():
         return train(config, folder, verbose=0, **options)
     finished = run.read_state().epoch
-    print(_here(f"reusing the run in {folder} ({finished} epochs trained)"))
     saved = run.config_path.read_text(encoding="utf-8")
     result = train(config, folder, resume=True, epochs=finished, verbose=0, **options)
     atomic_write_text(run.config_path, saved)  # as it was trained
@@ -103,9 +106,10 @@ def show_translations(translator, sources: list[str], references: list[str]) -> 
         print("{}\n  reference: {}\n  greedy:    {}\n  beam 4:    {}".format(*row))
 
 
-def check(name: str, got, want, atol: float = 1e-5) -> float:
+def check(name: str, got, want, atol: float = 1e-5) -> None:
     """Asserts ``got`` equals ``want`` to ``atol``; records and prints the largest
-    difference (the tests read :data:`CHECKS` to see the comparison was made)."""
+    difference (the tests read :data:`CHECKS` to see the comparison was made). Returns
+    nothing, so a cell that ends with a check shows only its printed line."""
     got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
     if got.shape != want.shape:
         raise AssertionError(f"{name}: shapes differ, {got.shape} vs {want.shape}")
@@ -114,7 +118,6 @@ def check(name: str, got, want, atol: float = 1e-5) -> float:
     print(f"{name}: largest difference {difference:.1e} (shape {got.shape})")
     if not difference <= atol:
         raise AssertionError(f"{name}: they differ by {difference:.3g} > {atol}")
-    return difference
 
 
 def _in_notebook() -> bool:

@@ -29,16 +29,18 @@ def test_translate_evaluate_plot_on_a_run(tiny_transformer_run, capsys):
     assert (validation["split"], validation["sentences"]) == ("validation", 7)
     assert json.loads((tiny_transformer_run / "metrics-validation.json").read_text()) \
         == validation
-    assert main(["plot", "--run", str(tiny_transformer_run), "--layer", "0",
+    assert main(["plot", "--run", str(tiny_transformer_run), "--layer", "1",
                  "¿Quién compró el coche?"]) == 0
     paths = capsys.readouterr().out.split()
     assert len(paths) == 2 and all(open(p, "rb").read(4) == b"\x89PNG" for p in paths)
+    assert "cross-layer1-" in paths[0] and "self-layer1-" in paths[1]  # counted from 1
 
 
 @pytest.mark.parametrize("argv,message", [
     (["translate", "--run", "/no/such/run", "hola"], "not a run folder"),
     (["translate", "--run", "RUN", "--top-k", "-1", "hola"], "--top-k"),
     (["plot", "--run", "RUN", "--layer", "7", "hola"], "--layer"),
+    (["plot", "--run", "RUN", "--layer", "0", "hola"], "--layer"),
     (["train", "--preset", "tiny", "--data", "/no/such.txt"], "not found"),
 ])
 def test_usage_errors_exit_2_with_one_line(argv, message, tiny_transformer_run, capsys):

@@ -11,6 +11,8 @@ from transformer.context import (
     own_input_similarity,
     own_is_closest,
     sense_accuracy,
+    sense_examples,
+    word_vectors,
 )
 from transformer.encoder import Encoder
 
@@ -91,3 +93,23 @@ def test_without_context_the_checks_fail(monkeypatch):
 def test_sense_accuracy_refuses_one_sense():
     with pytest.raises(ValueError, match="two senses"):
         sense_accuracy(np.zeros((4, 3)), ["a"] * 4)
+
+
+def test_word_vectors_take_the_first_occurrence_of_the_piece():
+    encoder = _encoder()
+    ids, _ = _sentences()
+    ids = np.concatenate([ids, [[2, 11, 12, 13, 3]]])  # a row without the word
+    embedding, states, rows = word_vectors(encoder, ids, WORD)
+    assert list(rows) == list(range(len(ids) - 1))
+    np.testing.assert_allclose(embedding, np.repeat(embedding[:1], len(rows), 0))
+    np.testing.assert_allclose(states[-1], encoder_states(encoder, ids[rows])[-1][:, 2],
+                               atol=1e-6)
+
+
+def test_sense_examples_keep_sentences_that_name_one_sense():
+    spanish = ["El vino tinto.", "Él vino ayer.", "Vino y vino.", "No hay agua.", "Vinos."]
+    english = ["The red wine.", "He came yesterday.", "Wine, and he came.", "No water.",
+               "Wines."]
+    found, senses = sense_examples(spanish, english, "vino",
+                                   {"wine": ["wine"], "came": ["came", "come"]})
+    assert found == ["El vino tinto.", "Él vino ayer."] and senses == ["wine", "came"]

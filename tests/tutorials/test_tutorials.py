@@ -22,18 +22,24 @@ CLAIMS = {
     "01_attention_seq2seq": ["by hand == CrossAttention weights", "CrossAttention output",
                              "projected dot-product", "values are the encoder states",
                              "general:", "additive:", "combine=add by hand",
-                             "combine=concat by hand"],
+                             "combine=concat by hand", "without sqrt(d_k)"],
     "02_transformer": ["dot(PE[p], PE[p+1])", "dot(PE[p], PE[p+100])",
-                       "self-attention weights by hand", "self-attention output by hand",
-                       "head 0: weights", "head 1: weights", "concatenate the heads",
-                       "== keras.layers.MultiHeadAttention", "unchanged when token 5 changes",
-                       "cached tokens", "cached logits"],
+                       "encoder layer 1, head 1: weights by hand", "concatenate the heads",
+                       "heads of width 16: concatenation", "heads of width 8: concatenation",
+                       "heads of width 2: concatenation",
+                       "== keras.layers.MultiHeadAttention", "encoder layer 1 by hand",
+                       "unchanged when token 6 changes", "cross-attention weights by hand",
+                       "decoder layer 1 by hand", "Linear by hand", "sum to 1",
+                       "the argmax at every step", "cached tokens", "cached logits",
+                       "a lower temperature, a lower entropy"],
     "03_classification": ["mean pooling ==", "[CLS] pooling ==", "shuffled words give the same",
-                          "then 80/10/10", "== PatchEmbedding", "rollout by hand"],
+                          "then 80/10/10", "== PatchEmbedding", "rollout by hand",
+                          "mean pooling keeps 1/length"],
 }
 
 
 STATISTICAL = {"then 80/10/10": 0.01}  # shares counted over 128,000 tokens
+LOOSE = {"cached logits": 1e-3, "Linear by hand": 1e-3}
 
 
 _RUN = """
@@ -74,8 +80,9 @@ def test_the_tutorial_runs_as_a_notebook_and_checks_its_claims(name, executed):
     for claim in CLAIMS[name]:
         found = [value for key, value in checks.items() if claim in key]
         assert found, f"{name} never checked {claim!r}; it checked {sorted(checks)}"
-        # float32 sums agree to 1e-3 at worst; the masking shares are measured frequencies.
-        bound = STATISTICAL.get(claim, 1e-3)
+        # float32 sums agree to 1e-4 (the issue's bound) but for the logits and the cache
+        # (1e-3: a 128-wide sum of larger values); the masking shares are measured frequencies.
+        bound = STATISTICAL.get(claim, LOOSE.get(claim, 1e-4))
         assert all(value <= bound for value in found), (claim, found)
     figures = sum(1 for cell in book.cells if cell.cell_type == "code"
                   for o in cell.get("outputs", []) if "image/png" in o.get("data", {}))
