@@ -241,15 +241,15 @@ def _write(out, entropy, ablated, alignment, count, seed):
             "## Entropy per layer and head\n\nMean entropy of each head's attention, in bits, "
             "teacher-forced on 256 test pairs (padding excluded).\n\n"
             "![entropy per layer and head](heads_entropy.png)\n\n"
-            + lab.markdown_table(["attention", "layer", *[f"head {h}" for h in
+            + lab.markdown_table(["attention", "layer", *[f"head {h + 1}" for h in
                                                            range(entropy['cross'].shape[1])]],
-                                 [[kind, layer, *[f"{b:.2f}" for b in row]]
+                                 [[kind, layer + 1, *[f"{b:.2f}" for b in row]]
                                   for kind, table in entropy.items()
                                   for layer, row in enumerate(table)])
             + f"\n## Removing one head at a time\n\nGreedy BLEU on the first {count} test "
             f"pairs: {full:.2f} with every head. The five removals that cost most:\n\n"
             + lab.markdown_table(["attention", "layer", "head", "BLEU", "change"],
-                                 [[r["kind"], r["layer"], r["head"], f"{r['bleu']:.2f}",
+                                 [[r["kind"], r["layer"] + 1, r["head"] + 1, f"{r['bleu']:.2f}",
                                    f"{r['bleu'] - full:+.2f}"] for r in worst])
             + "\n![BLEU change per removed head](heads_ablation.png)\n\n"
             "## Attention as alignment (generated corpus, gold links)\n\n"
@@ -257,7 +257,7 @@ def _write(out, entropy, ablated, alignment, count, seed):
                                  [["GRU", "cross-attention",
                                    f"{alignment['gru']['alignment_accuracy']:.3f}",
                                    f"{alignment['gru']['aer']:.3f}"]]
-                                 + [["Transformer", f"layer {r['layer']} cross (heads averaged)",
+                                 + [["Transformer", f"layer {r['layer'] + 1} cross (heads averaged)",
                                      f"{r['alignment_accuracy']:.3f}", f"{r['aer']:.3f}"]
                                     for r in alignment["transformer"]]))
     print(lab.results_page(out, "heads", "What heads do", body, [seed]))
@@ -274,8 +274,9 @@ def entropy_figure(entropy: dict[str, np.ndarray]):
         for (layer, head), value in np.ndenumerate(table):
             ax.text(head, layer, f"{value:.1f}", ha="center", va="center", fontsize=8,
                     color="white" if value < top / 2 else "black")
-        ax.set_xticks(range(table.shape[1]))
-        ax.set_yticks(range(table.shape[0]))
+        # Layers and heads counted from 1, as in every figure and page of the package.
+        ax.set_xticks(range(table.shape[1]), labels=range(1, table.shape[1] + 1))
+        ax.set_yticks(range(table.shape[0]), labels=range(1, table.shape[0] + 1))
         ax.set_xlabel("head")
         ax.set_ylabel("layer")
         ax.set_title(f"{kind}-attention")
@@ -298,7 +299,7 @@ def ablation_figure(rows: list[dict]):
         heads = max(r["head"] for r in mine) + 1
         layers = max(r["layer"] for r in mine) + 1
         ax.set_xticks([layer * heads + (heads - 1) / 2 for layer in range(layers)],
-                      [f"layer {layer}" for layer in range(layers)])
+                      [f"layer {layer + 1}" for layer in range(layers)])
         ax.axhline(0, color="black", linewidth=0.8)
         ax.set_title(f"{kind}-attention")
         ax.set_xlabel(f"removed head ({heads} a layer)")
