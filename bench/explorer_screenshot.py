@@ -4,7 +4,7 @@ output token and saves the PNG.
 
 Usage: python bench/explorer_screenshot.py --run RUN --tutorial transformer
        --sentence "¿Todavía está en casa?" --out docs/images/explorer.png [--layer N]
-       [--head H|mean|all] [--map cross|encoder_self|decoder_self] [--hover-row I]
+       [--head H|mean|all] (H = 1 for the first head) [--map cross|encoder_self|decoder_self] [--hover-row I]
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def main() -> int:
     parser.add_argument("--out", required=True)
     parser.add_argument("--map", default="cross")
     parser.add_argument("--layer", help="1-based; default the last")
-    parser.add_argument("--head", default="0", help="0-based head, mean or all")
+    parser.add_argument("--head", default="1", help="head (1 = the first), mean or all")
     parser.add_argument("--hover-row", type=int, default=1)
     parser.add_argument("--size", default="1200,900")
     args = parser.parse_args()
@@ -57,7 +57,8 @@ def main() -> int:
         Select(browser.find_element(By.ID, "map")).select_by_value(args.map)
         if args.layer:
             Select(browser.find_element(By.ID, "layer")).select_by_value(str(int(args.layer) - 1))
-        Select(browser.find_element(By.ID, "head")).select_by_value(args.head)
+        Select(browser.find_element(By.ID, "head")).select_by_value(
+            str(int(args.head) - 1) if args.head.isdigit() else args.head)
         rows = browser.find_elements(By.CSS_SELECTOR, "#heatmap .token.row")
         if rows and args.head != "all":
             row = rows[min(args.hover_row, len(rows) - 1)]
