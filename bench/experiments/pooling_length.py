@@ -12,8 +12,17 @@ d_model 64, 4 heads) with [CLS] or mean pooling trains until validation loss sto
 (early stopping, patience 4, at most ``--epochs``), for several seeds (each draws its own
 split and weights); test accuracy against L.
 
+``--task marked``: contrary evidence. Each input holds three key phrases, each at its own
+sentence boundary, of random labels; one of them follows the marker word "notice", and the
+label is the marked phrase's. The other two are evidence a mean pools in and [CLS] can
+ignore. Counting person against animal words (the majority of the three) is right 75% of
+the time, the yardstick a model that cannot find the marked phrase reaches. It writes
+``pooling_marked.md`` and ``.png``.
+
     python bench/experiments/pooling_length.py --filler ../shared/data/spa-eng/spa_train.txt \\
         --seeds 0 1 2
+    python bench/experiments/pooling_length.py --filler ../shared/data/spa-eng/spa_train.txt \
+        --task marked --seeds 0 1 2
     python bench/experiments/pooling_length.py --quick      # seconds, generated filler
 """
 
@@ -31,21 +40,48 @@ POOLINGS = ("cls", "mean")
 
 
 FUNCTION_WORDS = {"the", "a", "an", "in", "at", "on", "near", "behind"}
+MARKER = "notice"
+TASKS = ("single", "marked")
 
 
-def labeled_sentences(args) -> tuple[list[str], list[int]]:
-    """``--examples`` key phrases and their labels (1: a person, 0: an animal), balanced."""
+def _phrase(rng: random.Random, label: int) -> str:
     from common.data.classification import ADJECTIVES, ANIMALS, PEOPLE, PLACES
 
+    noun = rng.choice(PEOPLE if label else ANIMALS)
+    adjective = f"{rng.choice(ADJECTIVES)} " if rng.random() < 0.5 else ""
+    return f"the {adjective}{noun} {rng.choice(PLACES)}"
+
+
+def labeled_sentences(args) -> tuple[list[list[str]], list[int]]:
+    """``--examples`` inputs, each a list of key phrases, and their labels (1: a person, 0:
+    an animal), balanced. ``single``: one phrase; ``marked``: three of random labels, the
+    label that of the one after the marker word."""
     rng = random.Random(0)
     texts, labels = [], []
     for index in range(args.examples):
         label = index % 2
-        noun = rng.choice(PEOPLE if label else ANIMALS)
-        adjective = f"{rng.choice(ADJECTIVES)} " if rng.random() < 0.5 else ""
-        texts.append(f"the {adjective}{noun} {rng.choice(PLACES)}")
+        if args.task == "single":
+            texts.append([_phrase(rng, label)])
+        else:
+            others = [_phrase(rng, rng.randrange(2)) for _ in range(2)]
+            phrases = [f"{MARKER} {_phrase(rng, label)}", *others]
+            rng.shuffle(phrases)
+            texts.append(phrases)
         labels.append(label)
     return texts, labels
+
+
+def majority_accuracy(texts: list[list[str]], labels: list[int]) -> float:
+    """How often the majority of the phrases' labels (person words against animal words)
+    is the label: what a model that cannot tell which phrase is marked can reach."""
+    from common.data.classification import PEOPLE
+
+    people = set(PEOPLE)
+    right = 0
+    for phrases, label in zip(texts, labels, strict=True):
+        votes = [int(any(w in people for w in p.split())) for p in phrases]
+        right += int(2 * sum(votes) > len(votes)) == label
+    return right / len(labels)
 
 
 def filler_sentences(args, texts) -> list[list[str]]:
@@ -61,26 +97,36 @@ def filler_sentences(args, texts) -> list[list[str]]:
         from common.data.pairs import load_pairs
 
         english = load_pairs(args.filler).english
-    task_words = ({w for t in texts for w in t.split()} | set(PEOPLE) | set(ANIMALS)
-                  ) - FUNCTION_WORDS
+    task_words = ({w for t in texts for p in t for w in p.split()} | set(PEOPLE)
+                  | set(ANIMALS) | {MARKER}) - FUNCTION_WORDS
     cleaned = [re.sub(r"[^a-z' ]+", " ", e.lower()).split() for e in english]
     return [words for words in cleaned if words and not task_words & set(words)]
 
 
 def padded(texts, filler, length: int, seed: int) -> list[str]:
-    """Each text hidden among filler sentences: ``length`` - 1 tokens in all (room for
-    [CLS]); the text whole, at a random sentence boundary."""
+    """Each text (a string, or a list of phrases) hidden among filler sentences: ``length``
+    - 1 tokens in all (room for [CLS]); each phrase whole, at a random sentence boundary,
+    the phrases in their order."""
     rng = random.Random(seed)
     out = []
     for text in texts:
-        words = text.split()[: length - 1]
-        room = length - 1 - len(words)
-        before, after = [], []
+        phrases = [p.split() for p in ([text] if isinstance(text, str) else text)]
+        room = length - 1 - sum(len(p) for p in phrases)
+        if room < 0:
+            raise ValueError(f"{length} tokens cannot hold {text!r}")
+        sentences = []
         while room > 0:
             sentence = rng.choice(filler)[:room]
-            (before if rng.random() < 0.5 else after).append(sentence)
+            sentences.append(sentence)
             room -= len(sentence)
-        out.append(" ".join(sum(before, []) + words + sum(after, [])))
+        # The phrases go between filler sentences at random boundaries, in order.
+        slots = sorted(rng.randrange(len(sentences) + 1) for _ in phrases)
+        pieces, taken = [], 0
+        for slot, phrase in zip(slots, phrases, strict=True):
+            pieces += sentences[taken:slot] + [phrase]
+            taken = slot
+        pieces += sentences[taken:]
+        out.append(" ".join(sum(pieces, [])))
     return out
 
 
@@ -93,18 +139,23 @@ def main(argv=None) -> int:
     parser.add_argument("--lengths", type=int, nargs="+",
                         help=f"input lengths, tokens (default {' '.join(map(str, LENGTHS))}; "
                         "16 48 with --quick)")
+    parser.add_argument("--task", choices=TASKS, default="single",
+                        help="single: one key phrase; marked: three, the label the marked "
+                        "one's (contrary evidence)")
     parser.set_defaults(epochs=12)
     args = lab.parse(parser, argv)
     if not args.quick and not args.filler:
         raise SystemExit("the full setting needs --filler PATH (English<TAB>Spanish pairs)")
     args.examples = args.examples or (300 if args.quick else 2000)
-    args.lengths = args.lengths or ([16, 48] if args.quick else list(LENGTHS))
+    shortest = 16 if args.task == "single" else 32  # three phrases need about 20 tokens
+    args.lengths = args.lengths or ([shortest, 48] if args.quick else
+                                    [n for n in LENGTHS if n >= shortest])
     from classify.config import TextConfig
     from classify.evaluate import evaluate
     from classify.train import load_run, train
     from common.files import atomic_write_text
 
-    work = lab.work_folder(args, "pooling")
+    work = lab.work_folder(args, "pooling" if args.task == "single" else "pooling-marked")
     texts, labels = labeled_sentences(args)
     filler = filler_sentences(args, texts)
     results = []
@@ -130,11 +181,23 @@ def main(argv=None) -> int:
                        "test_accuracy": round(metrics["test_accuracy"], 4)}
                 results.append(row)
                 lab.emit({"experiment": "pooling_length", **row})
-    _write(Path(args.out), results, args)
+    _write(Path(args.out), results, args,
+           majority_accuracy(texts, labels) if args.task == "marked" else None)
     return 0
 
 
-def _write(out, results, args):
+def _interval(values: list[float]) -> tuple[float, float]:
+    """The mean's 95% interval over seeds (Student's t); the mean itself with one seed."""
+    from scipy import stats
+
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return mean, mean
+    half = stats.t.ppf(0.975, len(values) - 1) * statistics.stdev(values) / len(values) ** 0.5
+    return max(mean - half, 0.0), min(mean + half, 1.0)  # an accuracy stays in [0, 1]
+
+
+def _write(out, results, args, majority: float | None = None):
     from matplotlib.figure import Figure
 
     from common.plotting import save_figure
@@ -143,37 +206,54 @@ def _write(out, results, args):
     ax = fig.add_subplot()
     table = []
     for pooling in POOLINGS:
-        means, spreads = [], []
+        means, low, high = [], [], []
         for length in args.lengths:
             values = [r["test_accuracy"] for r in results
                       if r["pooling"] == pooling and r["length"] == length]
-            mean = statistics.fmean(values)
-            spread = statistics.stdev(values) if len(values) > 1 else 0.0
+            mean, (lo, hi) = statistics.fmean(values), _interval(values)
             means.append(mean)
-            spreads.append(spread)
-            table.append([length, pooling, f"{mean:.3f} ± {spread:.3f}",
-                          f"{min(values):.3f}", f"{max(values):.3f}", len(values)])
-        ax.errorbar(args.lengths, means, yerr=spreads, marker="o", capsize=3,
+            low.append(mean - lo)
+            high.append(hi - mean)
+            table.append([length, pooling, f"{mean:.3f}", f"[{lo:.3f}, {hi:.3f}]",
+                          ", ".join(f"{v:.3f}" for v in values)])
+        ax.errorbar(args.lengths, means, yerr=[low, high], marker="o", capsize=3,
                     label=f"{pooling} pooling")
     ax.set_xscale("log", base=2)
     ax.set_xticks(args.lengths, [str(n) for n in args.lengths])
     ax.axhline(0.5, color="0.5", linestyle=":", label="chance")
+    if majority is not None:
+        ax.axhline(majority, color="tab:red", linestyle="--",
+                   label=f"majority of the phrases ({majority:.2f})")
     ax.set_ylim(0.4, 1.02)
-    ax.set_xlabel("input length, tokens (the sentence plus neutral filler)")
-    ax.set_ylabel("test accuracy (mean ± std over seeds)")
-    ax.set_title("[CLS] vs mean pooling as inputs grow")
-    ax.legend()
-    save_figure(fig, out / "pooling_length.png")
+    ax.set_xlabel("input length, tokens (the phrases plus neutral filler)")
+    ax.set_ylabel("test accuracy (mean, 95% interval over seeds)")
+    ax.set_title("[CLS] vs mean pooling as inputs grow"
+                 + (": the marked phrase among three" if args.task == "marked" else ""))
+    ax.legend(fontsize=8)
+    name = "pooling_length" if args.task == "single" else "pooling_marked"
+    save_figure(fig, out / f"{name}.png")
     filler = "generated English" if args.quick else "English sentences of the spa-eng pairs"
-    body = (f"{args.examples} key phrases (a person or an animal somewhere; label: which), "
-            f"each hidden among neutral filler sentences ({filler} that use none of the "
+    if args.task == "single":
+        what = (f"{args.examples} key phrases (a person or an animal somewhere; label: which), "
+                "each hidden")
+        title = "[CLS] vs mean pooling by input length"
+    else:
+        what = (f"{args.examples} inputs of three key phrases each (a person or an animal "
+                f"somewhere, labels drawn at random), one of them after the marker word "
+                f"\"{MARKER}\" (label: the marked phrase's), each phrase hidden at its own "
+                "sentence boundary")
+        title = "[CLS] vs mean pooling with contrary evidence: the marked phrase among three"
+    body = (f"{what} among neutral filler sentences ({filler} that use none of the "
             "phrases' words) up to the input length; split 70/10/20; each seed draws its own "
-            "split and weights; early stopping on validation loss (patience 4).\n\n"
-            + lab.markdown_table(["tokens", "pooling", "test accuracy, mean ± std", "min",
-                                  "max", "seeds"], table)
-            + "\n![accuracy by input length](pooling_length.png)\n")
-    print(lab.results_page(out, "pooling_length", "[CLS] vs mean pooling by input length",
-                           body, args.seeds))
+            "split and weights; early stopping on validation loss (patience 4). The interval "
+            "is the mean's over seeds (Student's t, 95%).\n\n"
+            + (f"The majority of the three phrases' labels is the answer for {majority:.3f} "
+               "of the inputs: what a model reaches that counts people against animals "
+               "without finding the marked phrase.\n\n" if majority is not None else "")
+            + lab.markdown_table(["tokens", "pooling", "test accuracy, mean",
+                                  "95% interval", "each seed"], table)
+            + f"\n![accuracy by input length]({name}.png)\n")
+    print(lab.results_page(out, name, title, body, args.seeds))
 
 
 if __name__ == "__main__":

@@ -200,3 +200,23 @@ def test_sst2_whole_sentences_and_accuracy_interval(tmp_path, capsys):
     assert extra > 0 and pretrained_on == extra + int(0.7 * labeled)  # + the training split
     page = (tmp_path / "sst2.md").read_text()
     assert "| bert + English |" in page and "- Seeds: 0" in page
+
+
+def test_the_marked_task_hides_three_phrases_and_labels_the_marked_one():
+    import argparse
+
+    args = argparse.Namespace(examples=40, task="marked")
+    texts, labels = pooling_length.labeled_sentences(args)
+    assert all(len(phrases) == 3 for phrases in texts) and sum(labels) == 20
+    from common.data.classification import PEOPLE
+
+    for phrases, label in zip(texts, labels, strict=True):
+        (marked,) = [p for p in phrases if p.startswith(pooling_length.MARKER + " ")]
+        assert int(any(w in PEOPLE for w in marked.split())) == label
+    # The majority of the three agrees with the label only where the other two allow it.
+    assert 0.6 < pooling_length.majority_accuracy(texts, labels) < 0.95
+    filler = [["the", "train", "left"], ["it", "rained"], ["we", "met", "at", "noon"]]
+    for text, out in zip(texts, pooling_length.padded(texts, filler, 40, seed=2), strict=True):
+        assert len(out.split()) == 39
+        positions = [f" {out} ".index(f" {p} ") for p in text]
+        assert positions == sorted(positions)  # each phrase whole, in its order
