@@ -4,7 +4,8 @@ output token and saves the PNG.
 
 Usage: python bench/explorer_screenshot.py --run RUN --tutorial transformer
        --sentence "¿Todavía está en casa?" --out docs/images/explorer.png [--layer N]
-       [--head H|mean|all] (H = 1 for the first head) [--map cross|encoder_self|decoder_self] [--hover-row I]
+       [--head H|mean|all] [--map cross|encoder_self|decoder_self] [--hover-row I]
+       (layers and heads counted from 1)
 """
 
 from __future__ import annotations

@@ -257,7 +257,8 @@ def _write(out, entropy, ablated, alignment, count, seed):
                                  [["GRU", "cross-attention",
                                    f"{alignment['gru']['alignment_accuracy']:.3f}",
                                    f"{alignment['gru']['aer']:.3f}"]]
-                                 + [["Transformer", f"layer {r['layer'] + 1} cross (heads averaged)",
+                                 + [["Transformer",
+                                     f"layer {r['layer'] + 1} cross (heads averaged)",
                                      f"{r['alignment_accuracy']:.3f}", f"{r['aer']:.3f}"]
                                     for r in alignment["transformer"]]))
     print(lab.results_page(out, "heads", "What heads do", body, [seed]))
