@@ -269,6 +269,14 @@ examples, references = lesson.held_out(result.data)
 lesson.show_translations(translator, examples, references)
 
 # %% [markdown]
+# The outputs are in the published tutorial's text form: lowercase, accents and
+# apostrophes removed, punctuation split off ("im not a ..." for "I'm not a ..."); the
+# Transformer of tutorial 2 keeps them. At the `real` scale the GRU also shows two classic
+# failures of a small seq2seq model: it repeats itself ("i said i said tom": nothing in the
+# model tracks which source words it has already translated), and it swaps a rare word for
+# a frequent one it knows ("racist" for *rebelde*, "created" for *mueve*).
+
+# %% [markdown]
 # The attention weights of each output token form one row of a heatmap: the columns are
 # the source tokens, and each row sums to 1. The lecture's example is "¿Todavía está en
 # casa?" ("Is he still at home?"), read off the published tutorial's plot as *todavía*
@@ -297,6 +305,13 @@ lesson.show(sentence_figure(translator, sentence), "01_attention")
 # Attention weights show what the model read when it wrote each word, which often matches
 # a human alignment but need not: the decoder's own state also carries what it has already
 # read.
+#
+# At the `real` scale the output "he" looks mostly at *todavía* (0.60), and so does
+# "still". "he" has no counterpart in the Spanish: the subject is left out, carried only
+# by the verb's ending (*está*: he, she, it or formal you). With no source word to read,
+# the decoder's query lands on the first content word of the clause, just as the published
+# tutorial's plot, read in the lecture, pairs *todavía* with "you". The heatmap is not an
+# alignment where the source has nothing to align with.
 #
 # ## Exercise: why divide by $\sqrt{d_k}$?
 #

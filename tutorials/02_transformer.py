@@ -35,7 +35,6 @@ import tensorflow as tf
 from common.decoding import teacher_forced_input
 from common.masks import causal_mask
 from common.plotting import (
-    attention_figure,
     attention_heads_figure,
     history_figure,
     positional_encoding_figure,
@@ -227,13 +226,21 @@ weights, head_outputs = heads_by_hand(attention, x, x)
 _, layer_scores = encoder_layer(states[0], return_attention_scores=True)
 lesson.check("encoder layer 1, head 1: weights by hand == layer", weights[0],
              layer_scores[0, 0], atol=1e-4)
-lesson.show(attention_figure(weights[0], pieces, pieces,
-                             title=f"encoder layer 1, head 1: {sentence}"),
-            "02_self_attention_head")
+lesson.show(attention_heads_figure(weights, pieces, pieces,
+                                   title=f"encoder layer 1, every head, by hand: {sentence}"),
+            "02_self_attention_layer_1")
+_, second_scores = model.encoder.encoder_layers[1](states[1], return_attention_scores=True)
+lesson.show(attention_heads_figure(second_scores[0].numpy(), pieces, pieces,
+                                   title=f"encoder layer 2, every head: {sentence}"),
+            "02_self_attention_layer_2")
 
 # %% [markdown]
-# Each row is one piece's query, and sums to 1 over the pieces it reads. The next section
-# puts the heads together.
+# Each row is one piece's query, and sums to 1 over the pieces it reads. In the model
+# trained at the `real` scale every head of layer 1 puts nearly all its weight on `[START]`:
+# each piece reads almost the same vector, so layer 1 adds almost no context (it still
+# transforms each piece on its own, through the feed-forward network). Layer 2's heads
+# spread their weight over the sentence: the mixing starts there. That is one trained
+# model's choice, not a law (`docs/experiments/heads.md` measures every head's spread).
 #
 # ## Heads and the output projection
 #
@@ -291,14 +298,16 @@ lesson.check("package MultiHeadAttention == keras.layers.MultiHeadAttention",
 # The lecture says each output of self-attention is "its own embedding, shaded by its
 # context". Two measurements on the trained encoder test that sentence.
 #
-# **Its own embedding.** Compare each piece's output of encoder layer 1 with every
-# piece's input (cosine similarity). If the output stays mostly its own, the diagonal is
-# the brightest cell of each row:
+# **Its own embedding.** Compare each piece's output at the top of the encoder (after all
+# its layers) with every piece's input to the encoder (embedding and position), by cosine
+# similarity. If each output stays mostly its own, the diagonal is the brightest cell of
+# each row:
 
 # %%
-similarity = own_input_similarity(states[0][0], states[1][0])
-lesson.show(token_matrix_figure(similarity, pieces, pieces, "input of encoder layer 1",
-                                "output of encoder layer 1", "cosine similarity",
+similarity = own_input_similarity(states[0][0], states[-1][0])
+lesson.show(token_matrix_figure(similarity, pieces, pieces, "the encoder's input",
+                                f"output of encoder layer {len(states) - 1}",
+                                "cosine similarity",
                                 title=f"each output against every input: {sentence}"),
             "02_own_input")
 
@@ -318,6 +327,15 @@ for n in range(1, len(held_states)):
           f"{own.mean():.1%} of {own.size:,} pieces")
 own = own_is_closest(held_states[0], held_states[-1], lengths, skip=1)
 print(f"top of the stack against the embeddings: closest to its own for {own.mean():.1%}")
+
+# %% [markdown]
+# At the `real` scale, every layer's output is closest to its own input for most pieces:
+# all but 2 of 4,861 in layer 1 (whose heads look at `[START]`), 98-100% in layers 2 and
+# 3, 83% in layer 4, the top. So the first half of the lecture's sentence holds: an output
+# stays recognizably its own piece, layer after layer. One reason is built in: the
+# residual connection adds each layer's input back to what attention computed. The shading
+# by context is largest in the top layer, where about one piece in six ends up closer to
+# another piece's input than to its own.
 
 # %% [markdown]
 # **Shaded by its context.** The same word in two sentences gets two outputs: its
@@ -367,9 +385,17 @@ if panels:
                 "02_senses")
 
 # %% [markdown]
-# Read the table by rows: the embedding column is 0.5 by construction, and the layers'
-# columns are how far the contextual outputs tell the senses apart. In the scatter plots
-# each point is one occurrence of the word; the embedding would be one single point.
+# Read the table by rows. The embedding column is 0.5 by construction. The input column
+# adds the position, which already tells some senses apart: *vino* meaning "came" mostly
+# comes second ("Tom vino ayer"), meaning "wine" later ("una copa de vino"). At the `real`
+# scale the encoder's layers add to that for *cerca* (0.59 at the input, 0.86 at the top),
+# *fue* (0.53 to 0.68) and *tiempo* (0.56 to 0.64), and little for *sobre* (0.55 to 0.58)
+# and *vino* (0.74 to 0.76). In the scatter plots each point is one occurrence of the word
+# (the embedding would be one single point); the senses pull apart without separating
+# cleanly. The verdict: context measurably moves a word's output towards its sense, mostly
+# in layers 2-4, but a nearest-mean reader does not sort every occurrence. Part of the
+# misses are the labels' (the reference may use "on" or "time" for another word), and part
+# are the model's: it was trained to translate for 15 minutes, not to sort senses.
 #
 # ## A whole encoder layer by hand
 #
@@ -524,6 +550,13 @@ lesson.check("the argmax at every step == the piece the translator wrote",
              probabilities[:steps].argmax(-1), output_ids[0, :steps], atol=0)
 
 # %% [markdown]
+# At the `real` scale the model writes "Is it still at home?", where the reference says
+# "Is he still at home?". The second step shows why: Spanish drops the subject, and *está*
+# is "he is", "she is", "it is" or "you are" (formal); the model gives "it" 0.43, "he"
+# 0.37 and "she" 0.10, and greedy decoding takes the first. Nothing in the sentence
+# decides; a person would ask, or read the conversation around it.
+
+# %% [markdown]
 # ## Translating, and every head of a layer
 #
 # Four held-out sentences, with their reference, the greedy translation and the
@@ -532,6 +565,14 @@ lesson.check("the argmax at every step == the piece the translator wrote",
 # %%
 examples, references = lesson.held_out(result.data)
 lesson.show_translations(translator, examples, references)
+
+# %% [markdown]
+# Odd outputs at the `real` scale, and where they come from: names come out lowercase
+# ("I miss tom."), because the vocabularies are built from lowercased text. A rare word can
+# come out as an invented one ("I'm not a reflepe." for *rebelde*): the decoder writes
+# English WordPiece pieces one at a time, so where it is unsure of a rare word it can chain
+# pieces that make no English word. Beam search keeps several hypotheses, but scores them
+# with the same model and often invents too.
 
 # %%
 maps = attention_maps(translator, sentence)

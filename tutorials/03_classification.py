@@ -15,12 +15,13 @@
 #
 # A translator needs an encoder and a decoder; a classifier needs only the encoder, and one
 # vector per input for its last layer to read. This tutorial asks how to get that vector
-# (a mean over the positions, or a [CLS] token), shows that without positions the encoder
+# (a mean over the positions, or a **[CLS] token**), shows that without positions the encoder
 # cannot tell word order, then looks at BERT's pretraining and at the Vision Transformer,
 # which classifies images with the same encoder.
 #
 # `TUTORIAL_SCALE`: `tiny` (seconds), `demo` (the demo's presets, minutes), `real` (the
-# base presets; the text models on SST-2's `train.tsv` from `TUTORIAL_DATA`).
+# base presets; the text models on SST-2's `train.tsv` from `TUTORIAL_DATA`). Terms in
+# **bold** are explained in the [glossary](../glossary.md).
 
 # %%
 import keras
@@ -133,11 +134,11 @@ lesson.show_png(lesson.ROOT / "docs" / "experiments" / "pooling_length.png")
 # ## BERT: masked words first, labels later
 #
 # Labels are expensive, unlabeled text is not. BERT pretrains its encoder to fill in
-# hidden words, then fine-tunes it with a classifier head on the few labels there are.
-# Each pretraining batch chooses 15% of the tokens; of the chosen, 80% become `[MASK]`,
-# 10% a random word and 10% stay unchanged, and the model must predict the original at
-# every chosen position (so it cannot learn that only `[MASK]` positions matter). On one
-# sentence:
+# hidden words (a **masked language model**), then fine-tunes it with a classifier head
+# on the few labels there are. Each pretraining batch chooses 15% of the tokens; of the
+# chosen, 80% become `[MASK]`, 10% a random word and 10% stay unchanged, and the model must
+# predict the original at every chosen position (so it cannot learn that only `[MASK]`
+# positions matter). On one sentence:
 
 # %%
 vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[MASK]", "the", "old", "teacher", "chased",
