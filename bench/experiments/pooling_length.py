@@ -13,10 +13,10 @@ d_model 64, 4 heads) with [CLS] or mean pooling trains until validation loss sto
 split and weights); test accuracy against L.
 
 ``--task marked``: contrary evidence. Each input holds three key phrases, each at its own
-sentence boundary, of random labels; one of them follows the marker word "notice", and the
-label is the marked phrase's. The other two are evidence a mean pools in and [CLS] can
-ignore. Counting person against animal words (the majority of the three) is right 75% of
-the time, the yardstick a model that cannot find the marked phrase reaches. It writes
+sentence boundary, of random labels; in one of them the marker word "notice" stands right
+before the noun, and the label is that phrase's. The other two are evidence a mean pools in
+and [CLS] can ignore. Counting person against animal words (the majority of the three) is
+right 75% of the time, the yardstick a model that cannot find the marked phrase reaches. It writes
 ``pooling_marked.md`` and ``.png``.
 
     python bench/experiments/pooling_length.py --filler ../shared/data/spa-eng/spa_train.txt \\
@@ -44,12 +44,14 @@ MARKER = "notice"
 TASKS = ("single", "marked")
 
 
-def _phrase(rng: random.Random, label: int) -> str:
+def _phrase(rng: random.Random, label: int, marked: bool = False) -> str:
+    """A key phrase; ``marked``: the marker word right before its noun."""
     from common.data.classification import ADJECTIVES, ANIMALS, PEOPLE, PLACES
 
     noun = rng.choice(PEOPLE if label else ANIMALS)
     adjective = f"{rng.choice(ADJECTIVES)} " if rng.random() < 0.5 else ""
-    return f"the {adjective}{noun} {rng.choice(PLACES)}"
+    marker = f"{MARKER} " if marked else ""
+    return f"the {adjective}{marker}{noun} {rng.choice(PLACES)}"
 
 
 def labeled_sentences(args) -> tuple[list[list[str]], list[int]]:
@@ -64,7 +66,7 @@ def labeled_sentences(args) -> tuple[list[list[str]], list[int]]:
             texts.append([_phrase(rng, label)])
         else:
             others = [_phrase(rng, rng.randrange(2)) for _ in range(2)]
-            phrases = [f"{MARKER} {_phrase(rng, label)}", *others]
+            phrases = [_phrase(rng, label, marked=True), *others]
             rng.shuffle(phrases)
             texts.append(phrases)
         labels.append(label)
@@ -239,9 +241,9 @@ def _write(out, results, args, majority: float | None = None):
         title = "[CLS] vs mean pooling by input length"
     else:
         what = (f"{args.examples} inputs of three key phrases each (a person or an animal "
-                f"somewhere, labels drawn at random), one of them after the marker word "
-                f"\"{MARKER}\" (label: the marked phrase's), each phrase hidden at its own "
-                "sentence boundary")
+                f"somewhere, labels drawn at random), one of them with the marker word "
+                f"\"{MARKER}\" right before its noun (label: the marked phrase's), each "
+                "phrase hidden at its own sentence boundary")
         title = "[CLS] vs mean pooling with contrary evidence: the marked phrase among three"
     body = (f"{what} among neutral filler sentences ({filler} that use none of the "
             "phrases' words) up to the input length; split 70/10/20; each seed draws its own "

@@ -211,8 +211,9 @@ def test_the_marked_task_hides_three_phrases_and_labels_the_marked_one():
     from common.data.classification import PEOPLE
 
     for phrases, label in zip(texts, labels, strict=True):
-        (marked,) = [p for p in phrases if p.startswith(pooling_length.MARKER + " ")]
-        assert int(any(w in PEOPLE for w in marked.split())) == label
+        (marked,) = [p for p in phrases if f" {pooling_length.MARKER} " in p]
+        words = marked.split()
+        assert int(words[words.index(pooling_length.MARKER) + 1] in PEOPLE) == label
     # The majority of the three agrees with the label only where the other two allow it.
     assert 0.6 < pooling_length.majority_accuracy(texts, labels) < 0.95
     filler = [["the", "train", "left"], ["it", "rained"], ["we", "met", "at", "noon"]]
