@@ -94,10 +94,13 @@ def attention_heads_figure(
     key_tokens: Sequence[str],
     query_tokens: Sequence[str],
     title: str | None = None,
+    query_label: str = "query token",
+    key_label: str = "key token",
 ) -> Figure:
     """One heatmap per head: ``scores`` is (heads, len(query_tokens), len(key_tokens)).
 
-    Keys on x, queries on y in every panel; each head is free to learn its own pattern.
+    Keys on x, queries on y in every panel (``key_label``, ``query_label`` name them); each
+    head is free to learn its own pattern. Heads are numbered from 1.
     """
     scores = np.asarray(scores, dtype=np.float32)
     heads = scores.shape[0]
@@ -120,9 +123,9 @@ def attention_heads_figure(
         ax.set_yticks(y_positions, labels=y_labels, fontsize=8)
         ax.set_title(f"head {head + 1}", fontsize=9)
         if head % columns == 0:
-            ax.set_ylabel("query token" + y_note)
+            ax.set_ylabel(query_label + y_note)
         if head >= heads - columns:
-            ax.set_xlabel("key token" + x_note)
+            ax.set_xlabel(key_label + x_note)
     fig.colorbar(image, ax=axes, shrink=0.8, label="attention weight")
     if title:
         fig.suptitle(title, fontsize=10)
@@ -252,7 +255,7 @@ def positional_encoding_figure(encoding: np.ndarray, near: int = 50) -> Figure:
     left.set_title(f"encodings of positions 0-{near - 1}")
     fig.colorbar(image, ax=left, shrink=0.8, label="value")
     image = middle.imshow(normed[:near] @ normed[:near].T, cmap="viridis", aspect="equal",
-                          interpolation="nearest")
+                          interpolation="nearest", vmin=0.0, vmax=1.0)  # 0: unrelated
     middle.set_xlabel("position")
     middle.set_ylabel("position")
     middle.set_title(f"cosine similarity, positions 0-{near - 1}")

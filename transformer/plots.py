@@ -98,7 +98,8 @@ def cross_attention_figure(maps: dict, sentence: str, layer: int = -1):
     return attention_heads_figure(
         maps["decoder_cross"][layer], maps["source_tokens"], maps["output_tokens"],
         title=f"decoder layer {layer % layers + 1} of {layers} cross-attention: {sentence} → "
-              f"{maps['translation']}")
+              f"{maps['translation']}",
+        query_label="piece written (its query)", key_label="source piece (key, value)")
 
 
 def plot_sentence(run_dir: str | os.PathLike, sentence: str, layer: int | None = None,

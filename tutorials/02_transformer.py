@@ -104,6 +104,10 @@ for d in (1, 5, 20, 100, 1000):
     print(f"distance {d:>4}: cosine similarity {similarity[d]:.3f}")
 print(f"beyond distance 100 it stays between {similarity[100:].min():.3f} and "
       f"{similarity[100:].max():.3f}")
+narrow = positional_encoding(2048, 128)  # the width of this tutorial's model
+narrow_similarity = narrow @ narrow[0] / (narrow[0] @ narrow[0])
+print("at depth 128:", ", ".join(f"distance {d}: {narrow_similarity[d]:.3f}"
+                                 for d in (1, 5, 20, 100, 1000)))
 
 # %% [markdown]
 # The similarity drops fast over the first few positions, then slowly and about evenly for
@@ -131,9 +135,12 @@ lesson.show_png(lesson.ROOT / "docs" / "experiments" / "positions.png")
 # The rest of the tutorial opens up one trained model. It is the published tutorial's
 # Transformer at the `real` scale: N = 4 layers in the encoder and 4 in the decoder, width
 # $d$ = 128 (`hidden_dim`, the tutorial's `d_model`), 8 heads, a feed-forward inner width
-# of 512 (`intermediate_dim`, the tutorial's `dff`), WordPiece vocabularies of about 8,000
-# pieces a language. It learns from the Spanish-English pairs by **teacher forcing**, its
-# learning rate grows during a **warm-up** and then decays.
+# of 512 (`intermediate_dim`, the tutorial's `dff`), **WordPiece** vocabularies of at most
+# 8,000 pieces a language (the builder keeps fewer where the text needs fewer). It learns
+# from the Spanish-English pairs by **teacher forcing**, its learning rate grows during a
+# **warm-up** and then decays; at the `real` scale a 15-minute limit stops it, and the
+# weights it keeps are the average of its last epochs' (checkpoint averaging), which
+# scored better on the validation pairs than any single epoch.
 
 # %%
 if lesson.SCALE == "tiny":
@@ -154,21 +161,33 @@ result = lesson.train_or_resume(train, config, lesson.run_dir("transformer"))
 translator = load_translator(result.run_dir)
 model = translator.model
 spanish_held_out, english_held_out = result.data.part("test")
+state = RunFolder(result.run_dir).read_state()
+kept = (f"the average of its last {state.averaged_epochs} epochs' weights"
+        if getattr(state, "averaged_epochs", 0) else f"the weights of epoch {result.best_epoch}")
 print(f"trained for {result.epochs_done} epochs on {len(result.data.splits.train):,} "
-      f"sentence pairs; kept the weights of epoch {result.best_epoch}")
+      f"sentence pairs; the model uses {kept}")
+print(f"WordPiece pieces: {translator.source_tokenizer.size:,} Spanish, "
+      f"{translator.target_tokenizer.size:,} English")
 history = RunFolder(result.run_dir).history()
 lesson.show(history_figure({k: history[k] for k in ("loss", "val_loss", "masked_accuracy",
                                                     "val_masked_accuracy")},
                            title="Transformer translator"), "02_history")
 
 # %% [markdown]
+# The validation curves lie above the training ones (a lower loss, a higher accuracy of
+# the next piece, padding not counted) because training runs with dropout, which switches
+# off a tenth of the activations at random, and validation runs without it.
+#
 # The whole model as the paper draws it, read off the trained model: each box names the
-# class that computes it and its file. The paper's figure writes "Nx" beside each stack:
+# class that computes it and its file (N counted from the trained model's own lists of
+# layers). The paper's figure writes "Nx" beside each stack:
 # **N is the height of each stack**, the number of layers in the encoder and, separately,
 # in the decoder, not a number of repetitions of the whole model. The encoder's last layer
 # feeds every decoder layer: each one's cross-attention reads the same encoder output.
 
 # %%
+print("N =", len(model.encoder.encoder_layers), "encoder layers and",
+      len(model.decoder.decoder_layers), "decoder layers")
 lesson.show(architecture_figure(describe(model)), "02_architecture")
 
 # %% [markdown]
@@ -236,8 +255,9 @@ lesson.show(attention_heads_figure(second_scores[0].numpy(), pieces, pieces,
 
 # %% [markdown]
 # Each row is one piece's query, and sums to 1 over the pieces it reads. In the model
-# trained at the `real` scale every head of layer 1 puts nearly all its weight on `[START]`:
-# each piece reads almost the same vector, so layer 1 adds almost no context (it still
+# trained at the `real` scale nearly every head of layer 1 puts nearly all its weight on
+# `[START]` (head 4 keeps a piece on itself): each piece reads almost the same vector, so
+# layer 1 adds almost no context (it still
 # transforms each piece on its own, through the feed-forward network). Layer 2's heads
 # spread their weight over the sentence: the mixing starts there. That is one trained
 # model's choice, not a law (`docs/experiments/heads.md` measures every head's spread).
@@ -301,7 +321,8 @@ lesson.check("package MultiHeadAttention == keras.layers.MultiHeadAttention",
 # **Its own embedding.** Compare each piece's output at the top of the encoder (after all
 # its layers) with every piece's input to the encoder (embedding and position), by cosine
 # similarity. If each output stays mostly its own, the diagonal is the brightest cell of
-# each row:
+# each row. It is, for every piece but `[START]`, whose output has moved away from its
+# input altogether (the heads use it as a place to park, see the figures above):
 
 # %%
 similarity = own_input_similarity(states[0][0], states[-1][0])
@@ -324,16 +345,17 @@ held_states = encoder_states(model.encoder, ids)
 for n in range(1, len(held_states)):
     own = own_is_closest(held_states[n - 1], held_states[n], lengths, skip=1)
     print(f"encoder layer {n}: the output is closest to its own input for "
-          f"{own.mean():.1%} of {own.size:,} pieces")
+          f"{own.sum():,} of {own.size:,} pieces ({own.mean():.1%})")
 own = own_is_closest(held_states[0], held_states[-1], lengths, skip=1)
-print(f"top of the stack against the embeddings: closest to its own for {own.mean():.1%}")
+print(f"top of the stack against the encoder's input (embedding and position): "
+      f"{own.sum():,} of {own.size:,} ({own.mean():.1%})")
 
 # %% [markdown]
 # At the `real` scale, every layer's output is closest to its own input for most pieces:
 # all but 2 of 4,861 in layer 1 (whose heads look at `[START]`), 98-100% in layers 2 and
 # 3, 83% in layer 4, the top. So the first half of the lecture's sentence holds: an output
 # stays recognizably its own piece, layer after layer. One reason is built in: the
-# residual connection adds each layer's input back to what attention computed. The shading
+# **residual connection** adds each layer's input back to what attention computed. The shading
 # by context is largest in the top layer, where about one piece in six ends up closer to
 # another piece's input than to its own.
 
@@ -345,7 +367,9 @@ print(f"top of the stack against the embeddings: closest to its own for {own.mea
 # *fue* "was" or "went". The held-out pairs label each occurrence by the English word the
 # reference uses. For each word the same number of occurrences of each sense is taken, so
 # a vector that knows nothing scores 0.5, and each occurrence is assigned to the sense whose
-# other occurrences' mean it is nearest to. The word's embedding, the same vector every
+# other occurrences' mean it is nearest to. The last column is the same reader on the top
+# layer with the senses shuffled: how far from 0.5 chance alone goes with this few
+# occurrences. The word's embedding, the same vector every
 # time, can only score 0.5; with positions added the input knows where the word sits.
 
 # %%
@@ -362,7 +386,7 @@ spanish_all, english_all = result.data.part("validation")
 spanish_all, english_all = spanish_all + spanish_held_out, english_all + english_held_out
 panels = []
 print(f"{'word':>8} {'senses':>26} {'embedding':>9} {'input':>6} "
-      + " ".join(f"layer {n}" for n in range(1, len(held_states))))
+      + " ".join(f"layer {n}" for n in range(1, len(held_states))) + "  shuffled")
 for word, senses in homographs.items():
     found, names = sense_examples(spanish_all, english_all, word, senses)
     piece = translator.source_tokenizer.encode(tf.constant([word]))[0].numpy()
@@ -374,9 +398,15 @@ for word, senses in homographs.items():
     embedding, vectors, rows = word_vectors(model.encoder, ids, int(piece[1]))
     labels = [names[r] for r in rows]
     scores = [sense_accuracy(v, labels) for v in [embedding, *vectors]]
+    # The noise floor: the top layer with the senses shuffled among the occurrences (the
+    # mean over 20 shufflings, and their spread): what the reader finds where there is
+    # nothing to find.
+    rng = np.random.default_rng(0)
+    floor = [sense_accuracy(vectors[-1], list(rng.permutation(labels))) for _ in range(20)]
     shown = ", ".join(f"{name} {count}" for name, count in counts.items())
     print(f"{word:>8} {shown:>26} {scores[0]:>9.2f} {scores[1]:>6.2f} "
-          + " ".join(f"{s:>7.2f}" for s in scores[2:]))
+          + " ".join(f"{s:>7.2f}" for s in scores[2:])
+          + f"  {np.mean(floor):.2f} ± {np.std(floor):.2f}")
     panels.append((f"{word}: top encoder layer", principal_plane(vectors[-1]), labels))
 if panels:
     lesson.show(scatter_panels_figure(panels, "first principal axis", "second principal axis",
@@ -477,7 +507,8 @@ print("weights:", weights.shape, "(batch, heads, target queries, source keys)")
 # %% [markdown]
 # ## A whole decoder layer by hand
 #
-# The trained model's greedy translation of our sentence, fed back as the decoder's input
+# The trained model's **greedy** translation of our sentence (the likeliest piece at each
+# step), fed back as the decoder's input
 # with `[START]` in front (teacher forcing: position $t$ reads the pieces before it and
 # must predict piece $t$):
 
@@ -519,6 +550,15 @@ lesson.check("decoder layer 1: cross-attention weights by hand == layer", cross_
              layer_cross[0], atol=1e-4)
 lesson.check("decoder layer 1 by hand (causal self-attention, cross-attention, FFN) == layer",
              out, layer_out[0], atol=1e-4)
+lesson.show(attention_heads_figure(cross_weights, pieces, target_pieces,
+                                   title=f"decoder layer 1 cross-attention, by hand: {sentence}",
+                                   query_label="decoder input (query)",
+                                   key_label="source piece (key, value)"),
+            "02_cross_attention_layer_1")
+
+# %% [markdown]
+# Each row is one decoder position: the piece it reads (`[START]`, then what was written so
+# far), asking which source pieces matter for the piece it must write next.
 
 # %% [markdown]
 # ## Linear + softmax: the next word
@@ -550,11 +590,11 @@ lesson.check("the argmax at every step == the piece the translator wrote",
              probabilities[:steps].argmax(-1), output_ids[0, :steps], atol=0)
 
 # %% [markdown]
-# At the `real` scale the model writes "Is it still at home?", where the reference says
-# "Is he still at home?". The second step shows why: Spanish drops the subject, and *está*
-# is "he is", "she is", "it is" or "you are" (formal); the model gives "it" 0.43, "he"
-# 0.37 and "she" 0.10, and greedy decoding takes the first. Nothing in the sentence
-# decides; a person would ask, or read the conversation around it.
+# At the `real` scale the model writes "Is it still at home?", where the TensorFlow
+# tutorial's translation is "Is he still at home?". The second step shows why: Spanish
+# drops the subject, and *está* is "he is", "she is", "it is" or "you are" (formal); the
+# model gives "it" 0.43, "he" 0.37 and "she" 0.10, and greedy decoding takes the first.
+# Nothing in the sentence decides; a person would ask, or read the conversation around it.
 
 # %% [markdown]
 # ## Translating, and every head of a layer
@@ -595,8 +635,9 @@ lesson.show(attention_heads_figure(maps["encoder_self"][-1], maps["source_tokens
 # `docs/experiments/heads.md` has the tables, command and seed): the mean **entropy** of
 # every head of the tutorial-size model, and the BLEU it keeps when one head is removed.
 # Heads differ in how they look (decoder self-attention focused, the upper encoder layers
-# spread wide), but the model loses no more than 1.6 BLEU without any one of its 96 heads:
-# no single head is needed.
+# spread wider than the first), and removing any one of the 96 heads changes BLEU by at most
+# 1.6, in either direction: some removals cost, others gain as much, so one head's part is
+# within the measurement's noise. No single head is needed.
 
 # %%
 lesson.show_png(lesson.ROOT / "docs" / "experiments" / "heads_entropy.png")
@@ -650,7 +691,7 @@ lesson.check("a lower temperature, a lower entropy (closer to greedy)",
 # depends only on distance. Self-attention is three projections of one sequence and the
 # formula of tutorial 1; multi-head attention runs several heads side by side and $W_O$
 # brings their concatenation back to the model's width. Each output stays closest to its
-# own input, and its context moves it enough to tell a word's senses apart. A layer is
+# own input, and its context moves it towards the word's sense in that sentence, partly. A layer is
 # attention and a feed-forward network, each with a residual connection and LayerNorm; the
 # causal mask keeps the decoder from reading ahead; cross-attention's queries are the
 # decoder's, its keys and values the encoder's; Linear + softmax turn the top decoder
