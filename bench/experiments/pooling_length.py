@@ -180,12 +180,22 @@ def main(argv=None) -> int:
                                   lambda m: None)
                 metrics = evaluate(load_run(run))
                 row = {"length": length, "pooling": pooling, "seed": seed,
-                       "test_accuracy": round(metrics["test_accuracy"], 4)}
+                       "test_accuracy": round(metrics["test_accuracy"], 4),
+                       "epochs_to_95": first_epoch_past(run, 0.95)}
                 results.append(row)
                 lab.emit({"experiment": "pooling_length", **row})
     _write(Path(args.out), results, args,
            majority_accuracy(texts, labels) if args.task == "marked" else None)
     return 0
+
+
+def first_epoch_past(run: Path, accuracy: float) -> int | None:
+    """The first epoch whose validation accuracy reached ``accuracy`` (None: never): how
+    fast a model learned, where several end at the same test accuracy."""
+    from common.run_folder import RunFolder
+
+    values = RunFolder(run).history().get("val_accuracy", [])
+    return next((epoch for epoch, value in enumerate(values, 1) if value >= accuracy), None)
 
 
 def _interval(values: list[float]) -> tuple[float, float]:
@@ -216,8 +226,11 @@ def _write(out, results, args, majority: float | None = None):
             means.append(mean)
             low.append(mean - lo)
             high.append(hi - mean)
+            epochs = [r["epochs_to_95"] for r in results
+                      if r["pooling"] == pooling and r["length"] == length]
             table.append([length, pooling, f"{mean:.3f}", f"[{lo:.3f}, {hi:.3f}]",
-                          ", ".join(f"{v:.3f}" for v in values)])
+                          ", ".join(f"{v:.3f}" for v in values),
+                          ", ".join("never" if e is None else str(e) for e in epochs)])
         ax.errorbar(args.lengths, means, yerr=[low, high], marker="o", capsize=3,
                     label=f"{pooling} pooling")
     ax.set_xscale("log", base=2)
@@ -253,7 +266,9 @@ def _write(out, results, args, majority: float | None = None):
                "of the inputs: what a model reaches that counts people against animals "
                "without finding the marked phrase.\n\n" if majority is not None else "")
             + lab.markdown_table(["tokens", "pooling", "test accuracy, mean",
-                                  "95% interval", "each seed"], table)
+                                  "95% interval", "each seed",
+                                  "first epoch at 0.95 validation accuracy, each seed"],
+                                 table)
             + f"\n![accuracy by input length]({name}.png)\n")
     print(lab.results_page(out, name, title, body, args.seeds))
 
