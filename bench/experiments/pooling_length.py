@@ -231,8 +231,13 @@ def _write(out, results, args, majority: float | None = None):
             table.append([length, pooling, f"{mean:.3f}", f"[{lo:.3f}, {hi:.3f}]",
                           ", ".join(f"{v:.3f}" for v in values),
                           ", ".join("never" if e is None else str(e) for e in epochs)])
-        ax.errorbar(args.lengths, means, yerr=[low, high], marker="o", capsize=3,
-                    label=f"{pooling} pooling")
+        shift = 0.99 if pooling == "cls" else 1.01  # side by side, on the log axis
+        bars = ax.errorbar([n * shift for n in args.lengths], means, yerr=[low, high],
+                           marker="o", capsize=3, label=f"{pooling} pooling, mean")
+        seeds = [(r["length"] * shift, r["test_accuracy"]) for r in results
+                 if r["pooling"] == pooling]
+        ax.scatter(*zip(*seeds, strict=True), s=14, alpha=0.5, color=bars[0].get_color(),
+                   label=f"{pooling} pooling, each seed")
     ax.set_xscale("log", base=2)
     ax.set_xticks(args.lengths, [str(n) for n in args.lengths])
     ax.axhline(0.5, color="0.5", linestyle=":", label="chance")
