@@ -9,6 +9,11 @@ only on pairs whose Spanish has at most ``--max-words`` words (15). They are the
 * real held-out pairs longer than any training sentence (16+ words);
 * test sentences joined two or more at a time into inputs of 16-25 and 26-40 words.
 
+A third model answers whether the no-attention model forgets long inputs or only learns
+more slowly: the same model without attention trained to its own convergence (early stopping
+on validation loss, patience 5, at most ``--converged-epochs``), beside the two trained for
+the same budget.
+
 The second half, unknown-word replacement: the attention model may write ``[UNK]``, which is
 replaced with the source word it attends to most (``Translator(replace_unknown=True)``);
 BLEU on the test split with and without, and examples where it changed the output.
@@ -24,10 +29,14 @@ from pathlib import Path
 
 import lab
 
+CONVERGED = "no attention, converged"
 
-def gru_runs(args, log=lambda m: print(m, flush=True)) -> tuple[dict, lab.LengthSplit, object]:
+
+def gru_runs(args, log=lambda m: print(m, flush=True), converged: bool = False
+             ) -> tuple[dict, lab.LengthSplit, object]:
     """The two runs (trained once, reused), with and without attention, their data and
-    their shared config."""
+    their shared config; ``converged``: also the model without attention trained to its
+    own convergence."""
     from nmt_attention.config import Config
     from nmt_attention.train import train
 
@@ -41,17 +50,25 @@ def gru_runs(args, log=lambda m: print(m, flush=True)) -> tuple[dict, lab.Length
     runs = {name: lab.trained(work / name.replace(" ", "-"), train,
                               base.replace(use_attention=use_attention), log)
             for name, use_attention in (("attention", True), ("no attention", False))}
+    if converged:
+        until = base.replace(use_attention=False, epochs=args.converged_epochs,
+                             patience=1 if args.quick else 5)
+        runs[CONVERGED] = lab.trained(work / "no-attention-converged", train, until, log)
     return runs, pairs, base
 
 
 def main(argv=None) -> int:
     parser = lab.experiment_parser(__doc__.split("\n")[0])
+    parser.add_argument("--converged-epochs", type=int, default=None,
+                        help="most epochs of the converged no-attention model (100; 2 with "
+                        "--quick)")
     args = lab.parse(parser, argv)
+    args.converged_epochs = args.converged_epochs or (2 if args.quick else 100)
     from common.data.corpus import corpus_of
     from common.evaluation import translate_all
     from nmt_attention.train import load_translator
 
-    runs, pairs, base = gru_runs(args)
+    runs, pairs, base = gru_runs(args, converged=True)
     cut, seed = pairs.cut, args.seeds[0]
     test_es, test_en = corpus_of(base).part("test")
     sets = pairs.length_sets(test_es, test_en, args.per_bucket, seed)
@@ -94,13 +111,21 @@ def _write(args, out, results, sets, cut, unknown, changed, texts, seed):
     rows = []
     for i, bucket in enumerate(names):
         cells = [lab.bleu_cell(r[i]) for r in results.values()]
-        drop = results["attention"][i]["bleu"] - results["no attention"][i]["bleu"]
-        rows.append([bucket, results["attention"][i]["sentences"], *cells, f"{drop:+.1f}"])
-    body = ("Two GRU encoder-decoders, the same in all but attention, trained with the same "
+        drops = [results["attention"][i]["bleu"] - results[other][i]["bleu"]
+                 for other in results if other != "attention"]
+        rows.append([bucket, results["attention"][i]["sentences"], *cells,
+                     *[f"{drop:+.1f}" for drop in drops]])
+    converged = ""
+    if CONVERGED in results:
+        converged = (f" A third model, the one without attention trained to its own "
+                     f"convergence (early stopping, at most {args.converged_epochs} epochs), "
+                     "separates forgetting long inputs from learning more slowly.")
+    body = ("GRU encoder-decoders, the same in all but attention, trained with the same "
             f"budget on pairs of at most {cut} Spanish words; BLEU (tutorial normalization) "
-            f"with a 95% bootstrap interval over sentences. {lab.BUCKETS_NOTE}\n\n"
+            f"with a 95% bootstrap interval over sentences.{converged} {lab.BUCKETS_NOTE}\n\n"
             + lab.markdown_table(["source words", "sentences", *[f"BLEU, {n}" for n in results],
-                                  "attention minus none"], rows)
+                                  *[f"attention minus {n}" for n in results
+                                    if n != "attention"]], rows)
             + "\n![BLEU by source length](why_attention.png)\n\n"
             "## Unknown-word replacement\n\nThe attention model's test split "
             f"({unknown['with']['sentences']} pairs), greedy: `[UNK]` replaced with the source "

@@ -124,7 +124,10 @@ def test_quick_experiments_run_end_to_end(quick_experiments):
     assert kinds == {"why_attention", "replace_unknown", "positions", "entropy",
                      "head_ablation", "alignment", "pooling_length"}
     by_length = [r for r in records if r["experiment"] == "why_attention"]
-    assert len(by_length) == 2 * 6 and all(r["sentences"] > 0 for r in by_length)
+    # Three GRUs (attention; none at the same budget; none trained to convergence), 6 sets.
+    assert len(by_length) == 3 * 6 and all(r["sentences"] > 0 for r in by_length)
+    assert {r["model"] for r in by_length} == {"attention", "no attention",
+                                               "no attention, converged"}
     assert len([r for r in records if r["experiment"] == "positions"]) == 3 * 6
     # Tiny Transformer: 2 layers x 2 heads x 3 kinds of attention, each removed once.
     assert len([r for r in records if r["experiment"] == "head_ablation"]) == 12
