@@ -273,8 +273,10 @@ lesson.show_translations(translator, examples, references)
 # apostrophes removed, punctuation split off ("im not a ..." for "I'm not a ..."); the
 # Transformer of tutorial 2 keeps them. At the `real` scale the GRU also shows two classic
 # failures of a small seq2seq model: it repeats itself ("i said i said tom": nothing in the
-# model tracks which source words it has already translated), and it swaps a rare word for
-# a frequent one it knows ("racist" for *rebelde*, "created" for *mueve*).
+# model tracks which source words it has already translated), and it writes a wrong word
+# that fits the context ("racist" for *rebelde*, "created" for *mueve*). Beam search (4
+# hypotheses) writes the same as greedy here: on these short sentences the greedy choice was
+# already the likeliest whole translation the model could find.
 
 # %% [markdown]
 # The attention weights of each output token form one row of a heatmap: the columns are
@@ -300,18 +302,18 @@ for column, token in enumerate(source):
 lesson.show(sentence_figure(translator, sentence), "01_attention")
 
 # %% [markdown]
-# Where a word has a clear counterpart (a noun, a verb) the weight is concentrated on it;
-# function words and punctuation spread their weight or look at the end of the sentence.
-# Attention weights show what the model read when it wrote each word, which often matches
-# a human alignment but need not: the decoder's own state also carries what it has already
-# read.
-#
-# At the `real` scale the output "he" looks mostly at *todavía* (0.60), and so does
-# "still". "he" has no counterpart in the Spanish: the subject is left out, carried only
-# by the verb's ending (*está*: he, she, it or formal you). With no source word to read,
-# the decoder's query lands on the first content word of the clause, just as the published
-# tutorial's plot, read in the lecture, pairs *todavía* with "you". The heatmap is not an
-# alignment where the source has nothing to align with.
+# At the `real` scale, read the printout row by row. "still" looks at *todavía* (0.52)
+# and "home" at *casa* (0.64): words with a counterpart read it. "at" spreads its weight
+# over *en* (0.38) and its neighbours. "is" reads the opening "¿" (0.66), not *está*: it is
+# the question's inversion ("is he ...?") that the "¿" announces, and no output word looks
+# most at *está*. "he" looks mostly at *todavía* (0.60): "he" has no counterpart in the
+# Spanish, whose subject is left out and carried only by the verb's ending (*está*: he, she,
+# it or formal you); with no source word to read, this decoder's query lands on the word
+# after the "¿", much as the published tutorial's plot, read in the lecture, pairs
+# *todavía* with "you". Attention weights show what the model read when it wrote each word,
+# which often matches a human alignment but need not: the decoder's own state also carries
+# what it has already read, and where the source has nothing to align with, the heatmap is
+# not an alignment.
 #
 # ## Exercise: why divide by $\sqrt{d_k}$?
 #
