@@ -277,7 +277,7 @@ def bucket_figure(buckets: Sequence[str], series: dict[str, Sequence[dict]], yla
     fig = Figure(figsize=(12, 4.6), layout="constrained")
     absolute, relative = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
     x = list(range(len(buckets)))
-    for offset, (name, rows) in zip((-0.06, 0.06, 0.0, 0.12), series.items(), strict=False):
+    for offset, (name, rows) in zip((-0.08, 0.0, 0.08, 0.16), series.items(), strict=False):
         values = [r[value] for r in rows]
         low = [r[value] - r[f"{value}_low"] for r in rows]
         high = [r[f"{value}_high"] - r[value] for r in rows]
@@ -289,7 +289,7 @@ def bucket_figure(buckets: Sequence[str], series: dict[str, Sequence[dict]], yla
         if unseen_from is not None:
             ax.axvspan(unseen_from - 0.5, len(buckets) - 0.5, color="0.9", zorder=0)
         ax.set_xticks(x, buckets, rotation=20)
-        ax.set_xlabel("source words (shaded: longer than any training sentence)")
+        ax.set_xlabel("source words\n(shaded: longer than any training sentence)")
         ax.grid(axis="y", alpha=0.3)
         ax.legend(loc="lower left")
     absolute.set_ylabel(ylabel)
