@@ -30,7 +30,8 @@ __all__ = ["encoder_states", "own_input_similarity", "own_is_closest", "sense_ac
 def encoder_states(encoder, token_ids) -> list[np.ndarray]:
     """The encoder's input (token embedding scaled, plus positions) and every layer's output,
     without dropout: ``num_layers + 1`` arrays (batch, length, hidden_dim). Layer ``n``
-    (counted from 1) reads ``states[n - 1]`` and writes ``states[n]``."""
+    (counted from 1) reads ``states[n - 1]`` and writes ``states[n]``; a pre-norm encoder's
+    final LayerNorm (``norm_first``) is not applied to the last."""
     token_ids = tf.convert_to_tensor(token_ids)
     padding_mask = tf.not_equal(token_ids, 0)  # (batch, length)
     x = encoder.embedding(token_ids)  # (batch, length, hidden_dim)
