@@ -421,8 +421,9 @@ class TimeLimit(keras.callbacks.Callback):
 
 
 class FitScheduleToTime(keras.callbacks.Callback):
-    """With a time limit, tells a learning-rate schedule that has ``fit_to(total_steps,
-    step, first)`` (``transformer.schedule.WarmupSchedule(decay="linear")``) the step at
+    """With a time limit, tells a learning-rate schedule whose ``fits_to_time`` is true,
+    through its ``fit_to(total_steps, step, first)``
+    (``transformer.schedule.WarmupSchedule(decay="linear")``), the step at
     which the limit will be reached: first from the speed of the first steps (the first
     call, which traces the step, left out), then after every epoch from the epochs since the
     first (validation included), so a slow spell moves the end. Other schedules are left
@@ -437,9 +438,7 @@ class FitScheduleToTime(keras.callbacks.Callback):
 
     def _schedule(self):
         schedule = getattr(self.model.optimizer, "_learning_rate", None)
-        # Only a schedule that decays to an end step has one to fit (not the paper's rsqrt).
-        fits = hasattr(schedule, "fit_to") and getattr(schedule, "decay", None) == "linear"
-        return schedule if fits else None
+        return schedule if getattr(schedule, "fits_to_time", False) else None
 
     def _step(self) -> int:
         return int(self.model.optimizer.iterations.numpy())

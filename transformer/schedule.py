@@ -64,6 +64,12 @@ class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
     def warmup(self):
         return self.warmup_steps if self.decay == "rsqrt" else self._warmup
 
+    @property
+    def fits_to_time(self) -> bool:
+        """Whether :meth:`fit_to` has anything to fit: a decay to an end step (``linear``),
+        not the paper's open-ended ``rsqrt``."""
+        return self.decay == "linear"
+
     def __call__(self, step):
         # Step 0 counts as step 1: the tutorial's rate is 0 there, a wasted first update.
         step = tf.maximum(tf.cast(step, tf.float32), 1.0)
