@@ -49,15 +49,13 @@ def plot_text(run_dir: str | os.PathLike, sentence: str, layer: int | None = Non
     (``RUN/plots/attention-blockN-*.png``); ``layer`` counts from 1, the lowest, as the
     figures do (default: the top block); ``loaded``: a ``load_predictor`` result."""
     from classify.predictor import load_predictor
-    from common.plotting import save_figure
+    from common.plotting import layer_number, save_figure
 
     run, predictor = loaded or load_predictor(run_dir)
     if not sentence.strip():
         raise InputError("the sentence to plot is empty")
     layers = run.config.num_layers
-    number = layers if layer is None else layer
-    if not 1 <= number <= layers:
-        raise InputError(f"--layer must be in [1, {layers}] (1 is the lowest), received {layer}")
+    number = layer_number(layer, layers)
     figure = text_attention_figure(predictor, sentence, number - 1)
     return [save_figure(figure, RunFolder(run_dir).plots /
                         f"attention-block{number}-{slug(sentence)}.png")]

@@ -25,6 +25,7 @@ __all__ = [
     "image_attention_figure",
     "learning_rate_figure",
     "history_figure",
+    "layer_number",
     "positional_encoding_figure",
     "scatter_panels_figure",
     "token_matrix_figure",
@@ -50,6 +51,21 @@ def token_ticks(tokens: Sequence[str]) -> tuple[list[int], list[str], str]:
     positions = list(range(0, len(tokens), every))
     return (positions, [f"{i}:{tokens[i]}" for i in positions],
             f" (1 in {every} of {len(tokens)} labelled)")
+
+
+def layer_number(layer: int | None, layers: int) -> int:
+    """The layer a plot command draws, counted from 1 (the lowest) as every figure counts
+    them; ``None`` is the top one.
+
+    Raises:
+        InputError: a number outside ``[1, layers]``.
+    """
+    from common.errors import InputError
+
+    number = layers if layer is None else layer
+    if not 1 <= number <= layers:
+        raise InputError(f"--layer must be in [1, {layers}] (1 is the lowest), received {layer}")
+    return number
 
 
 def _axis_inches(count: int, per_token: float, margin: float) -> float:

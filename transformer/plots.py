@@ -107,7 +107,7 @@ def plot_sentence(run_dir: str | os.PathLike, sentence: str, layer: int | None =
     """Saves every head of one layer for ``sentence``: the decoder's cross-attention and the
     encoder's self-attention (``RUN/plots/cross-layerN-*.png``, ``self-layerN-*.png``).
     ``layer`` counts from 1, the lowest, as the figures do (default: the top layer)."""
-    from common.plotting import attention_heads_figure, save_figure
+    from common.plotting import attention_heads_figure, layer_number, save_figure
     from transformer.train import load_translator
     from transformer.translator import attention_maps
 
@@ -116,9 +116,7 @@ def plot_sentence(run_dir: str | os.PathLike, sentence: str, layer: int | None =
     translator = translator or load_translator(run_dir)
     maps = attention_maps(translator, sentence)
     layers = len(maps["decoder_cross"])
-    number = layers if layer is None else layer
-    if not 1 <= number <= layers:
-        raise InputError(f"--layer must be in [1, {layers}] (1 is the lowest), received {layer}")
+    number = layer_number(layer, layers)
     cross = cross_attention_figure(maps, sentence, number - 1)
     own = attention_heads_figure(
         maps["encoder_self"][number - 1], maps["source_tokens"], maps["source_tokens"],
