@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+import forgetting
 import heads
 import pooling_length
 import positions
@@ -24,7 +25,7 @@ def main(argv=None) -> int:
     parser.add_argument("--data", metavar="PATH")
     known, rest = parser.parse_known_args(argv)
     shared = [*rest, *(["--data", known.data] if known.data else [])]
-    for experiment in (why_attention, positions, heads):
+    for experiment in (why_attention, forgetting, positions, heads):
         if experiment.main(shared):
             return 1
     return pooling_length.main([*rest, *(["--filler", known.data] if known.data else [])])

@@ -14,6 +14,7 @@ import tensorflow as tf
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "bench" / "experiments"
 sys.path.insert(0, str(EXPERIMENTS))
 
+import forgetting  # noqa: E402
 import heads  # noqa: E402
 import lab  # noqa: E402
 import pooling_length  # noqa: E402
@@ -56,6 +57,44 @@ def test_bleu_interval_brackets_the_score():
     assert score["bleu_low"] < score["bleu"] < score["bleu_high"]
     perfect = lab.bleu_with_interval(references, references, resamples=50)
     assert perfect["bleu"] == perfect["bleu_low"] == perfect["bleu_high"] == 100.0
+
+
+def test_the_dictionary_links_each_word_to_its_translation_not_to_common_words():
+    spanish, english = [], []
+    for i in range(40):  # "perro" is always with "dog", "gato" with "cat"; "the" everywhere
+        spanish.append(f"el perro come {'mucho' if i % 2 else 'poco'}.")
+        english.append(f"the dog eats {'plenty' if i % 2 else 'little'}.")
+        spanish.append("el gato duerme.")
+        english.append(f"the cat {'sleeps' if i % 2 else 'naps'}.")
+    lexicon = forgetting.dictionary(spanish, english, min_count=5, min_dice=0.7,
+                                    max_share=0.6)
+    assert lexicon["perro"] == ("dog", 1.0) and lexicon["gato"] == ("cat", 1.0)
+    # "come" is as much "dog" as "eats" (Dice 1.0 both): equals go to the first in A-Z.
+    assert lexicon["come"] == ("dog", 1.0)
+    assert lexicon["mucho"] == ("plenty", 1.0)
+    # "el" is in all 80 pairs, "the" too: too common to count as a content word. Its best
+    # content words, "dog" and "cat", are in 40 each: Dice 2 * 40 / (80 + 40) = 0.67.
+    assert "el" not in lexicon
+    assert forgetting.dictionary(spanish, english, min_count=5, min_dice=0.6,
+                                 max_share=0.6)["el"][1] == pytest.approx(2 / 3)
+
+
+def test_words_are_followed_by_position_and_a_dropped_first_word_counts_as_lost():
+    lexicon = {"perro": ("dog", 1.0), "gato": ("cat", 1.0), "casa": ("house", 1.0),
+               "rojo": ("red", 1.0)}
+    source = "¿El perro ve al gato rojo en casa?"  # 8 tokens; "¿El" is position 1
+    reference = "Does the dog see the red cat at home?"  # no "house": casa is not tested
+    tested = forgetting.tested_words(source, reference, "the red cat sees something.", lexicon)
+    assert tested == [(2, 8, False), (5, 8, True), (6, 8, True)]
+    # Thirds of 8 tokens: 1-3, 4-6, 7-8.
+    assert [forgetting.third(p, 8) for p in range(1, 9)] == [0, 0, 0, 1, 1, 1, 2, 2]
+    by_third = forgetting.by_group([tested, [(1, 3, True), (3, 3, False)]], forgetting.third,
+                                   seed=0)
+    assert by_third[0]["recall"] == 0.5 and by_third[0]["words"] == 2
+    assert by_third[1]["recall"] == 1.0 and by_third[1]["words"] == 2
+    assert by_third[2]["recall"] == 0.0 and by_third[2]["words"] == 1
+    # A word twice in the source has no one position: not tested.
+    assert forgetting.tested_words("el perro y el perro", "the dog", "the dog", lexicon) == []
 
 
 def test_filler_keeps_the_sentence_whole_and_the_length_exact():
@@ -121,20 +160,24 @@ def test_quick_experiments_run_end_to_end(quick_experiments):
     out = quick_experiments.out
     records = _lines(quick_experiments.wait())
     kinds = {r["experiment"] for r in records}
-    assert kinds == {"why_attention", "replace_unknown", "positions", "entropy",
+    assert kinds == {"why_attention", "replace_unknown", "forgetting", "positions", "entropy",
                      "head_ablation", "alignment", "pooling_length"}
     by_length = [r for r in records if r["experiment"] == "why_attention"]
     # Three GRUs (attention; none at the same budget; none trained to convergence), 6 sets.
     assert len(by_length) == 3 * 6 and all(r["sentences"] > 0 for r in by_length)
     assert {r["model"] for r in by_length} == {"attention", "no attention",
                                                "no attention, converged"}
+    # Forgetting: the same three GRUs, reused; a length ratio a set, and recall by thirds.
+    forgetting_rows = [r for r in records if r["experiment"] == "forgetting"]
+    assert len([r for r in forgetting_rows if "length_ratio" in r]) == 3 * 6
+    assert {r["part"] for r in forgetting_rows if "part" in r} == set(forgetting.THIRDS)
     assert len([r for r in records if r["experiment"] == "positions"]) == 3 * 6
     # Tiny Transformer: 2 layers x 2 heads x 3 kinds of attention, each removed once.
     assert len([r for r in records if r["experiment"] == "head_ablation"]) == 12
     alignment = [r for r in records if r["experiment"] == "alignment"]
     assert [r["model"] for r in alignment] == ["gru", "transformer", "transformer"]
     assert len([r for r in records if r["experiment"] == "pooling_length"]) == 2 * 2
-    for name in ("why_attention", "positions", "heads", "pooling_length"):
+    for name in ("why_attention", "forgetting", "positions", "heads", "pooling_length"):
         page = (out / f"{name}.md").read_text()
         for field in ("- Date: ", "- Machine: ", "- Command: `python bench/experiments/",
                       "- Seeds: "):
@@ -142,9 +185,9 @@ def test_quick_experiments_run_end_to_end(quick_experiments):
         for figure in [line.split("(")[1].rstrip(")") for line in page.splitlines()
                        if line.startswith("![")]:
             assert (out / figure).stat().st_size > 10_000, figure
-    # heads.py reuses the sinusoidal run positions.py trained, and its alignment the two
-    # runs why_attention.py trained.
-    assert quick_experiments.log().count("reusing") == 3
+    # forgetting.py reuses the three GRUs why_attention.py trained; heads.py the sinusoidal
+    # run positions.py trained, and its alignment two of the GRUs.
+    assert quick_experiments.log().count("reusing") == 6
 
 
 def test_minutes_trains_what_the_time_limit_command_trains_and_reuses_it(tmp_path, capsys):
