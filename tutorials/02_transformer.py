@@ -280,6 +280,18 @@ lesson.check("concatenate the heads, then W_O == the layer's attention", by_hand
              attention(states[0], states[0])[0], atol=1e-4)
 
 # %% [markdown]
+# From here on the two steps, every head and then $W_O$, are one function:
+
+# %%
+def attention_by_hand(mha, queries_from, keys_values_from, allowed=None):
+    """A MultiHeadAttention layer by hand: its heads' weights (heads, queries, keys), and
+    their outputs concatenated and brought back to the model's width by W_O."""
+    weights, outputs = heads_by_hand(mha, queries_from, keys_values_from, allowed)
+    concatenated = np.concatenate(list(outputs), axis=-1)   # (queries, heads x key_dim)
+    W_O, b_O = mha.get_weights()[6:]
+    return weights, concatenated @ W_O.reshape(concatenated.shape[-1], -1) + b_O
+
+# %% [markdown]
 # The concatenation need not be $d$ wide. The published TensorFlow tutorial gives every
 # head the full width (`key_dim` = $d$ = 128, so 8 heads concatenate to 1,024 numbers),
 # this package splits $d$ between the heads as the paper does, and a narrower choice
@@ -292,13 +304,11 @@ for key_dim, name in ((d, "full width, as the TF tutorial"), (d // heads, "d / h
                       (max(d // (4 * heads), 1), "narrower")):
     layer = MultiHeadAttention(num_heads=heads, key_dim=key_dim)
     out = layer(states[0], states[0])[0]                      # (pieces, d)
-    _, per_head = heads_by_hand(layer, x, x)
-    joined = np.concatenate(list(per_head), axis=-1)          # (pieces, heads x key_dim)
-    W_O, b_O = layer.get_weights()[6:]
-    print(f"key_dim {key_dim:>3} ({name}): concatenation {joined.shape[-1]:>4} wide, "
-          f"W_O {heads * key_dim} x {d}, output {out.shape[-1]} wide")
+    _, by_hand = attention_by_hand(layer, x, x)
+    print(f"key_dim {key_dim:>3} ({name}): concatenation {heads * key_dim:>4} wide, "
+          f"W_O {heads * key_dim} x {d}, output {by_hand.shape[-1]} wide")
     lesson.check(f"heads of width {key_dim}: concatenation then W_O == MultiHeadAttention",
-                 joined @ W_O.reshape(heads * key_dim, d) + b_O, out, atol=1e-4)
+                 by_hand, out, atol=1e-4)
 
 # %% [markdown]
 # The package's layer keeps its weights in the shapes and order of
@@ -451,7 +461,8 @@ def feed_forward(v, block):
     return np.maximum(v @ W_1 + b_1, 0) @ W_2 + b_2         # ReLU in between
 
 
-z = layer_norm(x + by_hand, encoder_layer.self_attention.norm)   # attention, residual, norm
+_, attended = attention_by_hand(attention, x, x)                   # encoder layer 1's
+z = layer_norm(x + attended, encoder_layer.self_attention.norm)   # attention, residual, norm
 out = layer_norm(z + feed_forward(z, encoder_layer.feed_forward), encoder_layer.feed_forward.norm)
 print("W_1:", encoder_layer.feed_forward.inner.get_weights()[0].shape, " W_2:",
       encoder_layer.feed_forward.outer.get_weights()[0].shape)
@@ -535,16 +546,11 @@ decoder_layer = model.decoder.decoder_layers[0]
 context = model.encoder(source_ids)                              # (1, source pieces, d)
 y = model.decoder.embedding(target_in)[0].numpy()                # (target pieces, d)
 allowed = causal_mask(len(y)).numpy()                            # lower triangle
-_, own = heads_by_hand(decoder_layer.self_attention.attention, y, y, allowed)
-mha = decoder_layer.self_attention.attention
-W_O, b_O = mha.get_weights()[6:]
-z1 = layer_norm(y + np.concatenate(list(own), -1) @ W_O.reshape(-1, d) + b_O,
-                decoder_layer.self_attention.norm)
-mha = decoder_layer.cross_attention.attention                    # queries: z1; keys, values:
-cross_weights, read = heads_by_hand(mha, z1, context[0].numpy())  # the encoder output
-W_O, b_O = mha.get_weights()[6:]
-z2 = layer_norm(z1 + np.concatenate(list(read), -1) @ W_O.reshape(-1, d) + b_O,
-                decoder_layer.cross_attention.norm)
+_, attended = attention_by_hand(decoder_layer.self_attention.attention, y, y, allowed)
+z1 = layer_norm(y + attended, decoder_layer.self_attention.norm)
+cross_weights, read = attention_by_hand(decoder_layer.cross_attention.attention,
+                                        z1, context[0].numpy())  # queries: the decoder's z1;
+z2 = layer_norm(z1 + read, decoder_layer.cross_attention.norm)    # keys, values: encoder
 out = layer_norm(z2 + feed_forward(z2, decoder_layer.feed_forward),
                  decoder_layer.feed_forward.norm)
 layer_out, layer_cross = decoder_layer(model.decoder.embedding(target_in), context)
