@@ -30,8 +30,9 @@ import tensorflow as tf  # noqa: E402
 from classify.bert import BertPretrainer  # noqa: E402
 from classify.config import BertConfig, TextConfig, VitConfig  # noqa: E402
 from classify.export import export  # noqa: E402
+from classify.model import build_model  # noqa: E402
 from classify.predictor import Predictor  # noqa: E402
-from classify.train import build_model, compile_classifier  # noqa: E402
+from classify.train import compile_classifier  # noqa: E402
 from classify.vocabulary import build_word_vocabulary, word_vocabulary  # noqa: E402
 from common.data.classification import generate_order_task  # noqa: E402
 from common.masks import MaskedSparseCrossEntropy  # noqa: E402

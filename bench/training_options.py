@@ -71,7 +71,8 @@ def transformer_model(jit: bool):
 
 def text_classifier_model(jit: bool):
     from classify.config import TextConfig
-    from classify.train import build_model, compile_classifier
+    from classify.model import build_model
+    from classify.train import compile_classifier
 
     config = TextConfig.base().replace(jit_compile=jit, steps_per_execution=10)
     model = build_model(config, 2, config.vocabulary_size)

@@ -139,7 +139,7 @@ def _train(args) -> int:
     from classify.config import preset
     from classify.evaluate import evaluate
     from classify.export import export
-    from classify.predictor import load_predictor
+    from classify.runs import load_predictor
     from classify.train import train
 
     if args.epochs is not None and args.epochs < 1:
@@ -181,14 +181,15 @@ def _train(args) -> int:
 
 def _evaluate(args) -> int:
     from classify.evaluate import evaluate
-    from classify.train import load_run
+    from classify.runs import load_run
 
     print(json.dumps(evaluate(load_run(args.run)), indent=2))
     return 0
 
 
 def _predict(args) -> int:
-    from classify.predictor import load_predictor, read_image
+    from classify.predictor import read_image
+    from classify.runs import load_predictor
 
     _, predictor = load_predictor(args.run)
     if predictor.is_text:
@@ -230,7 +231,7 @@ def _plot(args) -> int:
 
 def _export(args) -> int:
     from classify.export import export
-    from classify.predictor import load_predictor
+    from classify.runs import load_predictor
 
     _, predictor = load_predictor(args.run)
     print(export(predictor, Path(args.out or RunFolder(args.run).export)))
@@ -239,7 +240,7 @@ def _export(args) -> int:
 
 def _serve(args) -> int:
     from classify.export import export
-    from classify.predictor import load_predictor
+    from classify.runs import load_predictor
 
     return serve_run(args, lambda run: export(load_predictor(run)[1], RunFolder(run).export))
 

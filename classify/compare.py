@@ -20,7 +20,9 @@ import keras
 import numpy as np
 
 from classify.config import TextConfig
-from classify.train import arrays_dataset, build_model, compile_classifier, load_data, text_splits
+from classify.data import arrays_dataset, load_data, text_splits
+from classify.model import build_model
+from classify.train import compile_classifier
 from classify.vocabulary import build_word_vocabulary, word_vocabulary
 from common.files import atomic_write_text
 from common.plotting import comparison_figure, save_figure

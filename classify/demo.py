@@ -16,8 +16,8 @@ from classify.config import BertConfig, TextConfig, VitConfig
 from classify.evaluate import evaluate
 from classify.export import export
 from classify.plots import plot_image, plot_text
-from classify.predictor import load_predictor
-from classify.train import load_run, train
+from classify.runs import load_predictor, load_run
+from classify.train import train
 from common.cli import list_files, run_in_fresh_process
 from common.files import claim_demo_folder
 from common.run_folder import RunFolder

@@ -8,7 +8,8 @@ import json
 import numpy as np
 import tensorflow as tf
 
-from classify.train import LoadedRun, SplitData, load_data
+from classify.data import SplitData, load_data
+from classify.runs import LoadedRun
 from common.files import atomic_write_text
 from common.plotting import confusion_matrix_figure, save_figure
 from common.run_folder import RunFolder

@@ -7,8 +7,18 @@ from pathlib import Path
 
 import numpy as np
 
+from classify.data import load_data
+from classify.predictor import read_image
+from classify.runs import load_predictor
+from classify.vit import attention_rollout
 from common.errors import InputError
 from common.files import slug
+from common.plotting import (
+    attention_heads_figure,
+    image_attention_figure,
+    layer_number,
+    save_figure,
+)
 from common.run_folder import RunFolder
 
 __all__ = ["rollout_figure", "text_attention_figure"]
@@ -16,8 +26,6 @@ __all__ = ["rollout_figure", "text_attention_figure"]
 
 def text_attention_figure(predictor, sentence: str, layer: int = -1):
     """Every head of one block's self-attention over ``sentence``'s tokens."""
-    from common.plotting import attention_heads_figure
-
     ids, scores = predictor.attention([sentence])
     length = int((ids.numpy()[0] != 0).sum())
     tokens = [t.decode() for t in predictor.vocabulary.words(ids[0, :length]).numpy()]
@@ -31,9 +39,6 @@ def text_attention_figure(predictor, sentence: str, layer: int = -1):
 
 def rollout_figure(predictor, image: np.ndarray, patch_size: int, truth: str | None = None):
     """The [CLS] token's attention rollout over ``image``'s patches."""
-    from classify.vit import attention_rollout
-    from common.plotting import image_attention_figure
-
     _, scores = predictor.attention(image[None])
     weights = attention_rollout([s[0].numpy() for s in scores])
     label, probability = predictor.predict(image[None])[0]
@@ -48,9 +53,6 @@ def plot_text(run_dir: str | os.PathLike, sentence: str, layer: int | None = Non
     """Saves the [CLS] attention of ``sentence`` in block ``layer`` of a text run
     (``RUN/plots/attention-blockN-*.png``); ``layer`` counts from 1, the lowest, as the
     figures do (default: the top block); ``loaded``: a ``load_predictor`` result."""
-    from classify.predictor import load_predictor
-    from common.plotting import layer_number, save_figure
-
     run, predictor = loaded or load_predictor(run_dir)
     if not sentence.strip():
         raise InputError("the sentence to plot is empty")
@@ -65,10 +67,6 @@ def plot_image(run_dir: str | os.PathLike, image_path: str | None = None, index:
                loaded=None) -> list[Path]:
     """Saves the attention rollout of a ViT run over an image file, or else over test image
     ``index`` (``RUN/plots/cls-attention-*.png``)."""
-    from classify.predictor import load_predictor, read_image
-    from classify.train import load_data
-    from common.plotting import save_figure
-
     run, predictor = loaded or load_predictor(run_dir)
     if image_path:
         image = read_image(image_path, predictor.image_shape)

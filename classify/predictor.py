@@ -14,7 +14,7 @@ import tensorflow as tf
 from common.errors import InputError
 from common.text import Vocabulary, check_sentences, has_known_word, tokenize
 
-__all__ = ["Predictor", "check_images", "check_texts", "load_predictor", "read_image"]
+__all__ = ["Predictor", "check_images", "check_texts", "read_image"]
 
 
 def check_texts(texts: Sequence[str]) -> list[str]:
@@ -132,15 +132,6 @@ class Predictor(tf.Module):
         inputs = self.inputs_of(raw)
         _, scores = self.model(inputs, training=False, return_attention_scores=True)
         return inputs, scores
-
-
-def load_predictor(run_dir: str | os.PathLike):
-    """``(run, predictor)``: a trained run (:func:`classify.train.load_run`) and a Predictor
-    on its best weights."""
-    from classify.train import load_run
-
-    run = load_run(run_dir)
-    return run, Predictor(run.model, run.label_names, run.vocabulary, run.image_shape)
 
 
 def read_image(path: str | os.PathLike, image_shape: Sequence[int]) -> np.ndarray:

@@ -38,6 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
+from common.errors import RunError
+
 __all__ = ["Batcher", "ServedClassifier", "ServedTranslator", "create_app",
            "has_serving_signatures", "load_served", "serve"]
 
@@ -299,8 +301,6 @@ def load_served(saved_model: str | Path, name: str | None = None):
     the server needs (an export from before the server: export the run again)."""
     import tensorflow as tf
     import tensorflow_text  # noqa: F401 - registers the ops the Transformer's export needs
-
-    from common.errors import RunError
 
     saved_model = Path(saved_model)
     if not has_serving_signatures(saved_model):

@@ -26,6 +26,8 @@ from collections.abc import Iterable, Sequence
 
 import tensorflow as tf
 
+from common.errors import InputError
+
 __all__ = [
     "END",
     "MODES",
@@ -107,8 +109,6 @@ def check_sentences(texts, name: str = "sentence") -> list[str]:
         InputError: a lone string (wrap it as ``[text]``), an item that is not a string, or
             text that is not valid Unicode; the message names the item (``name`` N).
     """
-    from common.errors import InputError
-
     if isinstance(texts, str):
         raise InputError(f"give a list of {name}s; wrap one {name} as [{name}]")
     texts = list(texts)
@@ -123,8 +123,6 @@ def check_sentences(texts, name: str = "sentence") -> list[str]:
 def check_unicode(text: str, name: str) -> None:
     """Raises an InputError if ``text`` cannot be written as UTF-8 (it holds a lone
     surrogate, as undecodable bytes in a command-line argument become)."""
-    from common.errors import InputError
-
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as error:

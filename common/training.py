@@ -34,6 +34,7 @@ from common.distribute import (
 )
 from common.errors import UsageError
 from common.files import atomic_save, atomic_write_text
+from common.plotting import figure_png, history_figure, save_figure
 from common.run_folder import RunFolder, TrainState, read_history
 
 __all__ = [
@@ -207,8 +208,6 @@ def fit_plan(plan: FitPlan, run: RunFolder, state: TrainState, config,
     The chief also logs to TensorBoard in ``RUN/logs`` (``tensorboard --logdir runs``) and
     draws ``RUN/plots/history.png``.
     """
-    from common.plotting import history_figure, save_figure
-
     epochs = config.epochs if epochs is None else epochs
     with strategy.scope(), precision_policy(config.precision):
         if state.epoch:
@@ -515,8 +514,6 @@ class AttentionImages(keras.callbacks.Callback):
         self._writer = tf.summary.create_file_writer(str(self.log_dir / "attention"))
 
     def on_epoch_end(self, epoch, logs=None):
-        from common.plotting import figure_png
-
         if epoch % self._every and epoch + 1 != self.params.get("epochs"):
             return
         self._twin.set_weights(self.model.get_weights())

@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
 def _train(args) -> int:
     from nmt_attention.config import Config, time_budget_recipe
     from nmt_attention.export import export
-    from nmt_attention.train import load_translator, train
+    from nmt_attention.runs import load_translator
+    from nmt_attention.train import train
 
     changes = {"score": args.score, "combine": args.combine, "text_mode": args.text_mode,
                "pipeline": args.pipeline, "use_attention": False if args.no_attention else None,
@@ -87,7 +88,7 @@ def _train(args) -> int:
 
 
 def _translate(args) -> int:
-    from nmt_attention.train import load_translator
+    from nmt_attention.runs import load_translator
 
     translate_lines(lambda: load_translator(args.run, args.replace_unknown), args)
     return 0
@@ -114,7 +115,7 @@ def _plot(args) -> int:
 
 def _export(args) -> int:
     from nmt_attention.export import export
-    from nmt_attention.train import load_translator
+    from nmt_attention.runs import load_translator
 
     print(export(load_translator(args.run), Path(args.out or RunFolder(args.run).export)))
     return 0
@@ -122,7 +123,7 @@ def _export(args) -> int:
 
 def _serve(args) -> int:
     from nmt_attention.export import export
-    from nmt_attention.train import load_translator
+    from nmt_attention.runs import load_translator
 
     return serve_run(args, lambda run: export(load_translator(run), RunFolder(run).export))
 

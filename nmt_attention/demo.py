@@ -15,7 +15,8 @@ from nmt_attention.config import Config
 from nmt_attention.evaluate import evaluate_run
 from nmt_attention.export import export
 from nmt_attention.plots import plot_sentence
-from nmt_attention.train import load_translator, train
+from nmt_attention.runs import load_translator
+from nmt_attention.train import train
 
 __all__ = ["demo"]
 

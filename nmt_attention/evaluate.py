@@ -30,6 +30,7 @@ from common.errors import InputError
 from common.evaluation import bleu_scores, to_stderr, translate_all, write_evaluation
 from common.run_folder import RunFolder
 from common.text import tokenize
+from nmt_attention.runs import load_run, load_translator
 from nmt_attention.translator import Translator
 
 __all__ = ["Evaluation", "alignment_accuracy", "alignment_error_rate", "evaluate",
@@ -135,8 +136,6 @@ def evaluate_run(run_dir: str | os.PathLike, limit: int | None = None, beam_widt
     ``RUN/metrics.json`` (``metrics-beamN.json`` for beam search, ``-replace-unknown`` with
     unknown-word replacement, ``-validation`` for that split) and ``RUN/translations.tsv``,
     and returns the metrics."""
-    from nmt_attention.train import load_run, load_translator
-
     run_dir = Path(run_dir)
     config, _, _ = load_run(run_dir)
     result = evaluate(load_translator(run_dir, replace_unknown), corpus_of(config), limit,

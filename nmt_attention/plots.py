@@ -7,15 +7,15 @@ from pathlib import Path
 
 from common.errors import InputError
 from common.files import slug
+from common.plotting import attention_figure, save_figure
 from common.run_folder import RunFolder
+from nmt_attention.runs import load_translator
 
 __all__ = ["plot_sentence", "sentence_figure"]
 
 
 def sentence_figure(translator, sentence: str):
     """The cross-attention heatmap of ``translator`` translating ``sentence``."""
-    from common.plotting import attention_figure
-
     result = translator.run([sentence])
     source = [w.decode() for w in result["source_tokens"][0] if w]
     output = [w.decode() for w in result["output_tokens"][0] if w]
@@ -28,9 +28,6 @@ def plot_sentence(run_dir: str | os.PathLike, sentence: str, out: str | os.PathL
                   translator=None) -> Path:
     """Saves the attention heatmap of ``sentence`` (default
     ``RUN/plots/attention-<sentence>.png``) and returns its path."""
-    from common.plotting import save_figure
-    from nmt_attention.train import load_translator
-
     if not sentence.strip():
         raise InputError("the sentence to plot is empty")
     translator = translator or load_translator(run_dir)

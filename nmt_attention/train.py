@@ -17,7 +17,6 @@ import tensorflow as tf
 from common.data.batching import Batching, encode_texts, make_dataset, make_text_dataset
 from common.data.corpus import Corpus
 from common.masks import MaskedAccuracy, masked_loss
-from common.run_folder import RunFolder
 from common.text import Vocabulary, build_vocabulary
 from common.training import (
     FitPlan,
@@ -29,10 +28,10 @@ from common.training import (
 )
 from nmt_attention.config import Config
 from nmt_attention.optimizer import FusedAdam
+from nmt_attention.plots import sentence_figure
 from nmt_attention.translator import Seq2SeqModel, Translator, build_model
 
-__all__ = ["TrainResult", "compile_model", "load_model", "load_run", "load_translator",
-           "train"]
+__all__ = ["TrainResult", "compile_model", "train"]
 
 
 def compile_model(model: Seq2SeqModel, config: Config) -> None:
@@ -44,29 +43,6 @@ def compile_model(model: Seq2SeqModel, config: Config) -> None:
         jit_compile=config.jit_compile,
         steps_per_execution=max(1, min(config.steps_per_execution, config.steps_per_epoch)),
     )
-
-
-def load_run(run_dir: str | os.PathLike) -> tuple[Config, Vocabulary, Vocabulary]:
-    """The config and both vocabularies of a run folder."""
-    run = RunFolder(run_dir)
-    config = run.read_config(Config)
-    return config, *run.read_pair("vocabulary", lambda words: Vocabulary(words,
-                                                                         config.text_mode))
-
-
-def load_model(run_dir: str | os.PathLike, which: str = "best") -> Seq2SeqModel:
-    """The run's model with its best (or last, with its optimizer) weights."""
-    config, source, target = load_run(run_dir)
-    return RunFolder(run_dir).load_model(
-        which, lambda: build_model(config, source.size, target.size))
-
-
-def load_translator(run_dir: str | os.PathLike, replace_unknown: bool = False) -> Translator:
-    """The run's best model with its vocabularies, translating text (``replace_unknown``:
-    see :class:`~nmt_attention.translator.Translator`)."""
-    config, source, target = load_run(run_dir)
-    return Translator(load_model(run_dir), source, target, config.max_source_words,
-                      config.max_output_tokens, replace_unknown=replace_unknown)
 
 
 def train(config: Config, run_dir: str | os.PathLike, **options) -> TrainResult:
@@ -98,8 +74,6 @@ def _prepare(context: RunContext) -> tuple[FitPlan, Corpus]:
         return build_model(config, source.size, target.size)
 
     def drawer(twin):
-        from nmt_attention.plots import sentence_figure
-
         translator = Translator(twin, source, target, config.max_source_words,
                                 config.max_output_tokens)
         return lambda: sentence_figure(translator, val_es[0])

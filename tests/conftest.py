@@ -27,7 +27,7 @@ def tiny_run(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_translator(tiny_run):
-    from nmt_attention.train import load_translator
+    from nmt_attention.runs import load_translator
 
     return load_translator(tiny_run)
 
@@ -45,7 +45,7 @@ def tiny_transformer_run(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_transformer(tiny_transformer_run):
-    from transformer.train import load_translator
+    from transformer.runs import load_translator
 
     return load_translator(tiny_transformer_run)
 

@@ -41,7 +41,7 @@ def exports(tiny_translator, tiny_transformer, tiny_text_run, tiny_bert_run, tmp
     import tensorflow_text  # noqa: F401 (the Transformer export's ops)
 
     from classify.export import export as export_classifier
-    from classify.predictor import load_predictor
+    from classify.runs import load_predictor
     from nmt_attention.export import export as export_nmt
     from transformer.export import export as export_transformer
 
@@ -91,7 +91,7 @@ def test_the_property_test_saw_enough_strings():
 @pytest.fixture(scope="module")
 def vit(tiny_vit_run, tmp_path_factory):
     from classify.export import export as export_classifier
-    from classify.predictor import load_predictor
+    from classify.runs import load_predictor
 
     predictor = load_predictor(tiny_vit_run)[1]
     path = export_classifier(predictor, tmp_path_factory.mktemp("exports") / "vit")

@@ -79,7 +79,8 @@ def _train(args) -> int:
     from transformer.config import time_budget_recipe
     from transformer.export import export
     from transformer.plots import plot_schedule_and_encoding
-    from transformer.train import load_translator, train
+    from transformer.runs import load_translator
+    from transformer.train import train
 
     if args.warmup_steps is not None and args.warmup_steps < 1:
         raise UsageError("--warmup-steps must be at least 1")
@@ -107,7 +108,7 @@ def _train(args) -> int:
 
 
 def _translate(args) -> int:
-    from transformer.train import load_translator
+    from transformer.runs import load_translator
 
     translate_lines(lambda: load_translator(args.run, jit_compile=args.jit_compile), args)
     return 0
@@ -135,7 +136,7 @@ def _plot(args) -> int:
 
 def _export(args) -> int:
     from transformer.export import export
-    from transformer.train import load_translator
+    from transformer.runs import load_translator
 
     print(export(load_translator(args.run), Path(args.out or RunFolder(args.run).export)))
     return 0
@@ -143,7 +144,7 @@ def _export(args) -> int:
 
 def _serve(args) -> int:
     from transformer.export import export
-    from transformer.train import load_translator
+    from transformer.runs import load_translator
 
     return serve_run(args, lambda run: export(load_translator(run), RunFolder(run).export))
 

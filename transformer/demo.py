@@ -16,7 +16,8 @@ from transformer.config import Config
 from transformer.evaluate import evaluate_run
 from transformer.export import export
 from transformer.plots import plot_schedule_and_encoding, plot_sentence
-from transformer.train import load_translator, train
+from transformer.runs import load_translator
+from transformer.train import train
 
 __all__ = ["demo"]
 

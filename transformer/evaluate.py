@@ -12,6 +12,7 @@ from common.data.corpus import corpus_of
 from common.errors import InputError
 from common.evaluation import bleu_scores, to_stderr, translate_all, write_evaluation
 from common.run_folder import RunFolder
+from transformer.runs import load_run, load_translator
 
 __all__ = ["evaluate_run"]
 
@@ -26,8 +27,6 @@ def evaluate_run(run_dir: str | os.PathLike, limit: int | None = None, beam_widt
     the metrics. ``jit_compile``: decode with XLA (the same translations, faster);
     ``split="validation"`` scores the validation split instead (to choose settings),
     written to ``metrics-validation.json`` and ``translations-validation.tsv``."""
-    from transformer.train import load_run, load_translator
-
     run_dir = Path(run_dir)
     config, _, _ = load_run(run_dir)
     translator = load_translator(run_dir, jit_compile=jit_compile)

@@ -7,7 +7,18 @@ from pathlib import Path
 
 from common.errors import InputError
 from common.files import slug
+from common.plotting import (
+    attention_heads_figure,
+    layer_number,
+    learning_rate_figure,
+    positional_encoding_figure,
+    save_figure,
+)
+from common.positional_encoding import positional_encoding
 from common.run_folder import RunFolder
+from transformer.runs import load_translator
+from transformer.schedule import WarmupSchedule
+from transformer.translator import attention_maps
 
 __all__ = ["architecture_figure", "cross_attention_figure", "plot_schedule_and_encoding",
            "plot_sentence"]
@@ -92,8 +103,6 @@ def architecture_figure(parts: dict):
 
 def cross_attention_figure(maps: dict, sentence: str, layer: int = -1):
     """Every head of one decoder layer's cross-attention, from :func:`attention_maps`."""
-    from common.plotting import attention_heads_figure
-
     layers = len(maps["decoder_cross"])
     return attention_heads_figure(
         maps["decoder_cross"][layer], maps["source_tokens"], maps["output_tokens"],
@@ -107,10 +116,6 @@ def plot_sentence(run_dir: str | os.PathLike, sentence: str, layer: int | None =
     """Saves every head of one layer for ``sentence``: the decoder's cross-attention and the
     encoder's self-attention (``RUN/plots/cross-layerN-*.png``, ``self-layerN-*.png``).
     ``layer`` counts from 1, the lowest, as the figures do (default: the top layer)."""
-    from common.plotting import attention_heads_figure, layer_number, save_figure
-    from transformer.train import load_translator
-    from transformer.translator import attention_maps
-
     if not sentence.strip():
         raise InputError("the sentence to plot is empty")
     translator = translator or load_translator(run_dir)
@@ -129,10 +134,6 @@ def plot_sentence(run_dir: str | os.PathLike, sentence: str, layer: int | None =
 def plot_schedule_and_encoding(run_dir: str | os.PathLike, config) -> list[Path]:
     """Saves the run's learning-rate schedule and the positional encoding of its width
     (``RUN/plots/learning_rate.png``, ``positional_encoding.png``)."""
-    from common.plotting import learning_rate_figure, positional_encoding_figure, save_figure
-    from common.positional_encoding import positional_encoding
-    from transformer.schedule import WarmupSchedule
-
     run = RunFolder(run_dir)
     if getattr(config, "lr_decay", "rsqrt") == "linear" and run.last_model.exists():
         # The schedule the run fitted to its time limit, as its last checkpoint holds it.

@@ -16,7 +16,6 @@ import tensorflow as tf
 from common.data.batching import Batching, encode_texts, make_dataset
 from common.data.corpus import Corpus
 from common.masks import MaskedAccuracy, MaskedSparseCrossEntropy
-from common.run_folder import RunFolder
 from common.training import (
     FitPlan,
     RunContext,
@@ -27,12 +26,12 @@ from common.training import (
 )
 from transformer.config import Config
 from transformer.model import Transformer, build_model
+from transformer.plots import cross_attention_figure
 from transformer.schedule import transformer_optimizer
 from transformer.tokenizer import WordPieceTokenizer, build_wordpiece_vocabulary
-from transformer.translator import Translator
+from transformer.translator import Translator, attention_maps
 
-__all__ = ["TrainResult", "compile_model", "load_model", "load_run", "load_translator",
-           "train"]
+__all__ = ["TrainResult", "compile_model", "train"]
 
 
 def compile_model(model: Transformer, config: Config) -> None:
@@ -44,29 +43,6 @@ def compile_model(model: Transformer, config: Config) -> None:
         jit_compile=config.jit_compile,
         steps_per_execution=max(1, min(config.steps_per_execution, config.steps_per_epoch)),
     )
-
-
-def load_run(run_dir: str | os.PathLike) -> tuple[Config, WordPieceTokenizer,
-                                                  WordPieceTokenizer]:
-    """The config and both tokenizers of a run folder."""
-    run = RunFolder(run_dir)
-    config = run.read_config(Config)
-    return config, *run.read_pair("tokenizer", lambda pieces: WordPieceTokenizer(
-        pieces, config.text_mode))
-
-
-def load_model(run_dir: str | os.PathLike, which: str = "best") -> Transformer:
-    """The run's Transformer with its best (or last, with its optimizer) weights."""
-    config, source, target = load_run(run_dir)
-    return RunFolder(run_dir).load_model(
-        which, lambda: build_model(config, source.size, target.size))
-
-
-def load_translator(run_dir: str | os.PathLike, jit_compile: bool = False) -> Translator:
-    """The run's best model with its tokenizers; ``jit_compile``: see ``Translator``."""
-    config, source, target = load_run(run_dir)
-    return Translator(load_model(run_dir), source, target, config.max_length,
-                      config.max_output_tokens, jit_compile=jit_compile)
 
 
 def train(config: Config, run_dir: str | os.PathLike, **options) -> TrainResult:
@@ -97,9 +73,6 @@ def _prepare(context: RunContext) -> tuple[FitPlan, Corpus]:
         return build_model(config, source.size, target.size)
 
     def drawer(twin):
-        from transformer.plots import cross_attention_figure
-        from transformer.translator import attention_maps
-
         translator = Translator(twin, source, target, config.max_length,
                                 config.max_output_tokens)
         return lambda: cross_attention_figure(attention_maps(translator, val_es[0]), val_es[0])

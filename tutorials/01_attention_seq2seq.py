@@ -36,7 +36,8 @@ from nmt_attention.config import Config
 from nmt_attention.cross_attention import CrossAttention
 from nmt_attention.decoder import Decoder
 from nmt_attention.plots import sentence_figure
-from nmt_attention.train import load_translator, train
+from nmt_attention.runs import load_translator
+from nmt_attention.train import train
 
 keras.utils.set_random_seed(0)
 np.set_printoptions(precision=3, suppress=True)

@@ -57,7 +57,8 @@ from transformer.context import (
 )
 from transformer.plots import architecture_figure, cross_attention_figure
 from transformer.reference import generate_by_recompute
-from transformer.train import load_translator, train
+from transformer.runs import load_translator
+from transformer.train import train
 from transformer.translator import attention_maps
 
 keras.utils.set_random_seed(0)

@@ -35,9 +35,9 @@ from classify.config import BertConfig, TextConfig, VitConfig
 from classify.evaluate import evaluate
 from classify.plots import rollout_figure, text_attention_figure
 from classify.pooling import SequencePooling
-from classify.predictor import load_predictor
+from classify.runs import load_predictor, load_run
 from classify.text_classifier import TextClassifier
-from classify.train import load_run, train
+from classify.train import train
 from classify.vit import PatchEmbedding, attention_rollout
 from common.data.classification import generate_order_task
 

@@ -131,10 +131,11 @@ def main(argv=None) -> int:
     args = lab.parse(parser, argv)
     args.converged_epochs = args.converged_epochs or (2 if args.quick else 100)
     min_count = args.min_count or (3 if args.quick else 20)
+    from why_attention import gru_runs
+
     from common.data.corpus import corpus_of
     from common.evaluation import translate_all
-    from nmt_attention.train import load_translator
-    from why_attention import gru_runs
+    from nmt_attention.runs import load_translator
 
     runs, pairs, base = gru_runs(args, converged=True)
     seed = args.seeds[0]
@@ -154,7 +155,8 @@ def main(argv=None) -> int:
                       for s, r, h in zip(sources, references, hypotheses, strict=True)]
             thirds[set_name, name] = by_group(tested, third, seed)
             lengths[set_name, name] = (sum(len(re.findall(r"\w+", h)) for h in hypotheses)
-                                       / max(sum(len(re.findall(r"\w+", r)) for r in references), 1))
+                                       / max(1, sum(len(re.findall(r"\w+", r))
+                                                    for r in references)))
             lab.emit({"experiment": "forgetting", "model": name, "set": set_name,
                       "length_ratio": round(lengths[set_name, name], 3)})
             for index, row in thirds[set_name, name].items():

@@ -177,7 +177,7 @@ def main(argv=None) -> int:
     from positions import transformer_runs
 
     from common.data.corpus import corpus_of
-    from transformer.train import load_run, load_translator
+    from transformer.runs import load_run, load_translator
 
     seed = args.seeds[0]
     run = transformer_runs(args, kinds=("sinusoidal",))[0]["sinusoidal"]
@@ -204,10 +204,11 @@ def _alignment(args, seed, transformer) -> dict:
     from common.data import generate_pairs, take
     from common.data.corpus import corpus_of
     from nmt_attention.config import Config as GruConfig
-    from nmt_attention.train import load_translator as load_gru
+    from nmt_attention.runs import load_translator as load_gru
     from nmt_attention.train import train as train_gru
     from transformer.config import Config
-    from transformer.train import load_translator, train
+    from transformer.runs import load_translator
+    from transformer.train import train
 
     if args.quick:
         from why_attention import gru_runs

@@ -154,7 +154,8 @@ def main(argv=None) -> int:
                                     [n for n in LENGTHS if n >= shortest])
     from classify.config import TextConfig
     from classify.evaluate import evaluate
-    from classify.train import load_run, train
+    from classify.runs import load_run
+    from classify.train import train
     from common.files import atomic_write_text
 
     work = lab.work_folder(args, "pooling" if args.task == "single" else "pooling-marked")

@@ -47,7 +47,7 @@ def main(argv=None) -> int:
                         help="which position embeddings to compare (default: all three)")
     args = lab.parse(parser, argv)
     from common.data.corpus import corpus_of
-    from transformer.train import load_run, load_translator
+    from transformer.runs import load_run, load_translator
 
     runs, pairs = transformer_runs(args, kinds=tuple(args.kinds))
     seed = args.seeds[0]

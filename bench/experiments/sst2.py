@@ -62,7 +62,7 @@ def scored(run_dir: Path, seed: int) -> dict:
     if path.exists():
         return json.loads(path.read_text(encoding="utf-8"))
     from classify.evaluate import evaluate
-    from classify.train import load_run
+    from classify.runs import load_run
     from common.data.splits import phrase_groups
     from common.files import atomic_write_text
     from common.run_folder import RunFolder

@@ -66,7 +66,7 @@ def main(argv=None) -> int:
     args.converged_epochs = args.converged_epochs or (2 if args.quick else 100)
     from common.data.corpus import corpus_of
     from common.evaluation import translate_all
-    from nmt_attention.train import load_translator
+    from nmt_attention.runs import load_translator
 
     runs, pairs, base = gru_runs(args, converged=True)
     cut, seed = pairs.cut, args.seeds[0]

@@ -1,11 +1,11 @@
-"""Token batches grouped by length and cut to their longest row (classify.train)."""
+"""Token batches grouped by length and cut to their longest row (classify.data)."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from classify.data import token_batches
 from classify.text_classifier import TextClassifier
-from classify.train import token_batches
 
 
 def _padded_ids(lengths, width=12, seed=0):
@@ -64,7 +64,8 @@ def test_the_classifier_gives_the_same_logits_on_cut_batches():
 
 def test_bert_pretrains_on_more_unlabeled_text_but_never_on_held_out_texts(tmp_path):
     from classify.config import BertConfig
-    from classify.train import _pretraining_texts, text_splits
+    from classify.data import text_splits
+    from classify.train import _pretraining_texts
 
     data = tmp_path / "labeled.tsv"
     data.write_text("sentence\tlabel\n" + "".join(f"text number {i}\t{i % 2}\n"

@@ -6,7 +6,8 @@ import pytest
 
 from classify.cli import main
 from classify.demo import classify_in_fresh_process
-from classify.predictor import load_predictor, read_image
+from classify.predictor import read_image
+from classify.runs import load_predictor
 from common.data.classification import generate_order_task, write_labeled_tsv
 
 pytestmark = pytest.mark.slow

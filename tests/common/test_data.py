@@ -217,7 +217,7 @@ def test_grouped_splits_keep_each_group_on_one_side():
 
 def test_a_grouped_text_split_tests_on_sentences_it_never_trained_on(tmp_path):
     from classify.config import TextConfig
-    from classify.train import text_splits
+    from classify.data import text_splits
 
     rng = np.random.default_rng(0)
     words = [f"w{i}" for i in range(400)]

@@ -17,7 +17,8 @@ from common.files import PARTIAL
 from common.run_folder import RunFolder, read_history
 from nmt_attention.config import Config
 from nmt_attention.export import export
-from nmt_attention.train import load_model, load_translator, train
+from nmt_attention.runs import load_model, load_translator
+from nmt_attention.train import train
 
 pytestmark = pytest.mark.slow
 CONFIG = Config.tiny().replace(epochs=3, patience=10)

@@ -13,11 +13,13 @@ def _train(package, run_dir, precision):
     if package == "nmt_attention":
         from nmt_attention.config import Config
         from nmt_attention.export import export
-        from nmt_attention.train import load_translator, train
+        from nmt_attention.runs import load_translator
+        from nmt_attention.train import train
     else:
         from transformer.config import Config
         from transformer.export import export
-        from transformer.train import load_translator, train
+        from transformer.runs import load_translator
+        from transformer.train import train
     config = Config.tiny().replace(precision=precision)
     train(config, run_dir, log=lambda _: None, verbose=0)
     return export(load_translator(run_dir), run_dir / "export")
@@ -61,7 +63,7 @@ def test_tensorboard_logs_scalars_learning_rate_and_attention(tmp_path):
 def test_mixed_bfloat16_text_classifier_exports_float32_probabilities(tmp_path):
     from classify.config import TextConfig
     from classify.export import export
-    from classify.predictor import load_predictor
+    from classify.runs import load_predictor
     from classify.train import train
 
     run_dir = tmp_path / "run"

@@ -57,7 +57,7 @@ def test_evaluate_reports_the_scores_of_the_translations_it_writes(tiny_run, cap
         assert metrics[key] == pytest.approx(scores[key])
     # The validation split, to choose settings without looking at test: its own files.
     from common.data.corpus import corpus_of
-    from nmt_attention.train import load_run
+    from nmt_attention.runs import load_run
 
     assert main(["evaluate", "--run", str(tiny_run), "--split", "validation"]) == 0
     validation = json.loads(capsys.readouterr().out)

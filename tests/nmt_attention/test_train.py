@@ -8,7 +8,8 @@ from common.data import DataError
 from common.errors import RunError, UsageError
 from common.run_folder import read_history
 from nmt_attention.config import Config
-from nmt_attention.train import load_translator, train
+from nmt_attention.runs import load_translator
+from nmt_attention.train import train
 
 
 def quiet(**kwargs):
@@ -93,7 +94,7 @@ def test_early_stopping_counts_epochs_without_improvement_and_survives_resume(ti
 
     from common.run_folder import RunFolder, TrainState
     from common.training import RunCheckpoint
-    from nmt_attention.train import load_model
+    from nmt_attention.runs import load_model
 
     run = tmp_path / "run"
     shutil.copytree(tiny_run, run)

@@ -1,0 +1,68 @@
+"""A trained classifier run, loaded: its config, label names, vocabulary, model, predictor.
+
+What training writes into a run folder (``common.run_folder``), read back for evaluating,
+plotting, exporting and serving. Below training in the package's layers: loading a run
+never needs the training code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import keras
+
+from classify.config import load_config
+from classify.model import build_model
+from classify.predictor import Predictor
+from classify.vocabulary import word_vocabulary
+from common.errors import RunError
+from common.run_folder import RunFolder
+from common.text import Vocabulary
+
+__all__ = ["LoadedRun", "load_predictor", "load_run"]
+
+
+@dataclasses.dataclass
+class LoadedRun:
+    """What a run folder holds, loaded: its config, label names, vocabulary (text), input
+    image shape (ViT) and model (best weights)."""
+
+    run_dir: Path
+    config: object
+    label_names: list[str]
+    vocabulary: Vocabulary | None
+    image_shape: tuple[int, ...] | None
+    model: keras.Model
+
+
+def load_run(run_dir: str | os.PathLike, which: str = "best") -> LoadedRun:
+    """Loads a trained run; ``which`` is ``"best"`` (weights) or ``"last"`` (the .keras
+    checkpoint with its optimizer).
+
+    Raises:
+        RunError: not a run folder, or a missing or damaged checkpoint.
+    """
+    run = RunFolder(run_dir).require()
+    config = load_config(run.config_path)
+    meta = run.read_json("labels.json", "label list")
+    vocabulary = None
+    if config.inputs == "texts":
+        vocabulary = word_vocabulary(run.read_json("vocabulary.json", "vocabulary"),
+                                    config.sequence_length, config.text_mode)
+    try:
+        label_names = list(meta["label_names"])
+        image_shape = tuple(meta["image_shape"]) if meta.get("image_shape") else None
+    except (KeyError, TypeError, AttributeError) as error:
+        raise RunError(f"{run / 'labels.json'} is damaged ({error!r}); retrain") from None
+    model = run.load_model(which, lambda: build_model(
+        config, len(label_names), vocabulary.size if vocabulary else None, image_shape))
+    return LoadedRun(run.path, config, label_names, vocabulary, image_shape, model)
+
+
+def load_predictor(run_dir: str | os.PathLike) -> tuple[LoadedRun, Predictor]:
+    """``(run, predictor)``: a trained run (:func:`load_run`) and a Predictor on its best
+    weights."""
+    run = load_run(run_dir)
+    return run, Predictor(run.model, run.label_names, run.vocabulary, run.image_shape)
