@@ -27,19 +27,13 @@ class _Config(RunConfig):
     reads_unlabeled_text: ClassVar[bool] = False  # unlabeled text joins the vocabulary
 
     # Training.
-    batch_size: int = 64
-    epochs: int = 20
     learning_rate: float = 1e-3  # peak, reached after the warm-up, then cosine decay
     warmup_fraction: float = 0.1  # of all training steps
     weight_decay: float = 0.01  # AdamW
     patience: int = 5  # early stopping on validation loss
     validation_fraction: float = 0.1
     test_fraction: float = 0.2
-    jit_compile: bool = False  # XLA: its compile time outweighs its gain at these sizes
-    precision: str = "float32"  # "float32" | "mixed_bfloat16" | "mixed_float16" (training)
     steps_per_execution: int = 1  # training steps per call into TensorFlow
-    seed: int = 0
-
 
 
 

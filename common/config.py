@@ -30,7 +30,15 @@ class RunConfig:
     PRESETS: ClassVar[tuple[str, ...]] = ("tutorial", "quick", "tiny")
     kind: ClassVar[str] = ""
 
-    # Training options every tutorial's run has (common.training.fit_plan reads them).
+    # Training options every tutorial's run has: common.training (train_run, fit_plan) is
+    # written against these. A tutorial redeclares one only to give it another default.
+    batch_size: int = 64  # the global batch (split across replicas under a strategy)
+    epochs: int = 20
+    patience: int = 3  # early stopping: epochs without a better validation loss
+    seed: int = 0  # weights, dropout and data order
+    precision: str = "float32"  # "float32" | "mixed_bfloat16" | "mixed_float16" (training)
+    jit_compile: bool = False  # XLA
+    steps_per_execution: int = 20  # training steps per call into TensorFlow
     time_limit_minutes: float = 0.0  # stop after the first epoch past this (0: no limit)
     average_last: int = 0  # >= 2: try averaging the last 2..N epochs' weights (the paper's)
 

@@ -22,6 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from common.config import RunConfig
 from common.data.corpus import corpus_of
 from common.distribute import (
     agree,
@@ -81,7 +82,7 @@ class TrainResult:
     """What a finished ``train`` hands back: the run, its config and data, how it ended."""
 
     run_dir: Path
-    config: object
+    config: RunConfig
     data: object  # the tutorial's data: a Corpus (translators) or SplitData (classify)
     epochs_done: int
     best_epoch: int
@@ -95,7 +96,7 @@ class RunContext:
     its folder, whether it resumes, whether this worker writes (the chief), the strategy,
     and where progress goes."""
 
-    config: object
+    config: RunConfig
     run: RunFolder
     resume: bool
     chief: bool
@@ -110,8 +111,8 @@ Prepare = Callable[[RunContext], tuple[FitPlan, object]]
 RESUMABLE = ("epochs", "time_limit_minutes", "batch_size", "precision")
 
 
-def train_run(config, run_dir: str | os.PathLike, prepare: Prepare, *, resume: bool = False,
-              epochs: int | None = None, changes: dict | None = None,
+def train_run(config: RunConfig, run_dir: str | os.PathLike, prepare: Prepare, *,
+              resume: bool = False, epochs: int | None = None, changes: dict | None = None,
               callbacks: Sequence[keras.callbacks.Callback] = (),
               log: Callable[[str], None] = print, verbose: int = 2,
               strategy: str | tf.distribute.Strategy = "default") -> TrainResult:
@@ -196,7 +197,7 @@ def translation_plan(config, dataset: Callable[[str, bool], tf.data.Dataset],
                    steps_per_epoch=config.steps_per_epoch, validation_steps=steps, **plan)
 
 
-def fit_plan(plan: FitPlan, run: RunFolder, state: TrainState, config,
+def fit_plan(plan: FitPlan, run: RunFolder, state: TrainState, config: RunConfig,
              strategy: tf.distribute.Strategy, *, epochs: int | None = None,
              callbacks: Sequence[keras.callbacks.Callback] = (),
              log: Callable[[str], None] = print, verbose: int = 2,

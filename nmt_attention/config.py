@@ -30,19 +30,12 @@ class Config(RunConfig):
     validation_fraction: float = 0.1
     test_fraction: float = 0.1
     # Training.
-    batch_size: int = 64
     steps_per_epoch: int = 100  # the tutorial's epochs are 100 batches, not a data pass
     validation_steps: int = 20
-    epochs: int = 100
-    patience: int = 3  # early stopping on validation loss
+    epochs: int = 100  # of 100 batches each
     learning_rate: float = 1e-3
     optimizer: str = "fused_adam"  # "fused_adam" (same math, one kernel) | "adam" (Keras)
     pipeline: str = "fast"  # "fast" (length buckets, compiled) | "faithful" (tutorial)
-    jit_compile: bool = False  # XLA; measured slower for GRUs on CPU (bench/)
-    precision: str = "float32"  # "float32" | "mixed_bfloat16" | "mixed_float16" (training)
-    steps_per_execution: int = 20  # train steps per compiled call (less Python per step)
-    seed: int = 0
-
 
     @classmethod
     def tutorial(cls) -> Config:

@@ -35,19 +35,11 @@ class Config(RunConfig):
     validation_fraction: float = 0.1
     test_fraction: float = 0.1
     # Training.
-    batch_size: int = 64
     steps_per_epoch: int = 200
     validation_steps: int = 20
-    epochs: int = 20
-    patience: int = 3  # early stopping on validation loss
     warmup_steps: int = 4000  # the schedule's linear warm-up
     lr_decay: str = "rsqrt"  # after it: "rsqrt" (the paper's) | "linear" (to a time limit's end)
     label_smoothing: float = 0.0  # the paper uses 0.1; the tutorial none
-    steps_per_execution: int = 20
-    jit_compile: bool = False  # XLA: one compile a length bucket; the tutorial preset's on
-    precision: str = "float32"  # "float32" | "mixed_bfloat16" | "mixed_float16" (training)
-    seed: int = 0
-
 
     @classmethod
     def tutorial(cls) -> Config:
