@@ -30,6 +30,7 @@ import keras
 import tensorflow as tf
 
 from common.errors import DistributeError
+from common.keras_mends import mend_fit_for_multi_worker
 
 __all__ = [
     "PRECISIONS",
@@ -82,7 +83,7 @@ def make_strategy(name: str | tf.distribute.Strategy) -> tf.distribute.Strategy:
                 "--strategy multi-worker reads the cluster from the TF_CONFIG environment "
                 'variable; set it on every worker, e.g. TF_CONFIG=\'{"cluster": {"worker": '
                 '["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}\'')
-        _fix_keras_for_multi_worker()
+        mend_fit_for_multi_worker()
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise DistributeError(f"strategy must be one of {list(STRATEGIES)}, received {name!r}")
 
@@ -96,52 +97,6 @@ def xla_runs_on(strategy: tf.distribute.Strategy) -> bool:
         return True
     devices = strategy.extended.worker_devices  # this machine's
     return len(devices) < 2 or not all("CPU" in device.upper() for device in devices)
-
-
-def _fix_keras_for_multi_worker() -> None:
-    """Two mends that let Keras 3's ``fit`` run under MultiWorkerMirroredStrategy
-    (keras-team/keras#20585, open), applied only when that strategy is made.
-
-    1. Before training, ``fit`` builds the metrics from one batch, first averaged over the
-       replicas with ``strategy.reduce``, which cannot reduce a nested batch. Only shapes
-       and dtypes are needed, so this worker's own share of the batch is used instead.
-    2. After each step, the logged scalars (loss, metrics) are averaged over workers along
-       axis 0, which scalars do not have; they are averaged whole instead.
-    """
-    from keras.src.backend.tensorflow import trainer
-
-    if getattr(trainer, "_mended_for_multi_worker", False):
-        return
-    trainer._mended_for_multi_worker = True
-
-    def maybe_symbolic_build(self, iterator=None, data_batch=None):
-        if self._distribute_strategy is None:
-            return
-        if iterator is not None:
-            for _, _, batches in iterator:
-                data_batch = tf.nest.map_structure(
-                    lambda v: self.distribute_strategy.experimental_local_results(v)[0]
-                    if isinstance(v, tf.distribute.DistributedValues) else v,
-                    next(batches))
-                break
-        with self.distribute_strategy.scope():
-            self._symbolic_build(data_batch=data_batch)
-
-    keras_reduce = trainer.reduce_per_replica
-
-    def reduce_per_replica(values, strategy, reduction):
-        multi_worker = strategy.extended._in_multi_worker_mode()
-        if not multi_worker or reduction not in ("auto", "mean"):
-            return keras_reduce(values, strategy, reduction)
-
-        def mean(value):
-            rank = strategy.experimental_local_results(value)[0].shape.rank
-            return strategy.reduce("MEAN", value, axis=None if rank == 0 else 0)
-
-        return tf.nest.map_structure(mean, values)
-
-    trainer.TensorFlowTrainer._maybe_symbolic_build = maybe_symbolic_build
-    trainer.reduce_per_replica = reduce_per_replica
 
 
 def is_chief(strategy: tf.distribute.Strategy | None = None) -> bool:

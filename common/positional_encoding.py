@@ -50,8 +50,9 @@ class PositionalEmbedding(keras.layers.Layer):
     past the longest training sentence are never trained) or ``"none"`` (no positions: the
     model above sees a bag of tokens).
 
-    Masking: token id 0 is padding; the layer returns a mask (``compute_mask``) so Keras
-    passes it on to later layers.
+    Masking: none here. Token id 0 is padding, and the layers above compute their masks
+    from the ids themselves; a Keras mask on the output would only follow the tensors down
+    to the logits, where ``fit`` would read it as sample weights.
 
     Args:
         vocabulary_size: number of token ids.
@@ -83,9 +84,8 @@ class PositionalEmbedding(keras.layers.Layer):
         self.hidden_dim = hidden_dim
         self.max_length = max_length
         self.position_embedding = check_position_embedding(position_embedding)
-        self.supports_masking = True
         self.token_embedding = keras.layers.Embedding(
-            vocabulary_size, hidden_dim, mask_zero=True, name="token_embedding"
+            vocabulary_size, hidden_dim, name="token_embedding"
         )
         if position_embedding == "sinusoidal":
             self.encoding = tf.constant(positional_encoding(max_length, hidden_dim))
@@ -108,9 +108,6 @@ class PositionalEmbedding(keras.layers.Layer):
         positions = tf.slice(self.encoding, tf.stack([tf.cast(start_index, tf.int32), 0]),
                              tf.stack([length, -1]))  # (length, hidden_dim)
         return x + tf.cast(positions[None], x.dtype)
-
-    def compute_mask(self, token_ids, mask=None, start_index=0):
-        return keras.ops.not_equal(token_ids, 0)
 
     def get_config(self):
         config = super().get_config()

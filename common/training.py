@@ -35,6 +35,7 @@ from common.distribute import (
 )
 from common.errors import UsageError
 from common.files import atomic_save, atomic_write_text
+from common.keras_mends import learning_rate_schedule
 from common.plotting import figure_png, history_figure, save_figure
 from common.run_folder import RunFolder, TrainState, read_history
 
@@ -437,7 +438,7 @@ class FitScheduleToTime(keras.callbacks.Callback):
         self._epoch_one = None
 
     def _schedule(self):
-        schedule = getattr(self.model.optimizer, "_learning_rate", None)
+        schedule = learning_rate_schedule(self.model.optimizer)
         return schedule if getattr(schedule, "fits_to_time", False) else None
 
     def _step(self) -> int:

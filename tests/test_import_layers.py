@@ -32,7 +32,8 @@ PACKAGES = ("common", "nmt_attention", "transformer", "classify")
 
 # Lowest first. A module takes the first layer with a pattern it matches.
 LAYERS: list[tuple[str, list[str]]] = [
-    ("foundation", ["common", "common.errors", "common.files", "common.machine"]),
+    ("foundation", ["common", "common.errors", "common.files", "common.machine",
+                    "common.keras_mends"]),
     ("tools", ["common.text", "common.data", "common.data.*", "common.config",
                "common.distribute", "common.xla", "common.dropout", "common.masks",
                "common.positional_encoding", "common.plotting", "common.run_folder",

@@ -81,10 +81,6 @@ class Transformer(keras.Model):
             mask = tf.not_equal(source_ids, 0)
             x, scores = self.decoder(target_in, context, mask, training=training)
         logits = self.output_dense(x)  # (batch, target_len, vocabulary)
-        # The loss masks padding itself. Left on, Keras would also apply the propagated mask
-        # as sample weights, which under tf.distribute divides the loss by the replicas.
-        if hasattr(logits, "_keras_mask"):
-            del logits._keras_mask
         return (logits, scores) if return_attention else logits
 
     def attention_scores(self, source_ids, target_in) -> dict:
