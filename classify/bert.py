@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from classify.encoder import TextEncoder
+from common.xla import traced_for_xla
 
 __all__ = ["BertPretrainer", "MaskedLanguageModelHead", "chosen_positions", "copy_encoder",
            "mask_tokens"]
@@ -168,6 +169,7 @@ class BertPretrainer(keras.Model):
         self.mlm_head.build(tuple(token_ids_shape) + (self.hidden_dim,))
         self.built = True
 
+    @traced_for_xla
     def call(self, inputs, training=None):
         if isinstance(inputs, (tuple, list)):
             token_ids, positions = inputs

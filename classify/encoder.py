@@ -10,6 +10,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from common.dropout import Dropout
 from common.positional_encoding import (
     POSITION_EMBEDDINGS,
     check_position_embedding,
@@ -180,7 +181,7 @@ class TextEncoder(keras.layers.Layer):
             vocabulary_size, hidden_dim, name="token_embedding")
         self.positions = PositionEmbedding(sequence_length, position_embedding,
                                            name="positions")
-        self.embedding_dropout = keras.layers.Dropout(dropout)
+        self.embedding_dropout = Dropout(dropout)
         self.blocks = EncoderBlocks(num_layers, hidden_dim, num_heads, intermediate_dim,
                                     dropout, norm_first=False, name="blocks")
 

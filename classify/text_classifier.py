@@ -7,6 +7,8 @@ import tensorflow as tf
 
 from classify.encoder import TextEncoder
 from classify.pooling import SequencePooling, check_pooling
+from common.dropout import Dropout
+from common.xla import traced_for_xla
 
 __all__ = ["TextClassifier"]
 
@@ -79,7 +81,7 @@ class TextClassifier(keras.Model):
             intermediate_dim, dropout,
             position_embedding if positional_encoding else "none", name="encoder")
         self.pool = SequencePooling(pooling, name="pooling")
-        self.head_dropout = keras.layers.Dropout(dropout)
+        self.head_dropout = Dropout(dropout)
         self.head = keras.layers.Dense(num_classes, dtype="float32", name="head")  # float32 logits
 
     def build(self, token_ids_shape):
@@ -88,6 +90,7 @@ class TextClassifier(keras.Model):
         self.head.build((token_ids_shape[0], self.hidden_dim))
         self.built = True
 
+    @traced_for_xla
     def call(self, token_ids, training=None, return_attention_scores=False):
         x, scores = self.encoder(token_ids, training=training, return_attention_scores=True)
         pooled = self.pool(x, padding_mask=tf.not_equal(token_ids, 0))  # (batch, hidden)

@@ -12,6 +12,8 @@ import numpy as np
 import tensorflow as tf
 
 from classify.encoder import EncoderBlocks, PositionEmbedding
+from common.dropout import Dropout
+from common.xla import traced_for_xla
 
 __all__ = ["ClassToken", "PatchEmbedding", "VisionTransformer", "attention_rollout",
            "attention_rollout_batch"]
@@ -143,7 +145,7 @@ class VisionTransformer(keras.Model):
         self.patches = PatchEmbedding(patch_size, hidden_dim, name="patches")
         self.class_token = ClassToken(name="class_token")
         self.positions = PositionEmbedding(self.num_patches + 1, "learned", name="positions")
-        self.embedding_dropout = keras.layers.Dropout(dropout)
+        self.embedding_dropout = Dropout(dropout)
         self.blocks = EncoderBlocks(num_layers, hidden_dim, num_heads, intermediate_dim,
                                     dropout, norm_first=True, name="blocks")
         self.head = keras.layers.Dense(num_classes, dtype="float32", name="head")  # float32 logits
@@ -157,6 +159,7 @@ class VisionTransformer(keras.Model):
         self.head.build((images_shape[0], self.hidden_dim))
         self.built = True
 
+    @traced_for_xla
     def call(self, images, training=None, return_attention_scores=False):
         x = self.class_token(self.patches(images))  # (batch, patches + 1, hidden_dim)
         x = self.embedding_dropout(self.positions(x), training=training)

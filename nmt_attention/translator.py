@@ -20,6 +20,7 @@ from common.decoding import (
     teacher_forced_input,
 )
 from common.text import UNK, Vocabulary, detokenize, has_known_word, tokenize
+from common.xla import traced_for_xla
 from nmt_attention.config import Config
 from nmt_attention.decoder import Decoder
 from nmt_attention.encoder import Encoder
@@ -85,6 +86,7 @@ class Seq2SeqModel(keras.Model):
         context, final = self.encoder(source_ids, training=training, return_state=True)
         return context, final if not self.use_attention else tf.zeros_like(final)
 
+    @traced_for_xla
     def call(self, inputs, training=None, return_attention=False):
         source_ids, target_in = inputs
         context, state = self.encode(source_ids, training=training)

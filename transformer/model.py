@@ -6,7 +6,7 @@ import keras
 import tensorflow as tf
 
 from common.decoding import GREEDY, Sampling, banned_logits, beam_search_loop, choose_next
-from common.xla import compiling_for_xla, for_xla, xla_function
+from common.xla import for_xla, traced_for_xla, xla_function
 from transformer.config import Config
 from transformer.decoder import Decoder
 from transformer.encoder import Encoder
@@ -74,12 +74,12 @@ class Transformer(keras.Model):
         self.output_dense.build(hidden_shape)
         self.built = True
 
+    @traced_for_xla
     def call(self, inputs, training=None, return_attention=False):
         source_ids, target_in = inputs
-        with compiling_for_xla(self.jit_compile or for_xla()):  # an XLA training step
-            context = self.encoder(source_ids, training=training)  # (batch, source, hidden)
-            mask = tf.not_equal(source_ids, 0)
-            x, scores = self.decoder(target_in, context, mask, training=training)
+        context = self.encoder(source_ids, training=training)  # (batch, source, hidden)
+        mask = tf.not_equal(source_ids, 0)
+        x, scores = self.decoder(target_in, context, mask, training=training)
         logits = self.output_dense(x)  # (batch, target_len, vocabulary)
         return (logits, scores) if return_attention else logits
 

@@ -84,3 +84,29 @@ def test_a_model_called_inside_an_xla_trace_draws_by_hash_though_not_compiled(mo
     logits = xla_function(lambda ids: model((ids, ids), training=True))(ids)
     assert np.isfinite(logits.numpy()).all()
     assert len(calls) == 18
+
+
+@pytest.mark.parametrize("kind", ["text", "bert", "vit"])
+def test_every_model_compiled_with_xla_draws_its_dropout_for_xla(kind, monkeypatch):
+    """Not only the Transformer: a classifier compiled with ``jit_compile=True`` traces its
+    step for XLA too, so its dropout draws with hash_bits (and without XLA, never)."""
+    from classify.config import preset
+    from classify.model import build_model as build_classifier
+
+    config = preset(kind, "tiny").replace(dropout=0.5)
+    shape = (8, 8, 1) if kind == "vit" else None
+    drawn = []
+    real = common.dropout.hash_bits
+    monkeypatch.setattr(common.dropout, "hash_bits",
+                        lambda *args: drawn.append(1) or real(*args))
+    if kind == "vit":
+        x = np.random.default_rng(0).random((4, 8, 8, 1)).astype("float32")
+    else:
+        x = np.random.default_rng(0).integers(1, 40, (4, config.sequence_length))
+    for jit_compile in (False, True):
+        drawn.clear()
+        model = build_classifier(config, 2, 50, shape)
+        model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True), jit_compile=jit_compile)
+        model.train_on_batch(x, np.array([0, 1, 0, 1]))
+        assert bool(drawn) == jit_compile, (kind, jit_compile)
