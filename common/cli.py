@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from common.errors import UsageError, UserError
+from common.errors import InputError, UsageError, UserError
 from common.machine import settings_for_decoding
 
 __all__ = [
@@ -149,13 +149,21 @@ def add_decoding_arguments(parser: argparse.ArgumentParser, unit: str = "tokens"
 
 
 def check_decoding(args) -> None:
-    """Refuses decoding settings no translator takes."""
-    if getattr(args, "temperature", 0) < 0:
-        raise UsageError("--temperature must be 0 or more")
-    if getattr(args, "top_k", 0) < 0:
-        raise UsageError("--top-k must be 0 or more")
-    if args.beam < 1:
-        raise UsageError("--beam must be 1 or more")
+    """Refuses decoding settings no translator takes (``common.decoding.check_settings``),
+    naming the option."""
+    from common.decoding import check_settings
+
+    options = dict(temperature=getattr(args, "temperature", 0.0),
+                   top_k=getattr(args, "top_k", 0), seed=getattr(args, "seed", 0) or 0,
+                   beam_width=args.beam)
+    try:
+        check_settings(**options)
+    except InputError as error:
+        message = str(error)
+        for name, option in (("temperature", "--temperature"), ("top_k", "--top-k"),
+                             ("seed", "--seed"), ("beam width", "--beam")):
+            message = message.replace(name, option, 1) if message.startswith(name) else message
+        raise UsageError(message) from None
 
 
 def check_limit(limit: int | None) -> None:

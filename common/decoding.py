@@ -4,6 +4,7 @@ batched beam search over any step function."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -71,6 +72,29 @@ class Sampling:
 
 GREEDY = Sampling()
 
+# The widest beam and the largest sampling seed a translator takes. A beam's memory grows
+# with its width (100,000 hypotheses took 1.9 GB on the tiny model); a seed is offset by a
+# line's index and must stay inside int64.
+MAX_BEAM_WIDTH = 64
+MAX_SEED = 2**62
+
+
+def check_settings(temperature: float = 0.0, top_k: int = 0, seed: int = 0,
+                   beam_width: int = 1) -> None:
+    """Raises an InputError naming the first decoding setting out of its range: a temperature
+    that is negative or not finite, a negative ``top_k`` (one above the vocabulary samples
+    among all tokens), a seed outside 0..MAX_SEED, a beam width outside 1..MAX_BEAM_WIDTH."""
+    if not math.isfinite(temperature) or temperature < 0:
+        raise InputError(f"temperature must be a finite number, 0 or more; received "
+                         f"{temperature}")
+    if top_k < 0:
+        raise InputError(f"top_k must be 0 (all tokens) or more; received {top_k}")
+    if not 0 <= seed <= MAX_SEED:
+        raise InputError(f"seed must be between 0 and 2**62; received {seed}")
+    if not 1 <= beam_width <= MAX_BEAM_WIDTH:
+        raise InputError(f"beam width must be between 1 and {MAX_BEAM_WIDTH}; received "
+                         f"{beam_width}")
+
 
 class TextTranslator(tf.Module):
     """Text in, text out: what both tutorials' ``Translator`` share.
@@ -93,12 +117,10 @@ class TextTranslator(tf.Module):
 
         Raises:
             TypeError: ``texts`` is not a list of strings.
-            InputError: a negative temperature or top_k, or a beam width below 1.
+            InputError: a setting out of its range (:func:`check_settings`).
         """
         texts = check_sentences(texts)
-        if temperature < 0 or top_k < 0 or beam_width < 1:
-            raise InputError("need temperature >= 0, top_k >= 0 and beam_width >= 1; received "
-                             f"{temperature}, {top_k}, {beam_width}")
+        check_settings(temperature, top_k, seed, beam_width)
         if not texts:
             return {"translation": np.array([], dtype=object)}
         if beam_width > 1:
@@ -230,7 +252,8 @@ def choose_next(logits: tf.Tensor, temperature, top_k, seeds: tf.Tensor) -> tf.T
 
     def sample():
         scaled = logits / tf.maximum(temperature, 1e-6)
-        k = tf.where(top_k > 0, top_k, tf.shape(logits)[-1])
+        vocabulary = tf.shape(logits)[-1]
+        k = tf.where(top_k > 0, tf.minimum(top_k, vocabulary), vocabulary)  # above it: all
         # A sort rather than tf.math.top_k: k is a tensor, which XLA's top_k cannot take.
         kth = tf.gather(tf.sort(scaled, direction="DESCENDING"), k - 1, axis=1)[:, None]
         scaled = tf.where(scaled < kth, tf.cast(-1e9, scaled.dtype), scaled)

@@ -112,3 +112,31 @@ def test_both_translators_sample_from_their_softmax(tutorial, jit):
         kwargs)
     assert expected.max() > 0.3  # sharp enough that argmax would fail the bound
     assert_follows(frequencies, expected, draws)
+
+
+def test_settings_out_of_range_are_refused_by_name():
+    from common.decoding import MAX_BEAM_WIDTH, MAX_SEED, check_settings
+    from common.errors import InputError
+
+    check_settings(temperature=0.7, top_k=10**6, seed=MAX_SEED, beam_width=MAX_BEAM_WIDTH)
+    for settings, name in ((dict(temperature=float("nan")), "temperature"),
+                           (dict(temperature=float("inf")), "temperature"),
+                           (dict(temperature=-0.1), "temperature"),
+                           (dict(top_k=-1), "top_k"), (dict(seed=-1), "seed"),
+                           (dict(seed=MAX_SEED + 1), "seed"), (dict(beam_width=0), "beam"),
+                           (dict(beam_width=MAX_BEAM_WIDTH + 1), "beam")):
+        with pytest.raises(InputError, match=f"^{name}"):
+            check_settings(**settings)
+
+
+def test_top_k_above_the_vocabulary_samples_among_all_tokens():
+    logits = tf.random.stateless_normal([64, 7], [3, 4])
+    seeds = tf.constant([5, 6], tf.int64)
+    everything = choose_next(logits, tf.constant(1.0), tf.constant(0), seeds)
+    above = choose_next(logits, tf.constant(1.0), tf.constant(1000), seeds)
+    np.testing.assert_array_equal(above.numpy(), everything.numpy())
+    # ... and a smaller k does restrict the draw: the same seeds pick other tokens.
+    two = choose_next(logits, tf.constant(1.0), tf.constant(2), seeds).numpy()
+    assert (two != everything.numpy()).any()
+    top_two = np.argsort(-logits.numpy(), axis=1)[:, :2]
+    assert all(t in row for t, row in zip(two, top_two, strict=True))

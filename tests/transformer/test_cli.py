@@ -39,6 +39,10 @@ def test_translate_evaluate_plot_on_a_run(tiny_transformer_run, capsys):
 @pytest.mark.parametrize("argv,message", [
     (["translate", "--run", "/no/such/run", "hola"], "not a run folder"),
     (["translate", "--run", "RUN", "--top-k", "-1", "hola"], "--top-k"),
+    (["translate", "--run", "RUN", "--temperature", "nan", "hola"], "--temperature must be a"),
+    (["translate", "--run", "RUN", "--temperature", "inf", "hola"], "--temperature must be a"),
+    (["translate", "--run", "RUN", "--beam", "3000000000", "hola"], "--beam must be between"),
+    (["translate", "--run", "RUN", "--seed", str(2**63 - 2), "a", "b"], "--seed must be"),
     (["plot", "--run", "RUN", "--layer", "7", "hola"], "--layer"),
     (["plot", "--run", "RUN", "--layer", "0", "hola"], "--layer"),
     (["train", "--preset", "tiny", "--data", "/no/such.txt"], "not found"),
