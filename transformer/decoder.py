@@ -57,8 +57,8 @@ class DecoderLayer(keras.layers.Layer):
     def call(self, x, context, context_mask=None, training=None,
              return_self_attention_scores=False):
         x, self_scores = self.self_attention(x, training=training, return_attention_scores=True)
-        x, cross_scores = self.cross_attention(x, context, context_mask, training=training,
-                                               return_attention_scores=True)
+        x, cross_scores = self.cross_attention(x, context, context_mask=context_mask,
+                                               training=training, return_attention_scores=True)
         x = self.feed_forward(x, training=training)
         if return_self_attention_scores:
             return x, self_scores, cross_scores
@@ -142,7 +142,8 @@ class Decoder(keras.layers.Layer):
         x = self.dropout_layer(self.embedding(token_ids), training=training)
         self_scores, cross_scores = [], []
         for layer in self.decoder_layers:
-            x, layer_self, layer_cross = layer(x, context, context_mask, training=training,
+            x, layer_self, layer_cross = layer(x, context, context_mask=context_mask,
+                                               training=training,
                                                return_self_attention_scores=True)
             self_scores.append(layer_self)
             cross_scores.append(layer_cross)

@@ -52,15 +52,17 @@ def scored(run_dir: Path, model: str, seed: int) -> dict:
     path = run_dir / "minutes-score.json"
     if path.exists():
         return json.loads(path.read_text(encoding="utf-8"))
+    import importlib
+
     from common.data.corpus import corpus_of
     from common.evaluation import translate_all
     from common.files import atomic_write_text
     from common.run_folder import RunFolder
 
-    training = _model(model)[1]
-    translator = (training.load_translator(run_dir, jit_compile=True)
-                  if model == "transformer" else training.load_translator(run_dir))
-    config = training.load_run(run_dir)[0]
+    runs = importlib.import_module(f"{model}.runs")
+    translator = (runs.load_translator(run_dir, jit_compile=True)
+                  if model == "transformer" else runs.load_translator(run_dir))
+    config = runs.load_run(run_dir)[0]
     spanish, english = corpus_of(config).part("test")
     state = RunFolder(run_dir).read_state()
     score = {**lab.bleu_with_interval(translate_all(translator, spanish), english, seed=seed),

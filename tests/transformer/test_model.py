@@ -224,3 +224,17 @@ def test_other_position_embeddings_decode_with_the_cache_as_recomputing(position
     full = generate_by_recompute(model, SOURCE, max_length=7)
     np.testing.assert_array_equal(cached[0].numpy(), full[0].numpy())
     np.testing.assert_allclose(cached[1].numpy(), full[1].numpy(), atol=1e-4)
+
+
+def test_a_decoder_layer_called_without_a_context_mask_reads_every_source_position():
+    """As tutorial 2 calls it: no mask given is no padding, the same as an all-True mask
+    (Keras fills a missing ``context_mask`` argument from the context's own mask, which the
+    package's tensors never carry)."""
+    from transformer.decoder import DecoderLayer
+
+    layer = DecoderLayer(hidden_dim=8, num_heads=2, intermediate_dim=16, dropout=0.0)
+    x, context = tf.random.normal([2, 3, 8]), tf.random.normal([2, 5, 8])
+    unmasked, scores = layer(x, context)
+    masked, _ = layer(x, context, context_mask=tf.ones([2, 5], tf.bool))
+    np.testing.assert_allclose(unmasked.numpy(), masked.numpy(), atol=1e-6)
+    assert scores.shape == (2, 2, 3, 5)
