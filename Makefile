@@ -41,9 +41,10 @@ browser:
 	else echo "the browser test needs chromium and chromium-driver: as root, run" \
 		"apt-get install chromium chromium-driver"; fi
 
-## Run the test suite.
+## Run the test suite: two workers (pytest-xdist), each test to whichever is free; the tiny
+## trained runs the tests share are trained once, by the first worker that needs each.
 test: $(STAMP) browser
-	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m pytest -q
+	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m pytest -q -n 2 --dist worksteal
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,6 +1,7 @@
 """Shared fixtures: headless plotting, fixed seeds, one tiny trained run per session."""
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -14,15 +15,64 @@ def _seeded():
     keras.utils.set_random_seed(1234)
 
 
+def _shared_run(request, tmp_path_factory, name: str, train) -> Path:
+    """A run folder trained once a test run: here without xdist; under xdist by the first
+    worker to ask (an atomic ``mkdir`` claims it), the others waiting for it and reading the
+    same folder. Tests treat these runs as read-only (commands write their own files)."""
+    worker = getattr(request.config, "workerinput", None)
+    if worker is None:
+        run_dir = tmp_path_factory.mktemp("runs") / name
+        train(run_dir)
+        return run_dir
+    import tempfile
+    import time
+    import traceback
+
+    root = Path(tempfile.gettempdir()) / f"shared-runs-{worker['testrunuid']}"
+    root.mkdir(exist_ok=True)
+    run_dir, done, failed = root / name, root / f"{name}.done", root / f"{name}.failed"
+    try:
+        (root / f"{name}.claim").mkdir()
+    except FileExistsError:  # another worker trains it
+        deadline = time.monotonic() + 600
+        while not done.exists():
+            assert not failed.exists(), failed.read_text()
+            assert time.monotonic() < deadline, f"{name} was not trained in 10 minutes"
+            time.sleep(0.5)
+        return run_dir
+    try:
+        train(run_dir)
+    except BaseException:
+        failed.write_text(traceback.format_exc())
+        raise
+    done.touch()
+    return run_dir
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """(xdist, the controller) Keeps the run's id, to remove the shared runs at the end."""
+    node.config._shared_runs_id = node.workerinput["testrunuid"]
+
+
+def pytest_sessionfinish(session):
+    run_id = getattr(session.config, "_shared_runs_id", None)
+    if run_id is not None:  # the controller, once every worker is done
+        import shutil
+        import tempfile
+
+        shutil.rmtree(Path(tempfile.gettempdir()) / f"shared-runs-{run_id}",
+                      ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory):
+def tiny_run(request, tmp_path_factory):
     """A run folder trained with the tiny preset on the generated corpus (seconds)."""
     from nmt_attention.config import Config
     from nmt_attention.train import train
 
-    run_dir = tmp_path_factory.mktemp("runs") / "tiny"
-    train(Config.tiny().replace(epochs=3), run_dir, log=lambda _: None, verbose=0)
-    return run_dir
+    return _shared_run(request, tmp_path_factory, "tiny", lambda run_dir: train(
+        Config.tiny().replace(epochs=3), run_dir, log=lambda _: None, verbose=0))
 
 
 @pytest.fixture(scope="session")
@@ -33,14 +83,13 @@ def tiny_translator(tiny_run):
 
 
 @pytest.fixture(scope="session")
-def tiny_transformer_run(tmp_path_factory):
+def tiny_transformer_run(request, tmp_path_factory):
     """A Transformer run folder trained with the tiny preset (seconds)."""
     from transformer.config import Config
     from transformer.train import train
 
-    run_dir = tmp_path_factory.mktemp("runs") / "transformer-tiny"
-    train(Config.tiny().replace(epochs=3), run_dir, log=lambda _: None, verbose=0)
-    return run_dir
+    return _shared_run(request, tmp_path_factory, "transformer-tiny", lambda run_dir: train(
+        Config.tiny().replace(epochs=3), run_dir, log=lambda _: None, verbose=0))
 
 
 @pytest.fixture(scope="session")
@@ -51,63 +100,78 @@ def tiny_transformer(tiny_transformer_run):
 
 
 @pytest.fixture(scope="session")
-def tiny_text_run(tmp_path_factory):
+def tiny_text_run(request, tmp_path_factory):
     """A text classifier trained with the tiny preset on the generated task (seconds)."""
     from classify.cli import main
 
-    run_dir = tmp_path_factory.mktemp("classify") / "text"
-    assert main(["text", "train", "--preset", "tiny", "--run", str(run_dir)]) == 0
-    return run_dir
+    return _shared_run(request, tmp_path_factory, "text", lambda run_dir: _trained(
+        main(["text", "train", "--preset", "tiny", "--run", str(run_dir)])))
 
 
 @pytest.fixture(scope="session")
-def tiny_bert_run(tmp_path_factory):
+def tiny_bert_run(request, tmp_path_factory):
     """A small BERT pretrained then fine-tuned with the tiny preset (seconds)."""
     from classify.cli import main
 
-    run_dir = tmp_path_factory.mktemp("classify") / "bert"
-    assert main(["bert", "train", "--preset", "tiny", "--run", str(run_dir)]) == 0
-    return run_dir
+    return _shared_run(request, tmp_path_factory, "bert", lambda run_dir: _trained(
+        main(["bert", "train", "--preset", "tiny", "--run", str(run_dir)])))
 
 
 @pytest.fixture(scope="session")
-def tiny_vit_run(tmp_path_factory):
+def tiny_vit_run(request, tmp_path_factory):
     from classify.cli import main
 
-    run_dir = tmp_path_factory.mktemp("classify") / "vit"
-    assert main(["vit", "train", "--preset", "tiny", "--run", str(run_dir)]) == 0
-    return run_dir
+    return _shared_run(request, tmp_path_factory, "vit", lambda run_dir: _trained(
+        main(["vit", "train", "--preset", "tiny", "--run", str(run_dir)])))
+
+
+def _trained(code: int) -> None:
+    assert code == 0, f"training exited with {code}"
 
 
 class _Background:
-    """A command started when the session begins, to be waited for by the test that needs
-    it (run last): at a lower priority, it uses the cycles the rest of the suite leaves
-    idle (single-threaded Python, processes starting) rather than competing with it."""
+    """A command started once a test run, when collection ends, and waited for by the test
+    that needs it (run last): at a lower priority, it uses the cycles the rest of the suite
+    leaves idle rather than competing with it.
 
-    def __init__(self, argv: list[str], folder):
+    Under pytest-xdist every worker collects the whole suite: the first to get here starts
+    the command (an atomic ``mkdir`` of a folder named by the run's id), and whichever worker
+    runs the test waits for the exit code the command leaves in ``rc``."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.out = folder / "out"
+
+    def start(self, argv: list[str], limit_seconds: int = 1800) -> None:
+        import shlex
         import subprocess
         import sys
 
-        self.folder = folder
-        self.out = folder / "out"
-        self._stdout = open(folder / "stdout.txt", "w")  # noqa: SIM115
-        self._stderr = open(folder / "stderr.txt", "w")  # noqa: SIM115
-        self.process = subprocess.Popen([sys.executable, *argv], stdout=self._stdout,
-                                        stderr=self._stderr, stdin=subprocess.DEVNULL,
-                                        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
-                                        preexec_fn=lambda: os.nice(10))
+        files = {name: shlex.quote(str(self.folder / name))
+                 for name in ("stdout.txt", "stderr.txt", "rc", "rc.tmp")}
+        command = (f"timeout {limit_seconds} {shlex.join([sys.executable, *argv])} "
+                   f"> {files['stdout.txt']} 2> {files['stderr.txt']} < /dev/null; "
+                   f"echo $? > {files['rc.tmp']} && mv {files['rc.tmp']} {files['rc']}")
+        subprocess.Popen(["sh", "-c", command], start_new_session=True,
+                         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+                         preexec_fn=lambda: os.nice(10))
 
     def wait(self, timeout: float = 900) -> str:
         """Its standard output, once it has ended; a failure shows its standard error."""
-        code = self.process.wait(timeout)
-        self._stdout.close()
-        self._stderr.close()
-        stdout = (self.folder / "stdout.txt").read_text()
+        import time
+
+        deadline = time.monotonic() + timeout
+        while not (self.folder / "rc").exists():
+            assert time.monotonic() < deadline, "still running after the wait:\n" + \
+                self.log()[-4000:]
+            time.sleep(1)
+        code = int((self.folder / "rc").read_text())
         assert code == 0, self.log()[-4000:]
-        return stdout
+        return (self.folder / "stdout.txt").read_text()
 
     def log(self) -> str:
-        return (self.folder / "stdout.txt").read_text() + (self.folder / "stderr.txt").read_text()
+        return "".join((self.folder / name).read_text() for name in ("stdout.txt", "stderr.txt")
+                       if (self.folder / name).exists())
 
 
 _QUICK_EXPERIMENTS = "test_quick_experiments_run_end_to_end"
@@ -119,17 +183,32 @@ def pytest_collection_modifyitems(session, config, items):
     items.sort(key=lambda item: _QUICK_EXPERIMENTS in item.nodeid)  # stable: others keep order
 
 
-def pytest_collection_finish(session):
-    """Starts the quick experiments at once if the session will check them."""
-    if any(_QUICK_EXPERIMENTS in item.nodeid for item in session.items):
-        import tempfile
-        from pathlib import Path
+def _quick_folder(config) -> Path:
+    """This test run's folder of the quick experiments: named by the run's id under xdist
+    (its workers share it), a fresh one without."""
+    import tempfile
 
-        folder = Path(tempfile.mkdtemp(prefix="quick-experiments-"))
-        root = Path(__file__).resolve().parents[1]
-        session.config._quick_experiments = _Background(
-            [str(root / "bench" / "experiments" / "all.py"), "--quick",
-             "--work", str(folder / "work"), "--out", str(folder / "out")], folder)
+    worker = getattr(config, "workerinput", None)
+    if worker is None:
+        return Path(tempfile.mkdtemp(prefix="quick-experiments-"))
+    return Path(tempfile.gettempdir()) / f"quick-experiments-{worker['testrunuid']}"
+
+
+def pytest_collection_finish(session):
+    """Starts the quick experiments at once if the run will check them (once a run)."""
+    if not any(_QUICK_EXPERIMENTS in item.nodeid for item in session.items):
+        return
+    folder = _quick_folder(session.config)
+    background = _Background(folder)
+    session.config._quick_experiments = background
+    try:
+        folder.mkdir()
+    except FileExistsError:  # made by mkdtemp, or by another worker of this run
+        if hasattr(session.config, "workerinput"):
+            return  # the other worker started it
+    root = Path(__file__).resolve().parents[1]
+    background.start([str(root / "bench" / "experiments" / "all.py"), "--quick",
+                      "--work", str(folder / "work"), "--out", str(folder / "out")])
 
 
 @pytest.fixture(scope="session")
@@ -137,9 +216,10 @@ def quick_experiments(request):
     background = getattr(request.config, "_quick_experiments", None)
     assert background is not None, "started by pytest_collection_finish"
     yield background
-    if background.process.poll() is None:
-        background.process.kill()
-        background.process.wait()
     import shutil
 
+    if not (background.folder / "rc").exists():  # the test ended before it: stop it
+        import subprocess
+
+        subprocess.run(["pkill", "-f", str(background.folder / "work")], check=False)
     shutil.rmtree(background.folder, ignore_errors=True)

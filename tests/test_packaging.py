@@ -5,7 +5,8 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEVELOPMENT_ONLY = {"pytest", "ruff", "hypothesis", "sortedcontainers", "selenium"}
+DEVELOPMENT_ONLY = {"pytest", "pytest-xdist", "execnet", "ruff", "hypothesis", "sortedcontainers",
+                    "selenium"}
 
 
 def _pins(lines) -> dict[str, str]:
