@@ -26,6 +26,7 @@ import tensorflow as tf
 from classify.predictor import Predictor
 from classify.vit import attention_rollout_batch
 from common.export import ExportModule, write_export
+from common.images import assert_pixels
 
 __all__ = ["ServingModule", "export"]
 
@@ -68,16 +69,9 @@ class ServingModule(ExportModule):
         return self.predictor.outputs(self._checked(images))
 
     def _checked(self, images):
-        # The checks the Python API makes (check_images), inside the graph: a served model
+        # The rule the Python API applies (common.images), inside the graph: a served model
         # gets no other chance to refuse NaN or pixels outside [0, 1].
-        scale = "pixel values must lie in [0, 1]: scale the images as the training data was"
-        checks = [
-            tf.debugging.assert_all_finite(images, "images hold NaN or infinite values"),
-            tf.debugging.assert_greater_equal(images, -1e-3, message=scale),
-            tf.debugging.assert_less_equal(images, 1 + 1e-3, message=scale),
-        ]
-        with tf.control_dependencies(checks):
-            return tf.identity(images)
+        return assert_pixels(images)
 
 
 def export(predictor: Predictor, out_dir: str | os.PathLike) -> Path:

@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from common.errors import InputError
+from common.images import pixel_problem
 from common.text import Vocabulary, check_sentences, has_known_word, tokenize
 
 __all__ = ["Predictor", "check_images", "check_texts", "read_image"]
@@ -48,11 +49,9 @@ def check_images(images, image_shape: Sequence[int]) -> np.ndarray:
     if images.ndim != 4 or tuple(images.shape[1:]) != (height, width, channels):
         raise InputError(f"images must have shape (batch, {height}, {width}, {channels}), "
                          f"received {tuple(images.shape)}")
-    if not np.isfinite(images).all():
-        raise InputError("images hold NaN or infinite values")
-    if images.size and (images.min() < -1e-3 or images.max() > 1 + 1e-3):
-        raise InputError(f"pixel values must lie in [0, 1], received {images.min():g} to "
-                         f"{images.max():g}: scale them as the training data was")
+    problem = pixel_problem(images)
+    if problem:
+        raise InputError(problem)
     return images.astype(np.float32)
 
 

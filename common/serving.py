@@ -265,16 +265,27 @@ class ServedClassifier:
         return results
 
     def check_image(self, image) -> np.ndarray:
-        """A nested list as this model's image, or ``ValueError`` saying what is wrong."""
-        array = np.asarray(image, dtype=np.float64)
+        """A nested list as this model's image, or ``ValueError`` saying what is wrong (the
+        rule of :mod:`common.images`)."""
+        from common.images import is_number_grid, pixel_problem
+
         height, width, channels = self.image_shape
+        if not is_number_grid(image):
+            raise ValueError("an image is nested lists of numbers (pixel values in [0, 1]); "
+                             "strings, booleans, objects and nulls are not pixels")
+        try:
+            array = np.asarray(image, dtype=np.float64)
+        except ValueError:  # ragged rows
+            raise ValueError(f"an image must be {height} x {width} x {channels} pixels, "
+                             "each row as long as the others") from None
         if array.shape == (height, width) and channels == 1:
             array = array[..., None]
         if array.shape != (height, width, channels):
             raise ValueError(f"an image must be {height} x {width} x {channels} pixels "
                              f"(or {height} x {width}), not {' x '.join(map(str, array.shape))}")
-        if not np.all(np.isfinite(array)) or array.min() < 0 or array.max() > 1:
-            raise ValueError("pixel values must be numbers in [0, 1]")
+        problem = pixel_problem(array)
+        if problem:
+            raise ValueError(problem)
         return array.astype(np.float32)
 
 

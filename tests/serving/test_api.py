@@ -267,11 +267,22 @@ def test_the_vit_server_gives_the_rollout_over_the_patches(vit_server, saved_mod
     assert result["label"] == own["label"][0].numpy().decode()
     expected = attention_rollout([np.array(block) for block in result["attention"]])
     np.testing.assert_allclose(result["rollout"], expected, atol=2e-3)
-    for bad, field in [([image[:-1].tolist()], "images.0"),
-                       ([(image * 2).tolist()], "images.0"),
-                       ([[["a"] * width] * height], "images.0")]:
-        status, body = call(f"{server.url}/classify", {"images": bad})
-        assert (status, body["field"]) == (422, field), body
+    # Pixels as strings, booleans, objects or nulls are refused, not read as numbers (and not
+    # a 500); so are ragged rows, a wrong size and a wrong scale. 1.0005 is rounding: let in.
+    grid = image.tolist()
+    for pixel in ("0.5", True, {"v": 0.5}, None):
+        bad = [row[:] for row in grid]
+        bad[1][2] = pixel
+        status, body = call(f"{server.url}/classify", {"images": [bad]})
+        assert (status, body["field"]) == (422, "images.0"), (pixel, body)
+    ragged = [row[:] for row in grid]
+    ragged[0] = ragged[0][:-1]
+    for bad in (grid[:-1], ragged, (image * 2).tolist(), [["a"] * width] * height):
+        status, body = call(f"{server.url}/classify", {"images": [bad]})
+        assert (status, body["field"]) == (422, "images.0"), body
+    rounded = [row[:] for row in grid]
+    rounded[0][0] = 1.0005
+    assert call(f"{server.url}/classify", {"images": [rounded]})[0] == 200
 
 
 def test_serve_refuses_a_missing_run_and_a_bad_port(tmp_path, capsys):
