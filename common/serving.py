@@ -405,6 +405,7 @@ def create_app(served, max_batch: int = 32, max_texts: int = 64, max_chars: int 
     from fastapi.responses import FileResponse, JSONResponse
     from fastapi.staticfiles import StaticFiles
     from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+    from starlette.exceptions import HTTPException as StarletteHTTPException
 
     Text = Annotated[str, StringConstraints(max_length=max_chars)]
     Texts = Annotated[list[Text], Field(min_length=1, max_length=max_texts)]
@@ -441,10 +442,14 @@ def create_app(served, max_batch: int = 32, max_texts: int = 64, max_chars: int 
         return JSONResponse({"error": f"{where}: {first.get('msg', 'invalid')}",
                              "field": where}, status_code=422)
 
-    @app.exception_handler(HTTPException)
-    async def _http(request: Request, error: HTTPException):
-        detail = error.detail if isinstance(error.detail, dict) else {"error": error.detail}
-        return JSONResponse(detail, status_code=error.status_code)
+    @app.exception_handler(StarletteHTTPException)  # FastAPI's own and Starlette's
+    async def _http(request: Request, error: StarletteHTTPException):
+        if isinstance(error.detail, dict):
+            return JSONResponse(error.detail, status_code=error.status_code)
+        if error.status_code == 400:  # FastAPI could not read the body at all
+            return JSONResponse({"error": "the body is not valid JSON in UTF-8: send a JSON "
+                                 "object", "field": "body"}, status_code=422)
+        return JSONResponse({"error": str(error.detail)}, status_code=error.status_code)
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, error: Exception):

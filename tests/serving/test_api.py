@@ -161,7 +161,14 @@ def test_bad_requests_get_one_error_naming_the_field_and_serving_goes_on(transfo
         got, answer = call(f"{server.url}/translate", body)
         assert (got, answer.get("field")) == (status, field), (body, answer)
         assert answer["error"]
-    assert call(f"{server.url}/translate", raw=b'{"texts": [')[1]["field"] == "body"
+    # Bodies that are not JSON in UTF-8: the same one error, never FastAPI's {"detail"}.
+    for raw, headers in ((b'{"texts": [', {}), (b'{"texts": ["\xff\xfe"]}', {}),
+                         (b"\xff\xfe\x00{", {}), (b"NaN", {}), (b'{"texts": ["hola"]} x', {}),
+                         ('{"texts": ["ó"]}'.encode("latin-1"),
+                          {"Content-Type": "application/json; charset=latin-1"})):
+        got, answer = call(f"{server.url}/translate", raw=raw, headers=headers)
+        assert (got, answer.get("field")) == (422, "body"), (raw, answer)
+        assert "detail" not in answer
     assert call(f"{server.url}/classify", {"texts": ["hola"]})[0] == 404
     too_big = json.dumps({"texts": ["palabra " * 200] * 60 * 12}).encode()
     assert len(too_big) > 1_000_000
