@@ -360,20 +360,21 @@ def serve_run(args, export: Callable[[Path], Path]) -> int:
     """The ``serve`` command: ``export(run_dir)`` first when the run has no SavedModel with
     the serving signatures, then :func:`common.serving.serve` until interrupted."""
     from common.run_folder import RunFolder
-    from common.serving import has_serving_signatures, serve
+    from common.serving import has_serving_signatures, open_listener, serve
 
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be in 0-65535, not {args.port}")
     if args.max_batch < 1:
         raise UsageError("--max-batch must be at least 1")
     folder = RunFolder(args.run).require()
+    listener = open_listener(args.host, args.port)  # before any work: the address is free
     saved_model = folder.export / "saved_model"
     if not has_serving_signatures(saved_model):
         print(f"exporting {folder.path} first (no SavedModel with the serving signatures)",
               file=sys.stderr, flush=True)
         saved_model = export(folder.path)
     serve(saved_model, args.host, args.port, args.max_batch, name=folder.path.name,
-          ready=lambda line: print(line, flush=True))
+          ready=lambda line: print(line, flush=True), listener=listener)
     return 0
 
 

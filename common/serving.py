@@ -27,8 +27,10 @@ uses every core for one call, and one batch of many texts costs little more than
 A sampled request runs alone: its draws would otherwise depend on what it was batched with.
 """
 
+import errno
 import json
 import queue
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -38,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.errors import RunError
+from common.errors import RunError, UsageError
 
 __all__ = ["Batcher", "ServedClassifier", "ServedTranslator", "create_app",
            "has_serving_signatures", "load_served", "serve"]
@@ -294,13 +296,15 @@ SERVING_SIGNATURES = ({"sample", "beam", "attention"}, {"serving_default", "expl
 
 def has_serving_signatures(saved_model: str | Path) -> bool:
     """Whether ``saved_model`` holds a SavedModel with the signatures the server needs
-    (read from ``saved_model.pb`` without loading the model)."""
+    (read from ``saved_model.pb`` without loading the model). A damaged (truncated) file
+    holds none: ``serve`` then exports the run again."""
+    from google.protobuf.message import DecodeError
     from tensorflow.core.protobuf import saved_model_pb2
 
     try:
         proto = saved_model_pb2.SavedModel.FromString(
             (Path(saved_model) / "saved_model.pb").read_bytes())
-    except (OSError, ValueError):
+    except (OSError, ValueError, DecodeError):
         return False
     names = {name for graph in proto.meta_graphs for name in graph.signature_def}
     return any(needed <= names for needed in SERVING_SIGNATURES)
@@ -317,7 +321,11 @@ def load_served(saved_model: str | Path, name: str | None = None):
     if not has_serving_signatures(saved_model):
         raise RunError(f"no SavedModel with the serving signatures in {saved_model}: export "
                        "the run (again)")
-    model = tf.saved_model.load(str(saved_model))
+    try:
+        model = tf.saved_model.load(str(saved_model))
+    except Exception as error:  # a truncated graph or variables file fails in many ways
+        raise RunError(f"the SavedModel in {saved_model} is damaged ({type(error).__name__}); "
+                       "export the run again") from None
     name = name or saved_model.parent.parent.name
     if "attention" in model.signatures:
         return ServedTranslator.load(model, name)
@@ -522,14 +530,44 @@ def create_app(served, max_batch: int = 32, max_texts: int = 64, max_chars: int 
     return _BodyLimit(app, max_body_bytes)
 
 
+def open_listener(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host``:``port``, for :func:`serve`: taken before anything is
+    loaded, so an address that cannot be had is one clear error and nothing more.
+
+    Raises:
+        UsageError: ``host`` does not resolve, or the address is taken or not this
+            machine's.
+    """
+    try:
+        family, kind, protocol, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError) as error:
+        raise UsageError(f"--host {host!r} is not an address this machine can resolve "
+                         f"({error}); try 127.0.0.1") from None
+    listener = socket.socket(family, kind, protocol)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+    try:
+        listener.bind(address)
+    except OSError as error:
+        listener.close()
+        taken = error.errno == errno.EADDRINUSE
+        raise UsageError(f"cannot listen on {host}:{port}: {error.strerror}"
+                         + ("; another server holds it: stop it or choose another --port"
+                            if taken else "")) from None
+    return listener
+
+
 def serve(saved_model: str | Path, host: str = "127.0.0.1", port: int = 8000,
-          max_batch: int = 32, name: str | None = None, ready: Callable[[str], None] = print):
-    """Loads ``saved_model`` and serves it until interrupted."""
+          max_batch: int = 32, name: str | None = None, ready: Callable[[str], None] = print,
+          listener: socket.socket | None = None):
+    """Loads ``saved_model`` and serves it until interrupted, on ``listener`` (default: one
+    opened on ``host``:``port`` by :func:`open_listener`)."""
     import uvicorn
 
+    listener = listener or open_listener(host, port)
     served = load_served(saved_model, name)
     app = create_app(served, max_batch=max_batch)
     shown = f"[{host}]" if ":" in host else host
-    ready(f"serving {served.kind} {served.name} at http://{shown}:{port}/ "
+    ready(f"serving {served.kind} {served.name} at http://{shown}:{listener.getsockname()[1]}/ "
           f"(API docs at /docs; Ctrl-C stops)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[listener])

@@ -3,6 +3,8 @@ answers, bad requests, hostile texts, concurrent clients."""
 
 import http.client
 import json
+import shutil
+import socket
 import threading
 import urllib.request
 
@@ -290,6 +292,36 @@ def test_the_vit_server_gives_the_rollout_over_the_patches(vit_server, saved_mod
     rounded = [row[:] for row in grid]
     rounded[0][0] = 1.0005
     assert call(f"{server.url}/classify", {"images": [rounded]})[0] == 200
+
+
+def test_serve_refuses_an_address_it_cannot_have_before_any_work(tiny_text_run, capsys):
+    from classify.cli import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["text", "serve", "--run", str(tiny_text_run), "--port", str(port)]) == 2
+    out, err = capsys.readouterr()
+    assert "another server holds it" in err and err.count("\n") == 1
+    assert "serving" not in out and "exporting" not in err  # nothing done, nothing claimed
+    assert main(["text", "serve", "--run", str(tiny_text_run), "--host",
+                 "no-such-host.invalid"]) == 2
+    assert "not an address this machine can resolve" in capsys.readouterr().err
+
+
+def test_a_damaged_export_is_one_error_saying_export_again(text_server, tmp_path):
+    from common.errors import RunError
+    from common.serving import load_served
+
+    text_server.ready()  # its run now holds an export
+    exported = text_server.run / "export" / "saved_model"
+    for damaged in ("variables/variables.data-00000-of-00001", "saved_model.pb"):
+        copy = tmp_path / damaged.replace("/", "-")
+        shutil.copytree(exported, copy)
+        (copy / damaged).write_bytes((copy / damaged).read_bytes()[:200])
+        with pytest.raises(RunError, match="export"):
+            load_served(copy)
 
 
 def test_serve_refuses_a_missing_run_and_a_bad_port(tmp_path, capsys):
