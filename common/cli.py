@@ -151,8 +151,10 @@ def add_decoding_arguments(parser: argparse.ArgumentParser, unit: str = "tokens"
 def check_decoding(args) -> None:
     """Refuses decoding settings no translator takes (``common.decoding.check_settings``),
     naming the option."""
-    from common.decoding import check_settings
+    from common.decoding import MAX_SEED, check_settings
 
+    if not 0 <= (getattr(args, "seed", 0) or 0) <= MAX_SEED:  # each line adds its index
+        raise UsageError(f"--seed must be between 0 and 2**62; received {args.seed}")
     options = dict(temperature=getattr(args, "temperature", 0.0),
                    top_k=getattr(args, "top_k", 0), seed=getattr(args, "seed", 0) or 0,
                    beam_width=args.beam)

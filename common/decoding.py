@@ -72,9 +72,9 @@ class Sampling:
 
 GREEDY = Sampling()
 
-# The widest beam and the largest sampling seed a translator takes. A beam's memory grows
-# with its width (100,000 hypotheses took 1.9 GB on the tiny model); a seed is offset by a
-# line's index and must stay inside int64.
+# The widest beam a translator takes: a beam's memory grows with its width (100,000
+# hypotheses took 1.9 GB on the tiny model). Seeds are int64; the command line takes up to
+# MAX_SEED, since it offsets the seed by each line's index.
 MAX_BEAM_WIDTH = 64
 MAX_SEED = 2**62
 
@@ -83,14 +83,15 @@ def check_settings(temperature: float = 0.0, top_k: int = 0, seed: int = 0,
                    beam_width: int = 1) -> None:
     """Raises an InputError naming the first decoding setting out of its range: a temperature
     that is negative or not finite, a negative ``top_k`` (one above the vocabulary samples
-    among all tokens), a seed outside 0..MAX_SEED, a beam width outside 1..MAX_BEAM_WIDTH."""
+    among all tokens), a seed outside int64's 0..2**63 - 1, a beam width outside
+    1..MAX_BEAM_WIDTH."""
     if not math.isfinite(temperature) or temperature < 0:
         raise InputError(f"temperature must be a finite number, 0 or more; received "
                          f"{temperature}")
     if top_k < 0:
         raise InputError(f"top_k must be 0 (all tokens) or more; received {top_k}")
-    if not 0 <= seed <= MAX_SEED:
-        raise InputError(f"seed must be between 0 and 2**62; received {seed}")
+    if not 0 <= seed < 2**63:
+        raise InputError(f"seed must be between 0 and 2**63 - 1; received {seed}")
     if not 1 <= beam_width <= MAX_BEAM_WIDTH:
         raise InputError(f"beam width must be between 1 and {MAX_BEAM_WIDTH}; received "
                          f"{beam_width}")

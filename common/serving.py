@@ -277,9 +277,9 @@ class ServedClassifier:
                              "strings, booleans, objects and nulls are not pixels")
         try:
             array = np.asarray(image, dtype=np.float64)
-        except ValueError:  # ragged rows
-            raise ValueError(f"an image must be {height} x {width} x {channels} pixels, "
-                             "each row as long as the others") from None
+        except (ValueError, OverflowError):  # ragged rows, an integer past float64
+            raise ValueError(f"an image must be {height} x {width} x {channels} pixels of "
+                             "numbers, each row as long as the others") from None
         if array.shape == (height, width) and channels == 1:
             array = array[..., None]
         if array.shape != (height, width, channels):
@@ -324,8 +324,10 @@ def load_served(saved_model: str | Path, name: str | None = None):
     try:
         model = tf.saved_model.load(str(saved_model))
     except Exception as error:  # a truncated graph or variables file fails in many ways
-        raise RunError(f"the SavedModel in {saved_model} is damaged ({type(error).__name__}); "
-                       "export the run again") from None
+        first = (str(error).strip().splitlines() or [""])[0][:200]
+        raise RunError(f"cannot load the SavedModel in {saved_model} ({type(error).__name__}: "
+                       f"{first}): it is damaged or from another TensorFlow; export the run "
+                       "again") from error
     name = name or saved_model.parent.parent.name
     if "attention" in model.signatures:
         return ServedTranslator.load(model, name)
@@ -457,7 +459,8 @@ def create_app(served, max_batch: int = 32, max_texts: int = 64, max_chars: int 
         if error.status_code == 400:  # FastAPI could not read the body at all
             return JSONResponse({"error": "the body is not valid JSON in UTF-8: send a JSON "
                                  "object", "field": "body"}, status_code=422)
-        return JSONResponse({"error": str(error.detail)}, status_code=error.status_code)
+        return JSONResponse({"error": str(error.detail)}, status_code=error.status_code,
+                            headers=getattr(error, "headers", None))  # e.g. a 405's Allow
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, error: Exception):
@@ -538,9 +541,10 @@ def open_listener(host: str, port: int) -> socket.socket:
         UsageError: ``host`` does not resolve, or the address is taken or not this
             machine's.
     """
-    try:
+    try:  # IPv4 unless the host is written as IPv6 (uvicorn's rule): "localhost" included
         family, kind, protocol, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM)[0]
+            host, port, socket.AF_INET6 if ":" in host else socket.AF_INET,
+            socket.SOCK_STREAM)[0]
     except (socket.gaierror, UnicodeError) as error:
         raise UsageError(f"--host {host!r} is not an address this machine can resolve "
                          f"({error}); try 127.0.0.1") from None
@@ -548,6 +552,7 @@ def open_listener(host: str, port: int) -> socket.socket:
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
     try:
         listener.bind(address)
+        listener.listen(2048)  # connections wait while the model loads; the port is held
     except OSError as error:
         listener.close()
         taken = error.errno == errno.EADDRINUSE

@@ -15,54 +15,65 @@ def _seeded():
     keras.utils.set_random_seed(1234)
 
 
+def _shared_root(config) -> Path | None:
+    """(xdist) The folder this test run's workers share, named by the run's id; None
+    without xdist."""
+    import tempfile
+
+    run_id = getattr(config, "workerinput", {}).get("testrunuid") \
+        or getattr(config, "_shared_runs_id", None)
+    return Path(tempfile.gettempdir()) / f"shared-runs-{run_id}" if run_id else None
+
+
 def _shared_run(request, tmp_path_factory, name: str, train) -> Path:
     """A run folder trained once a test run: here without xdist; under xdist by the first
-    worker to ask (an atomic ``mkdir`` claims it), the others waiting for it and reading the
-    same folder. Tests treat these runs as read-only (commands write their own files)."""
-    worker = getattr(request.config, "workerinput", None)
-    if worker is None:
+    worker to ask, holding a lock the others wait on (the system releases it if that worker
+    dies, and the next one trains it). The tests that write into a run (evaluate, plot)
+    write files of their own; the serving tests copy a run leaving files being written."""
+    root = _shared_root(request.config)
+    if root is None:
         run_dir = tmp_path_factory.mktemp("runs") / name
         train(run_dir)
         return run_dir
-    import tempfile
-    import time
-    import traceback
+    import fcntl
+    import shutil
 
-    root = Path(tempfile.gettempdir()) / f"shared-runs-{worker['testrunuid']}"
     root.mkdir(exist_ok=True)
-    run_dir, done, failed = root / name, root / f"{name}.done", root / f"{name}.failed"
-    try:
-        (root / f"{name}.claim").mkdir()
-    except FileExistsError:  # another worker trains it
-        deadline = time.monotonic() + 600
-        while not done.exists():
-            assert not failed.exists(), failed.read_text()
-            assert time.monotonic() < deadline, f"{name} was not trained in 10 minutes"
-            time.sleep(0.5)
-        return run_dir
-    try:
-        train(run_dir)
-    except BaseException:
-        failed.write_text(traceback.format_exc())
-        raise
-    done.touch()
+    run_dir, done = root / name, root / f"{name}.done"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # waits while another worker trains it
+        if not done.exists():
+            shutil.rmtree(run_dir, ignore_errors=True)  # a worker that died mid-training
+            train(run_dir)
+            done.touch()
     return run_dir
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node):
-    """(xdist, the controller) Keeps the run's id, to remove the shared runs at the end."""
+    """(xdist, the controller) Keeps the run's id, to clean up after the workers."""
     node.config._shared_runs_id = node.workerinput["testrunuid"]
 
 
 def pytest_sessionfinish(session):
-    run_id = getattr(session.config, "_shared_runs_id", None)
-    if run_id is not None:  # the controller, once every worker is done
-        import shutil
-        import tempfile
+    """Once every test is done (the controller under xdist, or a plain run): stops the
+    quick experiments if their test did not wait for them, and removes what the run
+    shared."""
+    if hasattr(session.config, "workerinput"):
+        return
+    import shutil
+    import tempfile
 
-        shutil.rmtree(Path(tempfile.gettempdir()) / f"shared-runs-{run_id}",
-                      ignore_errors=True)
+    run_id = getattr(session.config, "_shared_runs_id", None)
+    if run_id:  # xdist: the workers' shared folders, by the run's id
+        shared = Path(tempfile.gettempdir())
+        shutil.rmtree(shared / f"shared-runs-{run_id}", ignore_errors=True)
+        background = _Background(shared / f"quick-experiments-{run_id}")
+    else:
+        background = getattr(session.config, "_quick_experiments", None)
+    if background is not None:
+        background.stop()
+        shutil.rmtree(background.folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -149,12 +160,30 @@ class _Background:
 
         files = {name: shlex.quote(str(self.folder / name))
                  for name in ("stdout.txt", "stderr.txt", "rc", "rc.tmp")}
-        command = (f"timeout {limit_seconds} {shlex.join([sys.executable, *argv])} "
+        command = (f"nice -n 10 timeout {limit_seconds} "
+                   f"{shlex.join([sys.executable, *argv])} "
                    f"> {files['stdout.txt']} 2> {files['stderr.txt']} < /dev/null; "
                    f"echo $? > {files['rc.tmp']} && mv {files['rc.tmp']} {files['rc']}")
-        subprocess.Popen(["sh", "-c", command], start_new_session=True,
-                         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
-                         preexec_fn=lambda: os.nice(10))
+        process = subprocess.Popen(["sh", "-c", command], start_new_session=True,
+                                   env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+        (self.folder / "pid").write_text(str(process.pid))  # its process group's id
+
+    def stop(self) -> None:
+        """Ends the command and what it started, if it is still running."""
+        import signal
+        import time
+
+        pid = self.folder / "pid"
+        if not pid.exists() or (self.folder / "rc").exists():
+            return
+        try:
+            os.killpg(int(pid.read_text()), signal.SIGTERM)
+        except (ProcessLookupError, ValueError):
+            return
+        for _ in range(50):  # its files are removed next: let it go first
+            if (self.folder / "rc").exists():
+                break
+            time.sleep(0.1)
 
     def wait(self, timeout: float = 900) -> str:
         """Its standard output, once it has ended; a failure shows its standard error."""
@@ -196,7 +225,8 @@ def _quick_folder(config) -> Path:
 
 def pytest_collection_finish(session):
     """Starts the quick experiments at once if the run will check them (once a run)."""
-    if not any(_QUICK_EXPERIMENTS in item.nodeid for item in session.items):
+    if session.config.option.collectonly or not any(
+            _QUICK_EXPERIMENTS in item.nodeid for item in session.items):
         return
     folder = _quick_folder(session.config)
     background = _Background(folder)
@@ -215,11 +245,4 @@ def pytest_collection_finish(session):
 def quick_experiments(request):
     background = getattr(request.config, "_quick_experiments", None)
     assert background is not None, "started by pytest_collection_finish"
-    yield background
-    import shutil
-
-    if not (background.folder / "rc").exists():  # the test ended before it: stop it
-        import subprocess
-
-        subprocess.run(["pkill", "-f", str(background.folder / "work")], check=False)
-    shutil.rmtree(background.folder, ignore_errors=True)
+    return background  # stopped and removed when the run ends (pytest_sessionfinish)

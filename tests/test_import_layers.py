@@ -79,8 +79,9 @@ def imports(known: Iterable[str], root: Path = ROOT) -> dict[str, set[str]]:
             if isinstance(node, ast.Import):
                 targets.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom):
-                if node.level:  # relative: resolved against the importing module
-                    base = name.split(".")[: -node.level + (path.name == "__init__.py")]
+                if node.level:  # relative: resolved against the importing module's package
+                    parts = name.split(".")
+                    base = parts[: len(parts) - node.level + (path.name == "__init__.py")]
                     module = ".".join([*base, *([node.module] if node.module else [])])
                 else:
                     module = node.module
@@ -190,8 +191,11 @@ def test_a_function_level_import_is_read_from_source(tmp_path):
     (tmp_path / "common" / "errors.py").write_text(
         "def f():\n    from common.text import tokenize\n    return tokenize\n")
     (tmp_path / "common" / "text.py").write_text("from common.errors import f\n")
+    (tmp_path / "common" / "__init__.py").write_text("from .files import x\n")  # relative
+    (tmp_path / "common" / "files.py").write_text("from . import errors\n")
     for package in PACKAGES[1:]:
         (tmp_path / package).mkdir()
     found = imports(modules(tmp_path), tmp_path)
     assert found["common.errors"] == {"common.text"}
+    assert found["common"] == {"common.files"} and found["common.files"] == {"common.errors"}
     assert cycles(found) == [["common.errors", "common.text"]]

@@ -118,12 +118,13 @@ def test_settings_out_of_range_are_refused_by_name():
     from common.decoding import MAX_BEAM_WIDTH, MAX_SEED, check_settings
     from common.errors import InputError
 
-    check_settings(temperature=0.7, top_k=10**6, seed=MAX_SEED, beam_width=MAX_BEAM_WIDTH)
+    check_settings(temperature=0.7, top_k=10**6, seed=MAX_SEED + 10**6,
+                   beam_width=MAX_BEAM_WIDTH)  # a command line's seed plus a line's index
     for settings, name in ((dict(temperature=float("nan")), "temperature"),
                            (dict(temperature=float("inf")), "temperature"),
                            (dict(temperature=-0.1), "temperature"),
                            (dict(top_k=-1), "top_k"), (dict(seed=-1), "seed"),
-                           (dict(seed=MAX_SEED + 1), "seed"), (dict(beam_width=0), "beam"),
+                           (dict(seed=2**63), "seed"), (dict(beam_width=0), "beam"),
                            (dict(beam_width=MAX_BEAM_WIDTH + 1), "beam")):
         with pytest.raises(InputError, match=f"^{name}"):
             check_settings(**settings)

@@ -76,7 +76,8 @@ def test_a_corrupt_checkpoint_gives_one_clear_error(tiny_run, tmp_path):
     import shutil
 
     broken = tmp_path / "broken"
-    shutil.copytree(tiny_run, broken)
+    # Leaving out files another test may be writing into the shared run.
+    shutil.copytree(tiny_run, broken, ignore=shutil.ignore_patterns(".partial-*"))
     (broken / "checkpoints" / "best.weights.h5").write_bytes(b"not an h5 file")
     with pytest.raises(RunError, match="unreadable"):
         load_translator(broken)
@@ -97,7 +98,8 @@ def test_early_stopping_counts_epochs_without_improvement_and_survives_resume(ti
     from nmt_attention.runs import load_model
 
     run = tmp_path / "run"
-    shutil.copytree(tiny_run, run)
+    # Leaving out files another test may be writing into the shared run.
+    shutil.copytree(tiny_run, run, ignore=shutil.ignore_patterns(".partial-*"))
     state = TrainState()
     callback = RunCheckpoint(RunFolder(run), patience=2, state=state)
     callback.set_model(load_model(run, which="last"))
@@ -129,7 +131,8 @@ def test_resume_honours_epochs_and_batch_size_and_refuses_other_changes(tiny_run
     import shutil
 
     run = tmp_path / "run"
-    shutil.copytree(tiny_run, run)
+    # Leaving out files another test may be writing into the shared run.
+    shutil.copytree(tiny_run, run, ignore=shutil.ignore_patterns(".partial-*"))
     with pytest.raises(UsageError, match="units, vocabulary_size cannot change"):
         train(Config.tiny(), run, resume=True, changes={"units": 32, "vocabulary_size": 50},
               **quiet())
@@ -155,7 +158,8 @@ def test_resume_in_another_precision_carries_weights_and_optimizer_state(tiny_ru
     import shutil
 
     run = tmp_path / "run"
-    shutil.copytree(tiny_run, run)
+    # Leaving out files another test may be writing into the shared run.
+    shutil.copytree(tiny_run, run, ignore=shutil.ignore_patterns(".partial-*"))
     saved = keras.saving.load_model(run / "checkpoints" / "last.keras")
     start = _Start()
     result = train(Config.tiny(), run, resume=True, changes={"epochs": 4, "precision": precision},

@@ -79,7 +79,8 @@ class Server:
 def _server(tmp_path_factory, run, argv_head):
     folder = tmp_path_factory.mktemp("serve")
     copy = folder / run.name
-    shutil.copytree(run, copy, ignore=shutil.ignore_patterns("export"))
+    # Not the export, nor files another test is writing into the shared run this moment.
+    shutil.copytree(run, copy, ignore=shutil.ignore_patterns("export", ".partial-*"))
     server = Server([*argv_head, "serve", "--run", str(copy)], folder)
     server.run = copy
     return server
