@@ -155,17 +155,13 @@ def check_decoding(args) -> None:
 
     if not 0 <= (getattr(args, "seed", 0) or 0) <= MAX_SEED:  # each line adds its index
         raise UsageError(f"--seed must be between 0 and 2**62; received {args.seed}")
-    options = dict(temperature=getattr(args, "temperature", 0.0),
-                   top_k=getattr(args, "top_k", 0), seed=getattr(args, "seed", 0) or 0,
-                   beam_width=args.beam)
     try:
-        check_settings(**options)
+        check_settings(getattr(args, "temperature", 0.0), getattr(args, "top_k", 0),
+                       getattr(args, "seed", 0) or 0, args.beam,
+                       names={"temperature": "--temperature", "top_k": "--top-k",
+                              "seed": "--seed", "beam_width": "--beam"})
     except InputError as error:
-        message = str(error)
-        for name, option in (("temperature", "--temperature"), ("top_k", "--top-k"),
-                             ("seed", "--seed"), ("beam width", "--beam")):
-            message = message.replace(name, option, 1) if message.startswith(name) else message
-        raise UsageError(message) from None
+        raise UsageError(str(error)) from None
 
 
 def check_limit(limit: int | None) -> None:

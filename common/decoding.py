@@ -80,21 +80,24 @@ MAX_SEED = 2**62
 
 
 def check_settings(temperature: float = 0.0, top_k: int = 0, seed: int = 0,
-                   beam_width: int = 1) -> None:
+                   beam_width: int = 1, names: dict[str, str] | None = None) -> None:
     """Raises an InputError naming the first decoding setting out of its range: a temperature
     that is negative or not finite, a negative ``top_k`` (one above the vocabulary samples
     among all tokens), a seed outside int64's 0..2**63 - 1, a beam width outside
-    1..MAX_BEAM_WIDTH."""
+    1..MAX_BEAM_WIDTH. ``names``: what to call a setting in the message (a command line's
+    option, say ``{"top_k": "--top-k"}``)."""
+    name = {"temperature": "temperature", "top_k": "top_k", "seed": "seed",
+            "beam_width": "beam width", **(names or {})}
     if not math.isfinite(temperature) or temperature < 0:
-        raise InputError(f"temperature must be a finite number, 0 or more; received "
-                         f"{temperature}")
+        raise InputError(f"{name['temperature']} must be a finite number, 0 or more; "
+                         f"received {temperature}")
     if top_k < 0:
-        raise InputError(f"top_k must be 0 (all tokens) or more; received {top_k}")
+        raise InputError(f"{name['top_k']} must be 0 (all tokens) or more; received {top_k}")
     if not 0 <= seed < 2**63:
-        raise InputError(f"seed must be between 0 and 2**63 - 1; received {seed}")
+        raise InputError(f"{name['seed']} must be between 0 and 2**63 - 1; received {seed}")
     if not 1 <= beam_width <= MAX_BEAM_WIDTH:
-        raise InputError(f"beam width must be between 1 and {MAX_BEAM_WIDTH}; received "
-                         f"{beam_width}")
+        raise InputError(f"{name['beam_width']} must be between 1 and {MAX_BEAM_WIDTH}; "
+                         f"received {beam_width}")
 
 
 class TextTranslator(tf.Module):
