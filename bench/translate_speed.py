@@ -9,10 +9,10 @@ Takes ``--lines`` Spanish sentences of a tab-separated pairs file (shuffled with
   tutorial, loading the translator, the first batch (tracing the graph), the other batches
   (the decoding, side by side on the cores, with ``translate``'s thread settings), in
   ``translate``'s own order (sorted by length, batches of 64); and the
-  decoder's work: row-steps computed against those used (the tokens written). The
-  Transformer's greedy loop drops a batch's finished rows once half of the rows it computes
-  are done (``transformer.model.worth_dropping``): its count follows that rule from each
-  row's length; the GRU's loop runs every row to the batch's longest.
+  decoder's work: row-steps computed against those used (the tokens written). Both
+  translators' greedy loop drops a batch's finished rows once half of the rows it computes
+  are done (``common.decoding.worth_dropping``): the count follows that rule from each
+  row's length.
 
 The tutorial is read from the run folder (a Transformer run has a tokenizer/). Runs
 alternate when ``--rounds`` is above 1; best and median per run and part.
@@ -76,9 +76,7 @@ lines = json.load(sys.stdin)
 lengths = translator.source_lengths(lines)
 
 def computed(ids):  # rows x steps of the loop
-    if {tutorial_of(run)!r} != "transformer":
-        return int(ids.shape[0] * ids.shape[1])
-    from transformer.model import worth_dropping  # the loop's rule (after the timing)
+    from common.decoding import worth_dropping  # the loop's rule
     steps = (ids > 0).sum(axis=1)  # each row's tokens, [END] included
     total = 0
     rows = len(steps)

@@ -1,5 +1,5 @@
-"""Decoding shared by the translators: the next-token choice (greedy, sampled, top-k) and
-batched beam search over any step function."""
+"""Decoding shared by the translators: the next-token choice (greedy, sampled, top-k), the
+token-by-token loop and batched beam search, each over any step function."""
 
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ import tensorflow as tf
 from common.errors import InputError
 from common.machine import decoding_threads
 from common.text import check_sentences
+from common.xla import for_xla
 
 __all__ = ["GREEDY", "Sampling", "TextTranslator", "at_least_one_row", "banned_logits",
            "batches_side_by_side",
-           "beam_search_loop", "choose_next", "first_rows",
-           "output_limit", "row_limits", "teacher_forced_input"]
+           "beam_search_loop", "choose_next", "decoding_loop", "first_rows",
+           "output_limit", "row_limits", "teacher_forced_input", "worth_dropping"]
 
 
 def at_least_one_row(texts: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -72,9 +73,9 @@ class Sampling:
 
 GREEDY = Sampling()
 
-# The widest beam a translator takes: a beam's memory grows with its width (100,000
-# hypotheses took 1.9 GB on the tiny model). Seeds are int64; the command line takes up to
-# MAX_SEED, since it offsets the seed by each line's index.
+# The widest beam a translator takes: a beam's memory grows with its width, and a width of
+# thousands fills a machine's memory even on the tiny model. Seeds are int64; the command
+# line takes up to MAX_SEED, since it offsets the seed by each line's index.
 MAX_BEAM_WIDTH = 64
 MAX_SEED = 2**62
 
@@ -238,13 +239,156 @@ def beam_search_loop(
     def running(step, token, state, scores, finished, history):
         return (step < longest) & tf.logical_not(tf.reduce_all(finished))
 
-    # A tf.while_loop written out, not left to AutoGraph: see transformer.model._decode_loop.
+    # A tf.while_loop written out, not left to AutoGraph: see decoding_loop.
     step, _, _, scores, _, history = tf.while_loop(
         running, body, (tf.constant(0), token, state, scores, finished, history))
     lengths = tf.reduce_sum(tf.cast(history > 0, tf.float32), axis=-1)  # unwritten: 0
     normalized = scores / ((5.0 + lengths) / 6.0) ** length_penalty
     best = tf.argmax(normalized, axis=1, output_type=tf.int32)
     return tf.gather(history, best, batch_dims=1), step
+
+
+def decoding_loop(
+    step_fn: Callable,
+    state,
+    batch,
+    capacity,
+    max_length,
+    start_id: int,
+    end_id: int,
+    sampling: Sampling,
+    banned: tf.Tensor,
+    stop_early: bool = True,
+    keep_logits: bool = True,
+    one_row: bool = False,
+):
+    """Decodes a batch one token a step, each row choosing with :func:`choose_next`: the
+    greedy and sampled loop of both translators (beam search is :func:`beam_search_loop`).
+
+    ``step_fn(tokens, step, state) -> (logits, attention, state)`` runs the decoder one step
+    for the rows it is given: ``tokens`` (rows, 1 + capacity) what they wrote so far after
+    ``start_id`` (the newest at column ``step``), ``state`` whatever the decoder carries with
+    a row a sentence (a GRU state, a key/value cache, the encoder's outputs and mask: any
+    nest of tensors), ``logits`` (rows, vocabulary) and ``attention`` (rows, ...) what the
+    step read. ``banned`` (vocabulary,) is added to the logits (:func:`banned_logits`).
+
+    ``max_length`` is one limit for all rows or one a row (batch,) (:func:`row_limits`): a row
+    is done at its ``end_id`` or its limit, whichever comes first, so that its output is the
+    one it would have alone. With ``stop_early`` the loop ends once every row is done;
+    without it, it runs to the longest limit (as the published tutorial's export does).
+    Buffers hold ``capacity`` steps (None: the longest limit).
+
+    Greedy decoding drops finished rows: once half the rows it computes are done it keeps
+    only the others (their tokens and state), so that a batch's few long translations do not
+    keep every row decoding; the logits and attention of a dropped row are zeros from then
+    on, as its tokens are. Rows are kept under XLA (every shape stays fixed), when sampling
+    (a row's draw depends on the batch's shape) and for a batch known to be ``one_row``.
+
+    The loop is a ``tf.while_loop`` written out, not a Python ``while`` left to AutoGraph:
+    the translators trace their graphs with AutoGraph off, which skips converting every
+    layer's code (seconds a process for the tutorial models).
+
+    Returns:
+        ``(tokens, logits, attention, steps)``: (batch, capacity) ids, 0 after a row's
+        ``end_id`` and past ``steps``; (batch, capacity, vocabulary) the logits each step chose
+        from (None without ``keep_logits``); (batch, capacity, ...) the attention; and the
+        number of steps taken. The caller slices to ``steps``.
+    """
+    limits = tf.broadcast_to(tf.cast(max_length, tf.int32), [batch])
+    capacity = tf.reduce_max(limits) if capacity is None else capacity
+    limits = tf.minimum(limits, capacity)
+    longest = tf.reduce_max(limits)
+    temperature, top_k, seed = sampling.tensors()
+    tokens = tf.concat(
+        [tf.fill([batch, 1], tf.constant(start_id, tf.int64)),
+         tf.zeros([batch, capacity], tf.int64)], axis=1)  # (batch, 1 + capacity)
+    dropping = not for_xla() and not one_row
+    may_drop = temperature <= 0.0
+
+    if dropping:  # the loop computes the rows ``rows`` of the batch
+        def take(values, rows):
+            """(batch, ...) -> the rows computed."""
+            return tf.gather(values, rows)
+
+        def put(values, rows, into=None):
+            """The rows computed -> (batch, ...), ``into``'s rows (zeros) at the others."""
+            if into is None:
+                shape = tf.concat([[batch], tf.shape(values)[1:]], 0)
+                return tf.scatter_nd(rows[:, None], values, shape)
+            return tf.tensor_scatter_nd_update(into, rows[:, None], values)
+    else:  # every row, every step
+        def take(values, rows):
+            return values
+
+        def put(values, rows, into=None):
+            return values
+
+    def body(step, done, tokens, rows, state, all_logits, attention):
+        logits, scores, state = step_fn(take(tokens, rows), step, state)
+        logits += banned  # (rows, vocabulary)
+        chosen = choose_next(logits, temperature, top_k,
+                             tf.stack([seed, tf.cast(step, tf.int64)]))
+        row_done = take(done, rows)
+        chosen = tf.where(row_done, tf.zeros_like(chosen), chosen)
+        row_done |= tf.equal(chosen, end_id) | (step + 1 >= take(limits, rows))
+        done = put(row_done, rows, done)
+        tokens += put(chosen, rows)[:, None] * tf.one_hot(step + 1, capacity + 1,
+                                                          dtype=tf.int64)[None]
+        if keep_logits:
+            all_logits = all_logits.write(step, put(logits, rows))  # dropped rows: zeros
+        attention = attention.write(step, put(scores, rows))
+        if dropping:
+            rows, state = _drop_finished(rows, row_done, state, may_drop)
+        return step + 1, done, tokens, rows, state, all_logits, attention
+
+    def running(step, done, *_):
+        if stop_early:
+            return tf.logical_not(tf.reduce_all(done))
+        return step < longest
+
+    loop_vars = (tf.constant(0), limits <= 0, tokens, tf.range(batch), state,
+                 tf.TensorArray(tf.float32, size=capacity if keep_logits else 0),
+                 tf.TensorArray(tf.float32, size=capacity))
+    invariants = None
+    if dropping:  # the row-indexed tensors may shrink
+        invariants = tf.nest.map_structure(_any_rows, loop_vars)
+    steps, _, tokens, _, _, all_logits, attention = tf.while_loop(
+        running, body, loop_vars, shape_invariants=invariants)
+    logits = _batch_first(all_logits.stack()) if keep_logits else None
+    return tokens[:, 1:], logits, _batch_first(attention.stack()), steps
+
+
+def _batch_first(stacked: tf.Tensor) -> tf.Tensor:
+    """(steps, batch, ...) -> (batch, steps, ...)."""
+    return tf.transpose(stacked, tf.concat([[1, 0], tf.range(2, tf.rank(stacked))], 0))
+
+
+def _drop_finished(rows, row_done, state, may_drop):
+    """``(rows, state)`` without the finished rows once half of ``rows`` are finished (and
+    ``may_drop``); else unchanged. Gathering the state costs a copy of it (a whole key/value
+    cache), so it waits until that halves the work."""
+    keep = tf.reshape(tf.where(tf.logical_not(row_done)), [-1])
+    return tf.cond(
+        may_drop & worth_dropping(tf.size(keep), tf.size(rows)),
+        lambda: (tf.gather(rows, keep), tf.nest.map_structure(lambda t: tf.gather(t, keep),
+                                                              state)),
+        lambda: (rows, state))
+
+
+def worth_dropping(live, rows):
+    """Whether :func:`decoding_loop`, computing ``rows`` rows of which ``live`` are
+    unfinished, goes on with the live ones alone (tensors or Python ints)."""
+    return (2 * live <= rows) & (live > 0)
+
+
+def _any_rows(value):
+    """The loop's shape invariant for ``value``: any number of rows (a TensorArray: its
+    own)."""
+    if isinstance(value, tf.TensorArray):
+        return tf.TensorShape(None)
+    if value.shape.rank == 0:  # the step
+        return value.shape
+    return tf.TensorShape([None]).concatenate(value.shape[1:])
 
 
 def choose_next(logits: tf.Tensor, temperature, top_k, seeds: tf.Tensor) -> tf.Tensor:

@@ -14,7 +14,7 @@ from common.decoding import (
     at_least_one_row,
     banned_logits,
     beam_search_loop,
-    choose_next,
+    decoding_loop,
     first_rows,
     row_limits,
     teacher_forced_input,
@@ -123,40 +123,20 @@ class Seq2SeqModel(keras.Model):
         """
         source_ids = tf.convert_to_tensor(source_ids, tf.int64)
         context, state = self.encode(source_ids)  # (batch, source_len, units), (batch, units)
-        mask = tf.not_equal(source_ids, 0)
-        batch = tf.shape(source_ids)[0]
-        banned = banned_logits(self.target_vocabulary_size, start_id,
-                               allow_unknown)  # (vocabulary,)
-        temperature, top_k, seed = sampling.tensors()
-        token = tf.fill([batch, 1], tf.constant(start_id, tf.int64))
-        limits = tf.broadcast_to(tf.cast(max_length, tf.int32), [batch])
-        longest = tf.reduce_max(limits)
-        done = limits <= 0
 
-        def body(step, token, state, done, tokens, attention):
-            logits, state, weights = self.decoder(token, context, mask, initial_state=state)
-            logits = logits[:, -1, :] + banned  # (batch, vocabulary)
-            chosen = choose_next(logits, temperature, top_k,
-                                 tf.stack([seed, tf.cast(step, tf.int64)]))
-            chosen = tf.where(done, tf.zeros_like(chosen), chosen)  # (batch,)
-            done = done | tf.equal(chosen, end_id) | (step + 1 >= limits)
-            return (step + 1, chosen[:, None], state, done, tokens.write(step, chosen),
-                    attention.write(step, weights[:, -1, :]))
+        def step(tokens, index, state):
+            gru_state, context, mask = state
+            newest = tf.slice(tokens, tf.stack([0, index]), [-1, 1])  # (rows, 1)
+            logits, gru_state, weights = self.decoder(newest, context, mask,
+                                                      initial_state=gru_state)
+            return logits[:, -1, :], weights[:, -1, :], (gru_state, context, mask)
 
-        def running(step, token, state, done, tokens, attention):
-            ended = tf.reduce_all(done) if stop_early else False
-            return (step < longest) & tf.logical_not(ended)
-
-        # A tf.while_loop written out, not left to AutoGraph: the translator's graphs are
-        # traced without it (seconds a process; see transformer.model._decode_loop).
-        _, _, _, _, tokens, attention = tf.while_loop(running, body, (
-            tf.constant(0), token, state, done,
-            tf.TensorArray(tf.int64, size=0, dynamic_size=True),
-            tf.TensorArray(tf.float32, size=0, dynamic_size=True)))
-        return (
-            tf.transpose(tokens.stack(), [1, 0]),
-            tf.transpose(attention.stack(), [1, 0, 2]),
-        )
+        tokens, _, weights, steps = decoding_loop(
+            step, (state, context, tf.not_equal(source_ids, 0)), tf.shape(source_ids)[0], None,
+            max_length, start_id, end_id, sampling,
+            banned_logits(self.target_vocabulary_size, start_id, allow_unknown),
+            stop_early=stop_early, keep_logits=False, one_row=source_ids.shape[0] == 1)
+        return tokens[:, :steps], weights[:, :steps]
 
     def beam_search(
         self,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from common.decoding import GREEDY, Sampling, banned_logits, beam_search_loop, choose_next
-from common.xla import for_xla, traced_for_xla, xla_function
+from common.decoding import GREEDY, Sampling, banned_logits, beam_search_loop, decoding_loop
+from common.xla import traced_for_xla, xla_function
 from transformer.config import Config
 from transformer.decoder import Decoder
 from transformer.encoder import Encoder
@@ -67,7 +67,7 @@ class Transformer(keras.Model):
 
     def build(self, input_shape=None):
         # Each part from shapes, not by a forward pass on dummy ids: the same weights (created
-        # in the same order) 0.2 s sooner each time a run is loaded (0.57 -> 0.37 s).
+        # in the same order) without running the model, so a run loads sooner.
         ids_shape, hidden_shape = (None, None), (None, None, self.hidden_dim)
         self.encoder.build(ids_shape)
         self.decoder.build(ids_shape, hidden_shape)
@@ -198,115 +198,24 @@ def cached_step(model, context, mask, batch, capacity):
 
 def _decode_loop(model, source_ids, capacity, max_length, start_id, end_id, temperature,
                  top_k, seed, make_step):
-    """The loop of :func:`decode`, on buffers of ``capacity`` steps.
-
-    ``max_length`` is one limit for all rows or one a row (batch,)
-    (:func:`common.decoding.row_limits`): a row is done at its ``end_id`` or its limit,
-    whichever comes first, so that its output is the one it would have alone; the loop runs
-    until every row is done. Returns the full buffers and the number of steps taken; the
-    caller slices.
-
-    As a graph, greedy decoding drops finished rows: once half the rows it computes are
-    done, it keeps only the others (their tokens, cache and context), so a batch's few long
-    translations do not keep every row decoding (a step costs about a fixed part plus a part
-    a row; docs/results.md has the numbers, bench/translate_speed.py counts the row-steps).
-    The logits and attention of a dropped row are zeros from then on, as its tokens are.
-    Under XLA every tensor keeps its shape from step to step, so all rows run to the end;
-    sampled decoding keeps its rows too (a row's draw depends on the batch's shape), and a
-    batch traced as one row has none to drop and keeps the plain loop.
-
-    The loop is a ``tf.while_loop`` written out, not a Python ``while`` left to AutoGraph:
-    the translators trace their graphs with AutoGraph off, which skips converting every
-    layer's code (2.5 s to 0.7 s a process for the tutorial model, bench/translate_speed.py).
-    """
+    """The loop of :func:`decode`: :func:`common.decoding.decoding_loop` on the decoder
+    step ``make_step`` builds, buffers of ``capacity`` steps. Returns the full buffers and
+    the number of steps taken; the caller slices."""
     batch = tf.shape(source_ids)[0]
-    limits = tf.minimum(tf.broadcast_to(max_length, [batch]), capacity)
     context = model.encoder(source_ids)
-    mask = tf.not_equal(source_ids, 0)
-    vocabulary = model.target_vocabulary_size
-    banned = banned_logits(vocabulary, start_id)
-    tokens = tf.concat(
-        [tf.fill([batch, 1], tf.constant(start_id, tf.int64)),
-         tf.zeros([batch, capacity], tf.int64)], axis=1)  # (batch, 1 + capacity)
-    state, decoder_step = make_step(model, context, mask, batch, capacity)
-    # XLA needs every shape fixed; a batch known to be one row has nothing to drop.
-    dropping = not for_xla() and source_ids.shape[0] != 1
-    may_drop = temperature <= 0.0
+    state, decoder_step = make_step(model, context, tf.not_equal(source_ids, 0), batch,
+                                    capacity)
 
-    if dropping:  # the loop computes the rows ``rows`` of the batch
-        def take(values, rows):
-            """(batch, ...) -> the rows computed."""
-            return tf.gather(values, rows)
+    def step(tokens, index, state):
+        hidden, scores, state = decoder_step(tokens, index, state)
+        return model.output_dense(hidden), scores, state
 
-        def put(values, rows, into=None):
-            """The rows computed -> (batch, ...), ``into``'s rows (zeros) at the others."""
-            if into is None:
-                shape = tf.concat([[batch], tf.shape(values)[1:]], 0)
-                return tf.scatter_nd(rows[:, None], values, shape)
-            return tf.tensor_scatter_nd_update(into, rows[:, None], values)
-    else:  # every row, every step
-        def take(values, rows):
-            return values
-
-        def put(values, rows, into=None):
-            return values
-
-    def body(step, done, tokens, rows, state, all_logits, attention):
-        last_x, last_scores, state = decoder_step(take(tokens, rows), step, state)
-        logits = model.output_dense(last_x) + banned  # (rows, vocabulary)
-        chosen = choose_next(logits, temperature, top_k,
-                             tf.stack([seed, tf.cast(step, tf.int64)]))
-        row_done = take(done, rows)
-        chosen = tf.where(row_done, tf.zeros_like(chosen), chosen)
-        row_done |= tf.equal(chosen, end_id) | (step + 1 >= take(limits, rows))
-        done = put(row_done, rows, done)
-        tokens += put(chosen, rows)[:, None] * tf.one_hot(step + 1, capacity + 1,
-                                                          dtype=tf.int64)[None]
-        all_logits = all_logits.write(step, put(logits, rows))  # dropped rows: zeros
-        attention = attention.write(step, put(last_scores, rows))  # (batch, heads, S)
-        if dropping:
-            rows, state = _drop_finished(rows, row_done, state, may_drop)
-        return step + 1, done, tokens, rows, state, all_logits, attention
-
-    loop_vars = (tf.constant(0), limits <= 0, tokens, tf.range(batch), state,
-                 tf.TensorArray(tf.float32, size=capacity),
-                 tf.TensorArray(tf.float32, size=capacity))
-    invariants = None
-    if dropping:  # the row-indexed tensors may shrink
-        invariants = tf.nest.map_structure(_any_rows, loop_vars)
-    step, _, tokens, _, _, all_logits, attention = tf.while_loop(
-        lambda step, done, *_: tf.logical_not(tf.reduce_all(done)), body, loop_vars,
-        shape_invariants=invariants)
-    return (tokens[:, 1:], tf.transpose(all_logits.stack(), [1, 0, 2]),
-            tf.transpose(attention.stack(), [1, 2, 0, 3]), step)
-
-
-def _drop_finished(rows, row_done, state, may_drop):
-    """``(rows, state)`` without the finished rows once half of ``rows`` are finished (and
-    ``may_drop``); else unchanged. Gathering the cache costs a copy of it, so it waits until
-    it halves the work."""
-    keep = tf.reshape(tf.where(tf.logical_not(row_done)), [-1])
-    return tf.cond(
-        may_drop & worth_dropping(tf.size(keep), tf.size(rows)),
-        lambda: (tf.gather(rows, keep), tf.nest.map_structure(lambda t: tf.gather(t, keep),
-                                                              state)),
-        lambda: (rows, state))
-
-
-def worth_dropping(live, rows):
-    """Whether the greedy loop, computing ``rows`` rows of which ``live`` are unfinished,
-    goes on with the live ones alone (tensors or Python ints)."""
-    return (2 * live <= rows) & (live > 0)
-
-
-def _any_rows(value):
-    """The loop's shape invariant for ``value``: any number of rows (a TensorArray: its
-    own)."""
-    if isinstance(value, tf.TensorArray):
-        return tf.TensorShape(None)
-    if value.shape.rank == 0:  # the step
-        return value.shape
-    return tf.TensorShape([None]).concatenate(value.shape[1:])
+    tokens, logits, attention, steps = decoding_loop(
+        step, state, batch, capacity, max_length, start_id, end_id,
+        Sampling(temperature, top_k, seed), banned_logits(model.target_vocabulary_size,
+                                                          start_id),
+        one_row=source_ids.shape[0] == 1)
+    return tokens, logits, tf.transpose(attention, [0, 2, 1, 3]), steps  # (batch, heads, ..)
 
 
 _decode_loop_xla = xla_function(_decode_loop)

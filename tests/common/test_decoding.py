@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from common.decoding import beam_search_loop, choose_next
+from common.decoding import GREEDY, Sampling, beam_search_loop, choose_next, decoding_loop
 
 LOGITS = np.array([2.0, 1.0, 0.5, 0.0, -1.0, -3.0], np.float32)
 DRAWS = 20000
@@ -141,3 +141,65 @@ def test_top_k_above_the_vocabulary_samples_among_all_tokens():
     assert (two != everything.numpy()).any()
     top_two = np.argsort(-logits.numpy(), axis=1)[:, :2]
     assert all(t in row for t, row in zip(two, top_two, strict=True))
+
+
+VOCABULARY, WORD, END = 8, 5, 3
+
+
+def _countdown(lengths, seen_rows):
+    """A decoder for :func:`decoding_loop`: row ``i`` writes WORD until its ``lengths[i]``-th
+    token, which is END; the state is each row's remaining count; the attention is that
+    count, so a row's attention shows which step wrote it. ``seen_rows`` collects how many
+    rows each step computed."""
+
+    def step(tokens, index, state):
+        (remaining,) = state
+        seen_rows.append(int(tokens.shape[0]))
+        remaining = remaining - 1
+        logits = tf.where((remaining == 0)[:, None], tf.one_hot(END, VOCABULARY) * 10.0,
+                          tf.one_hot(WORD, VOCABULARY) * 10.0)
+        return logits, tf.cast(remaining, tf.float32)[:, None], (remaining,)
+
+    return step, (tf.constant(lengths, tf.int32),)
+
+
+def _decode(lengths, max_length, sampling=GREEDY, **options):
+    seen = []
+    step, state = _countdown(lengths, seen)
+    tokens, logits, attention, steps = decoding_loop(
+        step, state, len(lengths), None, max_length, 2, END, sampling,
+        tf.zeros([VOCABULARY]), **options)
+    return tokens[:, :steps].numpy(), logits, attention[:, :steps].numpy(), int(steps), seen
+
+
+def test_the_greedy_loop_drops_finished_rows_once_half_are_done():
+    lengths = [1, 2, 6, 6]
+    tokens, logits, attention, steps, seen = _decode(lengths, 10)
+    assert steps == 6
+    for row, length in enumerate(lengths):  # each row as it would be alone
+        expected = [WORD] * (length - 1) + [END] + [0] * (steps - length)
+        np.testing.assert_array_equal(tokens[row], expected)
+        np.testing.assert_array_equal(attention[row, :length, 0],
+                                      np.arange(length - 1, -1, -1))
+    # Row 0 ends at step 1 (3 of 4 live: kept), row 1 at step 2 (2 of 4: both dropped);
+    # a dropped row's attention is zeros from then on.
+    assert seen == [4, 4, 2, 2, 2, 2]
+    assert attention[0, 1, 0] == -1 and np.all(attention[:2, 2:] == 0)
+    assert logits.shape == (4, 10, VOCABULARY)
+
+
+def test_sampled_rows_are_kept_and_a_limit_ends_a_row_as_its_end():
+    seen = []
+    _, _, _, steps, seen = _decode([1, 2, 6, 6], 10, Sampling(1.0, 1, 7))
+    assert seen == [4] * 6  # top_k 1 samples the argmax; every row, every step
+    tokens, _, _, steps, _ = _decode([1, 9, 9], tf.constant([5, 3, 4]))
+    assert steps == 4  # each row stops at its own limit
+    np.testing.assert_array_equal(tokens, [[END, 0, 0, 0], [WORD] * 3 + [0], [WORD] * 4])
+
+
+def test_without_stop_early_the_loop_runs_to_the_longest_limit():
+    tokens, logits, _, steps, seen = _decode([1, 2], 7, stop_early=False, keep_logits=False)
+    assert steps == 7 and len(seen) == 7 and logits is None
+    np.testing.assert_array_equal(tokens[0], [END] + [0] * 6)
+    _, _, _, steps, _ = _decode([1, 2], 7)
+    assert steps == 2
