@@ -16,13 +16,12 @@ from common.cli import (
     UsageError,
     add_serve_command,
     add_training_arguments,
-    input_batches,
-    note,
     program_name,
     run_command,
     serve_run,
     training_changes,
 )
+from common.lines import input_batches, note
 from common.run_folder import RunFolder
 
 __all__ = ["main"]

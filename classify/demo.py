@@ -18,7 +18,7 @@ from classify.export import export
 from classify.plots import plot_image, plot_text
 from classify.runs import load_predictor, load_run
 from classify.train import train
-from common.cli import list_files, run_in_fresh_process
+from common.demo import list_files, run_in_fresh_process
 from common.files import claim_demo_folder
 from common.run_folder import RunFolder
 

@@ -1,26 +1,27 @@
-"""What the tutorials' command lines share: argument groups, error handling, small helpers.
+"""What the tutorials' command lines share: argument groups, error handling, and the
+translation tutorials' commands themselves.
 
-Each tutorial keeps its own ``cli.py`` with its commands; this module holds the parts that
-would otherwise be written twice.
+Each tutorial keeps its own ``cli.py`` with its own options; the two translation tutorials'
+commands are written once here (:func:`translation_commands`), on the functions each package
+gives (:class:`TranslationLibrary`).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
-import os
-import select
-import subprocess
 import sys
-import time
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
-from common.errors import InputError, UsageError, UserError
+from common.errors import UsageError, UserError
+from common.lines import translate_lines
 from common.machine import settings_for_decoding
 
 __all__ = [
     "DECODING_COMMANDS",
+    "TranslationLibrary",
     "UsageError",
     "add_data_arguments",
     "add_decoding_arguments",
@@ -28,21 +29,14 @@ __all__ = [
     "add_serve_command",
     "add_shared_commands",
     "add_training_arguments",
-    "check_decoding",
     "check_limit",
     "data_changes",
-    "input_batches",
-    "finish_demo",
-    "list_files",
-    "note",
     "report_training",
     "run_command",
-    "run_in_fresh_process",
     "serve_run",
     "training_changes",
-    "translate_in_fresh_process",
+    "translation_commands",
     "translation_parser",
-    "translate_lines",
 ]
 
 
@@ -148,160 +142,14 @@ def add_decoding_arguments(parser: argparse.ArgumentParser, unit: str = "tokens"
                         help="beam search with N hypotheses a sentence (default 1: greedy)")
 
 
-def check_decoding(args) -> None:
-    """Refuses decoding settings no translator takes (``common.decoding.check_settings``),
-    naming the option."""
-    from common.decoding import MAX_SEED, check_settings
-
-    if not 0 <= (getattr(args, "seed", 0) or 0) <= MAX_SEED:  # each line adds its index
-        raise UsageError(f"--seed must be between 0 and 2**62; received {args.seed}")
-    try:
-        check_settings(getattr(args, "temperature", 0.0), getattr(args, "top_k", 0),
-                       getattr(args, "seed", 0) or 0, args.beam,
-                       names={"temperature": "--temperature", "top_k": "--top-k",
-                              "seed": "--seed", "beam_width": "--beam"})
-    except InputError as error:
-        raise UsageError(str(error)) from None
-
-
 def check_limit(limit: int | None) -> None:
     if limit is not None and limit < 1:
         raise UsageError(f"--limit must be at least 1, received {limit}")
 
 
-def input_batches(arguments: list[str], batch_size: int = 64,
-                  stream=None) -> Iterator[tuple[int, list[str]]]:
-    """The inputs of ``translate``/``predict`` as ``(number of the first line, lines)``
-    batches: the arguments, else standard input's lines **as they arrive**: a batch holds
-    the lines already there (at most ``batch_size``), so a pipe that waits for each answer
-    gets it, and a file is still read in full batches.
-
-    Raises:
-        UsageError: a line that is not UTF-8 (the lines before it are answered).
-    """
-    if arguments:
-        for begin in range(0, len(arguments), batch_size):
-            yield begin + 1, arguments[begin : begin + batch_size]
-        return
-    stream = sys.stdin if stream is None else stream
-    try:
-        fd = stream.fileno()
-    except (AttributeError, OSError, ValueError):  # a text stream in memory (tests)
-        fd = None
-    number, lines = 1, []
-    for raw in (_raw_lines(fd, batch_size) if fd is not None
-                else ([line] for line in stream)):
-        for line in raw:
-            if isinstance(line, bytes):
-                try:
-                    line = line.decode("utf-8")
-                except UnicodeDecodeError as error:
-                    raise UsageError(
-                        f"line {number + len(lines)} of standard input is not UTF-8 "
-                        f"({error.reason} at byte {error.start}): convert the file, e.g. "
-                        "iconv -f latin1 -t utf-8") from None
-            lines.append(line.rstrip("\r\n"))
-        while lines and (len(lines) >= batch_size or not _more_waiting(fd)):
-            yield number, lines[:batch_size]
-            number, lines = number + len(lines[:batch_size]), lines[batch_size:]
-    if lines:
-        yield number, lines
-
-
-def _more_waiting(fd) -> bool:
-    """Whether more input can be read from ``fd`` without waiting (False for memory)."""
-    if fd is None:
-        return True  # in memory everything is there: fill the batch
-    return bool(select.select([fd], [], [], 0)[0])
-
-
-def _raw_lines(fd: int, batch_size: int) -> Iterator[list[bytes]]:
-    """Complete lines from ``fd`` as bytes, in the groups they arrived in."""
-    pending = b""
-    while True:
-        chunk = os.read(fd, 1 << 16)
-        if not chunk:
-            if pending:
-                yield [pending]
-            return
-        *complete, pending = (pending + chunk).split(b"\n")
-        if complete:
-            yield complete
-
-
-def note(message: str) -> None:
-    """A remark about one input on stderr (the answer itself goes to stdout)."""
-    print(f"note: {message}", file=sys.stderr, flush=True)
-
-
 # The translation tutorials' commands that decode batches side by side, one a core, and do
 # not train: they run with common.machine.settings_for_decoding.
 DECODING_COMMANDS = ("translate", "evaluate")
-
-# translate reads up to this many batches of waiting input at once and decodes them sorted by
-# length: a batch of like lengths pads less and stops sooner (its longest row sets the loop).
-SORT_WINDOW_BATCHES = 16
-
-
-def translate_lines(load_translator: Callable[[], object], args, batch_size: int = 64) -> None:
-    """Prints one translation a line of input (:func:`input_batches`), flushed, with the
-    decoding settings of :func:`add_decoding_arguments` (checked before the model loads).
-
-    Every input line gets exactly one output line, in order. Lines already waiting (up to
-    ``SORT_WINDOW_BATCHES`` batches) are decoded in batches of like length in the model's
-    tokens: less padding, and a batch's loop ends with its longest line; a line's
-    translation is the same in any batch, even one that never writes [END] (it stops at its
-    own limit: :func:`common.decoding.row_limits`). An empty line, or one with nothing to
-    translate (punctuation only, or no word the model knows), gets an empty line and a note
-    on stderr; a line longer than the model takes is translated from its first words, with
-    a note. Sampled translations use seed ``--seed`` + the line's index, so a
-    line's draw does not depend on how input was batched.
-    """
-    check_decoding(args)
-    translator = load_translator()
-    settings = dict(temperature=args.temperature, top_k=args.top_k, beam_width=args.beam)
-    window = SORT_WINDOW_BATCHES * batch_size
-    for first, lines in input_batches(args.sentences, window):
-        _translate_window(translator, args, settings, first, lines, batch_size)
-
-
-def _translate_window(translator, args, settings: dict, first: int, lines: list[str],
-                      batch_size: int) -> None:
-    """:func:`translate_lines` for the waiting ``lines``, the first numbered ``first``: their
-    batches side by side (:func:`common.decoding.batches_side_by_side`)."""
-    from common.decoding import batches_side_by_side
-    from common.text import check_unicode
-
-    translations, translated = [b""] * len(lines), [False] * len(lines)
-    for number, line in enumerate(lines, start=first):
-        check_unicode(line, f"line {number}")
-    lengths = translator.source_lengths(lines)  # in the model's tokens
-    if args.temperature > 0 and args.beam == 1:  # one draw a line, seeded by its index
-        def run(batch):
-            (i,) = batch
-            return translator.run([lines[i]], **settings, seed=args.seed + first - 1 + i)
-        batches = batches_side_by_side(range(len(lines)), lengths, 1, run)
-    else:
-        batches = batches_side_by_side(
-            lines, lengths, batch_size,
-            lambda batch: translator.run(batch, **settings, seed=args.seed))
-    for rows, result in batches:
-        for row, text, ok in zip(rows, result["translation"], result["translated"],
-                                 strict=True):
-            translations[row], translated[row] = text, bool(ok)
-    for number, line, text, ok, length in zip(
-            range(first, first + len(lines)), lines, translations, translated, lengths,
-            strict=True):
-        if not line.strip():
-            note(f"line {number} is empty: an empty line out")
-        elif not ok:
-            note(f"line {number} has nothing to translate (no word the model knows, or "
-                 "punctuation only): an empty line out")
-        elif length > translator.source_limit:
-            note(f"line {number} is {length} tokens long; its first "
-                 f"{translator.source_limit} were translated")
-        print(text.decode("utf-8"), flush=True)
-
 
 def report_training(result, export: Callable[[], Path] | None = None) -> None:
     """What ``train`` prints at the end (on the chief): epochs, the export, the run."""
@@ -407,41 +255,100 @@ def run_command(commands: Mapping[str, Callable[[argparse.Namespace], int]],
         return 2
 
 
-def list_files(run_dir: Path) -> None:
-    print(f"files written under {run_dir}:")
-    for path in sorted(run_dir.rglob("*")):
-        if (path.is_file() and "saved_model/variables" not in str(path)
-                and path.name != ".made-by-demo"):
-            print("  ", path)
+@dataclasses.dataclass(frozen=True)
+class TranslationLibrary:
+    """What the shared commands of a translation tutorial call in its package (each tutorial's
+    ``cli.py`` gives one, imported only when a command runs, so that ``--help`` stays fast).
+
+    Each function is the package's own; ``options`` are the keyword arguments its own
+    command-line options add (see :func:`translation_commands`).
+    """
+
+    config: type  # the run configuration, with ``preset(name)`` and ``replace(**changes)``
+    time_budget_recipe: Callable[[], dict]  # what --time-limit alone changes
+    train: Callable  # (config, run_dir, resume=, epochs=, changes=, strategy=) -> TrainResult
+    load_translator: Callable  # (run_dir, **options) -> a Translator
+    export: Callable  # (translator, folder) -> the SavedModel's path
+    evaluate_run: Callable  # (run_dir, limit, beam_width, split=, **options) -> metrics
+    plot_sentence: Callable  # (run_dir, sentence, **options) -> a path or a list of paths
+    demo: Callable  # (run_dir, epochs) -> whether the reloaded export agreed
+    after_training: Callable | None = None  # (run_dir, config), on the chief
+    time_limit_note: str = ""  # printed when --time-limit sets the recipe
 
 
-def finish_demo(run_dir: Path, saved_model: Path, samples: list[str], expected: list[str],
-                imports: str, started: float) -> bool:
-    """The end of a translation demo: the SavedModel, reloaded in a fresh process, must give
-    ``expected`` for ``samples``; lists the files and the time. Returns whether it did."""
-    print("SavedModel:", saved_model)
-    same = translate_in_fresh_process(saved_model, samples, imports) == expected
-    print(f"reloaded in a fresh process: {'same translations' if same else 'DIFFERENT'}")
-    list_files(run_dir)
-    print(f"demo finished in {time.time() - started:.0f} s")
-    return same
+def translation_commands(
+    library: Callable[[], TranslationLibrary],
+    default_runs: Path,
+    options: Callable[[str, argparse.Namespace], dict],
+) -> dict[str, Callable[[argparse.Namespace], int]]:
+    """The commands of both translation tutorials (``train``, ``translate``, ``evaluate``,
+    ``plot``, ``export``, ``serve``, ``demo``), each written once on ``library()``.
 
+    ``options(command, args)`` is what the tutorial's own options add to each command: for
+    ``train`` the configuration changes, for ``translate`` and ``serve`` the translator's
+    keyword arguments (``load_translator``), for ``evaluate`` and ``plot`` those of
+    ``evaluate_run`` and ``plot_sentence``; ``{}`` where it has none.
+    """
 
-def translate_in_fresh_process(saved_model: Path, texts: list[str],
-                               imports: str = "") -> list[str]:
-    """Loads the SavedModel in a new Python process and translates ``texts`` there."""
-    code = (
-        f"import json, sys, tensorflow as tf{imports}\n"
-        "m = tf.saved_model.load(sys.argv[1])\n"
-        "out = m.translate(tf.constant(json.loads(sys.argv[2])))['translation']\n"
-        "print(json.dumps([t.decode() for t in out.numpy()]))\n"
-    )
-    return run_in_fresh_process(code, str(saved_model), json.dumps(texts))
+    def train(args) -> int:
+        lib = library()
+        changes = {**options("train", args), **data_changes(args), **training_changes(args)}
+        changes = {k: v for k, v in changes.items() if v is not None}
+        if args.time_limit and not args.resume:
+            changes = {**lib.time_budget_recipe(), **changes}
+            if lib.time_limit_note:
+                print(f"time limit {args.time_limit:g} min: {lib.time_limit_note}",
+                      file=sys.stderr)
+        config = lib.config.preset(args.preset).replace(**changes)
+        run_dir = Path(args.run) if args.run else default_runs / args.preset
+        result = lib.train(config, run_dir, resume=args.resume, epochs=args.epochs,
+                           changes=changes, strategy=args.strategy)
+        from common.run_folder import RunFolder  # Keras: not for --help
 
+        if result.chief and lib.after_training is not None:
+            lib.after_training(run_dir, result.config)
+        report_training(result, (lambda: lib.export(lib.load_translator(run_dir),
+                                                    RunFolder(run_dir).export))
+                        if args.export else None)
+        return 0
 
-def run_in_fresh_process(code: str, *args: str):
-    """Runs Python ``code`` with ``args`` as ``sys.argv[1:]`` in a new interpreter and
-    returns the JSON its last printed line holds: what a user's own process would see."""
-    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                          check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    def translate(args) -> int:
+        translate_lines(lambda: library().load_translator(args.run,
+                                                          **options("translate", args)), args)
+        return 0
+
+    def evaluate(args) -> int:
+        if args.beam < 1:
+            raise UsageError("--beam must be 1 or more")
+        check_limit(args.limit)
+        metrics = library().evaluate_run(args.run, args.limit, args.beam, split=args.split,
+                                         **options("evaluate", args))
+        print(json.dumps(metrics, indent=2, ensure_ascii=False))
+        return 0
+
+    def plot(args) -> int:
+        paths = library().plot_sentence(args.run, args.sentence, **options("plot", args))
+        for path in paths if isinstance(paths, list) else [paths]:
+            print(path)
+        return 0
+
+    def export(args) -> int:
+        from common.run_folder import RunFolder
+
+        lib = library()
+        print(lib.export(lib.load_translator(args.run),
+                         Path(args.out or RunFolder(args.run).export)))
+        return 0
+
+    def serve(args) -> int:
+        from common.run_folder import RunFolder
+
+        lib = library()
+        return serve_run(args, lambda run: lib.export(lib.load_translator(run),
+                                                      RunFolder(run).export))
+
+    def demo(args) -> int:
+        return 0 if library().demo(args.run, args.epochs) else 1
+
+    return {"train": train, "translate": translate, "evaluate": evaluate, "plot": plot,
+            "export": export, "serve": serve, "demo": demo}

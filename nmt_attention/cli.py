@@ -7,22 +7,15 @@ Each command parses its arguments and calls the library (``train``, ``evaluate``
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from common.cli import (
     DECODING_COMMANDS,
-    UsageError,
-    check_limit,
-    data_changes,
-    report_training,
+    TranslationLibrary,
     run_command,
-    serve_run,
-    training_changes,
-    translate_lines,
+    translation_commands,
     translation_parser,
 )
-from common.run_folder import RunFolder
 
 __all__ = ["main"]
 
@@ -66,80 +59,23 @@ def main(argv: list[str] | None = None) -> int:
     return run_command(_COMMANDS, _parser().parse_args(argv), decoding=DECODING_COMMANDS)
 
 
-def _train(args) -> int:
-    from nmt_attention.config import Config, time_budget_recipe
-    from nmt_attention.export import export
-    from nmt_attention.runs import load_translator
-    from nmt_attention.train import train
+def _library() -> TranslationLibrary:
+    from nmt_attention.demo import library  # the whole package: imported when a command runs
 
-    changes = {"score": args.score, "combine": args.combine, "text_mode": args.text_mode,
-               "pipeline": args.pipeline, "use_attention": False if args.no_attention else None,
-               **data_changes(args), **training_changes(args)}
-    changes = {k: v for k, v in changes.items() if v is not None}
-    if args.time_limit and not args.resume:
-        changes = {**time_budget_recipe(), **changes}
-    config = Config.preset(args.preset).replace(**changes)
-    run_dir = Path(args.run) if args.run else DEFAULT_RUNS / args.preset
-    result = train(config, run_dir, resume=args.resume, epochs=args.epochs, changes=changes,
-                   strategy=args.strategy)
-    report_training(result, (lambda: export(load_translator(run_dir), RunFolder(run_dir).export))
-                    if args.export else None)
-    return 0
+    return library()
 
 
-def _translate(args) -> int:
-    from nmt_attention.runs import load_translator
-
-    translate_lines(lambda: load_translator(args.run, args.replace_unknown), args)
-    return 0
-
-
-def _evaluate(args) -> int:
-    from nmt_attention.evaluate import evaluate_run
-
-    if args.beam < 1:
-        raise UsageError("--beam must be 1 or more")
-    check_limit(args.limit)
-    metrics = evaluate_run(args.run, args.limit, args.beam, args.replace_unknown,
-                           split=args.split)
-    print(json.dumps(metrics, indent=2, ensure_ascii=False))
-    return 0
+def _options(command: str, args) -> dict:
+    """What this tutorial's own options add to each shared command."""
+    if command == "train":
+        return {"score": args.score, "combine": args.combine, "text_mode": args.text_mode,
+                "pipeline": args.pipeline,
+                "use_attention": False if args.no_attention else None}
+    if command in ("translate", "evaluate"):
+        return {"replace_unknown": args.replace_unknown}
+    if command == "plot":
+        return {"out": args.out}
+    return {}
 
 
-def _plot(args) -> int:
-    from nmt_attention.plots import plot_sentence
-
-    print(plot_sentence(args.run, args.sentence, args.out))
-    return 0
-
-
-def _export(args) -> int:
-    from nmt_attention.export import export
-    from nmt_attention.runs import load_translator
-
-    print(export(load_translator(args.run), Path(args.out or RunFolder(args.run).export)))
-    return 0
-
-
-def _serve(args) -> int:
-    from nmt_attention.export import export
-    from nmt_attention.runs import load_translator
-
-    return serve_run(args, lambda run: export(load_translator(run), RunFolder(run).export))
-
-
-def _demo(args) -> int:
-    from nmt_attention.demo import demo
-
-    return 0 if demo(args.run, args.epochs) else 1
-
-
-_COMMANDS = {
-    "train": _train,
-    "translate": _translate,
-    "evaluate": _evaluate,
-    "plot": _plot,
-    "export": _export,
-    "serve": _serve,
-    "demo": _demo,
-}
+_COMMANDS = translation_commands(_library, DEFAULT_RUNS, _options)

@@ -7,23 +7,16 @@ Each command parses its arguments and calls the library (``train``, ``evaluate``
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 
 from common.cli import (
     DECODING_COMMANDS,
+    TranslationLibrary,
     UsageError,
-    check_limit,
-    data_changes,
-    report_training,
     run_command,
-    serve_run,
-    training_changes,
-    translate_lines,
+    translation_commands,
     translation_parser,
 )
-from common.run_folder import RunFolder
 from transformer.config import Config
 
 __all__ = ["main"]
@@ -64,8 +57,8 @@ def _parser() -> argparse.ArgumentParser:
         "shape (default: off)")
     commands["evaluate"].add_argument(
         "--jit-compile", action="store_true",
-        help="decode with XLA: the same translations; on the real test split greedy 1.6x "
-        "and beam 1.1x faster, compiling included")
+        help="decode with XLA: the same translations, faster on a whole test split, "
+        "compiling included (docs/results.md)")
     commands["plot"].add_argument("--layer", type=int, default=None,
                                   help="layer to draw, 1 = the lowest (default: the top)")
     return parser
@@ -75,86 +68,25 @@ def main(argv: list[str] | None = None) -> int:
     return run_command(_COMMANDS, _parser().parse_args(argv), decoding=DECODING_COMMANDS)
 
 
-def _train(args) -> int:
-    from transformer.config import time_budget_recipe
-    from transformer.export import export
-    from transformer.plots import plot_schedule_and_encoding
-    from transformer.runs import load_translator
-    from transformer.train import train
+def _library() -> TranslationLibrary:
+    from transformer.demo import library  # the whole package: imported when a command runs
 
-    if args.warmup_steps is not None and args.warmup_steps < 1:
-        raise UsageError("--warmup-steps must be at least 1")
-    changes = {"label_smoothing": args.label_smoothing, "warmup_steps": args.warmup_steps,
-               "norm_first": True if args.norm_first else None, "lr_decay": args.lr_decay,
-               "position_embedding": args.position_embedding, **data_changes(args),
-               **training_changes(args)}
-    changes = {k: v for k, v in changes.items() if v is not None}
-    if args.time_limit and not args.resume:
-        changes = {**time_budget_recipe(), **changes}
-        print(f"time limit {args.time_limit:g} min: train until it is up (no epoch cap, no "
-              "early stopping), "
-              "warm-up and linear decay fitted to the steps it allows, the best average of "
-              "the last 8 epochs kept (--epochs, --warmup-steps, --lr-decay and "
-              "--average-last change each)", file=sys.stderr)
-    config = Config.preset(args.preset).replace(**changes)
-    run_dir = Path(args.run) if args.run else DEFAULT_RUNS / args.preset
-    result = train(config, run_dir, resume=args.resume, epochs=args.epochs, changes=changes,
-                   strategy=args.strategy)
-    if result.chief:
-        plot_schedule_and_encoding(run_dir, result.config)
-    report_training(result, (lambda: export(load_translator(run_dir), RunFolder(run_dir).export))
-                    if args.export else None)
-    return 0
+    return library()
 
 
-def _translate(args) -> int:
-    from transformer.runs import load_translator
-
-    translate_lines(lambda: load_translator(args.run, jit_compile=args.jit_compile), args)
-    return 0
-
-
-def _evaluate(args) -> int:
-    from transformer.evaluate import evaluate_run
-
-    if args.beam < 1:
-        raise UsageError("--beam must be 1 or more")
-    check_limit(args.limit)
-    print(json.dumps(evaluate_run(args.run, args.limit, args.beam, args.jit_compile,
-                                  split=args.split),
-                     indent=2))
-    return 0
+def _options(command: str, args) -> dict:
+    """What this tutorial's own options add to each shared command."""
+    if command == "train":
+        if args.warmup_steps is not None and args.warmup_steps < 1:
+            raise UsageError("--warmup-steps must be at least 1")
+        return {"label_smoothing": args.label_smoothing, "warmup_steps": args.warmup_steps,
+                "norm_first": True if args.norm_first else None, "lr_decay": args.lr_decay,
+                "position_embedding": args.position_embedding}
+    if command in ("translate", "evaluate"):
+        return {"jit_compile": args.jit_compile}
+    if command == "plot":
+        return {"layer": args.layer}
+    return {}
 
 
-def _plot(args) -> int:
-    from transformer.plots import plot_sentence
-
-    for path in plot_sentence(args.run, args.sentence, args.layer):
-        print(path)
-    return 0
-
-
-def _export(args) -> int:
-    from transformer.export import export
-    from transformer.runs import load_translator
-
-    print(export(load_translator(args.run), Path(args.out or RunFolder(args.run).export)))
-    return 0
-
-
-def _serve(args) -> int:
-    from transformer.export import export
-    from transformer.runs import load_translator
-
-    return serve_run(args, lambda run: export(load_translator(run), RunFolder(run).export))
-
-
-def _demo(args) -> int:
-    from transformer.demo import demo
-
-    return 0 if demo(args.run, args.epochs) else 1
-
-
-_COMMANDS = {"train": _train, "translate": _translate, "evaluate": _evaluate,
-             "plot": _plot, "export": _export, "serve": _serve,
-             "demo": _demo}
+_COMMANDS = translation_commands(_library, DEFAULT_RUNS, _options)

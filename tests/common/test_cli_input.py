@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from common.cli import input_batches
 from common.errors import UsageError
+from common.lines import input_batches
 from common.machine import decoding_threads
 
 
@@ -117,7 +117,7 @@ def test_waiting_lines_are_decoded_by_length_and_answered_in_order(capsys):
     order."""
     import argparse
 
-    from common.cli import translate_lines
+    from common.lines import translate_lines
 
     lines = [" ".join(["w"] * n) + f" {i}" for i, n in enumerate([9, 1, 5, 1, 9, 3, 7, 2])]
     recorder = _Recorder()
@@ -145,7 +145,7 @@ def test_sampled_lines_draw_with_the_seed_of_their_line_number_and_answer_in_ord
     not depend on its neighbours); the calls run side by side and the answers keep order."""
     import argparse
 
-    from common.cli import translate_lines
+    from common.lines import translate_lines
 
     lines = [f"line{i}" for i in range(40)]
     args = argparse.Namespace(sentences=lines, temperature=0.7, top_k=0, beam=1, seed=100)

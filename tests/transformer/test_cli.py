@@ -60,7 +60,7 @@ class _Captured(Exception):
 
 def test_a_time_limit_alone_brings_the_budget_recipe_and_flags_win(monkeypatch, tmp_path,
                                                                    capsys):
-    import transformer.train
+    import transformer.demo  # the package's parts the commands call
 
     configs = []
 
@@ -68,7 +68,7 @@ def test_a_time_limit_alone_brings_the_budget_recipe_and_flags_win(monkeypatch, 
         configs.append(config)
         raise _Captured
 
-    monkeypatch.setattr(transformer.train, "train", capture)
+    monkeypatch.setattr(transformer.demo, "train", capture)
     for argv in (["--time-limit", "15"], ["--time-limit", "15", "--epochs", "30",
                                           "--lr-decay", "rsqrt", "--average-last", "2"],
                  [], ["--preset", "cpu-hour"]):
