@@ -2,7 +2,6 @@
 
 from classify.bert import BertPretrainer, MaskedLanguageModelHead, copy_encoder, mask_tokens
 from classify.config import BertConfig, TextConfig, VitConfig
-from classify.encoder import EncoderBlocks, PositionEmbedding, TextEncoder
 from classify.pooling import SequencePooling
 from classify.text_classifier import TextClassifier
 from classify.vit import ClassToken, PatchEmbedding, VisionTransformer, attention_rollout
@@ -12,14 +11,11 @@ __all__ = [
     "BertConfig",
     "BertPretrainer",
     "ClassToken",
-    "EncoderBlocks",
     "MaskedLanguageModelHead",
     "PatchEmbedding",
-    "PositionEmbedding",
     "SequencePooling",
     "TextClassifier",
     "TextConfig",
-    "TextEncoder",
     "VisionTransformer",
     "VitConfig",
     "attention_rollout",

@@ -11,8 +11,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from classify.encoder import TextEncoder
 from common.xla import traced_for_xla
+from transformer.encoder import Encoder
 
 __all__ = ["BertPretrainer", "MaskedLanguageModelHead", "chosen_positions", "copy_encoder",
            "mask_tokens"]
@@ -129,11 +129,11 @@ class BertPretrainer(keras.Model):
     head then runs at the chosen positions only. After pretraining, ``encoder`` is what a
     classifier starts from.
 
-    Masking: id 0 is padding (see TextEncoder).
+    Masking: id 0 is padding (see transformer.encoder.Encoder).
 
     Args:
         vocabulary_size, sequence_length, num_layers, hidden_dim, num_heads,
-        intermediate_dim, dropout: the encoder's (see TextEncoder).
+        intermediate_dim, dropout: the encoder's (see transformer.encoder.Encoder).
 
     Call arguments:
         inputs: token_ids, (batch, length) int, [CLS] first, some tokens replaced by [MASK];
@@ -158,9 +158,9 @@ class BertPretrainer(keras.Model):
         self.num_heads = num_heads
         self.intermediate_dim = intermediate_dim
         self.dropout = dropout
-        self.encoder = TextEncoder(vocabulary_size, sequence_length, num_layers, hidden_dim,
-                                   num_heads, intermediate_dim, dropout, "learned",
-                                   name="encoder")
+        self.encoder = Encoder(num_layers, vocabulary_size, hidden_dim, num_heads,
+                               intermediate_dim, dropout, max_length=sequence_length,
+                               position_embedding="learned", name="encoder")
         self.mlm_head = MaskedLanguageModelHead(vocabulary_size, hidden_dim, name="mlm_head")
 
     def build(self, token_ids_shape):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from classify.encoder import TextEncoder
 from classify.pooling import SequencePooling, check_pooling
 from common.dropout import Dropout
 from common.xla import traced_for_xla
+from transformer.encoder import Encoder
 
 __all__ = ["TextClassifier"]
 
@@ -76,10 +76,11 @@ class TextClassifier(keras.Model):
         self.pooling = check_pooling(pooling)
         self.positional_encoding = bool(positional_encoding)
         self.position_embedding = position_embedding
-        self.encoder = TextEncoder(
-            vocabulary_size, sequence_length, num_layers, hidden_dim, num_heads,
-            intermediate_dim, dropout,
-            position_embedding if positional_encoding else "none", name="encoder")
+        self.encoder = Encoder(
+            num_layers, vocabulary_size, hidden_dim, num_heads, intermediate_dim, dropout,
+            max_length=sequence_length,
+            position_embedding=position_embedding if positional_encoding else "none",
+            name="encoder")
         self.pool = SequencePooling(pooling, name="pooling")
         self.head_dropout = Dropout(dropout)
         self.head = keras.layers.Dense(num_classes, dtype="float32", name="head")  # float32 logits

@@ -11,9 +11,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from classify.encoder import EncoderBlocks, PositionEmbedding
 from common.dropout import Dropout
+from common.positional_encoding import PositionEmbedding
 from common.xla import traced_for_xla
+from transformer.encoder import EncoderBlocks
 
 __all__ = ["ClassToken", "PatchEmbedding", "VisionTransformer", "attention_rollout",
            "attention_rollout_batch"]
@@ -147,7 +148,7 @@ class VisionTransformer(keras.Model):
         self.positions = PositionEmbedding(self.num_patches + 1, "learned", name="positions")
         self.embedding_dropout = Dropout(dropout)
         self.blocks = EncoderBlocks(num_layers, hidden_dim, num_heads, intermediate_dim,
-                                    dropout, norm_first=True, name="blocks")
+                                    dropout, norm_first=True, norm_epsilon=1e-6, name="blocks")
         self.head = keras.layers.Dense(num_classes, dtype="float32", name="head")  # float32 logits
 
     def build(self, images_shape):

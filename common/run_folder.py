@@ -192,7 +192,8 @@ class RunFolder:
         except Exception as error:  # noqa: BLE001 - a damaged file raises many kinds
             raise RunError(
                 f"checkpoint {path} is unreadable ({type(error).__name__}); it is damaged or "
-                "from another configuration: retrain, or delete the run folder") from None
+                "from another configuration or an older version of this package: retrain, or "
+                "delete the run folder") from None
 
     def history(self) -> dict[str, list[float]]:
         return history_columns(read_history(self.history_path))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 
 from common.dropout import Dropout
-from common.positional_encoding import PositionalEmbedding
+from common.positional_encoding import TokenAndPositionEmbedding
 from transformer.attention import CausalSelfAttention, CrossAttention
 from transformer.feed_forward import FeedForward
 
@@ -110,8 +110,8 @@ class Decoder(keras.layers.Layer):
         self.norm_first = norm_first
         self.max_length = max_length
         self.position_embedding = position_embedding
-        self.embedding = PositionalEmbedding(vocabulary_size, hidden_dim, max_length,
-                                             position_embedding, name="embedding")
+        self.embedding = TokenAndPositionEmbedding(vocabulary_size, hidden_dim, max_length,
+                                                   position_embedding, name="embedding")
         self.dropout_layer = Dropout(dropout)
         self.decoder_layers = [
             DecoderLayer(hidden_dim, num_heads, intermediate_dim, dropout, norm_first,

@@ -1,4 +1,5 @@
-"""The Transformer encoder: embedding with positions, then N self-attention layers."""
+"""The Transformer encoder: embedding with positions, then N self-attention layers (the stack
+alone, :class:`EncoderBlocks`, serves every encoder of the package)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ import keras
 import tensorflow as tf
 
 from common.dropout import Dropout
-from common.positional_encoding import PositionalEmbedding
+from common.positional_encoding import TokenAndPositionEmbedding
 from transformer.attention import GlobalSelfAttention
 from transformer.feed_forward import FeedForward
 
-__all__ = ["Encoder", "EncoderLayer"]
+__all__ = ["Encoder", "EncoderBlocks", "EncoderLayer"]
 
 
 @keras.saving.register_keras_serializable(package="transformer")
@@ -65,64 +66,60 @@ class EncoderLayer(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="transformer")
-class Encoder(keras.layers.Layer):
-    """Token ids to one context vector per token: ``num_layers`` encoder layers stacked.
+class EncoderBlocks(keras.layers.Layer):
+    """``num_layers`` encoder layers stacked over vectors already embedded: the stack of the
+    Transformer's encoder, the text classifiers' and BERT's (post-norm) and the ViT's
+    (pre-norm, over image patches).
 
     "Nx" in the paper's figure means this stacking: the encoder is N layers high (and the
     decoder N layers high), not N encoder-decoder pairs.
 
-    Masking: id 0 is padding; the mask is computed from the ids and used by every layer.
+    Masking: ``padding_mask`` (batch, length), True at real positions; no position attends
+    to padding, so padding changes no real output.
 
     Args:
-        num_layers: number of stacked layers.
-        vocabulary_size, hidden_dim, num_heads, intermediate_dim, dropout, norm_first.
-        max_length: longest sequence the positional encoding covers.
-        position_embedding: ``"sinusoidal" | "learned" | "none"`` (see
-            ``common.positional_encoding.PositionalEmbedding``).
+        num_layers, hidden_dim, num_heads, intermediate_dim, dropout: Keras names (the
+            Transformer tutorial's N, d_model, num_heads, dff, dropout_rate).
+        norm_first: pre-norm layers, and a LayerNorm after the last (whose output would
+            otherwise be unnormalized), instead of the tutorial's post-norm.
+        norm_epsilon: that final LayerNorm's epsilon (ViT's 1e-6; Keras's default 1e-3).
 
     Call arguments:
-        token_ids: (batch, length) int.
+        x: (batch, length, hidden_dim); padding_mask: optional (batch, length) bool.
 
     Returns:
-        (batch, length, hidden_dim).
+        (batch, length, hidden_dim); with ``return_attention_scores`` also a list of
+        (batch, num_heads, length, length), one a layer.
     """
 
-    def __init__(self, num_layers: int, vocabulary_size: int, hidden_dim: int, num_heads: int,
+    def __init__(self, num_layers: int, hidden_dim: int, num_heads: int,
                  intermediate_dim: int, dropout: float = 0.1, norm_first: bool = False,
-                 max_length: int = 512, position_embedding: str = "sinusoidal", **kwargs):
+                 norm_epsilon: float = 1e-3, **kwargs):
         super().__init__(**kwargs)
         self.num_layers = num_layers
-        self.vocabulary_size = vocabulary_size
         self.hidden_dim = hidden_dim
         self.num_heads = num_heads
         self.intermediate_dim = intermediate_dim
         self.dropout = dropout
         self.norm_first = norm_first
-        self.max_length = max_length
-        self.position_embedding = position_embedding
-        self.embedding = PositionalEmbedding(vocabulary_size, hidden_dim, max_length,
-                                             position_embedding, name="embedding")
-        self.dropout_layer = Dropout(dropout)
+        self.norm_epsilon = norm_epsilon
         self.encoder_layers = [
             EncoderLayer(hidden_dim, num_heads, intermediate_dim, dropout, norm_first,
                          name=f"layer_{i}")
             for i in range(num_layers)
         ]
-        self.final_norm = keras.layers.LayerNormalization(name="final_norm") if norm_first \
-            else None
+        self.final_norm = (keras.layers.LayerNormalization(epsilon=norm_epsilon,
+                                                           name="final_norm")
+                           if norm_first else None)
 
-    def build(self, token_ids_shape):
-        self.embedding.build(token_ids_shape)
-        hidden_shape = tuple(token_ids_shape) + (self.hidden_dim,)
+    def build(self, x_shape):
         for layer in self.encoder_layers:
-            layer.build(hidden_shape)
+            layer.build(x_shape)
         if self.final_norm is not None:
-            self.final_norm.build(hidden_shape)
+            self.final_norm.build(x_shape)
         self.built = True
 
-    def call(self, token_ids, training=None, return_attention_scores=False):
-        padding_mask = tf.not_equal(token_ids, 0)  # (batch, length)
-        x = self.dropout_layer(self.embedding(token_ids), training=training)
+    def call(self, x, padding_mask=None, training=None, return_attention_scores=False):
         scores = []
         for layer in self.encoder_layers:
             x, layer_scores = layer(x, padding_mask=padding_mask, training=training,
@@ -134,9 +131,66 @@ class Encoder(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(num_layers=self.num_layers, vocabulary_size=self.vocabulary_size,
-                      hidden_dim=self.hidden_dim, num_heads=self.num_heads,
-                      intermediate_dim=self.intermediate_dim, dropout=self.dropout,
-                      norm_first=self.norm_first, max_length=self.max_length,
+        config.update(num_layers=self.num_layers, hidden_dim=self.hidden_dim,
+                      num_heads=self.num_heads, intermediate_dim=self.intermediate_dim,
+                      dropout=self.dropout, norm_first=self.norm_first,
+                      norm_epsilon=self.norm_epsilon)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="transformer")
+class Encoder(EncoderBlocks):
+    """Token ids to one context vector a token: embedding with positions, dropout, then the
+    :class:`EncoderBlocks` stack. The encoder of the translation Transformer, of the text
+    classifiers and of BERT.
+
+    Masking: id 0 is padding; the mask is computed from the ids and used by every layer.
+
+    Args:
+        num_layers: number of stacked layers.
+        vocabulary_size, hidden_dim, num_heads, intermediate_dim, dropout, norm_first.
+        max_length: longest sequence the position table covers.
+        position_embedding: ``"sinusoidal" | "learned" | "none"`` (see
+            ``common.positional_encoding.PositionEmbedding``).
+
+    Call arguments:
+        token_ids: (batch, length) int.
+
+    Returns:
+        (batch, length, hidden_dim); with ``return_attention_scores`` also the list of each
+        layer's (batch, num_heads, length, length).
+
+    Example:
+        >>> encoder = Encoder(num_layers=1, vocabulary_size=100, hidden_dim=8, num_heads=2,
+        ...                   intermediate_dim=16)
+        >>> encoder(tf.constant([[2, 5, 6, 0]])).shape
+        TensorShape([1, 4, 8])
+    """
+
+    def __init__(self, num_layers: int, vocabulary_size: int, hidden_dim: int, num_heads: int,
+                 intermediate_dim: int, dropout: float = 0.1, norm_first: bool = False,
+                 max_length: int = 512, position_embedding: str = "sinusoidal", **kwargs):
+        super().__init__(num_layers, hidden_dim, num_heads, intermediate_dim, dropout,
+                         norm_first, **kwargs)
+        self.vocabulary_size = vocabulary_size
+        self.max_length = max_length
+        self.position_embedding = position_embedding
+        self.embedding = TokenAndPositionEmbedding(vocabulary_size, hidden_dim, max_length,
+                                                   position_embedding, name="embedding")
+        self.dropout_layer = Dropout(dropout)
+
+    def build(self, token_ids_shape):
+        self.embedding.build(token_ids_shape)
+        super().build(tuple(token_ids_shape) + (self.hidden_dim,))
+
+    def call(self, token_ids, training=None, return_attention_scores=False):
+        x = self.dropout_layer(self.embedding(token_ids), training=training)
+        return super().call(x, tf.not_equal(token_ids, 0), training=training,
+                            return_attention_scores=return_attention_scores)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["norm_epsilon"]  # the Keras default
+        config.update(vocabulary_size=self.vocabulary_size, max_length=self.max_length,
                       position_embedding=self.position_embedding)
         return config

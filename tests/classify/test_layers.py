@@ -4,11 +4,12 @@ import pytest
 import tensorflow as tf
 
 from classify.bert import BertPretrainer, MaskedLanguageModelHead, copy_encoder
-from classify.encoder import EncoderBlocks, PositionEmbedding, TextEncoder
 from classify.pooling import SequencePooling
 from classify.text_classifier import TextClassifier
 from classify.vit import ClassToken, PatchEmbedding, VisionTransformer
+from common.positional_encoding import PositionEmbedding
 from tests.layer_contract import check_layer_contract
+from transformer.encoder import Encoder, EncoderBlocks
 
 SIZES = dict(num_layers=2, hidden_dim=16, num_heads=2, intermediate_dim=32, dropout=0.0)
 
@@ -17,27 +18,11 @@ def _ids():
     return tf.constant([[2, 5, 6, 7, 0, 0], [2, 9, 8, 0, 0, 0]], tf.int32)
 
 
-@pytest.mark.parametrize("kind", ["sinusoidal", "learned", "none"])
-def test_position_embedding_contract(kind, tmp_path):
-    if kind == "learned":  # the others have no weights to train
-        check_layer_contract(lambda: PositionEmbedding(10, kind),
-                             [tf.random.normal([2, 6, 8])], [(2, 6, 8)], tmp_path)
-    assert PositionEmbedding.from_config(PositionEmbedding(10, kind).get_config()) \
-        .position_embedding == kind
-    layer = PositionEmbedding(10, kind)
-    x = tf.zeros([1, 4, 8])
-    out = layer(x).numpy()
-    if kind == "none":
-        np.testing.assert_array_equal(out, 0)
-    else:
-        assert not np.allclose(out[0, 0], out[0, 1])  # positions differ
-
-
 def test_blocks_encoder_and_heads_contracts(tmp_path):
     check_layer_contract(lambda: EncoderBlocks(**SIZES, norm_first=True),
                          [tf.random.normal([2, 5, 16])], [(2, 5, 16)], tmp_path)
-    check_layer_contract(lambda: TextEncoder(30, 8, **SIZES), [_ids()], [(2, 6, 16)],
-                         tmp_path)
+    check_layer_contract(lambda: Encoder(vocabulary_size=30, max_length=8, **SIZES), [_ids()],
+                         [(2, 6, 16)], tmp_path)
     check_layer_contract(lambda: MaskedLanguageModelHead(30, 16),
                          [tf.random.normal([2, 5, 16])], [(2, 5, 30)], tmp_path)
     check_layer_contract(lambda: PatchEmbedding(2, 16), [tf.random.uniform([2, 8, 8, 1])],

@@ -4,7 +4,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from common.positional_encoding import PositionalEmbedding, positional_encoding
+from common.positional_encoding import (
+    PositionEmbedding,
+    TokenAndPositionEmbedding,
+    positional_encoding,
+)
 from tests.layer_contract import check_layer_contract
 
 
@@ -49,7 +53,7 @@ def test_odd_depth_is_refused():
 def test_embedding_is_scaled_tokens_plus_encoding(tmp_path):
     ids = tf.constant([[4, 7, 0], [1, 2, 3]])
     layer = check_layer_contract(
-        lambda: PositionalEmbedding(vocabulary_size=10, hidden_dim=8, max_length=16),
+        lambda: TokenAndPositionEmbedding(vocabulary_size=10, hidden_dim=8, sequence_length=16),
         (ids,), [(2, 3, 8)], tmp_path,
     )
     tokens = layer.token_embedding(ids).numpy()
@@ -64,18 +68,35 @@ def test_embedding_is_scaled_tokens_plus_encoding(tmp_path):
 def test_learned_positions_are_a_trained_table_and_none_adds_nothing(tmp_path):
     ids = tf.constant([[4, 7, 0], [1, 2, 3]])
     learned = check_layer_contract(
-        lambda: PositionalEmbedding(10, 8, max_length=16, position_embedding="learned"),
+        lambda: TokenAndPositionEmbedding(10, 8, sequence_length=16, position_embedding="learned"),
         (ids,), [(2, 3, 8)], tmp_path,
     )
-    assert learned.encoding.trainable and tuple(learned.encoding.shape) == (16, 8)
+    assert learned.table.trainable and tuple(learned.table.shape) == (16, 8)
     tokens = learned.token_embedding(ids).numpy() * math.sqrt(8)
     np.testing.assert_allclose(learned(ids).numpy(),
-                               tokens + learned.encoding.numpy()[None, :3], atol=1e-5)
+                               tokens + learned.table.numpy()[None, :3], atol=1e-5)
     np.testing.assert_allclose(learned(ids[:, 2:], start_index=2).numpy(),
-                               tokens[:, 2:] + learned.encoding.numpy()[None, 2:3], atol=1e-5)
-    bag = PositionalEmbedding(10, 8, position_embedding="none")
+                               tokens[:, 2:] + learned.table.numpy()[None, 2:3], atol=1e-5)
+    bag = TokenAndPositionEmbedding(10, 8, position_embedding="none")
     reversed_ids = ids[:, ::-1]
     np.testing.assert_allclose(bag(ids).numpy()[:, ::-1], bag(reversed_ids).numpy(), atol=1e-6)
     assert not bag.trainable_weights[1:]
     with pytest.raises(ValueError, match="'rotary'"):
-        PositionalEmbedding(10, 8, position_embedding="rotary")
+        TokenAndPositionEmbedding(10, 8, position_embedding="rotary")
+
+
+@pytest.mark.parametrize("kind", ["sinusoidal", "learned", "none"])
+def test_position_embedding_adds_its_table_from_the_start_index(kind, tmp_path):
+    x = tf.random.normal([2, 6, 8], seed=1)
+    if kind == "learned":  # the others have no weights to train
+        check_layer_contract(lambda: PositionEmbedding(10, kind), [x], [(2, 6, 8)], tmp_path)
+    assert PositionEmbedding.from_config(PositionEmbedding(10, kind).get_config()) \
+        .position_embedding == kind
+    layer = PositionEmbedding(10, kind)
+    layer(x)
+    table = (np.zeros([10, 8]) if kind == "none" else np.asarray(layer.table))
+    if kind == "sinusoidal":
+        np.testing.assert_allclose(table, positional_encoding(10, 8))
+    np.testing.assert_allclose(layer(x).numpy(), x.numpy() + table[None, :6], atol=1e-6)
+    np.testing.assert_allclose(layer(x[:, :2], start_index=3).numpy(),
+                               x.numpy()[:, :2] + table[None, 3:5], atol=1e-6)

@@ -13,7 +13,7 @@ def test_the_figure_names_each_part_and_draws_n_as_depth():
     assert parts["encoder_layer"] == "EncoderLayer (transformer/encoder.py)"
     assert parts["decoder_parts"][1] == ("cross-attention",
                                          "CrossAttention (transformer/attention.py)")
-    assert parts["source_embedding"] == "PositionalEmbedding (common/positional_encoding.py)"
+    assert parts["source_embedding"] == "TokenAndPositionEmbedding (common/positional_encoding.py)"
     assert parts["output"] == "keras.layers.Dense"
     figure = architecture_figure(parts)
     texts = [t.get_text() for t in figure.axes[0].texts]
