@@ -175,8 +175,8 @@ def distribute_dataset(dataset: tf.data.Dataset, autotune: bool = True) -> tf.da
 
     ``autotune=False`` turns tf.data's autotuning off, for a dataset read from its start
     again and again (validation): with it on, the end of each pass waits for the
-    autotuning thread's next wake, about 2.5 s whatever the pass costs
-    (``bench/pass_floor.py``); the parallel maps then use one call a core."""
+    autotuning thread's next wake, seconds whatever the pass costs (``bench/pass_floor.py``
+    measures it); the parallel maps then use one call a core."""
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = (
         tf.data.experimental.AutoShardPolicy.DATA)

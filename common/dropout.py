@@ -3,15 +3,14 @@
 Dropout draws one random number for every activation it may zero: about six million a
 training step of the Transformer tutorial. TensorFlow draws them with Philox, which its own
 kernels compute quickly but XLA's CPU backend does not: under ``jit_compile`` the draws took
-about a sixth of the step (204-215 ms a step with them, 176 with :func:`hash_bits`, 165 with
-no dropout; bench/transformer_speed.py, docs/results.md). :func:`hash_bits` makes the same
-number of uniform 32-bit words from a counter and the seed with a few integer multiplies and
-shifts, which XLA fuses into one vectorized loop (about 9x faster there).
+a large part of the step (bench/transformer_speed.py; the numbers are in docs/results.md).
+:func:`hash_bits` makes the same number of uniform 32-bit words from a counter and the seed
+with a few integer multiplies and shifts, which XLA fuses into one vectorized loop.
 
 :class:`Dropout` uses them only while tracing for XLA (:func:`common.xla.for_xla`: a model
 compiled with ``jit_compile=True`` traces its training step inside
 :func:`common.xla.compiling_for_xla`); elsewhere it is ``keras.layers.Dropout`` exactly: there
-TensorFlow's Philox kernel is the faster (17 against 24 ms a step's draws).
+TensorFlow's Philox kernel is the faster.
 """
 
 from __future__ import annotations

@@ -28,15 +28,14 @@ def settings_for_decoding() -> None:
     and no Grappler rewriting of its graphs.
 
     A decoding step is hundreds of small ops; splitting each over two cores costs more than
-    it saves there (the tutorial Transformer's greedy graph, 40 steps at batch 1: 105 ms
-    with two threads an op, 44 ms with one; at batch 64, 309 and 243 ms:
-    bench/transformer_speed.py, docs/results.md). The cores decode batches side by side
+    it saves there, at batch 1 and at batch 64 (bench/transformer_speed.py; the numbers are
+    in docs/results.md). The cores decode batches side by side
     instead (:func:`common.decoding.batches_side_by_side`).
     Training keeps TensorFlow's default: its large matmuls gain from every core.
 
-    Grappler (TensorFlow's graph optimizer) spends about 0.4 s on the Transformer's decoding
-    graph the first time it runs and the decoding is no faster for it: `translate` of 2,000
-    lines, 10.2 s with it and 9.7 s without, the same translations (bench/translate_speed.py,
+    Grappler (TensorFlow's graph optimizer) spends a part of a second on the Transformer's
+    decoding graph the first time it runs and the decoding is no faster for it: the same
+    translations, `translate` no slower without it (bench/translate_speed.py,
     docs/results.md).
 
     TensorFlow takes this only before it runs its first op; after that this changes nothing.

@@ -13,10 +13,10 @@ class FusedAdam(keras.optimizers.Adam):
     """``keras.optimizers.Adam`` whose per-variable update is one ``ResourceApplyAdam`` op.
 
     Keras 3 writes the update as a dozen element-wise ops, each a pass over the variable
-    and its two moments; for the tutorial model's 5 M parameters that is about 13 ms of
-    every 100 ms training step on 2 CPU cores. The fused kernel computes the same formula
+    and its two moments: on CPU, a noticeable part of the tutorial model's training step
+    (docs/results.md). The fused kernel computes the same formula
     (``m = b1 m + (1 - b1) g``, ``v = b2 v + (1 - b2) g^2``,
-    ``w -= lr sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) + eps)``) in one pass (about 6 ms).
+    ``w -= lr sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) + eps)``) in one pass.
     A test checks it against Keras's Adam. Sparse gradients (embeddings) are made dense
     first, as Keras's Adam does; ``amsgrad`` falls back to Keras's update.
     """

@@ -44,7 +44,7 @@ def scaled_dot_product_attention(
     scores = tf.matmul(query, key, transpose_b=True) / tf.sqrt(depth)  # (..., Tq, Tk)
     if mask is not None:
         # tf.where rather than adding (1 - mask) * -1e9: the same weights, and on CPU the
-        # added, broadcast bias ran 10x slower when the mask's shape is only known at run time.
+        # added, broadcast bias is much slower when the mask's shape is known only at run time.
         scores = tf.where(tf.cast(mask, tf.bool), scores,
                           tf.cast(large_negative(scores.dtype), scores.dtype))
     weights = tf.nn.softmax(scores, axis=-1)
@@ -195,10 +195,10 @@ def _write_at(cache_part: tf.Tensor, new: tf.Tensor, index) -> tf.Tensor:
     """Writes ``new`` (b, h, n, k) into ``cache_part`` (b, h, max_len, k) at ``index``.
 
     The cache keeps its shape (so the decoding loop compiles with XLA) and only the new rows
-    are written; the one-hot arithmetic this replaced rewrote the whole cache every step and
-    made a cached step 2x slower. Under XLA a dynamic-update-slice; in a graph a strided-slice
-    update, which TensorFlow runs with its own kernel where the other goes through XLA op by
-    op (greedy decoding at batch 64: 13% less time, bench/transformer_speed.py).
+    are written (rewriting the whole cache every step, as one-hot arithmetic would, costs a
+    copy of it a step). Under XLA a dynamic-update-slice; in a graph a strided-slice update,
+    which TensorFlow runs with its own kernel where the other goes through XLA op by op
+    (bench/transformer_speed.py times both).
     """
     index = tf.cast(index, tf.int32)
     new = tf.cast(new, cache_part.dtype)

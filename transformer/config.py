@@ -44,9 +44,9 @@ class Config(RunConfig):
     @classmethod
     def tutorial(cls) -> Config:
         """The tutorial's: 4 layers, d_model 128, dff 512, 8 heads, dropout 0.1; trained with
-        XLA (``jit_compile``): a step 1.3x faster on 2 CPU cores with a compile for each
-        length bucket, 6,400 steps in 15 minutes of real data against 5,800, and 48.5 BLEU
-        against 47.4 (docs/results.md). ``--no-jit-compile`` trains as a graph."""
+        XLA (``jit_compile``): on CPU a step is faster, even with a compile for each length
+        bucket, so a time budget trains more steps to a better BLEU (docs/results.md).
+        ``--no-jit-compile`` trains as a graph."""
         return cls(jit_compile=True)
 
     @classmethod

@@ -30,7 +30,7 @@ class Translator(TextTranslator):
         max_source_tokens: longer inputs keep their first pieces.
         max_output_tokens: the longest translation, in pieces.
         jit_compile: decode with one XLA program per batch shape (``Transformer.generate``):
-            3-10x faster a batch once compiled, a few seconds to compile each new batch size
+            several times faster a batch once compiled, seconds to compile each new batch size
             and source length (sources are padded to a multiple of 8 pieces so lengths share
             programs). For evaluating many sentences; off for a few.
 
