@@ -45,9 +45,10 @@ from common.data.corpus import corpus_of  # noqa: E402
 from common.text import Vocabulary, build_vocabulary  # noqa: E402
 from nmt_attention.config import Config  # noqa: E402
 from nmt_attention.export import export  # noqa: E402
+from nmt_attention.model import build_model  # noqa: E402
 from nmt_attention.runs import load_translator  # noqa: E402
 from nmt_attention.train import compile_model
-from nmt_attention.translator import Translator, build_model  # noqa: E402
+from nmt_attention.translator import Translator  # noqa: E402
 
 
 def emit(**record):

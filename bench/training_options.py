@@ -51,8 +51,8 @@ def translation_batches(steps: int) -> tf.data.Dataset:
 
 def nmt_attention_model(jit: bool):
     from nmt_attention.config import Config
+    from nmt_attention.model import build_model
     from nmt_attention.train import compile_model
-    from nmt_attention.translator import build_model
 
     config = Config.tutorial().replace(jit_compile=jit, steps_per_execution=10)
     model = build_model(config, VOCABULARY, VOCABULARY)

@@ -34,7 +34,7 @@ from common.data.classification import generate_order_task, read_unlabeled_texts
 from common.masks import MaskedAccuracy, MaskedSparseCrossEntropy
 from common.run_folder import RunFolder, TrainState
 from common.text import Vocabulary
-from common.training import FitPlan, RunContext, TrainResult, fit_plan, train_run
+from common.training import RunContext, TrainingPlan, TrainResult, fit_epochs, train_run
 
 __all__ = ["TrainResult", "compile_classifier", "train"]
 
@@ -55,8 +55,7 @@ def compile_classifier(model: keras.Model, config, steps_per_epoch: int) -> None
                              config.warmup_fraction, config.epochs * steps_per_epoch),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-        jit_compile=config.jit_compile,
-        steps_per_execution=max(1, min(config.steps_per_execution, steps_per_epoch)),
+        **config.execution(steps_per_epoch),
     )
 
 
@@ -68,7 +67,7 @@ def train(config, run_dir: str | os.PathLike, **options) -> TrainResult:
     return train_run(config, run_dir, _prepare, **options)
 
 
-def _prepare(context: RunContext) -> tuple[FitPlan, SplitData]:
+def _prepare(context: RunContext) -> tuple[TrainingPlan, SplitData]:
     config, run, resume, chief, log = (context.config, context.run, context.resume,
                                        context.chief, context.log)
     vocabulary, image_shape, unlabeled, splits = None, None, [], None
@@ -111,7 +110,7 @@ def _prepare(context: RunContext) -> tuple[FitPlan, SplitData]:
         return lambda: text_attention_figure(predictor, splits.texts["validation"][0])
 
     titles = {"text": "text classifier", "bert": "BERT fine-tuning", "vit": "ViT"}
-    plan = FitPlan(
+    plan = TrainingPlan(
         build=build, compile=lambda model: compile_classifier(model, config, steps),
         train_ds=arrays_dataset(data.x["train"], data.y["train"], config.batch_size,
                                 config.seed, training=True),
@@ -191,13 +190,12 @@ def _pretrain(context: RunContext, run: RunFolder, vocabulary: Vocabulary,
             optimizer=_optimizer(config.pretraining_learning_rate, config.weight_decay,
                                  config.warmup_fraction, config.pretraining_epochs * steps),
             loss=MaskedSparseCrossEntropy(), metrics=[MaskedAccuracy()],
-            jit_compile=config.jit_compile,
-            steps_per_execution=max(1, min(config.steps_per_execution, steps)))
+            **config.execution(steps))
 
     if not state.epoch:
         log(f"pretraining BERT (masked LM, {config.mask_rate:.0%} of tokens) on "
             f"{len(unlabeled)} unlabeled sentences ...")
-    plan = FitPlan(
+    plan = TrainingPlan(
         build=lambda: _pretrainer(config, vocabulary.size), compile=compile_pretrainer,
         # a new masking every pass (dynamic masking, as RoBERTa)
         train_ds=token_batches(unlabeled, unlabeled, config.batch_size, rng, training=True,
@@ -206,5 +204,5 @@ def _pretrain(context: RunContext, run: RunFolder, vocabulary: Vocabulary,
         val_ds=token_batches(val_inputs, val_labels, 256, 0, training=False)
         .map(chosen_positions),
         steps_per_epoch=steps, validation_steps=None, title="BERT masked-LM pretraining")
-    fit_plan(plan, run, state, config, context.strategy, epochs=config.pretraining_epochs,
+    fit_epochs(plan, run, state, config, context.strategy, epochs=config.pretraining_epochs,
              log=log, verbose=context.verbose, chief=context.chief)

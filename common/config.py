@@ -30,7 +30,7 @@ class RunConfig:
     PRESETS: ClassVar[tuple[str, ...]] = ("tutorial", "quick", "tiny")
     kind: ClassVar[str] = ""
 
-    # Training options every tutorial's run has: common.training (train_run, fit_plan) is
+    # Training options every tutorial's run has: common.training (train_run, fit_epochs) is
     # written against these. A tutorial redeclares one only to give it another default.
     batch_size: int = 64  # the global batch (split across replicas under a strategy)
     epochs: int = 20
@@ -44,6 +44,12 @@ class RunConfig:
 
     def replace(self, **changes) -> Self:
         return dataclasses.replace(self, **changes)
+
+    def execution(self, steps_per_epoch: int) -> dict:
+        """``model.compile``'s ``jit_compile`` and ``steps_per_execution`` for this run: at
+        most one epoch of steps a call (a call never runs past the epoch's end)."""
+        return {"jit_compile": self.jit_compile,
+                "steps_per_execution": max(1, min(self.steps_per_execution, steps_per_epoch))}
 
     def to_dict(self) -> dict:
         values = dataclasses.asdict(self)

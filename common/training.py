@@ -1,5 +1,5 @@
 """The training skeleton, written once: a tutorial states what is its own (its data and
-vocabulary, how to build and compile its model, its figures) in a :class:`FitPlan`, and
+vocabulary, how to build and compile its model, its figures) in a :class:`TrainingPlan`, and
 :func:`train_run` does the rest.
 
 What every run gets: a run folder (:mod:`common.run_folder`), a tf.distribute strategy and a
@@ -23,7 +23,6 @@ import numpy as np
 import tensorflow as tf
 
 from common.config import RunConfig
-from common.data.corpus import corpus_of
 from common.distribute import (
     agree,
     distribute_dataset,
@@ -41,23 +40,21 @@ from common.run_folder import RunFolder, TrainState, read_history
 
 __all__ = [
     "AttentionImages",
-    "FitPlan",
+    "TrainingPlan",
     "FitScheduleToTime",
     "RecentWeights",
     "RunCheckpoint",
     "RunContext",
     "TimeLimit",
     "TrainResult",
-    "fit_plan",
+    "fit_epochs",
     "keep_best_average",
     "train_run",
-    "translation_data",
-    "translation_plan",
 ]
 
 
 @dataclasses.dataclass
-class FitPlan:
+class TrainingPlan:
     """What one tutorial's training needs that the skeleton cannot know.
 
     ``build()`` makes the model (float32 or the active precision); ``compile(model)``
@@ -106,7 +103,7 @@ class RunContext:
     verbose: int = 2
 
 
-Prepare = Callable[[RunContext], tuple[FitPlan, object]]
+Prepare = Callable[[RunContext], tuple[TrainingPlan, object]]
 
 
 RESUMABLE = ("epochs", "time_limit_minutes", "batch_size", "precision")
@@ -126,8 +123,9 @@ def train_run(config: RunConfig, run_dir: str | os.PathLike, prepare: Prepare, *
 
     ``prepare(context)`` (a :class:`RunContext`) is the tutorial's part: it reads the data,
     builds (or, on resume, reads back) its vocabulary, writes its own files on the chief, and
-    returns ``(FitPlan, data)``. ``strategy`` is a :mod:`common.distribute` name or a tf.distribute
-    strategy; only its chief writes the run folder. ``config.batch_size`` is the global batch.
+    returns ``(TrainingPlan, data)``. ``strategy`` is a :mod:`common.distribute` name or a
+    tf.distribute strategy; only its chief writes the run folder. ``config.batch_size`` is the
+    global batch.
 
     Raises:
         RunError: a run already in ``run_dir`` (without ``resume``), or nothing to resume.
@@ -159,50 +157,17 @@ def train_run(config: RunConfig, run_dir: str | os.PathLike, prepare: Prepare, *
     plan, data = prepare(RunContext(config, run, resume, chief, strategy, log, verbose))
     if chief:
         saved.to_json(run.config_path)
-    fit_plan(plan, run, state, config, strategy, callbacks=callbacks, log=log,
-             verbose=verbose, chief=chief)
+    fit_epochs(plan, run, state, config, strategy, callbacks=callbacks, log=log,
+               verbose=verbose, chief=chief)
     return TrainResult(run.path, config, data, state.epoch, state.best_epoch,
                        state.stopped_early, chief)
 
 
-def translation_data(context: RunContext, folder: str, learn: Callable[[list[str]], list[str]],
-                     make: Callable[[list[str]], object]) -> tuple:
-    """``(corpus, source, target)`` for a translation run: the corpus its config names, and
-    the two vocabularies ``make(tokens)``: learned from the training split with ``learn``
-    (and written to ``RUN/folder`` with ``data.json``, on the chief), or read back on resume.
-
-    Raises:
-        DataError: the data cannot be read, or has too few pairs to split.
-    """
-    corpus = corpus_of(context.config)
-    context.log(corpus.report)
-    train_es, train_en, _, _ = corpus.training_parts()
-    if context.resume:
-        return corpus, *context.run.read_pair(folder, make)
-    context.log(f"learning the vocabularies ({folder}/) from the training split ...")
-    tokens = learn(train_es), learn(train_en)
-    if context.chief:
-        context.run.write_pair(folder, *tokens)
-        context.run.write_json("data.json", corpus.summary(), indent=2)
-    return corpus, make(tokens[0]), make(tokens[1])
-
-
-def translation_plan(config, dataset: Callable[[str, bool], tf.data.Dataset],
-                     validation_pairs: int, **plan) -> FitPlan:
-    """The FitPlan of a translation run: ``dataset(split, reshuffle)`` gives the training
-    batches (reshuffled every epoch) and the validation batches (one fixed order), and
-    validation reads at most ``config.validation_steps`` batches, never more than the split
-    holds. ``plan``: ``build``, ``compile``, ``title``, ``drawer``."""
-    steps = min(config.validation_steps, math.ceil(validation_pairs / config.batch_size))
-    return FitPlan(train_ds=dataset("train", True), val_ds=dataset("validation", False),
-                   steps_per_epoch=config.steps_per_epoch, validation_steps=steps, **plan)
-
-
-def fit_plan(plan: FitPlan, run: RunFolder, state: TrainState, config: RunConfig,
-             strategy: tf.distribute.Strategy, *, epochs: int | None = None,
-             callbacks: Sequence[keras.callbacks.Callback] = (),
-             log: Callable[[str], None] = print, verbose: int = 2,
-             chief: bool = True) -> TrainState:
+def fit_epochs(plan: TrainingPlan, run: RunFolder, state: TrainState, config: RunConfig,
+               strategy: tf.distribute.Strategy, *, epochs: int | None = None,
+               callbacks: Sequence[keras.callbacks.Callback] = (),
+               log: Callable[[str], None] = print, verbose: int = 2,
+               chief: bool = True) -> TrainState:
     """Builds (or, after a finished epoch, reloads) the model and fits it from
     ``state.epoch`` to ``epochs`` (default ``config.epochs``); then, if
     ``config.average_last`` >= 2, keeps the best average of the last epochs.
@@ -281,7 +246,7 @@ def _restore_seed_states(model: keras.Model, saved: list) -> None:
             variable.assign(np.asarray(value, dtype=variable.dtype))
 
 
-def _rebuilt(model: keras.Model, plan: FitPlan) -> keras.Model:
+def _rebuilt(model: keras.Model, plan: TrainingPlan) -> keras.Model:
     """A model built and compiled by ``plan`` (in the active precision) that holds
     ``model``'s weights and its optimizer's state: the moments and the step count, which
     the learning-rate schedule reads. Variables are float32 in every precision, so they

@@ -12,7 +12,8 @@ import os
 from common.run_folder import RunFolder
 from common.text import Vocabulary
 from nmt_attention.config import Config
-from nmt_attention.translator import Seq2SeqModel, Translator, build_model
+from nmt_attention.model import Seq2SeqModel, build_model
+from nmt_attention.translator import Translator
 
 __all__ = ["load_model", "load_run", "load_translator"]
 

@@ -18,18 +18,13 @@ from common.data.batching import Batching, encode_texts, make_dataset, make_text
 from common.data.corpus import Corpus
 from common.masks import MaskedAccuracy, masked_loss
 from common.text import Vocabulary, build_vocabulary
-from common.training import (
-    FitPlan,
-    RunContext,
-    TrainResult,
-    train_run,
-    translation_data,
-    translation_plan,
-)
+from common.training import RunContext, TrainingPlan, TrainResult, train_run
+from common.translation_training import translation_data, translation_plan
 from nmt_attention.config import Config
+from nmt_attention.model import Seq2SeqModel, build_model
 from nmt_attention.optimizer import FusedAdam
 from nmt_attention.plots import sentence_figure
-from nmt_attention.translator import Seq2SeqModel, Translator, build_model
+from nmt_attention.translator import Translator
 
 __all__ = ["TrainResult", "compile_model", "train"]
 
@@ -40,8 +35,7 @@ def compile_model(model: Seq2SeqModel, config: Config) -> None:
         optimizer=optimizer(config.learning_rate),
         loss=masked_loss,
         metrics=[MaskedAccuracy()],
-        jit_compile=config.jit_compile,
-        steps_per_execution=max(1, min(config.steps_per_execution, config.steps_per_epoch)),
+        **config.execution(config.steps_per_epoch),
     )
 
 
@@ -52,7 +46,7 @@ def train(config: Config, run_dir: str | os.PathLike, **options) -> TrainResult:
     return train_run(config, run_dir, _prepare, **options)
 
 
-def _prepare(context: RunContext) -> tuple[FitPlan, Corpus]:
+def _prepare(context: RunContext) -> tuple[TrainingPlan, Corpus]:
     config = context.config
     corpus, source, target = translation_data(
         context, "vocabulary",

@@ -46,7 +46,7 @@ LAYERS: list[tuple[str, list[str]]] = [
                 "classify.predictor", "classify.data"]),
     ("runs", ["*.runs"]),
     ("figures", ["*.plots"]),
-    ("training", ["common.training", "*.train"]),
+    ("training", ["common.training", "common.translation_training", "*.train"]),
     ("results", ["*.evaluate", "*.export", "classify.compare"]),
     ("commands", ["common.serving", "common.cli", "common.lines", "common.demo", "*.cli",
                   "*.demo", "*.__main__"]),

@@ -16,14 +16,8 @@ import tensorflow as tf
 from common.data.batching import Batching, encode_texts, make_dataset
 from common.data.corpus import Corpus
 from common.masks import MaskedAccuracy, MaskedSparseCrossEntropy
-from common.training import (
-    FitPlan,
-    RunContext,
-    TrainResult,
-    train_run,
-    translation_data,
-    translation_plan,
-)
+from common.training import RunContext, TrainingPlan, TrainResult, train_run
+from common.translation_training import translation_data, translation_plan
 from transformer.config import Config
 from transformer.model import Transformer, build_model
 from transformer.plots import cross_attention_figure
@@ -40,8 +34,7 @@ def compile_model(model: Transformer, config: Config) -> None:
                                         config.lr_decay),
         loss=MaskedSparseCrossEntropy(config.label_smoothing),
         metrics=[MaskedAccuracy()],
-        jit_compile=config.jit_compile,
-        steps_per_execution=max(1, min(config.steps_per_execution, config.steps_per_epoch)),
+        **config.execution(config.steps_per_epoch),
     )
 
 
@@ -52,7 +45,7 @@ def train(config: Config, run_dir: str | os.PathLike, **options) -> TrainResult:
     return train_run(config, run_dir, _prepare, **options)
 
 
-def _prepare(context: RunContext) -> tuple[FitPlan, Corpus]:
+def _prepare(context: RunContext) -> tuple[TrainingPlan, Corpus]:
     config = context.config
     corpus, source, target = translation_data(
         context, "tokenizer",

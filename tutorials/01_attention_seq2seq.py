@@ -245,7 +245,7 @@ for combine in ("add", "concat"):
 # %% [markdown]
 # ## Training a translator
 #
-# The model is `nmt_attention.translator.Seq2SeqModel`: a bidirectional GRU encoder, a GRU
+# The model is `nmt_attention.model.Seq2SeqModel`: a bidirectional GRU encoder, a GRU
 # decoder whose states are the queries, `CrossAttention` over the encoder states, and a
 # dense layer to the target vocabulary. Training feeds the reference translation shifted
 # by one (**teacher forcing**); the loss and the accuracy ignore padding.

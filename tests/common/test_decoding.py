@@ -98,7 +98,7 @@ def test_both_translators_sample_from_their_softmax(tutorial, jit):
     start = tf.constant([[2]], tf.int64)
     if tutorial == "nmt_attention":
         from nmt_attention.config import Config
-        from nmt_attention.translator import build_model
+        from nmt_attention.model import build_model
     else:
         from transformer.config import Config
         from transformer.model import build_model

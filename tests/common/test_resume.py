@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from common.config import RunConfig
 from common.run_folder import read_history
-from common.training import FitPlan, train_run
+from common.training import TrainingPlan, train_run
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,7 +35,7 @@ def _prepare(context):
     def compile_model(model):
         model.compile(keras.optimizers.Adam(1e-2), "mse")
 
-    plan = FitPlan(build=build, compile=compile_model, train_ds=train_ds,
+    plan = TrainingPlan(build=build, compile=compile_model, train_ds=train_ds,
                    val_ds=data.batch(64), steps_per_epoch=8, validation_steps=None,
                    title="dropout", plotted=("loss",))
     return plan, None

@@ -44,7 +44,7 @@ def batch():
 def build(package):
     if package == "nmt_attention":
         from nmt_attention.config import Config
-        from nmt_attention.translator import build_model
+        from nmt_attention.model import build_model
         return build_model(Config.tiny(), VOCABULARY, VOCABULARY)
     from common.masks import MaskedSparseCrossEntropy  # noqa: F401
     from transformer.config import Config

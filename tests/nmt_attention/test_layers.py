@@ -7,7 +7,7 @@ from nmt_attention.config import Config
 from nmt_attention.cross_attention import CrossAttention
 from nmt_attention.decoder import Decoder
 from nmt_attention.encoder import Encoder
-from nmt_attention.translator import build_model
+from nmt_attention.model import build_model
 from tests.layer_contract import check_layer_contract
 
 SOURCE = tf.constant([[2, 5, 6, 7, 3], [2, 8, 3, 0, 0]], tf.int64)

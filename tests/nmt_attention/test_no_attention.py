@@ -9,7 +9,8 @@ from common.decoding import banned_logits
 from common.text import SPECIAL_TOKENS, Vocabulary, tokenize
 from nmt_attention.config import Config
 from nmt_attention.decoder import Decoder
-from nmt_attention.translator import Translator, attended_source_words, build_model
+from nmt_attention.model import build_model
+from nmt_attention.translator import Translator, attended_source_words
 from tests.layer_contract import check_layer_contract
 
 SOURCE = tf.constant([[2, 5, 6, 7, 3], [2, 8, 3, 0, 0]], tf.int64)
