@@ -3,7 +3,7 @@ characters, empty, very long) into both translators (greedy, beam, sampling), th
 classifier, the small BERT and the four SavedModels; generated arrays (any shape, NaN,
 infinities, pixels outside [0, 1]) into the ViT predictor and its SavedModel. Every input
 gets exactly one answer or one clear refusal, no other exception; the exports answer as
-the Python objects do.
+the Python objects do (the translators' greedy, beam and sampled signatures each).
 
 ``EXAMPLES`` batches of ``BATCH`` strings: 2,000 strings in all, derandomized (the same
 strings in every run).
@@ -20,7 +20,7 @@ from common.errors import InputError
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES, BATCH = 100, 20
+EXAMPLES, BATCH = 50, 40
 SEEN = {"strings": 0}
 
 _any_character = st.characters(exclude_categories=["Cs"])  # all but lone surrogates
@@ -78,11 +78,17 @@ def _every_input_gets_one_answer(texts, tiny_translator, tiny_transformer, expor
         # Nothing to translate (see common.text.has_known_word) means an empty answer.
         assert all(t == b"" for t, ok in zip(greedy["translation"], greedy["translated"],
                                              strict=True) if not ok)
-        for answer in (translator.translate(texts, beam_width=2),
-                       translator.translate(texts, temperature=0.9, top_k=5, seed=3)):
+        beam = translator.translate(texts, beam_width=2)
+        sampled = translator.translate(texts, temperature=0.9, top_k=5, seed=3)
+        for answer in (beam, sampled):
             assert len(answer) == len(texts) and all(isinstance(t, str) for t in answer)
-        served = _decoded(saved[name].translate(tf.constant(texts))["translation"])
-        assert served == [t.decode("utf-8") for t in greedy["translation"]], name
+        export = saved[name]
+        assert _decoded(export.translate(tf.constant(texts))["translation"]) == \
+            [t.decode("utf-8") for t in greedy["translation"]], name
+        assert _decoded(export.translate_beam(tf.constant(texts), tf.constant(2))
+                        ["translation"]) == beam, name
+        assert _decoded(export.sample(tf.constant(texts), tf.constant(0.9), tf.constant(5),
+                                      tf.constant(3, tf.int64))["translation"]) == sampled, name
     for name, predictor in predictors.items():
         predictions = predictor.predict(texts)
         assert len(predictions) == len(texts)
