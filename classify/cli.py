@@ -21,7 +21,7 @@ from common.cli import (
     serve_run,
     training_changes,
 )
-from common.lines import input_batches, note
+from common.lines import cut_long_line, input_batches, note
 from common.run_folder import RunFolder
 
 __all__ = ["main"]
@@ -198,12 +198,19 @@ def _predict(args) -> int:
         batches = [(begin + 1, images[begin : begin + 256])
                    for begin in range(0, len(images), 256)]
     for first, batch in batches:
+        characters = [len(line) for line in batch] if predictor.is_text else []
+        if predictor.is_text:
+            batch = [cut_long_line(line, predictor.input_limit) for line in batch]
         inputs = batch if predictor.is_text else np.stack(batch)
         lengths = predictor.input_lengths(batch) if predictor.is_text else [0] * len(batch)
         for number, (label, probability) in enumerate(predictor.predict(inputs), start=first):
             if label:
                 length = lengths[number - first]
-                if predictor.is_text and length > predictor.input_limit:
+                if predictor.is_text and characters[number - first] > len(batch[number - first]):
+                    note(f"line {number} is {characters[number - first]:,} characters long; "
+                         f"it was cut to its first {len(batch[number - first]):,} before its "
+                         f"first {predictor.input_limit} words were classified")
+                elif predictor.is_text and length > predictor.input_limit:
                     note(f"line {number} is {length} words long; its first "
                          f"{predictor.input_limit} were classified")
                 print(f"{label}\t{probability:.4f}", flush=True)

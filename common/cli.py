@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import json
 import sys
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -243,8 +244,9 @@ def data_changes(args) -> dict:
 def run_command(commands: Mapping[str, Callable[[argparse.Namespace], int]],
                 args: argparse.Namespace, decoding: Collection[str] = ()) -> int:
     """Runs ``commands[args.command]``: the package's own user-facing errors
-    (:class:`common.errors.UserError`) exit 2 with one line on stderr; anything else is a bug
-    and shows its traceback. The commands in ``decoding`` only decode: they run with
+    (:class:`common.errors.UserError`) and a write the file system refuses (read-only, full,
+    no permission: :func:`cannot_write`) exit 2 with one line on stderr; anything else is a
+    bug and shows its traceback. The commands in ``decoding`` only decode: they run with
     :func:`common.machine.settings_for_decoding`."""
     if args.command in decoding:
         settings_for_decoding()
@@ -253,6 +255,29 @@ def run_command(commands: Mapping[str, Callable[[argparse.Namespace], int]],
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:
+        if error.errno not in _CANNOT_WRITE:
+            raise
+        print(f"error: {cannot_write(error)}", file=sys.stderr)
+        return 2
+
+
+# What the file system answers when it will not take a write: the user can mend each.
+_CANNOT_WRITE = {errno.EROFS: "the file system is read-only",
+                 errno.ENOSPC: "the disk is full",
+                 errno.EDQUOT: "the disk quota is used up",
+                 errno.EACCES: "permission denied",
+                 errno.EPERM: "permission denied"}
+
+
+def cannot_write(error: OSError) -> str:
+    """One line for a write the file system refused: where, why, and what to do. Every
+    file of a run is written to a temporary name and moved into place
+    (:mod:`common.files`), so what was there before the command is still whole."""
+    where = f" {error.filename}" if error.filename else ""
+    return (f"cannot write{where}: {_CANNOT_WRITE[error.errno]}. Nothing already written "
+            "was lost; free space or make the folder writable (or choose another --run or "
+            "--out), then run the command again (train: with --resume)")
 
 
 @dataclasses.dataclass(frozen=True)

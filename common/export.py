@@ -36,6 +36,7 @@ import tensorflow as tf
 
 from common.files import (
     PARTIAL,
+    as_refused_write,
     atomic_save,
     atomic_write_text,
     publish_dir,
@@ -134,6 +135,11 @@ def save_saved_model(module, final: Path, signatures: dict) -> Path:
     try:
         tf.saved_model.save(module, str(staging), signatures=signatures)
         publish_dir(staging, final)
+    except Exception as error:
+        refused = as_refused_write(error, final)
+        if refused is None or refused is error:
+            raise
+        raise refused from error
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return final

@@ -3,6 +3,7 @@ folders published whole, and the demo's rule that it only ever replaces its own 
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -13,8 +14,8 @@ from pathlib import Path
 
 from common.errors import RunError
 
-__all__ = ["DEMO_MARK", "PARTIAL", "atomic_save", "atomic_write_text", "claim_demo_folder",
-           "publish_dir", "remove_partial_files", "slug"]
+__all__ = ["DEMO_MARK", "PARTIAL", "as_refused_write", "atomic_save", "atomic_write_text",
+           "claim_demo_folder", "publish_dir", "remove_partial_files", "slug"]
 
 DEMO_MARK = ".made-by-demo"
 PARTIAL = ".partial-"  # the name every file and folder being written starts with
@@ -28,14 +29,39 @@ def atomic_write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+# The file system's refusals as the libraries that write for us word them (h5py's OSError
+# carries no errno; TensorFlow raises its own errors): found in the message, by strerror.
+_REFUSALS = (errno.ENOSPC, errno.EROFS, errno.EDQUOT)
+
+
+def as_refused_write(error: BaseException, path: os.PathLike | str) -> OSError | None:
+    """``error`` as an ``OSError`` with its errno when it is the file system refusing a
+    write (a full disk, a read-only file system, a used-up quota), however the library
+    that wrote worded it; else None."""
+    if isinstance(error, OSError) and error.errno is not None:
+        return error if error.errno in _REFUSALS else None
+    message = str(error)
+    for code in _REFUSALS:
+        if os.strerror(code) in message or f"errno = {code}," in message:
+            return OSError(code, os.strerror(code), str(path))
+    return None
+
+
 def atomic_save(path: Path, save: Callable[[str], None], suffix: str) -> None:
-    """Runs ``save(tmp)`` then renames: a crash mid-save keeps the previous file."""
+    """Runs ``save(tmp)`` then renames: a crash mid-save keeps the previous file. A write
+    the file system refuses is an ``OSError`` with its errno, whatever ``save`` raised
+    (:func:`as_refused_write`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=PARTIAL, suffix=suffix)
     os.close(handle)
     try:
         save(tmp)
         os.replace(tmp, path)
+    except Exception as error:
+        refused = as_refused_write(error, path)
+        if refused is None or refused is error:
+            raise
+        raise refused from error
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)

@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterator
 
 from common.errors import InputError, UsageError
 
-__all__ = ["SORT_WINDOW_BATCHES", "check_decoding", "input_batches", "note", "translate_lines"]
+__all__ = ["CHARACTERS_A_TOKEN", "SORT_WINDOW_BATCHES", "check_decoding", "cut_long_line",
+           "input_batches", "note", "translate_lines"]
 
 
 def check_decoding(args) -> None:
@@ -122,6 +123,18 @@ def translate_lines(load_translator: Callable[[], object], args, batch_size: int
         _translate_window(translator, args, settings, first, lines, batch_size)
 
 
+# No token is this many characters long on average: a line longer than its limit in tokens
+# times this is cut before it is tokenized, which would otherwise read (and hold) all of a
+# line of megabytes to keep its first words.
+CHARACTERS_A_TOKEN = 100
+
+
+def cut_long_line(line: str, token_limit: int) -> str:
+    """``line`` cut to ``token_limit * CHARACTERS_A_TOKEN`` characters: what a model that
+    reads its first ``token_limit`` tokens needs of it."""
+    return line[: token_limit * CHARACTERS_A_TOKEN]
+
+
 def _translate_window(translator, args, settings: dict, first: int, lines: list[str],
                       batch_size: int) -> None:
     """:func:`translate_lines` for the waiting ``lines``, the first numbered ``first``: their
@@ -130,6 +143,8 @@ def _translate_window(translator, args, settings: dict, first: int, lines: list[
     from common.text import check_unicode
 
     translations, translated = [b""] * len(lines), [False] * len(lines)
+    characters = [len(line) for line in lines]
+    lines = [cut_long_line(line, translator.source_limit) for line in lines]
     for number, line in enumerate(lines, start=first):
         check_unicode(line, f"line {number}")
     lengths = translator.source_lengths(lines)  # in the model's tokens
@@ -146,14 +161,18 @@ def _translate_window(translator, args, settings: dict, first: int, lines: list[
         for row, text, ok in zip(rows, result["translation"], result["translated"],
                                  strict=True):
             translations[row], translated[row] = text, bool(ok)
-    for number, line, text, ok, length in zip(
+    for number, line, text, ok, length, count in zip(
             range(first, first + len(lines)), lines, translations, translated, lengths,
-            strict=True):
+            characters, strict=True):
         if not line.strip():
             note(f"line {number} is empty: an empty line out")
         elif not ok:
             note(f"line {number} has nothing to translate (no word the model knows, or "
                  "punctuation only): an empty line out")
+        elif count > len(line):
+            note(f"line {number} is {count:,} characters long; it was cut to its first "
+                 f"{len(line):,} before its first {translator.source_limit} tokens were "
+                 "translated")
         elif length > translator.source_limit:
             note(f"line {number} is {length} tokens long; its first "
                  f"{translator.source_limit} were translated")

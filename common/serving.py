@@ -30,6 +30,7 @@ A sampled request runs alone: its draws would otherwise depend on what it was ba
 import errno
 import json
 import queue
+import signal
 import socket
 import threading
 import time
@@ -405,6 +406,43 @@ class _BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def host_name(header: bytes) -> str:
+    """The name in a Host header, without its port: ``[::1]:8000`` -> ``::1``."""
+    host = header.decode("latin-1").strip().lower()
+    if host.startswith("["):  # an IPv6 address
+        return host[1 : host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+class _LocalHostOnly:
+    """ASGI middleware for a server on this machine only: a request whose Host header names
+    another host is refused (400) before the app sees it. A web page from elsewhere can make
+    the browser send requests to 127.0.0.1 under a name it controls (DNS rebinding); their
+    Host header still carries that name."""
+
+    def __init__(self, app, allowed: Sequence[str] = LOOPBACK):
+        self.app = app
+        self.allowed = set(allowed)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            header = dict(scope.get("headers") or []).get(b"host", b"")
+            if host_name(header) not in self.allowed:
+                body = json.dumps({"error": f"the Host header {header.decode('latin-1')!r} "
+                                   "is not this server's: it answers to "
+                                   f"{', '.join(sorted(self.allowed))} (serve --host "
+                                   "0.0.0.0 to answer the network)",
+                                   "field": "Host"}).encode()
+                await send({"type": "http.response.start", "status": 400,
+                            "headers": [(b"content-type", b"application/json"),
+                                        (b"content-length", str(len(body)).encode())]})
+                return await send({"type": "http.response.body", "body": body})
+        return await self.app(scope, receive, send)
+
+
 def create_app(served, max_batch: int = 32, max_texts: int = 64, max_chars: int = 2000,
                max_body_bytes: int = 1_000_000):
     """The FastAPI app serving ``served`` (from :func:`load_served`)."""
@@ -566,13 +604,27 @@ def serve(saved_model: str | Path, host: str = "127.0.0.1", port: int = 8000,
           max_batch: int = 32, name: str | None = None, ready: Callable[[str], None] = print,
           listener: socket.socket | None = None):
     """Loads ``saved_model`` and serves it until interrupted, on ``listener`` (default: one
-    opened on ``host``:``port`` by :func:`open_listener`)."""
+    opened on ``host``:``port`` by :func:`open_listener`). On a loopback ``host`` (the
+    default) a request must name this machine in its Host header (:class:`_LocalHostOnly`).
+    SIGTERM stops it once the requests in flight are answered; it then returns.
+    """
     import uvicorn
 
     listener = listener or open_listener(host, port)
     served = load_served(saved_model, name)
     app = create_app(served, max_batch=max_batch)
+    if host in LOOPBACK:  # this machine only: refuse requests made for another name
+        app = _LocalHostOnly(app)
     shown = f"[{host}]" if ":" in host else host
     ready(f"serving {served.kind} {served.name} at http://{shown}:{listener.getsockname()[1]}/ "
           f"(API docs at /docs; Ctrl-C stops)")
-    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[listener])
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    if threading.current_thread() is not threading.main_thread():
+        return server.run(sockets=[listener])
+    # SIGTERM asks for a stop: uvicorn finishes the requests in flight, then raises the
+    # signal again for the handler it found; this one lets serve return (exit status 0).
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        server.run(sockets=[listener])
+    finally:
+        signal.signal(signal.SIGTERM, previous)

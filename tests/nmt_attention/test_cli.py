@@ -31,15 +31,20 @@ def test_translate_gives_one_line_for_every_input_line(tiny_run, capsys, monkeyp
 
 def test_nothing_to_translate_and_long_lines_get_a_note(tiny_run, capsys):
     long = " ".join(["gato"] * 150)
-    inputs = ["", "¿?¡!", "中文 привет 🙂", long]
+    huge = "gato " * 200_000  # a megabyte: cut to what the model reads before tokenizing
+    inputs = ["", "¿?¡!", "中文 привет 🙂", long, huge]
     assert main(["translate", "--run", str(tiny_run), *inputs]) == 0
     captured = capsys.readouterr()
-    assert captured.out.split("\n")[:3] == ["", "", ""]
+    out = captured.out.split("\n")
+    assert out[:3] == ["", "", ""]
+    assert out[4] == out[3] != ""  # both translate their first 100 words
     notes = captured.err.splitlines()
     assert notes[0].startswith("note: line 1 is empty")
     assert "line 2 has nothing to translate" in notes[1]
     assert "line 3 has nothing to translate" in notes[2]
     assert "line 4 is 150 tokens long; its first 100 were translated" in notes[3]
+    assert ("line 5 is 1,000,000 characters long; it was cut to its first 10,000 before its "
+            "first 100 tokens were translated") in notes[4]
 
 
 def test_evaluate_reports_the_scores_of_the_translations_it_writes(tiny_run, capsys):

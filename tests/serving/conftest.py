@@ -66,14 +66,18 @@ class Server:
     def log(self) -> str:
         return self.log_path.read_text()
 
-    def stop(self):
+    def stop(self) -> int | None:
+        """SIGTERM, as a service manager stops it: its exit status (None if it had to be
+        killed)."""
         self.process.terminate()
         try:
-            self.process.wait(20)
+            code = self.process.wait(20)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+            code = None
         self._log.close()
+        return code
 
 
 def _server(tmp_path_factory, run, argv_head):
@@ -97,8 +101,11 @@ def _servers(tmp_path_factory, tiny_run, tiny_transformer_run, tiny_text_run, ti
         "vit": _server(tmp_path_factory, tiny_vit_run, ["classify", "vit"]),
     }
     yield servers
-    for server in servers.values():
-        server.stop()
+    served = {name for name, server in servers.items() if server._ready}
+    codes = {name: server.stop() for name, server in servers.items()}
+    # Stopped by SIGTERM once their requests are answered: a clean exit, not 143 (a server
+    # no test waited for may still be loading).
+    assert {name: codes[name] for name in served} == dict.fromkeys(served, 0), codes
 
 
 def _one(name: str):

@@ -331,3 +331,20 @@ def test_serve_refuses_a_missing_run_and_a_bad_port(tmp_path, capsys):
     assert "not a run folder" in capsys.readouterr().err
     assert main(["serve", "--run", str(tmp_path), "--port", "70000"]) == 2
     assert "--port" in capsys.readouterr().err
+
+
+def test_a_local_server_answers_only_requests_made_for_this_machine(transformer_server):
+    """DNS rebinding: a page from another site reaches 127.0.0.1 under its own name, which
+    its requests carry in the Host header."""
+    from common.serving import host_name
+
+    server = transformer_server.ready()
+    port = server.url.rsplit(":", 1)[1]
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", "LOCALHOST"):
+        assert call(f"{server.url}/health", headers={"Host": host})[0] == 200, host
+    for host in (f"evil.example:{port}", "127.0.0.1.evil.example", ""):
+        status, body = call(f"{server.url}/health", headers={"Host": host})
+        assert status == 400 and body["field"] == "Host", host
+        assert "is not this server's" in body["error"]
+    assert [host_name(h) for h in (b"[::1]:80", b"::1", b"a.b:8000", b"Localhost")] == \
+        ["::1", "::1", "a.b", "localhost"]

@@ -1,0 +1,57 @@
+"""What a command's failure prints: a user's mistake or a write the file system refuses is
+one line and exit 2; a bug keeps its traceback."""
+
+import argparse
+import errno
+import os
+
+import pytest
+
+from common.cli import run_command
+from common.errors import UsageError
+
+
+def _run(raise_it) -> int:
+    return run_command({"go": lambda args: raise_it()}, argparse.Namespace(command="go"))
+
+
+def _write_to_a_full_disk():
+    with open("/dev/full", "w") as f:  # Linux's always-full device: a real ENOSPC
+        f.write("x")
+        f.flush()
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="Linux's /dev/full")
+def test_a_full_disk_is_one_line_naming_the_file_and_what_to_do(capsys):
+    assert _run(_write_to_a_full_disk) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: cannot write /dev/full: the disk "
+                                                   "is full.")
+    assert "run the command again (train: with --resume)" in err
+
+
+@pytest.mark.parametrize("code,why", [(errno.EROFS, "the file system is read-only"),
+                                      (errno.EACCES, "permission denied"),
+                                      (errno.EDQUOT, "the disk quota is used up")])
+def test_a_refused_write_is_one_line(code, why, capsys):
+    def refused():
+        raise OSError(code, os.strerror(code), "/runs/r/plots/a.png")
+
+    assert _run(refused) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot write /runs/r/plots/a.png: {why}.")
+    assert err.count("\n") == 1
+
+
+def test_a_user_error_is_one_line_and_another_os_error_is_a_bug(capsys):
+    def mistake():
+        raise UsageError("--beam must be 1 or more")
+
+    assert _run(mistake) == 2
+    assert capsys.readouterr().err == "error: --beam must be 1 or more\n"
+
+    def bug():
+        raise OSError(errno.EBADF, "Bad file descriptor")
+
+    with pytest.raises(OSError, match="Bad file descriptor"):
+        _run(bug)
