@@ -65,11 +65,47 @@ class EncoderLayer(keras.layers.Layer):
         return config
 
 
+def stack_layers(layer: keras.layers.Layer, num_layers: int, norm_epsilon: float = 1e-3):
+    """Gives ``layer`` (an encoder, whose width, heads, dropout and ``norm_first`` are set)
+    its stack: ``encoder_layers``, ``num_layers`` :class:`EncoderLayer`, and ``final_norm``,
+    a LayerNorm after the last when pre-norm (its output would otherwise be unnormalized),
+    else None. Set in that order, after whatever ``layer`` holds already: Keras orders an
+    optimizer's saved state by the order layers were set, so a run saved before resumes."""
+    layer.encoder_layers = [
+        EncoderLayer(layer.hidden_dim, layer.num_heads, layer.intermediate_dim, layer.dropout,
+                     layer.norm_first, name=f"layer_{i}")
+        for i in range(num_layers)
+    ]
+    layer.final_norm = (keras.layers.LayerNormalization(epsilon=norm_epsilon,
+                                                        name="final_norm")
+                        if layer.norm_first else None)
+
+
+def build_stack(layer: keras.layers.Layer, x_shape) -> None:
+    for block in layer.encoder_layers:
+        block.build(x_shape)
+    if layer.final_norm is not None:
+        layer.final_norm.build(x_shape)
+
+
+def run_stack(layer: keras.layers.Layer, x, padding_mask, training, return_attention_scores):
+    """``layer``'s stack over ``x``: (batch, length, hidden_dim), and with
+    ``return_attention_scores`` the list of each layer's (batch, num_heads, length, length)."""
+    scores = []
+    for block in layer.encoder_layers:
+        x, block_scores = block(x, padding_mask=padding_mask, training=training,
+                                return_attention_scores=True)
+        scores.append(block_scores)
+    if layer.final_norm is not None:
+        x = layer.final_norm(x)
+    return (x, scores) if return_attention_scores else x
+
+
 @keras.saving.register_keras_serializable(package="transformer")
 class EncoderBlocks(keras.layers.Layer):
-    """``num_layers`` encoder layers stacked over vectors already embedded: the stack of the
-    Transformer's encoder, the text classifiers' and BERT's (post-norm) and the ViT's
-    (pre-norm, over image patches).
+    """``num_layers`` encoder layers stacked over vectors already embedded: the stack of
+    every encoder of the package (the Transformer's, the text classifiers' and BERT's,
+    post-norm, through :class:`Encoder`; the ViT's, pre-norm, over image patches).
 
     "Nx" in the paper's figure means this stacking: the encoder is N layers high (and the
     decoder N layers high), not N encoder-decoder pairs.
@@ -80,8 +116,8 @@ class EncoderBlocks(keras.layers.Layer):
     Args:
         num_layers, hidden_dim, num_heads, intermediate_dim, dropout: Keras names (the
             Transformer tutorial's N, d_model, num_heads, dff, dropout_rate).
-        norm_first: pre-norm layers, and a LayerNorm after the last (whose output would
-            otherwise be unnormalized), instead of the tutorial's post-norm.
+        norm_first: pre-norm layers, and a LayerNorm after the last, instead of the
+            tutorial's post-norm.
         norm_epsilon: that final LayerNorm's epsilon (ViT's 1e-6; Keras's default 1e-3).
 
     Call arguments:
@@ -103,31 +139,14 @@ class EncoderBlocks(keras.layers.Layer):
         self.dropout = dropout
         self.norm_first = norm_first
         self.norm_epsilon = norm_epsilon
-        self.encoder_layers = [
-            EncoderLayer(hidden_dim, num_heads, intermediate_dim, dropout, norm_first,
-                         name=f"layer_{i}")
-            for i in range(num_layers)
-        ]
-        self.final_norm = (keras.layers.LayerNormalization(epsilon=norm_epsilon,
-                                                           name="final_norm")
-                           if norm_first else None)
+        stack_layers(self, num_layers, norm_epsilon)
 
     def build(self, x_shape):
-        for layer in self.encoder_layers:
-            layer.build(x_shape)
-        if self.final_norm is not None:
-            self.final_norm.build(x_shape)
+        build_stack(self, x_shape)
         self.built = True
 
     def call(self, x, padding_mask=None, training=None, return_attention_scores=False):
-        scores = []
-        for layer in self.encoder_layers:
-            x, layer_scores = layer(x, padding_mask=padding_mask, training=training,
-                                    return_attention_scores=True)
-            scores.append(layer_scores)
-        if self.final_norm is not None:
-            x = self.final_norm(x)
-        return (x, scores) if return_attention_scores else x
+        return run_stack(self, x, padding_mask, training, return_attention_scores)
 
     def get_config(self):
         config = super().get_config()
@@ -139,9 +158,9 @@ class EncoderBlocks(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="transformer")
-class Encoder(EncoderBlocks):
+class Encoder(keras.layers.Layer):
     """Token ids to one context vector a token: embedding with positions, dropout, then the
-    :class:`EncoderBlocks` stack. The encoder of the translation Transformer, of the text
+    stack of :class:`EncoderBlocks`. The encoder of the translation Transformer, of the text
     classifiers and of BERT.
 
     Masking: id 0 is padding; the mask is computed from the ids and used by every layer.
@@ -170,27 +189,36 @@ class Encoder(EncoderBlocks):
     def __init__(self, num_layers: int, vocabulary_size: int, hidden_dim: int, num_heads: int,
                  intermediate_dim: int, dropout: float = 0.1, norm_first: bool = False,
                  max_length: int = 512, position_embedding: str = "sinusoidal", **kwargs):
-        super().__init__(num_layers, hidden_dim, num_heads, intermediate_dim, dropout,
-                         norm_first, **kwargs)
+        super().__init__(**kwargs)
+        self.num_layers = num_layers
         self.vocabulary_size = vocabulary_size
+        self.hidden_dim = hidden_dim
+        self.num_heads = num_heads
+        self.intermediate_dim = intermediate_dim
+        self.dropout = dropout
+        self.norm_first = norm_first
         self.max_length = max_length
         self.position_embedding = position_embedding
         self.embedding = TokenAndPositionEmbedding(vocabulary_size, hidden_dim, max_length,
                                                    position_embedding, name="embedding")
         self.dropout_layer = Dropout(dropout)
+        stack_layers(self, num_layers)
 
     def build(self, token_ids_shape):
         self.embedding.build(token_ids_shape)
-        super().build(tuple(token_ids_shape) + (self.hidden_dim,))
+        build_stack(self, tuple(token_ids_shape) + (self.hidden_dim,))
+        self.built = True
 
     def call(self, token_ids, training=None, return_attention_scores=False):
         x = self.dropout_layer(self.embedding(token_ids), training=training)
-        return super().call(x, tf.not_equal(token_ids, 0), training=training,
-                            return_attention_scores=return_attention_scores)
+        return run_stack(self, x, tf.not_equal(token_ids, 0), training,
+                         return_attention_scores)
 
     def get_config(self):
         config = super().get_config()
-        del config["norm_epsilon"]  # the Keras default
-        config.update(vocabulary_size=self.vocabulary_size, max_length=self.max_length,
+        config.update(num_layers=self.num_layers, vocabulary_size=self.vocabulary_size,
+                      hidden_dim=self.hidden_dim, num_heads=self.num_heads,
+                      intermediate_dim=self.intermediate_dim, dropout=self.dropout,
+                      norm_first=self.norm_first, max_length=self.max_length,
                       position_embedding=self.position_embedding)
         return config

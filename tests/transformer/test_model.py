@@ -238,3 +238,29 @@ def test_a_decoder_layer_called_without_a_context_mask_reads_every_source_positi
     masked, _ = layer(x, context, context_mask=tf.ones([2, 5], tf.bool))
     np.testing.assert_allclose(unmasked.numpy(), masked.numpy(), atol=1e-6)
     assert scores.shape == (2, 2, 3, 5)
+
+
+@pytest.mark.parametrize("name", ["transformer sinusoidal", "transformer learned",
+                                  "nmt_attention"])
+def test_the_variables_keep_the_order_runs_were_saved_in(name):
+    """Keras saves an optimizer's state by position in the model's variable list: a run
+    trained before (``train --resume``, ``last.keras``) loads only if the list keeps its
+    order. variable_order.json holds the lists of the package before its encoder stack and
+    positional layers were rewritten (cc1d797), for the tiny configs and vocabularies 20/15."""
+    import json
+    import re
+    from pathlib import Path
+
+    from nmt_attention.config import Config as GruConfig
+    from nmt_attention.model import build_model as build_gru
+
+    expected = json.loads((Path(__file__).parent / "variable_order.json").read_text())[name]
+    if name == "nmt_attention":
+        model = build_gru(GruConfig.tiny(), 20, 15)
+    else:
+        model = build_model(Config.tiny().replace(position_embedding=name.split()[1]), 20, 15)
+    def numbering_aside(path):  # Keras numbers unnamed layers by how many a process made
+        return re.sub(r"_\d+(?=/)", "", path)
+
+    assert [[numbering_aside(v.path), list(v.shape)] for v in model.trainable_variables] == \
+        [[numbering_aside(path), shape] for path, shape in expected]
