@@ -208,8 +208,8 @@ def _predict(args) -> int:
                 length = lengths[number - first]
                 if predictor.is_text and characters[number - first] > len(batch[number - first]):
                     note(f"line {number} is {characters[number - first]:,} characters long; "
-                         f"it was cut to its first {len(batch[number - first]):,} before its "
-                         f"first {predictor.input_limit} words were classified")
+                         f"it was cut to its first {len(batch[number - first]):,} before it "
+                         "was classified")
                 elif predictor.is_text and length > predictor.input_limit:
                     note(f"line {number} is {length} words long; its first "
                          f"{predictor.input_limit} were classified")

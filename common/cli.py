@@ -244,9 +244,9 @@ def data_changes(args) -> dict:
 def run_command(commands: Mapping[str, Callable[[argparse.Namespace], int]],
                 args: argparse.Namespace, decoding: Collection[str] = ()) -> int:
     """Runs ``commands[args.command]``: the package's own user-facing errors
-    (:class:`common.errors.UserError`) and a write the file system refuses (read-only, full,
-    no permission: :func:`cannot_write`) exit 2 with one line on stderr; anything else is a
-    bug and shows its traceback. The commands in ``decoding`` only decode: they run with
+    (:class:`common.errors.UserError`) and a file the file system refuses (read-only, full,
+    no permission: :func:`refused_access`) exit 2 with one line on stderr; anything else is
+    a bug and shows its traceback. The commands in ``decoding`` only decode: they run with
     :func:`common.machine.settings_for_decoding`."""
     if args.command in decoding:
         settings_for_decoding()
@@ -256,28 +256,37 @@ def run_command(commands: Mapping[str, Callable[[argparse.Namespace], int]],
         print(f"error: {error}", file=sys.stderr)
         return 2
     except OSError as error:
-        if error.errno not in _CANNOT_WRITE:
+        message = refused_access(error)
+        if message is None:
             raise
-        print(f"error: {cannot_write(error)}", file=sys.stderr)
+        print(f"error: {message}", file=sys.stderr)
         return 2
 
 
-# What the file system answers when it will not take a write: the user can mend each.
+# The file system's refusals a user can mend: a write it will not take, a file this user
+# may not open.
 _CANNOT_WRITE = {errno.EROFS: "the file system is read-only",
                  errno.ENOSPC: "the disk is full",
-                 errno.EDQUOT: "the disk quota is used up",
-                 errno.EACCES: "permission denied",
-                 errno.EPERM: "permission denied"}
+                 errno.EDQUOT: "the disk quota is used up"}
+_NO_PERMISSION = (errno.EACCES, errno.EPERM)
 
 
-def cannot_write(error: OSError) -> str:
-    """One line for a write the file system refused: where, why, and what to do. Every
-    file of a run is written to a temporary name and moved into place
+def refused_access(error: OSError) -> str | None:
+    """One line for a file the file system refused to write (or, without permission, to
+    open): where, why and what to do; None for any other ``OSError`` (a bug: its traceback
+    is shown). Every file of a run is written under a temporary name and moved into place
     (:mod:`common.files`), so what was there before the command is still whole."""
-    where = f" {error.filename}" if error.filename else ""
-    return (f"cannot write{where}: {_CANNOT_WRITE[error.errno]}. Nothing already written "
-            "was lost; free space or make the folder writable (or choose another --run or "
-            "--out), then run the command again (train: with --resume)")
+    if not error.filename:
+        return None
+    if error.errno in _CANNOT_WRITE:
+        return (f"cannot write {error.filename}: {_CANNOT_WRITE[error.errno]}. Nothing "
+                "already written was lost; free space or make the folder writable (or "
+                "choose another --run or --out), then run the command again (train: with "
+                "--resume)")
+    if error.errno in _NO_PERMISSION:
+        return (f"permission denied: {error.filename}: give this user access to it (or "
+                "choose another --run, --out or --data), then run the command again")
+    return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -310,9 +319,10 @@ def translation_commands(
     ``plot``, ``export``, ``serve``, ``demo``), each written once on ``library()``.
 
     ``options(command, args)`` is what the tutorial's own options add to each command: for
-    ``train`` the configuration changes, for ``translate`` and ``serve`` the translator's
-    keyword arguments (``load_translator``), for ``evaluate`` and ``plot`` those of
-    ``evaluate_run`` and ``plot_sentence``; ``{}`` where it has none.
+    ``train`` the configuration changes, for ``translate`` the translator's keyword
+    arguments (``load_translator``), for ``evaluate`` and ``plot`` those of ``evaluate_run``
+    and ``plot_sentence``; ``{}`` where it has none (``export``, ``serve`` and ``demo`` take
+    none).
     """
 
     def train(args) -> int:

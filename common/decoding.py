@@ -265,7 +265,7 @@ def decoding_loop(
     """Decodes a batch one token a step, each row choosing with :func:`choose_next`: the
     greedy and sampled loop of both translators (beam search is :func:`beam_search_loop`).
 
-    ``step_fn(tokens, step, state) -> (logits, attention, state)`` runs the decoder one step
+    ``step_fn(tokens, state, step) -> (logits, attention, state)`` runs the decoder one step
     for the rows it is given: ``tokens`` (rows, 1 + capacity) what they wrote so far after
     ``start_id`` (the newest at column ``step``), ``state`` whatever the decoder carries with
     a row a sentence (a GRU state, a key/value cache, the encoder's outputs and mask: any
@@ -282,7 +282,8 @@ def decoding_loop(
     only the others (their tokens and state), so that a batch's few long translations do not
     keep every row decoding; the logits and attention of a dropped row are zeros from then
     on, as its tokens are. Rows are kept under XLA (every shape stays fixed), when sampling
-    (a row's draw depends on the batch's shape) and for a batch known to be ``one_row``.
+    (a row's draw depends on the batch's shape), for a batch known to be ``one_row``, and
+    without ``stop_early`` (which is there to cost what the published tutorial's loop costs).
 
     The loop is a ``tf.while_loop`` written out, not a Python ``while`` left to AutoGraph:
     the translators trace their graphs with AutoGraph off, which skips converting every
@@ -302,7 +303,7 @@ def decoding_loop(
     tokens = tf.concat(
         [tf.fill([batch, 1], tf.constant(start_id, tf.int64)),
          tf.zeros([batch, capacity], tf.int64)], axis=1)  # (batch, 1 + capacity)
-    dropping = not for_xla() and not one_row
+    dropping = not for_xla() and not one_row and stop_early
     may_drop = temperature <= 0.0
 
     if dropping:  # the loop computes the rows ``rows`` of the batch
@@ -324,7 +325,7 @@ def decoding_loop(
             return values
 
     def body(step, done, tokens, rows, state, all_logits, attention):
-        logits, scores, state = step_fn(take(tokens, rows), step, state)
+        logits, scores, state = step_fn(take(tokens, rows), state, step)
         logits += banned  # (rows, vocabulary)
         chosen = choose_next(logits, temperature, top_k,
                              tf.stack([seed, tf.cast(step, tf.int64)]))

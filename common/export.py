@@ -128,16 +128,22 @@ def save_saved_model(module, final: Path, signatures: dict) -> Path:
     """``tf.saved_model.save`` into a temporary folder beside ``final``, then renamed into
     place: a crash mid-export leaves the previous export (or none), never half of one."""
     final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    # An export a killed process left half-written here (only that: --out is the user's).
-    remove_partial_files(final.parent, f"{final.name}-")
-    staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f"{PARTIAL}{final.name}-"))
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        # An export a killed process left half-written here (only that: --out is the user's).
+        remove_partial_files(final.parent, f"{final.name}-")
+        staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f"{PARTIAL}{final.name}-"))
+    except OSError as error:
+        refused = as_refused_write(error, final)
+        if refused is None:
+            raise
+        raise refused from error
     try:
         tf.saved_model.save(module, str(staging), signatures=signatures)
         publish_dir(staging, final)
     except Exception as error:
         refused = as_refused_write(error, final)
-        if refused is None or refused is error:
+        if refused is None:
             raise
         raise refused from error
     finally:

@@ -22,11 +22,11 @@ PARTIAL = ".partial-"  # the name every file and folder being written starts wit
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=PARTIAL, suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+
+    atomic_save(path, write, ".tmp")
 
 
 # The file system's refusals as the libraries that write for us word them (h5py's OSError
@@ -35,35 +35,36 @@ _REFUSALS = (errno.ENOSPC, errno.EROFS, errno.EDQUOT)
 
 
 def as_refused_write(error: BaseException, path: os.PathLike | str) -> OSError | None:
-    """``error`` as an ``OSError`` with its errno when it is the file system refusing a
-    write (a full disk, a read-only file system, a used-up quota), however the library
-    that wrote worded it; else None."""
+    """``error`` as an ``OSError`` with its errno, naming ``path`` (not a temporary name),
+    when it is the file system refusing a write (a full disk, a read-only file system, a
+    used-up quota), however the library that wrote worded it; else None."""
     if isinstance(error, OSError) and error.errno is not None:
-        return error if error.errno in _REFUSALS else None
-    message = str(error)
-    for code in _REFUSALS:
-        if os.strerror(code) in message or f"errno = {code}," in message:
-            return OSError(code, os.strerror(code), str(path))
-    return None
+        found = error.errno if error.errno in _REFUSALS else None
+    else:
+        message = str(error)
+        found = next((code for code in _REFUSALS
+                      if os.strerror(code) in message or f"errno = {code}," in message), None)
+    return None if found is None else OSError(found, os.strerror(found), str(path))
 
 
 def atomic_save(path: Path, save: Callable[[str], None], suffix: str) -> None:
     """Runs ``save(tmp)`` then renames: a crash mid-save keeps the previous file. A write
     the file system refuses is an ``OSError`` with its errno, whatever ``save`` raised
     (:func:`as_refused_write`)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=PARTIAL, suffix=suffix)
-    os.close(handle)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=PARTIAL, suffix=suffix)
+        os.close(handle)
         save(tmp)
         os.replace(tmp, path)
     except Exception as error:
         refused = as_refused_write(error, path)
-        if refused is None or refused is error:
+        if refused is None:
             raise
         raise refused from error
     finally:
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.remove(tmp)
 
 

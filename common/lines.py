@@ -171,8 +171,7 @@ def _translate_window(translator, args, settings: dict, first: int, lines: list[
                  "punctuation only): an empty line out")
         elif count > len(line):
             note(f"line {number} is {count:,} characters long; it was cut to its first "
-                 f"{len(line):,} before its first {translator.source_limit} tokens were "
-                 "translated")
+                 f"{len(line):,} before it was translated")
         elif length > translator.source_limit:
             note(f"line {number} is {length} tokens long; its first "
                  f"{translator.source_limit} were translated")

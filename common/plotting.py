@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+
+from common.files import atomic_save
 
 __all__ = [
     "attention_figure",
@@ -390,13 +391,5 @@ def figure_png(fig: Figure) -> bytes:
 def save_figure(fig: Figure, path: str | os.PathLike) -> Path:
     """Writes ``fig`` as a PNG, atomically (a reader never sees half a file)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=".partial-", suffix=".png.tmp")
-    os.close(handle)
-    try:
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    atomic_save(path, lambda tmp: fig.savefig(tmp, format="png"), ".png.tmp")
     return path

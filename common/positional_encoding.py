@@ -81,7 +81,8 @@ class PositionEmbedding(keras.layers.Layer):
                 name="position_table", shape=(self.sequence_length, depth),
                 initializer=keras.initializers.TruncatedNormal(stddev=0.02))
         elif self.position_embedding == "sinusoidal":
-            self.table = tf.constant(positional_encoding(self.sequence_length, depth))
+            with tf.init_scope():  # eager, even when first built inside a tf.function
+                self.table = tf.constant(positional_encoding(self.sequence_length, depth))
         self.built = True
 
     def call(self, x, start_index=0):

@@ -409,6 +409,19 @@ class _BodyLimit:
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (serve's ``--host``) is this machine only: localhost, 127.0.0.0/8,
+    ::1."""
+    import ipaddress
+
+    if host.strip().lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def host_name(header: bytes) -> str:
     """The name in a Host header, without its port: ``[::1]:8000`` -> ``::1``."""
     host = header.decode("latin-1").strip().lower()
@@ -613,7 +626,7 @@ def serve(saved_model: str | Path, host: str = "127.0.0.1", port: int = 8000,
     listener = listener or open_listener(host, port)
     served = load_served(saved_model, name)
     app = create_app(served, max_batch=max_batch)
-    if host in LOOPBACK:  # this machine only: refuse requests made for another name
+    if is_loopback(host):  # this machine only: refuse requests made for another name
         app = _LocalHostOnly(app)
     shown = f"[{host}]" if ":" in host else host
     ready(f"serving {served.kind} {served.name} at http://{shown}:{listener.getsockname()[1]}/ "

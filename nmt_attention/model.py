@@ -117,7 +117,7 @@ class Seq2SeqModel(keras.Model):
         source_ids = tf.convert_to_tensor(source_ids, tf.int64)
         context, state = self.encode(source_ids)  # (batch, source_len, units), (batch, units)
 
-        def step(tokens, index, state):
+        def step(tokens, state, index):
             gru_state, context, mask = state
             newest = tf.slice(tokens, tf.stack([0, index]), [-1, 1])  # (rows, 1)
             logits, gru_state, weights = self.decoder(newest, context, mask,

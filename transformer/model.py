@@ -180,13 +180,13 @@ def decode(model, source_ids, max_length, start_id, end_id, sampling, jit_compil
 
 
 def cached_step(model, context, mask, batch, capacity):
-    """The cached decoder step: ``(state, step)`` where ``step(tokens, index, state)`` feeds
+    """The cached decoder step: ``(state, step)`` where ``step(tokens, state, index)`` feeds
     only the token at ``index`` and returns its ``(hidden, cross_scores, state)``. The state
     holds whatever has a row a sentence (the decoding loop drops finished rows from it): the
     self-attention cache, the cross-attention's keys and values (projected once) and the
     source mask."""
 
-    def step(tokens, index, state):
+    def step(tokens, state, index):
         cache, context_kv, mask = state
         newest = tf.slice(tokens, tf.stack([0, index]), [-1, 1])  # (batch, 1), also XLA
         x, scores, cache = model.decoder.step(newest, context_kv, mask, cache, index)
@@ -206,8 +206,8 @@ def _decode_loop(model, source_ids, capacity, max_length, start_id, end_id, temp
     state, decoder_step = make_step(model, context, tf.not_equal(source_ids, 0), batch,
                                     capacity)
 
-    def step(tokens, index, state):
-        hidden, scores, state = decoder_step(tokens, index, state)
+    def step(tokens, state, index):
+        hidden, scores, state = decoder_step(tokens, state, index)
         return model.output_dense(hidden), scores, state
 
     tokens, logits, attention, steps = decoding_loop(

@@ -28,7 +28,7 @@ def generate_by_recompute(model, source_ids, max_length, start_id: int = 2, end_
 
 
 def _prefix_step(model, context, mask, batch, capacity):
-    def step(tokens, index, state):
+    def step(tokens, state, index):
         x, scores = model.decoder(tokens[:, : index + 1], *state)
         return x[:, -1], scores[-1][:, :, -1], state
 
@@ -36,7 +36,7 @@ def _prefix_step(model, context, mask, batch, capacity):
 
 
 def _whole_buffer_step(model, context, mask, batch, capacity):
-    def step(tokens, index, state):  # fixed shapes for XLA; later positions are masked
+    def step(tokens, state, index):  # fixed shapes for XLA; later positions are masked
         x, scores = model.decoder(tokens[:, :-1], *state)
         return tf.gather(x, index, axis=1), tf.gather(scores[-1], index, axis=2), state
 

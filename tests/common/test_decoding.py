@@ -152,7 +152,7 @@ def _countdown(lengths, seen_rows):
     count, so a row's attention shows which step wrote it. ``seen_rows`` collects how many
     rows each step computed."""
 
-    def step(tokens, index, state):
+    def step(tokens, state, index):
         (remaining,) = state
         seen_rows.append(int(tokens.shape[0]))
         remaining = remaining - 1
@@ -181,8 +181,8 @@ def test_the_greedy_loop_drops_finished_rows_once_half_are_done():
         np.testing.assert_array_equal(tokens[row], expected)
         np.testing.assert_array_equal(attention[row, :length, 0],
                                       np.arange(length - 1, -1, -1))
-    # Row 0 ends at step 1 (3 of 4 live: kept), row 1 at step 2 (2 of 4: both dropped);
-    # a dropped row's attention is zeros from then on.
+    # Row 0 ends at step 0 (its END first: 3 of 4 live, kept), row 1 at step 1 (2 of 4
+    # live: both dropped from step 2 on); a dropped row's attention is zeros from then on.
     assert seen == [4, 4, 2, 2, 2, 2]
     assert attention[0, 1, 0] == -1 and np.all(attention[:2, 2:] == 0)
     assert logits.shape == (4, 10, VOCABULARY)
@@ -197,9 +197,10 @@ def test_sampled_rows_are_kept_and_a_limit_ends_a_row_as_its_end():
     np.testing.assert_array_equal(tokens, [[END, 0, 0, 0], [WORD] * 3 + [0], [WORD] * 4])
 
 
-def test_without_stop_early_the_loop_runs_to_the_longest_limit():
-    tokens, logits, _, steps, seen = _decode([1, 2], 7, stop_early=False, keep_logits=False)
-    assert steps == 7 and len(seen) == 7 and logits is None
+def test_without_stop_early_the_loop_runs_every_row_to_the_longest_limit():
+    tokens, logits, _, steps, seen = _decode([1, 2, 6, 6], 7, stop_early=False,
+                                             keep_logits=False)
+    assert steps == 7 and seen == [4] * 7 and logits is None  # as the tutorial's export
     np.testing.assert_array_equal(tokens[0], [END] + [0] * 6)
     _, _, _, steps, _ = _decode([1, 2], 7)
     assert steps == 2

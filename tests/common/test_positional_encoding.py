@@ -100,3 +100,10 @@ def test_position_embedding_adds_its_table_from_the_start_index(kind, tmp_path):
     np.testing.assert_allclose(layer(x).numpy(), x.numpy() + table[None, :6], atol=1e-6)
     np.testing.assert_allclose(layer(x[:, :2], start_index=3).numpy(),
                                x.numpy()[:, :2] + table[None, 3:5], atol=1e-6)
+
+
+def test_a_position_table_built_inside_a_graph_serves_eager_calls_after():
+    layer = PositionEmbedding(10)
+    x = tf.zeros([1, 3, 4])
+    traced = tf.function(lambda x: layer(x))(x)  # built while tracing
+    np.testing.assert_allclose(layer(x).numpy(), traced.numpy())

@@ -9,6 +9,7 @@ import pytest
 
 from common.cli import run_command
 from common.errors import UsageError
+from common.files import as_refused_write
 
 
 def _run(raise_it) -> int:
@@ -16,9 +17,12 @@ def _run(raise_it) -> int:
 
 
 def _write_to_a_full_disk():
-    with open("/dev/full", "w") as f:  # Linux's always-full device: a real ENOSPC
-        f.write("x")
-        f.flush()
+    try:
+        with open("/dev/full", "w") as f:  # Linux's always-full device: a real ENOSPC
+            f.write("x")
+            f.flush()
+    except OSError as error:  # as the package's atomic writes raise it: naming the file
+        raise as_refused_write(error, "/dev/full") from error
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="Linux's /dev/full")
@@ -30,17 +34,18 @@ def test_a_full_disk_is_one_line_naming_the_file_and_what_to_do(capsys):
     assert "run the command again (train: with --resume)" in err
 
 
-@pytest.mark.parametrize("code,why", [(errno.EROFS, "the file system is read-only"),
-                                      (errno.EACCES, "permission denied"),
-                                      (errno.EDQUOT, "the disk quota is used up")])
-def test_a_refused_write_is_one_line(code, why, capsys):
+@pytest.mark.parametrize("code,start", [
+    (errno.EROFS, "cannot write /runs/r/plots/a.png: the file system is read-only."),
+    (errno.EDQUOT, "cannot write /runs/r/plots/a.png: the disk quota is used up."),
+    (errno.EACCES, "permission denied: /runs/r/plots/a.png: give this user access"),
+])
+def test_a_refused_file_is_one_line(code, start, capsys):
     def refused():
         raise OSError(code, os.strerror(code), "/runs/r/plots/a.png")
 
     assert _run(refused) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"error: cannot write /runs/r/plots/a.png: {why}.")
-    assert err.count("\n") == 1
+    assert err.startswith(f"error: {start}") and err.count("\n") == 1
 
 
 def test_a_user_error_is_one_line_and_another_os_error_is_a_bug(capsys):
@@ -51,7 +56,13 @@ def test_a_user_error_is_one_line_and_another_os_error_is_a_bug(capsys):
     assert capsys.readouterr().err == "error: --beam must be 1 or more\n"
 
     def bug():
-        raise OSError(errno.EBADF, "Bad file descriptor")
+        raise OSError(errno.EBADF, "Bad file descriptor", "/x")
 
     with pytest.raises(OSError, match="Bad file descriptor"):
         _run(bug)
+
+    def nameless():  # a refusal with no file named is not the user's to mend
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with pytest.raises(OSError):
+        _run(nameless)

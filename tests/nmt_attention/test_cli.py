@@ -43,8 +43,8 @@ def test_nothing_to_translate_and_long_lines_get_a_note(tiny_run, capsys):
     assert "line 2 has nothing to translate" in notes[1]
     assert "line 3 has nothing to translate" in notes[2]
     assert "line 4 is 150 tokens long; its first 100 were translated" in notes[3]
-    assert ("line 5 is 1,000,000 characters long; it was cut to its first 10,000 before its "
-            "first 100 tokens were translated") in notes[4]
+    assert ("line 5 is 1,000,000 characters long; it was cut to its first 10,000 before it "
+            "was translated") in notes[4]
 
 
 def test_evaluate_reports_the_scores_of_the_translations_it_writes(tiny_run, capsys):

@@ -336,7 +336,7 @@ def test_serve_refuses_a_missing_run_and_a_bad_port(tmp_path, capsys):
 def test_a_local_server_answers_only_requests_made_for_this_machine(transformer_server):
     """DNS rebinding: a page from another site reaches 127.0.0.1 under its own name, which
     its requests carry in the Host header."""
-    from common.serving import host_name
+    from common.serving import host_name, is_loopback
 
     server = transformer_server.ready()
     port = server.url.rsplit(":", 1)[1]
@@ -348,3 +348,6 @@ def test_a_local_server_answers_only_requests_made_for_this_machine(transformer_
         assert "is not this server's" in body["error"]
     assert [host_name(h) for h in (b"[::1]:80", b"::1", b"a.b:8000", b"Localhost")] == \
         ["::1", "::1", "a.b", "localhost"]
+    assert [is_loopback(h) for h in ("127.0.0.1", "127.0.0.2", "LOCALHOST", "::1", "[::1]",
+                                     "0.0.0.0", "192.168.1.5", "example.org")] == \
+        [True] * 5 + [False] * 3
