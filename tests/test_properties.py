@@ -3,7 +3,8 @@ characters, empty, very long) into both translators (greedy, beam, sampling), th
 classifier, the small BERT and the four SavedModels; generated arrays (any shape, NaN,
 infinities, pixels outside [0, 1]) into the ViT predictor and its SavedModel. Every input
 gets exactly one answer or one clear refusal, no other exception; the exports answer as
-the Python objects do (the translators' greedy, beam and sampled signatures each).
+the Python objects do (the translators' greedy signature on every batch, their beam and
+sampled ones on every other).
 
 ``EXAMPLES`` batches of ``BATCH`` strings: 2,000 strings in all, derandomized (the same
 strings in every run).
@@ -20,7 +21,7 @@ from common.errors import InputError
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES, BATCH = 50, 40
+EXAMPLES, BATCH = 100, 20
 SEEN = {"strings": 0}
 
 _any_character = st.characters(exclude_categories=["Cs"])  # all but lone surrogates
@@ -85,6 +86,8 @@ def _every_input_gets_one_answer(texts, tiny_translator, tiny_transformer, expor
         export = saved[name]
         assert _decoded(export.translate(tf.constant(texts))["translation"]) == \
             [t.decode("utf-8") for t in greedy["translation"]], name
+        if SEEN["strings"] % (2 * BATCH):  # every other batch: 1,000 strings
+            continue
         assert _decoded(export.translate_beam(tf.constant(texts), tf.constant(2))
                         ["translation"]) == beam, name
         assert _decoded(export.sample(tf.constant(texts), tf.constant(0.9), tf.constant(5),

@@ -103,7 +103,8 @@ def test_a_training_process_killed_twice_resumes_each_time(tmp_path):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     state_path = run / "checkpoints" / "state.json"
     killed = []
-    for attempt, wait_for in enumerate((2, 4)):
+    for attempt in range(2):
+        wait_for = killed[-1] + 1 if killed else 1  # the resumed process finishes an epoch
         process = subprocess.Popen(command + (["--resume"] if attempt else []), env=env,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 240
@@ -115,7 +116,7 @@ def test_a_training_process_killed_twice_resumes_each_time(tmp_path):
         process.send_signal(signal.SIGKILL)
         process.wait()
         killed.append(json.loads(state_path.read_text())["epoch"])
-    assert killed[0] >= 2 and killed[1] >= 4
+    assert 1 <= killed[0] < killed[1]
     done = subprocess.run(command[:-1] + [str(killed[1] + 1), "--resume"], env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]

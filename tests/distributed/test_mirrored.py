@@ -2,11 +2,14 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from common.run_folder import read_history
 
 SCRIPT = Path(__file__).with_name("mirrored_step.py")
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,26 +37,28 @@ def test_mirrored_step_equals_single_device_step(package):
 
 
 @pytest.mark.slow
-def test_an_xla_run_resumed_on_split_cpu_devices_trains_without_xla_and_says_so(tmp_path):
+def test_an_xla_run_resumed_on_split_cpu_devices_trains_without_xla_and_says_so(
+        tmp_path, tiny_transformer_run):
     """XLA cannot run MirroredStrategy's replicas on logical CPU devices (TensorFlow refuses
-    to read replica 1's variables from device 0): a run trained with XLA on one device
-    resumes there without it, says so, and keeps the setting it was asked for."""
-    from transformer.config import Config
-    from transformer.train import train
-
+    to read replica 1's variables from device 0): a run whose configuration asks for XLA
+    resumes there without it, says so, and keeps the setting it was asked for. (The run is
+    the shared tiny one, its configuration set to XLA: what a resume reads of a run.)"""
     run = tmp_path / "run"
-    train(Config.tiny().replace(jit_compile=True, steps_per_epoch=1, validation_steps=1), run,
-          epochs=1, verbose=0, log=lambda _: None)
+    shutil.copytree(tiny_transformer_run, run, ignore=shutil.ignore_patterns(
+        "export", ".partial-*"))
+    config = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**config, "jit_compile": True}))
+    epochs = len(read_history(run / "history.csv"))
     code = (
         "from common.distribute import split_cpu; split_cpu(2)\n"
         "import sys\n"
         "from transformer.cli import main\n"
-        f"sys.exit(main(['train', '--resume', '--strategy', 'mirrored', '--epochs', '2', "
-        f"'--run', {str(run)!r}]))\n")
+        f"sys.exit(main(['train', '--resume', '--strategy', 'mirrored', '--epochs', "
+        f"'{epochs + 1}', '--run', {str(run)!r}]))\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "training without XLA" in done.stdout
-    assert "trained 2 epoch(s)" in done.stdout
+    assert f"trained {epochs + 1} epoch(s)" in done.stdout
     assert json.loads((run / "config.json").read_text())["jit_compile"] is True
