@@ -201,6 +201,9 @@ def add_serve_command(commands) -> None:
     serve.add_argument("--max-batch", type=int, default=32, metavar="N",
                        help="texts run together when requests arrive at once (default 32; "
                        "1 runs each request alone)")
+    serve.add_argument("--read-timeout", type=float, default=10.0, metavar="SECONDS",
+                       help="close a connection that has not sent a whole request head in "
+                       "this time (default 10)")
 
 
 def serve_run(args, export: Callable[[Path], Path]) -> int:
@@ -213,6 +216,9 @@ def serve_run(args, export: Callable[[Path], Path]) -> int:
         raise UsageError(f"--port must be in 0-65535, not {args.port}")
     if args.max_batch < 1:
         raise UsageError("--max-batch must be at least 1")
+    if not 0 < args.read_timeout < float("inf"):
+        raise UsageError(f"--read-timeout must be a number of seconds above 0, not "
+                         f"{args.read_timeout}")
     folder = RunFolder(args.run).require()
     listener = open_listener(args.host, args.port)  # before any work: the address is free
     saved_model = folder.export / "saved_model"
@@ -221,7 +227,8 @@ def serve_run(args, export: Callable[[Path], Path]) -> int:
               file=sys.stderr, flush=True)
         saved_model = export(folder.path)
     serve(saved_model, args.host, args.port, args.max_batch, name=folder.path.name,
-          ready=lambda line: print(line, flush=True), listener=listener)
+          ready=lambda line: print(line, flush=True), listener=listener,
+          read_timeout=args.read_timeout)
     return 0
 
 

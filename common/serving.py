@@ -613,13 +613,57 @@ def open_listener(host: str, port: int) -> socket.socket:
     return listener
 
 
+def read_timeout_protocol(seconds: float):
+    """uvicorn's HTTP/1.1 protocol (h11) with a limit on reading a request's head: a
+    connection that has not sent a whole request line and headers ``seconds`` after it opened
+    (or after its last answer, on a kept-alive connection) is closed. Without it a client
+    that sends half a request holds its connection, and a socket, for ever (slowloris)."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class ReadTimeoutH11(H11Protocol):
+        def connection_made(self, transport):
+            super().connection_made(transport)
+            self._read_timer = None
+            self._expect_request()
+
+        def _expect_request(self):
+            if self._read_timer is None:
+                self._read_timer = self.loop.call_later(seconds, self._read_timed_out)
+
+        def _read_timed_out(self):
+            self._read_timer = None
+            if not self.transport.is_closing():
+                self.transport.close()
+
+        def handle_events(self):
+            super().handle_events()
+            if self.cycle is not None and not self.cycle.response_complete:
+                if self._read_timer is not None:  # the head is in: the app has it now
+                    self._read_timer.cancel()
+                    self._read_timer = None
+
+        def on_response_complete(self):
+            super().on_response_complete()
+            self._expect_request()
+
+        def connection_lost(self, exc):
+            if self._read_timer is not None:
+                self._read_timer.cancel()
+                self._read_timer = None
+            super().connection_lost(exc)
+
+    return ReadTimeoutH11
+
+
 def serve(saved_model: str | Path, host: str = "127.0.0.1", port: int = 8000,
           max_batch: int = 32, name: str | None = None, ready: Callable[[str], None] = print,
-          listener: socket.socket | None = None):
+          listener: socket.socket | None = None, read_timeout: float = 10.0):
     """Loads ``saved_model`` and serves it until interrupted, on ``listener`` (default: one
     opened on ``host``:``port`` by :func:`open_listener`). On a loopback ``host`` (the
     default) a request must name this machine in its Host header (:class:`_LocalHostOnly`).
-    SIGTERM stops it once the requests in flight are answered; it then returns.
+    SIGTERM stops it once the requests in flight are answered; it then returns. A
+    connection that sends no whole request head within ``read_timeout`` seconds is closed
+    (:func:`read_timeout_protocol`).
     """
     import uvicorn
 
@@ -631,7 +675,8 @@ def serve(saved_model: str | Path, host: str = "127.0.0.1", port: int = 8000,
     shown = f"[{host}]" if ":" in host else host
     ready(f"serving {served.kind} {served.name} at http://{shown}:{listener.getsockname()[1]}/ "
           f"(API docs at /docs; Ctrl-C stops)")
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning",
+                                           http=read_timeout_protocol(read_timeout)))
     if threading.current_thread() is not threading.main_thread():
         return server.run(sockets=[listener])
     # SIGTERM asks for a stop: uvicorn finishes the requests in flight, then raises the

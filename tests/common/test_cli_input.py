@@ -151,3 +151,42 @@ def test_sampled_lines_draw_with_the_seed_of_their_line_number_and_answer_in_ord
     args = argparse.Namespace(sentences=lines, temperature=0.7, top_k=0, beam=1, seed=100)
     translate_lines(lambda: _Seeds(), args, batch_size=8)
     assert capsys.readouterr().out.splitlines() == [f"line{i} {100 + i}" for i in range(40)]
+
+
+class _Lengths(_Recorder):
+    """A translator that answers each line with its length in characters, and records
+    the lengths of what ``source_lengths`` was asked to tokenize."""
+
+    def __init__(self):
+        super().__init__()
+        self.tokenized = []
+
+    def run(self, texts, temperature=0.0, top_k=0, seed=0, beam_width=1):
+        import numpy as np
+
+        return {"translation": np.array([str(len(t)).encode() for t in texts], dtype=object),
+                "translated": np.array([True] * len(texts))}
+
+    def source_lengths(self, texts):
+        self.tokenized += [len(t) for t in texts]
+        return super().source_lengths(texts)
+
+
+def test_a_line_of_megabytes_is_cut_before_it_is_tokenized(capsys):
+    """A translator reads its first ``source_limit`` tokens: a line over 100 characters a
+    token is cut to that before anything reads it whole, with a note."""
+    import argparse
+
+    from common.lines import CHARACTERS_A_TOKEN, translate_lines
+
+    limit = _Lengths.source_limit * CHARACTERS_A_TOKEN
+    lines = ["a short line", "w " * 2_000_000, "x" * limit]
+    translator = _Lengths()
+    args = argparse.Namespace(sentences=lines, temperature=0.0, top_k=0, beam=1, seed=0)
+    translate_lines(lambda: translator, args)
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == ["12", str(limit), str(limit)]
+    assert max(translator.tokenized) == limit
+    assert captured.err.splitlines() == [
+        f"note: line 2 is 4,000,000 characters long; it was cut to its first {limit:,} before "
+        "it was translated"]

@@ -43,10 +43,13 @@ def test_sampled_draws_follow_the_softmax_of_the_top_k(temperature, top_k, jit):
 
 
 def test_temperature_zero_is_the_argmax():
-    logits = tf.tile(tf.constant(LOGITS)[None], [100, 1])
-    tokens = choose_next(logits, tf.constant(0.0), tf.constant(0), tf.constant([1, 2],
-                                                                             tf.int64))
-    assert set(tokens.numpy().tolist()) == {0}
+    # Each row its own order (the argmax at another place in each), so that a choice that
+    # ignored the logits could not pass.
+    rows = np.stack([np.roll(LOGITS, shift) for shift in range(len(LOGITS))] * 20)
+    tokens = choose_next(tf.constant(rows), tf.constant(0.0), tf.constant(0),
+                         tf.constant([1, 2], tf.int64))
+    np.testing.assert_array_equal(tokens.numpy(), rows.argmax(axis=1))
+    assert len(set(tokens.numpy().tolist())) == len(LOGITS)
 
 
 # Vocabulary: 0 padding, 1 [UNK], 2 [START], 3 [END], 4 "a". From [START]: P([END]) 0.4,

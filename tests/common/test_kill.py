@@ -92,8 +92,15 @@ def test_an_export_killed_midway_leaves_the_previous_one_whole(tiny_run, tmp_pat
     assert (tmp_path / "marker").exists()
     reloaded = tf.saved_model.load(str(first))  # the previous export, whole
     assert reloaded.translate(tf.constant(["Ella come."]))["translation"].shape == (1,)
+    assert not list(out.glob(f"{PARTIAL}*"))  # an exception cleans up after itself
+    # A SIGKILL runs no cleanup: what it leaves (a half-written SavedModel under its partial
+    # name) is removed by the next export, and nothing else of the folder is touched.
+    left = out / f"{PARTIAL}saved_model-killed"
+    (left / "variables").mkdir(parents=True)
+    (left / "saved_model.pb").write_bytes(b"half")
+    (out / "notes.txt").write_text("the user's")
     export(translator, out)
-    assert not list(out.glob(f"{PARTIAL}*"))
+    assert not list(out.glob(f"{PARTIAL}*")) and (out / "notes.txt").read_text() == "the user's"
 
 
 def test_a_training_process_killed_twice_resumes_each_time(tmp_path):

@@ -44,6 +44,9 @@ def test_sampling_is_reproducible_for_a_seed(tiny_translator):
     texts = ["El perro come pan."] * 4
     a = tiny_translator.translate(texts, temperature=1.5, seed=7)
     assert a == tiny_translator.translate(texts, temperature=1.5, seed=7)
+    # And it samples: not greedy decoding, and another seed draws otherwise.
+    assert a != tiny_translator.translate(texts)
+    assert a != tiny_translator.translate(texts, temperature=1.5, seed=8)
 
 
 def test_greedy_tokens_are_the_argmax_of_a_full_forward_pass(tiny_translator):

@@ -80,12 +80,15 @@ class Server:
         return code
 
 
-def _server(tmp_path_factory, run, argv_head):
+READ_TIMEOUT = 3  # the Transformer server's --read-timeout, seconds
+
+
+def _server(tmp_path_factory, run, argv_head, options=()):
     folder = tmp_path_factory.mktemp("serve")
     copy = folder / run.name
     # Not the export, nor files another test is writing into the shared run this moment.
     shutil.copytree(run, copy, ignore=shutil.ignore_patterns("export", ".partial-*"))
-    server = Server([*argv_head, "serve", "--run", str(copy)], folder)
+    server = Server([*argv_head, "serve", "--run", str(copy), *options], folder)
     server.run = copy
     return server
 
@@ -95,7 +98,8 @@ def _servers(tmp_path_factory, tiny_run, tiny_transformer_run, tiny_text_run, ti
     """All four servers, started together: each exports its run and loads it in its own
     process, so they start side by side while the tests wait for the first."""
     servers = {
-        "transformer": _server(tmp_path_factory, tiny_transformer_run, ["transformer"]),
+        "transformer": _server(tmp_path_factory, tiny_transformer_run, ["transformer"],
+                               ["--read-timeout", str(READ_TIMEOUT)]),
         "gru": _server(tmp_path_factory, tiny_run, ["nmt_attention"]),
         "text": _server(tmp_path_factory, tiny_text_run, ["classify", "text"]),
         "vit": _server(tmp_path_factory, tiny_vit_run, ["classify", "vit"]),

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.serving.conftest import call
+from tests.serving.conftest import READ_TIMEOUT, call
 
 pytestmark = pytest.mark.slow
 
@@ -351,3 +351,27 @@ def test_a_local_server_answers_only_requests_made_for_this_machine(transformer_
     assert [is_loopback(h) for h in ("127.0.0.1", "127.0.0.2", "LOCALHOST", "::1", "[::1]",
                                      "0.0.0.0", "192.168.1.5", "example.org")] == \
         [True] * 5 + [False] * 3
+
+
+def test_a_connection_that_sends_half_a_request_is_closed_after_the_read_timeout(
+        transformer_server):
+    """Slowloris: connections that never finish their request head are closed, so they
+    cannot hold the server's sockets; a whole request on the same kind of connection is
+    answered."""
+    import time
+
+    server = transformer_server.ready()
+    port = int(server.url.rsplit(":", 1)[1])
+    half = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(20)]
+    started = time.monotonic()
+    for i, connection in enumerate(half):
+        if i % 2:  # half of them send part of a head; the others nothing at all
+            connection.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    for connection in half:
+        assert connection.recv(1024) == b""  # closed by the server, no answer
+        connection.close()
+    waited = time.monotonic() - started
+    assert READ_TIMEOUT - 0.5 < waited < READ_TIMEOUT + 20, waited
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        connection.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert connection.recv(1024).startswith(b"HTTP/1.1 200")

@@ -211,9 +211,13 @@ def test_a_tiny_model_learns_to_copy():
     rng = np.random.default_rng(0)
     body = rng.integers(4, 12, size=(256, 5))
     ids = np.concatenate([np.full((256, 1), 2), body, np.full((256, 1), 3)], axis=1)
-    history = model.fit((ids, ids[:, :-1]), ids[:, 1:], batch_size=32, epochs=4, verbose=0)
+    history = model.fit((ids, ids[:, :-1]), ids[:, 1:], batch_size=32, epochs=12, verbose=0)
     losses = history.history["loss"]
-    assert losses[-1] < 0.8 * losses[0] and losses == sorted(losses, reverse=True)
+    assert losses == sorted(losses, reverse=True)
+    # A decoder that never read the source could do no better than guess each of the five
+    # random tokens among 8 (and [END] for free): far below that, it copies.
+    blind = 5 * np.log(8) / 6
+    assert losses[-1] < 0.5 * blind, (losses, blind)
 
 
 @pytest.mark.parametrize("position_embedding", ["learned", "none"])
