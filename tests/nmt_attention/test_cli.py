@@ -214,3 +214,14 @@ def test_train_takes_a_time_limit_and_checkpoint_averaging(tmp_path, capsys):
     state = json.loads((run / "checkpoints" / "state.json").read_text())
     assert state["epoch"] == 1  # the first epoch ends past the limit: no second one
     assert main(["train", "--preset", "tiny", "--run", str(run), "--time-limit", "-1"]) == 2
+    # A run long enough to average: the last 2 and 3 epochs' mean weights are each scored
+    # on validation, and the best weights are named.
+    capsys.readouterr()
+    averaged = tmp_path / "averaged"
+    assert main(["train", "--preset", "tiny", "--run", str(averaged), "--epochs", "3",
+                 "--average-last", "3"]) == 0
+    printed = capsys.readouterr()
+    said = printed.out + printed.err
+    assert "average of the last 2 epochs: validation loss" in said
+    assert "average of the last 3 epochs: validation loss" in said
+    assert "best weights: " in said
