@@ -36,10 +36,10 @@ import tensorflow as tf
 
 from common.files import (
     PARTIAL,
-    as_refused_write,
     atomic_save,
     atomic_write_text,
     publish_dir,
+    refusals_naming,
     remove_partial_files,
 )
 
@@ -128,24 +128,15 @@ def save_saved_model(module, final: Path, signatures: dict) -> Path:
     """``tf.saved_model.save`` into a temporary folder beside ``final``, then renamed into
     place: a crash mid-export leaves the previous export (or none), never half of one."""
     final = Path(final)
-    try:
+    with refusals_naming(final):
         final.parent.mkdir(parents=True, exist_ok=True)
         # An export a killed process left half-written here (only that: --out is the user's).
         remove_partial_files(final.parent, f"{final.name}-")
         staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f"{PARTIAL}{final.name}-"))
-    except OSError as error:
-        refused = as_refused_write(error, final)
-        if refused is None:
-            raise
-        raise refused from error
     try:
-        tf.saved_model.save(module, str(staging), signatures=signatures)
-        publish_dir(staging, final)
-    except Exception as error:
-        refused = as_refused_write(error, final)
-        if refused is None:
-            raise
-        raise refused from error
+        with refusals_naming(final):
+            tf.saved_model.save(module, str(staging), signatures=signatures)
+            publish_dir(staging, final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return final

@@ -3,6 +3,7 @@ folders published whole, and the demo's rule that it only ever replaces its own 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
@@ -15,6 +16,7 @@ from pathlib import Path
 from common.errors import RunError
 
 __all__ = ["DEMO_MARK", "PARTIAL", "as_refused_write", "atomic_save", "atomic_write_text",
+           "refusals_naming",
            "claim_demo_folder", "publish_dir", "remove_partial_files", "slug"]
 
 DEMO_MARK = ".made-by-demo"
@@ -47,22 +49,31 @@ def as_refused_write(error: BaseException, path: os.PathLike | str) -> OSError |
     return None if found is None else OSError(found, os.strerror(found), str(path))
 
 
+@contextlib.contextmanager
+def refusals_naming(path: os.PathLike | str):
+    """Within it, a write the file system refuses is raised as :func:`as_refused_write`'s
+    ``OSError`` naming ``path``; anything else passes unchanged."""
+    try:
+        yield
+    except Exception as error:
+        refused = as_refused_write(error, path)
+        if refused is None:
+            raise
+        raise refused from error
+
+
 def atomic_save(path: Path, save: Callable[[str], None], suffix: str) -> None:
     """Runs ``save(tmp)`` then renames: a crash mid-save keeps the previous file. A write
     the file system refuses is an ``OSError`` with its errno, whatever ``save`` raised
     (:func:`as_refused_write`)."""
     tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=PARTIAL, suffix=suffix)
-        os.close(handle)
-        save(tmp)
-        os.replace(tmp, path)
-    except Exception as error:
-        refused = as_refused_write(error, path)
-        if refused is None:
-            raise
-        raise refused from error
+        with refusals_naming(path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=PARTIAL, suffix=suffix)
+            os.close(handle)
+            save(tmp)
+            os.replace(tmp, path)
     finally:
         if tmp is not None and os.path.exists(tmp):
             os.remove(tmp)
