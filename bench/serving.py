@@ -109,9 +109,10 @@ def over_http(url: str, texts: list[str], clients: int, per_request: int,
 
 class _Server:
     """``python -m TUTORIAL serve`` (``tutorial`` a module name or a list of arguments, e.g.
-    ``["classify", "text"]``) on a free localhost port."""
+    ``["classify", "text"]``) on a free localhost port, with ``options`` added to its command."""
 
-    def __init__(self, tutorial: str | list[str], run: Path, max_batch: int):
+    def __init__(self, tutorial: str | list[str], run: Path, max_batch: int,
+                 options: list[str] = ()):
         tutorial = [tutorial] if isinstance(tutorial, str) else list(tutorial)
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
@@ -119,7 +120,7 @@ class _Server:
         self.url = f"http://127.0.0.1:{port}"
         self.process = subprocess.Popen(
             [sys.executable, "-m", *tutorial, "serve", "--run", str(run), "--port", str(port),
-             "--max-batch", str(max_batch)], cwd=ROOT, stdout=subprocess.DEVNULL,
+             "--max-batch", str(max_batch), *options], cwd=ROOT, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 300
         while True:

@@ -58,8 +58,12 @@ def input_batches(arguments: list[str], batch_size: int = 64,
                 try:
                     line = line.decode("utf-8")
                 except UnicodeDecodeError as error:
+                    bad = number + len(lines)
+                    while lines:  # the lines before it are answered first
+                        yield number, lines[:batch_size]
+                        number, lines = number + len(lines[:batch_size]), lines[batch_size:]
                     raise UsageError(
-                        f"line {number + len(lines)} of standard input is not UTF-8 "
+                        f"line {bad} of standard input is not UTF-8 "
                         f"({error.reason} at byte {error.start}): convert the file, e.g. "
                         "iconv -f latin1 -t utf-8") from None
             lines.append(line.rstrip("\r\n"))
