@@ -167,7 +167,8 @@ class _Stalled:
         self.thread.join(seconds)
 
     def summary(self) -> dict:
-        after = sorted(c - o for o, c in zip(self.opened, self.closed, strict=True) if c is not None)
+        after = sorted(closed - opened for opened, closed
+                       in zip(self.opened, self.closed, strict=True) if closed is not None)
         return {"stalled": len(self.sockets),
                 "stalled_closed_by_server": len(after),
                 "stalled_closed_after_s": {
