@@ -177,6 +177,30 @@ class _Stalled:
                     "max": round(after[-1], 2) if after else None}}
 
 
+class _MemorySeries:
+    """The server's resident memory each time another ``every`` requests have been
+    answered: ``[requests answered, MB]``."""
+
+    def __init__(self, pid: int, load: _Load, every: int):
+        self.pid, self.load, self.every = pid, load, max(every, 1)
+        self.series: list[list] = []
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+        self.thread.start()
+
+    def _watch(self) -> None:
+        mark = self.every
+        while not self.done.wait(0.2):
+            answered = len(self.load.answered_at)
+            if answered >= mark:
+                self.series.append([answered, _memory_mb(self.pid)])
+                mark += self.every
+
+    def stop(self) -> None:
+        self.done.set()
+        self.thread.join()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--run", default="runs/demo/transformer",
@@ -187,25 +211,30 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--stalled", type=int, default=500)
     parser.add_argument("--read-timeout", type=float, default=5.0)
+    parser.add_argument("--warmup", type=int, default=500,
+                        help="requests before the memory is first read (default 500)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     if not (0 < args.requests <= 20_000 and 0 < args.clients <= 128
-            and 0 <= args.stalled <= 2_000 and 0 < args.read_timeout <= 60):
+            and 0 <= args.stalled <= 2_000 and 0 < args.read_timeout <= 60
+            and 0 < args.warmup <= 20_000):
         parser.error("bounds: --requests 1-20000, --clients 1-128, --stalled 0-2000, "
-                     "--read-timeout (0, 60]")
+                     "--read-timeout (0, 60], --warmup 1-20000")
     texts = [pair.spanish for pair in generate_pairs(512, seed=7)]
     server = _Server(args.tutorial, Path(args.run), 32,
                      options=["--read-timeout", str(args.read_timeout)])
     port = int(server.url.rsplit(":", 1)[1])
     try:
-        warm = _Load(port, texts, args.clients, min(500, args.requests), args.seed)
+        warm = _Load(port, texts, args.clients, args.warmup, args.seed)
         warm.run()  # traces every graph the kinds use
         memory_warm = _memory_mb(server.process.pid)
         stalled = _Stalled(port, args.stalled)
         load = _Load(port, texts, args.clients, args.requests, args.seed + 1000)
+        memory = _MemorySeries(server.process.pid, load, every=args.requests // 10)
         started = time.monotonic()
         load.run()
         seconds = time.monotonic() - started
+        memory.stop()
         stalled.wait(args.read_timeout + 10)
         held_until = max((c for c in stalled.closed if c is not None), default=started)
         memory_end = _memory_mb(server.process.pid)
@@ -215,6 +244,7 @@ def main() -> int:
     print(json.dumps({
         "bench": "soak", "tutorial": args.tutorial, "run": args.run, "seed": args.seed,
         "clients": args.clients, "read_timeout_s": args.read_timeout,
+        "warmup_requests": args.warmup,
         "requests": load.sent, "seconds": round(seconds, 1),
         "requests_per_s": round(load.sent / seconds, 1),
         "by_kind": {kind: len(load.latencies[kind]) for kind in KINDS},
@@ -225,6 +255,7 @@ def main() -> int:
         **stalled.summary(),
         "answered_while_stalled_held": sum(a <= held_until for a in load.answered_at),
         "memory_mb_after_warmup": memory_warm, "memory_mb_end": memory_end,
+        "memory_mb_by_requests": memory.series,
         "memory_growth_mb": round(memory_end - memory_warm, 1)}), flush=True)
     return 0 if not load.unexpected and not warm.unexpected else 1
 

@@ -202,8 +202,19 @@ def add_serve_command(commands) -> None:
                        help="texts run together when requests arrive at once (default 32; "
                        "1 runs each request alone)")
     serve.add_argument("--read-timeout", type=float, default=10.0, metavar="SECONDS",
-                       help="close a connection that has not sent a whole request head in "
-                       "this time (default 10)")
+                       help="close a connection that has not sent a whole request in this "
+                       "time (default 10)")
+    serve.add_argument("--max-connections", type=int, default=1000, metavar="N",
+                       help="connections open at once; past them a request is answered 503 "
+                       "(default 1000)")
+    serve.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                       help="a name the Host header may carry besides --host (repeat it for "
+                       "several): for a server reached under a DNS name or behind a proxy; "
+                       "with --host 0.0.0.0, the names it answers to (default: any)")
+
+
+# Each connection holds a file descriptor; the usual limit of a process is in the thousands.
+MAX_CONNECTIONS = 10_000
 
 
 def serve_run(args, export: Callable[[Path], Path]) -> int:
@@ -219,6 +230,13 @@ def serve_run(args, export: Callable[[Path], Path]) -> int:
     if not 0 < args.read_timeout < float("inf"):
         raise UsageError(f"--read-timeout must be a number of seconds above 0, not "
                          f"{args.read_timeout}")
+    if not 1 <= args.max_connections <= MAX_CONNECTIONS:
+        raise UsageError(f"--max-connections must be in 1-{MAX_CONNECTIONS}, not "
+                         f"{args.max_connections}")
+    for name in args.allowed_host:
+        if not name.strip() or any(c in name for c in "/ @"):
+            raise UsageError(f"--allowed-host takes a host name or address, like "
+                             f"translator.example.org, not {name!r}")
     folder = RunFolder(args.run).require()
     listener = open_listener(args.host, args.port)  # before any work: the address is free
     saved_model = folder.export / "saved_model"
@@ -228,7 +246,8 @@ def serve_run(args, export: Callable[[Path], Path]) -> int:
         saved_model = export(folder.path)
     serve(saved_model, args.host, args.port, args.max_batch, name=folder.path.name,
           ready=lambda line: print(line, flush=True), listener=listener,
-          read_timeout=args.read_timeout)
+          read_timeout=args.read_timeout, max_connections=args.max_connections,
+          allowed_host_names=args.allowed_host)
     return 0
 
 

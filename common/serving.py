@@ -430,11 +430,25 @@ def host_name(header: bytes) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
-class _LocalHostOnly:
-    """ASGI middleware for a server on this machine only: a request whose Host header names
-    another host is refused (400) before the app sees it. A web page from elsewhere can make
-    the browser send requests to 127.0.0.1 under a name it controls (DNS rebinding); their
-    Host header still carries that name."""
+def allowed_hosts(host: str, names: Sequence[str] = ()) -> set[str] | None:
+    """The names a request's Host header may carry on a server listening on ``host``
+    (serve's ``--host``) with ``names`` allowed besides (``--allowed-host``): this machine's
+    names on a loopback address, else the address itself; on a wildcard address (0.0.0.0,
+    ::) only ``names``, or any (None) when there are none."""
+    names = {name.strip().lower().rstrip(".") for name in names}
+    if is_loopback(host):
+        return set(LOOPBACK) | names
+    if host.strip("[]") in ("0.0.0.0", "::", ""):
+        return names or None
+    return {host.strip("[]").lower().rstrip(".")} | names
+
+
+class _KnownHostsOnly:
+    """ASGI middleware: a request whose Host header names a host this server does not
+    answer to (:func:`allowed_hosts`) is refused (400) before the app sees it. A web page
+    from elsewhere can make the browser send requests to 127.0.0.1, or to an address on the
+    local network, under a name it controls (DNS rebinding); their Host header still
+    carries that name."""
 
     def __init__(self, app, allowed: Sequence[str] = LOOPBACK):
         self.app = app
@@ -446,8 +460,8 @@ class _LocalHostOnly:
             if host_name(header) not in self.allowed:
                 body = json.dumps({"error": f"the Host header {header.decode('latin-1')!r} "
                                    "is not this server's: it answers to "
-                                   f"{', '.join(sorted(self.allowed))} (serve --host "
-                                   "0.0.0.0 to answer the network)",
+                                   f"{', '.join(sorted(self.allowed))} (serve "
+                                   "--allowed-host NAME to answer to another name)",
                                    "field": "Host"}).encode()
                 await send({"type": "http.response.start", "status": 400,
                             "headers": [(b"content-type", b"application/json"),
@@ -614,10 +628,12 @@ def open_listener(host: str, port: int) -> socket.socket:
 
 
 def read_timeout_protocol(seconds: float):
-    """uvicorn's HTTP/1.1 protocol (h11) with a limit on reading a request's head: a
-    connection that has not sent a whole request line and headers ``seconds`` after it opened
-    (or after its last answer, on a kept-alive connection) is closed. Without it a client
-    that sends half a request holds its connection, and a socket, for ever (slowloris)."""
+    """uvicorn's HTTP/1.1 protocol (h11) with a limit on reading a request: a connection
+    that has not sent a whole request (line, headers and body) ``seconds`` after it opened,
+    or after its last answer on a kept-alive connection, is closed. Without it a client that
+    sends half a request, or a body a byte at a time, holds its connection, and a socket,
+    for ever (slowloris)."""
+    import h11
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
     class ReadTimeoutH11(H11Protocol):
@@ -637,10 +653,9 @@ def read_timeout_protocol(seconds: float):
 
         def handle_events(self):
             super().handle_events()
-            if self.cycle is not None and not self.cycle.response_complete:
-                if self._read_timer is not None:  # the head is in: the app has it now
-                    self._read_timer.cancel()
-                    self._read_timer = None
+            if self._read_timer is not None and self.conn.their_state is h11.DONE:
+                self._read_timer.cancel()  # the whole request is in: the app has it
+                self._read_timer = None
 
         def on_response_complete(self):
             super().on_response_complete()
@@ -657,30 +672,36 @@ def read_timeout_protocol(seconds: float):
 
 def serve(saved_model: str | Path, host: str = "127.0.0.1", port: int = 8000,
           max_batch: int = 32, name: str | None = None, ready: Callable[[str], None] = print,
-          listener: socket.socket | None = None, read_timeout: float = 10.0):
+          listener: socket.socket | None = None, read_timeout: float = 10.0,
+          max_connections: int = 1000, allowed_host_names: Sequence[str] = ()):
     """Loads ``saved_model`` and serves it until interrupted, on ``listener`` (default: one
-    opened on ``host``:``port`` by :func:`open_listener`). On a loopback ``host`` (the
-    default) a request must name this machine in its Host header (:class:`_LocalHostOnly`).
-    SIGTERM stops it once the requests in flight are answered; it then returns. A
-    connection that sends no whole request head within ``read_timeout`` seconds is closed
-    (:func:`read_timeout_protocol`).
+    opened on ``host``:``port`` by :func:`open_listener`). A request's Host header must
+    name a host it answers to (:func:`allowed_hosts`). A connection that sends no whole
+    request within ``read_timeout`` seconds is closed (:func:`read_timeout_protocol`); past
+    ``max_connections`` open at once, a request is answered 503. SIGTERM stops it: the
+    address is given up at once (a new connection is refused), the requests in flight are
+    answered, then it returns.
     """
     import uvicorn
 
     listener = listener or open_listener(host, port)
     served = load_served(saved_model, name)
     app = create_app(served, max_batch=max_batch)
-    if is_loopback(host):  # this machine only: refuse requests made for another name
-        app = _LocalHostOnly(app)
+    allowed = allowed_hosts(host, allowed_host_names)
+    if allowed is not None:
+        app = _KnownHostsOnly(app, allowed)
     shown = f"[{host}]" if ":" in host else host
     ready(f"serving {served.kind} {served.name} at http://{shown}:{listener.getsockname()[1]}/ "
           f"(API docs at /docs; Ctrl-C stops)")
+    # uvicorn counts the connection asking among those open: one more serves max_connections.
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning",
-                                           http=read_timeout_protocol(read_timeout)))
+                                           http=read_timeout_protocol(read_timeout),
+                                           limit_concurrency=max_connections + 1))
     if threading.current_thread() is not threading.main_thread():
         return server.run(sockets=[listener])
-    # SIGTERM asks for a stop: uvicorn finishes the requests in flight, then raises the
-    # signal again for the handler it found; this one lets serve return (exit status 0).
+    # SIGTERM asks for a stop: uvicorn closes the listening socket, finishes the requests in
+    # flight, then raises the signal again for the handler it found; this one lets serve
+    # return (exit status 0).
     previous = signal.signal(signal.SIGTERM, lambda *_: None)
     try:
         server.run(sockets=[listener])

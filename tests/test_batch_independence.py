@@ -59,3 +59,26 @@ def test_a_runaway_line_is_cut_at_its_own_limit(translator, settings, request):
         batched = _ids(translator, [SHORT, LONG], **settings)
     assert len(batched[1]) > len(alone)  # the long line's limit is longer
     np.testing.assert_array_equal(batched[0], alone)
+
+
+@pytest.mark.parametrize("name", ["tiny_translator", "tiny_transformer"])
+def test_a_long_sentence_is_translated_as_its_first_words_are(name, request):
+    """The documented cut: a sentence longer than the model reads is translated as its first
+    ``source_limit`` words (the GRU) or pieces (the Transformer) would be, greedy, beam and
+    sampled alike."""
+    translator = request.getfixturevalue(name)
+    # Words that are one piece each: the first pieces are then the first words.
+    known = [w for w in LONG.split()[:10] if translator.source_lengths([w]) == [1]]
+    assert len(known) >= 3, known
+    words = known * (translator.source_limit // len(known) + 1)
+    first = " ".join(words[: translator.source_limit])
+    assert translator.source_lengths([first]) == [translator.source_limit]
+    # Other words after them: a model that read past the limit, or kept the last words,
+    # would read these.
+    whole = first + " " + " ".join(known[::-1] * 20)
+    for settings in ({}, {"beam_width": 3}, {"temperature": 0.8, "seed": 5}):
+        assert translator.translate([whole], **settings) == \
+            translator.translate([first], **settings), settings
+    read, read_first = translator.run([whole]), translator.run([first])
+    np.testing.assert_array_equal(read["source_tokens"], read_first["source_tokens"])
+    np.testing.assert_allclose(read["attention"], read_first["attention"], atol=1e-6)

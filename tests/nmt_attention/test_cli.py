@@ -124,6 +124,21 @@ def test_train_from_a_local_file_reports_malformed_lines(tmp_path, capsys):
     assert json.loads((run / "data.json").read_text())["malformed_lines"][0][0] == 301
 
 
+def test_evaluate_limit_0_is_refused_and_leaves_the_metrics_as_they_were(tiny_run, tmp_path,
+                                                                         capsys):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run, ignore=shutil.ignore_patterns(".partial-*", "export"))
+    kept = b'{"test_bleu": 0.5}\n'
+    (run / "metrics.json").write_bytes(kept)
+    for limit in ("0", "-1"):
+        assert main(["evaluate", "--run", str(run), "--limit", limit]) == 2
+        assert "--limit must be at least 1" in capsys.readouterr().err
+    assert (run / "metrics.json").read_bytes() == kept
+    assert not list(run.glob("metrics*.json"))[1:]  # no other metrics file either
+
+
 @pytest.mark.parametrize(
     "argv_tail,message",
     [

@@ -140,6 +140,30 @@ def test_resume_honours_epochs_and_batch_size_and_refuses_other_changes(tiny_run
                    **quiet())
     assert result.epochs_done == 4 and result.config.batch_size == 8
     assert json.loads((run / "config.json").read_text())["batch_size"] == 8
+    # A time limit given on resuming is honoured: it ends the first epoch past it (of 6).
+    result = train(Config.tiny(), run, resume=True,
+                   changes={"epochs": 10, "time_limit_minutes": 1e-4}, **quiet())
+    assert result.epochs_done == 5 and len(read_history(run / "history.csv")) == 5
+
+
+def test_a_time_limit_counts_from_the_start_of_training_not_before():
+    """So a resumed run gets the whole limit, counted from the resume (its clock is the
+    process's: nothing of the earlier run's time is kept)."""
+    import time
+
+    from common.training import TimeLimit
+
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    limit = TimeLimit(0.05 / 60)  # 50 ms
+    limit.set_model(model)
+    model.stop_training = False  # as fit sets it
+    time.sleep(0.1)  # made, not yet training: this does not count
+    limit.on_train_begin()
+    limit.on_epoch_end(0)
+    assert not model.stop_training
+    time.sleep(0.1)
+    limit.on_epoch_end(1)
+    assert model.stop_training
 
 
 class _Start(keras.callbacks.Callback):

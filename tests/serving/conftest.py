@@ -81,6 +81,8 @@ class Server:
 
 
 READ_TIMEOUT = 3  # the Transformer server's --read-timeout, seconds
+ALLOWED_HOST = "translator.example"  # a name the Transformer server answers to besides
+MAX_CONNECTIONS = 4  # the GRU server's --max-connections
 
 
 def _server(tmp_path_factory, run, argv_head, options=()):
@@ -99,8 +101,10 @@ def _servers(tmp_path_factory, tiny_run, tiny_transformer_run, tiny_text_run, ti
     process, so they start side by side while the tests wait for the first."""
     servers = {
         "transformer": _server(tmp_path_factory, tiny_transformer_run, ["transformer"],
-                               ["--read-timeout", str(READ_TIMEOUT)]),
-        "gru": _server(tmp_path_factory, tiny_run, ["nmt_attention"]),
+                               ["--read-timeout", str(READ_TIMEOUT),
+                                "--allowed-host", ALLOWED_HOST.upper() + "."]),
+        "gru": _server(tmp_path_factory, tiny_run, ["nmt_attention"],
+                       ["--max-connections", str(MAX_CONNECTIONS)]),
         "text": _server(tmp_path_factory, tiny_text_run, ["classify", "text"]),
         "vit": _server(tmp_path_factory, tiny_vit_run, ["classify", "vit"]),
     }

@@ -1,8 +1,10 @@
 """The HTTP API of ``python -m TUTORIAL serve``: every endpoint against the SavedModel's own
 answers, bad requests, hostile texts, concurrent clients."""
 
+import contextlib
 import http.client
 import json
+import select
 import shutil
 import socket
 import threading
@@ -12,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.serving.conftest import READ_TIMEOUT, call
+from tests.serving.conftest import ALLOWED_HOST, MAX_CONNECTIONS, READ_TIMEOUT, Server, call
 
 pytestmark = pytest.mark.slow
 
@@ -331,16 +333,22 @@ def test_serve_refuses_a_missing_run_and_a_bad_port(tmp_path, capsys):
     assert "not a run folder" in capsys.readouterr().err
     assert main(["serve", "--run", str(tmp_path), "--port", "70000"]) == 2
     assert "--port" in capsys.readouterr().err
+    for option, value in [("--max-connections", "0"), ("--max-connections", "99999999"),
+                          ("--read-timeout", "nan"), ("--allowed-host", "http://x.example/"),
+                          ("--allowed-host", " ")]:
+        assert main(["serve", "--run", str(tmp_path), option, value]) == 2, (option, value)
+        assert option in capsys.readouterr().err, (option, value)
 
 
 def test_a_local_server_answers_only_requests_made_for_this_machine(transformer_server):
     """DNS rebinding: a page from another site reaches 127.0.0.1 under its own name, which
     its requests carry in the Host header."""
-    from common.serving import host_name, is_loopback
+    from common.serving import allowed_hosts, host_name, is_loopback
 
     server = transformer_server.ready()
     port = server.url.rsplit(":", 1)[1]
-    for host in (f"127.0.0.1:{port}", f"localhost:{port}", "LOCALHOST"):
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", "LOCALHOST",
+                 f"{ALLOWED_HOST}:{port}"):  # the last one by --allowed-host
         assert call(f"{server.url}/health", headers={"Host": host})[0] == 200, host
     for host in (f"evil.example:{port}", "127.0.0.1.evil.example", ""):
         status, body = call(f"{server.url}/health", headers={"Host": host})
@@ -351,6 +359,11 @@ def test_a_local_server_answers_only_requests_made_for_this_machine(transformer_
     assert [is_loopback(h) for h in ("127.0.0.1", "127.0.0.2", "LOCALHOST", "::1", "[::1]",
                                      "0.0.0.0", "192.168.1.5", "example.org")] == \
         [True] * 5 + [False] * 3
+    # An address of the network answers to itself; a wildcard to the names given, else any.
+    assert allowed_hosts("192.168.1.5") == {"192.168.1.5"}
+    assert allowed_hosts("Box.Example.", ["api.example"]) == {"box.example", "api.example"}
+    assert allowed_hosts("0.0.0.0") is None and allowed_hosts("::") is None
+    assert allowed_hosts("0.0.0.0", ["API.example"]) == {"api.example"}
 
 
 def test_a_connection_that_sends_half_a_request_is_closed_after_the_read_timeout(
@@ -375,3 +388,89 @@ def test_a_connection_that_sends_half_a_request_is_closed_after_the_read_timeout
     with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
         connection.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert connection.recv(1024).startswith(b"HTTP/1.1 200")
+
+
+def test_a_request_whose_body_stalls_is_closed_after_the_read_timeout(transformer_server):
+    """The timeout holds until the whole request is in: a head followed by a body sent a
+    little at a time is closed as a half head is."""
+    import time
+
+    server = transformer_server.ready()
+    port = int(server.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        connection.sendall(b"POST /translate HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                           b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+                           b'{"texts": [')
+        started, closed_after = time.monotonic(), None
+        while time.monotonic() - started < 3 * READ_TIMEOUT:  # a byte each half second
+            if select.select([connection], [], [], 0.5)[0]:
+                try:
+                    data = connection.recv(1024)
+                except ConnectionResetError:
+                    data = b""
+                assert data == b"", data  # closed, with no answer to an unfinished request
+                closed_after = time.monotonic() - started
+                break
+            with contextlib.suppress(OSError):
+                connection.sendall(b" ")
+    assert closed_after is not None and READ_TIMEOUT - 0.5 < closed_after < READ_TIMEOUT + 1.5, \
+        closed_after
+    assert call(f"{server.url}/health")[0] == 200
+
+
+def test_connections_past_the_limit_are_answered_503(gru_server):
+    server = gru_server.ready()
+    port = int(server.url.rsplit(":", 1)[1])
+
+    def status_beside(idle: int) -> int:
+        """The status of GET /health on a new connection while ``idle`` others are open."""
+        held = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(idle)]
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            connection.request("GET", "/health")
+            return connection.getresponse().status
+        finally:
+            connection.close()
+            for socket_ in held:
+                socket_.close()
+
+    assert status_beside(MAX_CONNECTIONS - 1) == 200  # the limit's last connection
+    assert status_beside(MAX_CONNECTIONS) == 503
+    assert status_beside(0) == 200  # and served again once they are gone
+
+
+def test_sigterm_refuses_new_connections_and_answers_those_in_flight(gru_server, tmp_path):
+    """As a service manager stops it: the request being answered gets its answer, a client
+    that connects meanwhile is refused at once (it hung), and the server exits 0."""
+    import signal
+    import time
+
+    exported = gru_server.ready().run  # exported by the GRU server: served as it is
+    server = Server(["nmt_attention", "serve", "--run", str(exported)], tmp_path).ready()
+    long_texts = ["el gato negro come pescado en la casa de mi madre " * 4] * 64
+    answer = {}
+
+    def slow_request():
+        answer["status"], answer["body"] = call(
+            f"{server.url}/translate", {"texts": long_texts, "beam": 8})
+
+    in_flight = threading.Thread(target=slow_request)
+    in_flight.start()
+    time.sleep(0.3)  # the request is read and being answered
+    server.process.send_signal(signal.SIGTERM)
+    refused_after = None
+    started = time.monotonic()
+    while time.monotonic() - started < 5:
+        try:
+            socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
+        except ConnectionRefusedError:
+            refused_after = time.monotonic() - started
+            break
+        time.sleep(0.05)
+    still_answering = in_flight.is_alive()
+    in_flight.join(60)
+    code = server.stop()
+    assert refused_after is not None and refused_after < 1.0, refused_after
+    assert still_answering, "the request was answered before the server was stopped"
+    assert answer["status"] == 200 and len(answer["body"]["results"]) == 64
+    assert code == 0, server.log()
