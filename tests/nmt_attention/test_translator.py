@@ -21,6 +21,12 @@ def test_awkward_inputs_each_get_a_string(tiny_translator):
     assert len(outputs) == len(inputs)
     assert all(isinstance(o, str) for o in outputs)
     assert outputs[0] == "" and outputs[1] == "" and outputs[3] == ""  # emoji only
+    # Not a translator that answers "" to everything: the sentences of known words are
+    # decoded (the tiny model's answer may still be short), the others are not.
+    result = tiny_translator.run(inputs)
+    assert result["translated"].tolist()[:5] == [False, False, True, False, False]
+    assert result["translated"][6] and (result["output_ids"][6] > 0).any()
+    assert all(o == "" for o, t in zip(outputs, result["translated"], strict=True) if not t)
 
 
 def test_batched_translation_equals_one_at_a_time(tiny_translator):

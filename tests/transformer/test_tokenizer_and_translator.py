@@ -43,6 +43,11 @@ def test_awkward_inputs_each_get_a_string(tiny_transformer):
         outputs = tiny_transformer.translate(inputs, beam_width=beam)
         assert len(outputs) == len(inputs) and all(isinstance(o, str) for o in outputs)
         assert outputs[0] == outputs[1] == outputs[3] == ""
+        # Not a translator that answers "" to everything: the sentences of known words
+        # are translated.
+        assert outputs[2] and outputs[6], outputs
+    translated = tiny_transformer.run(inputs)["translated"].tolist()
+    assert translated[:4] == [False, False, True, False] and translated[6]
     with pytest.raises(InputError, match="sentence 1 is a bytes"):
         tiny_transformer.translate([b"hola"])
 
