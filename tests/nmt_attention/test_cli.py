@@ -132,11 +132,12 @@ def test_evaluate_limit_0_is_refused_and_leaves_the_metrics_as_they_were(tiny_ru
     shutil.copytree(tiny_run, run, ignore=shutil.ignore_patterns(".partial-*", "export"))
     kept = b'{"test_bleu": 0.5}\n'
     (run / "metrics.json").write_bytes(kept)
+    files = sorted(p.relative_to(run) for p in run.rglob("*"))
     for limit in ("0", "-1"):
         assert main(["evaluate", "--run", str(run), "--limit", limit]) == 2
         assert "--limit must be at least 1" in capsys.readouterr().err
     assert (run / "metrics.json").read_bytes() == kept
-    assert not list(run.glob("metrics*.json"))[1:]  # no other metrics file either
+    assert sorted(p.relative_to(run) for p in run.rglob("*")) == files  # nothing written
 
 
 @pytest.mark.parametrize(
