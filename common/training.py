@@ -33,7 +33,7 @@ from common.distribute import (
     xla_runs_on,
 )
 from common.errors import UsageError
-from common.files import atomic_save, atomic_write_text
+from common.files import PARTIAL, atomic_save, atomic_write_text
 from common.keras_mends import learning_rate_schedule
 from common.plotting import figure_png, history_figure, save_figure
 from common.run_folder import RunFolder, TrainState, read_history
@@ -195,6 +195,7 @@ def fit_epochs(plan: TrainingPlan, run: RunFolder, state: TrainState, config: Ru
     recent = RecentWeights(average_last) if average_last >= 2 else None
     every_epoch = [RunCheckpoint(run, config.patience, state, chief)]
     if chief:
+        every_epoch.append(RestoreRunFiles(run, log))
         every_epoch.append(keras.callbacks.TensorBoard(str(run.logs), write_graph=False,
                                                        profile_batch=0))
         if plan.drawer is not None:
@@ -259,6 +260,39 @@ def _rebuilt(model: keras.Model, plan: TrainingPlan) -> keras.Model:
     for source, target in zip(old.variables, new.variables, strict=True):
         target.assign(source)
     return twin
+
+
+class RestoreRunFiles(keras.callbacks.Callback):
+    """Writes back, after each epoch, a file the run held when training began (its config,
+    vocabularies, data split: what loading or resuming it needs) if it was removed
+    meanwhile, with a note: the checkpoints written since would otherwise belong to a run
+    that can be neither loaded nor resumed. What training itself writes (checkpoints,
+    history, logs, plots) is written anew each epoch anyway; exports and metrics are not
+    the run's to keep. Files over ``limit_bytes`` in all are not kept."""
+
+    SKIPPED = ("checkpoints", "logs", "plots", "export", "pretrain")
+
+    def __init__(self, run: RunFolder, log: Callable[[str], None] = print,
+                 limit_bytes: int = 64 << 20):
+        super().__init__()
+        self.log = log
+        self.kept: dict[Path, bytes] = {}
+        for path in sorted(run.path.rglob("*")):
+            inside = path.relative_to(run.path)
+            if (not path.is_file() or inside.parts[0] in self.SKIPPED
+                    or path == run.history_path or path.name.startswith(PARTIAL)
+                    or path.name.startswith("metrics")):
+                continue
+            if sum(map(len, self.kept.values())) + path.stat().st_size > limit_bytes:
+                break
+            self.kept[path] = path.read_bytes()
+
+    def on_epoch_end(self, epoch, logs=None):
+        for path, data in self.kept.items():
+            if not path.exists():
+                atomic_save(path, lambda tmp, data=data: Path(tmp).write_bytes(data),
+                            path.suffix)
+                self.log(f"note: {path} was removed during training: written back")
 
 
 class RunCheckpoint(keras.callbacks.Callback):

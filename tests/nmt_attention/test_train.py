@@ -196,3 +196,29 @@ def test_resume_in_another_precision_carries_weights_and_optimizer_state(tiny_ru
     assert int(start.optimizer[0]) == 3 * Config.tiny().steps_per_epoch  # the step count
     assert json.loads((run / "config.json").read_text())["precision"] == precision
 
+
+
+def test_files_removed_while_training_are_written_back(tmp_path):
+    """A user who removes the run's config or a vocabulary mid-run (or the whole
+    checkpoints folder) still ends with a run that loads and resumes."""
+    import shutil
+
+    run = tmp_path / "run"
+
+    class Remove(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 0:  # after the epoch's own writes
+                self.kept = {p: p.read_bytes() for p in (run / "config.json",
+                                                         run / "vocabulary" / "target.json")}
+                for path in self.kept:
+                    path.unlink()
+                shutil.rmtree(run / "checkpoints")
+
+    remove, notes = Remove(), []
+    train(Config.tiny(), run, callbacks=[remove], log=notes.append, verbose=0)
+    for path, data in remove.kept.items():
+        assert path.read_bytes() == data, path
+    assert sum("was removed during training: written back" in n for n in notes) == 2
+    load_translator(run).translate(["Ella come."])
+    result = train(Config.tiny(), run, resume=True, changes={"epochs": 3}, **quiet())
+    assert result.epochs_done == 3
