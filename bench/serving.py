@@ -137,12 +137,17 @@ class _Server:
         self.process.wait(30)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def server_arguments(parser: argparse.ArgumentParser) -> None:
+    """--run and --tutorial: the translator run served, and by which tutorial."""
     parser.add_argument("--run", default="runs/demo/transformer",
                         help="a trained translator run (default: make demo's Transformer)")
     parser.add_argument("--tutorial", default="transformer",
                         choices=["transformer", "nmt_attention"])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    server_arguments(parser)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8],

@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from serving import _percentiles, _Server  # noqa: E402
+from serving import _percentiles, _Server, server_arguments  # noqa: E402
 
 from common.data.generated import generate_pairs  # noqa: E402
 
@@ -203,10 +203,7 @@ class _MemorySeries:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--run", default="runs/demo/transformer",
-                        help="a trained translator run (default: make demo's Transformer)")
-    parser.add_argument("--tutorial", default="transformer",
-                        choices=["transformer", "nmt_attention"])
+    server_arguments(parser)
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--stalled", type=int, default=500)
