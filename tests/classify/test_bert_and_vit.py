@@ -51,6 +51,17 @@ def test_attention_rollout():
     weights = attention_rollout([focused, focused])
     assert weights.argmax() == 2 and abs(weights.sum() - 1) < 1e-9
 
+    def looking_at(token):
+        blocks = np.zeros([1, tokens, tokens])
+        blocks[:, :, token] = 1.0
+        return blocks
+
+    # Each block mixed with the residual (half each), multiplied first block first, read
+    # from [CLS]: a rollout of the last block alone, or without the residual, is one-hot, and
+    # the reversed product gives [2/3, 0, 1/3, 0].
+    np.testing.assert_allclose(attention_rollout([looking_at(3), looking_at(1)]),
+                               [1 / 3, 0, 2 / 3, 0], atol=1e-9)
+
 
 @pytest.mark.parametrize("images,message", [
     (np.zeros([2, 8, 8, 1], np.uint8), "divide by 255"),
@@ -64,8 +75,12 @@ def test_bad_images_get_one_clear_error(images, message):
 
 
 def test_single_grey_image_gets_batch_and_channel_axes():
-    assert check_images(np.zeros([8, 8], np.float64), (8, 8, 1)).shape == (1, 8, 8, 1)
-    assert check_images(np.zeros([3, 8, 8], np.float32), (8, 8, 1)).shape == (3, 8, 8, 1)
+    image = np.arange(64.0).reshape(8, 8) / 64
+    checked = check_images(image, (8, 8, 1))
+    assert checked.shape == (1, 8, 8, 1)
+    np.testing.assert_array_equal(checked[0, ..., 0], image)  # the pixels where they were
+    batch = np.stack([image, image[::-1]]).astype(np.float32)
+    np.testing.assert_array_equal(check_images(batch, (8, 8, 1))[..., 0], batch)
 
 
 def test_texts_must_be_a_list_of_strings_and_may_be_blank():

@@ -21,7 +21,10 @@ def test_padding_and_merge():
     np.testing.assert_array_equal(padding_mask(ids).numpy(), [[True, True, False]])
     merged = merge_masks(padding_mask(ids)[:, None, :], causal_mask(3)[None], None)
     assert merged.shape == (1, 3, 3)
-    np.testing.assert_array_equal(merged.numpy()[0, 2], [True, True, False])
+    # Both: causal (no later key) and padding (never key 3).
+    np.testing.assert_array_equal(merged.numpy()[0], [[True, False, False],
+                                                      [True, True, False],
+                                                      [True, True, False]])
     assert merge_masks(None, None) is None
 
 

@@ -115,8 +115,10 @@ def test_entropies_are_those_of_the_attention_weights(tiny_transformer):
     measured = heads.entropies(model, source, target_in)
     _, encoder_scores = model.encoder(source, return_attention_scores=True)
     _, cross_scores = model((source, target_in), return_attention=True)
+    decoder_scores = model.attention_scores(source, target_in)["decoder_self"]
     for kind, scores, real in (("encoder self", encoder_scores, source.numpy() != 0),
-                               ("cross", cross_scores, target_in.numpy() != 0)):
+                               ("cross", cross_scores, target_in.numpy() != 0),
+                               ("decoder self", decoder_scores, target_in.numpy() != 0)):
         for layer, weights in enumerate(scores):
             weights = weights.numpy()
             for head in range(weights.shape[1]):

@@ -188,3 +188,4 @@ def test_beam_width_one_is_greedy_and_wider_beams_find_likelier_translations():
     greedy_score = _log_prob(model, SOURCE, greedy)
     beam_score = _log_prob(model, SOURCE, beam_4)
     assert (beam_score >= greedy_score - 1e-4).all()
+    assert (beam_score > greedy_score + 1e-3).any()  # and somewhere likelier: it searched

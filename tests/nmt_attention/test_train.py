@@ -52,13 +52,23 @@ def test_an_interrupted_run_resumes_from_its_last_checkpoint(tmp_path):
     assert [int(r["epoch"]) for r in read_history(run / "history.csv")] == [1, 2]
 
     seen = []
+    saved = keras.saving.load_model(run / "checkpoints" / "last.keras")
 
     class Record(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.weights = self.model.get_weights()
+            self.steps = int(self.model.optimizer.iterations)
+
         def on_epoch_begin(self, epoch, logs=None):
             seen.append(epoch + 1)
 
-    result = train(config, run, resume=True, callbacks=[Record()], **quiet())
+    record = Record()
+    result = train(config, run, resume=True, callbacks=[record], **quiet())
     assert seen == [3, 4] and result.epochs_done == 4
+    # From the checkpoint: its weights, and the optimizer's count of the steps taken.
+    for resumed, checkpoint in zip(record.weights, saved.get_weights(), strict=True):
+        np.testing.assert_array_equal(resumed, checkpoint)
+    assert record.steps == 2 * config.steps_per_epoch == int(saved.optimizer.iterations)
     assert [int(r["epoch"]) for r in read_history(run / "history.csv")] == [1, 2, 3, 4]
 
 

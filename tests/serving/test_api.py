@@ -209,7 +209,7 @@ def test_concurrent_clients_each_get_their_own_answer(transformer_server):
     server = transformer_server.ready()
     texts = [f"el gato {w} come pescado." for w in
              ["negro", "blanco", "grande", "pequeño", "viejo", "joven", "rojo", "azul"]] * 2
-    alone = {t: call(f"{server.url}/translate", {"texts": [t]})[1]["results"][0]["source_tokens"]
+    alone = {t: call(f"{server.url}/translate", {"texts": [t]})[1]["results"][0]
              for t in set(texts)}
     answers = [None] * len(texts)
 
@@ -223,7 +223,7 @@ def test_concurrent_clients_each_get_their_own_answer(transformer_server):
         thread.join(120)
     for text, (status, body) in zip(texts, answers, strict=True):
         assert status == 200
-        assert body["results"][0]["source_tokens"] == alone[text]
+        assert body["results"][0] == alone[text]  # batched with others, the same answer
 
 
 def test_the_gru_server_gives_its_one_map(gru_server, saved_models):
@@ -278,6 +278,11 @@ def test_the_vit_server_gives_the_rollout_over_the_patches(vit_server, saved_mod
     assert result["label"] == own["label"][0].numpy().decode()
     expected = attention_rollout([np.array(block) for block in result["attention"]])
     np.testing.assert_allclose(result["rollout"], expected, atol=2e-3)
+    # ... and both are the model's: the export's own attention and rollout for that image.
+    explained = model.signatures["explain"](
+        images=tf.constant(image[None, :, :, None], tf.float32))
+    np.testing.assert_allclose(result["attention"], explained["attention"][:, 0], atol=1e-4)
+    np.testing.assert_allclose(result["rollout"], explained["rollout"][0], atol=1e-4)
     # Pixels as strings, booleans, objects or nulls are refused, not read as numbers (and not
     # a 500); so are ragged rows, a wrong size and a wrong scale. 1.0005 is rounding: let in.
     grid = image.tolist()

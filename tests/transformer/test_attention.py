@@ -72,8 +72,14 @@ def test_causal_attention_never_looks_ahead():
 def test_padding_keys_get_no_weight():
     x = tf.random.normal([2, 5, 8])
     padding = tf.constant([[True] * 5, [True, True, True, False, False]])
-    _, scores = GlobalSelfAttention(8, 2)(x, padding_mask=padding, return_attention_scores=True)
+    layer = GlobalSelfAttention(8, 2)
+    out, scores = layer(x, padding_mask=padding, return_attention_scores=True)
     np.testing.assert_allclose(scores.numpy()[1, :, :, 3:], 0.0, atol=1e-7)
+    np.testing.assert_allclose(scores.numpy().sum(-1), 1.0, atol=1e-6)  # over the real keys
+    # The padded positions are not read: other values there change no real position.
+    noisy = tf.concat([x[:, :3], x[:, 3:] + tf.random.normal([2, 2, 8])], axis=1)
+    again = layer(noisy, padding_mask=padding)
+    np.testing.assert_allclose(again.numpy()[1, :3], out.numpy()[1, :3], atol=1e-5)
 
 
 @pytest.mark.parametrize("norm_first", [False, True])
@@ -89,9 +95,13 @@ def test_attention_blocks_contracts(norm_first, tmp_path):
 
 def test_cross_attention_takes_queries_from_the_decoder():
     x, context = tf.random.normal([1, 3, 8]), tf.random.normal([1, 7, 8])
-    out, scores = CrossAttention(8, 2)(x, context, return_attention_scores=True)
+    layer = CrossAttention(8, 2)
+    out, scores = layer(x, context, return_attention_scores=True)
     assert out.shape == (1, 3, 8)  # one output per decoder position (query)
     assert scores.shape == (1, 2, 3, 7)  # (batch, heads, queries, keys from the encoder)
+    np.testing.assert_allclose(scores.numpy().sum(-1), 1.0, atol=1e-6)
+    # What it reads is the encoder's: another context, another output.
+    assert not np.allclose(out, layer(x, tf.random.normal([1, 7, 8])), atol=1e-3)
 
 
 def test_heads_must_split_the_width():

@@ -119,6 +119,11 @@ def test_sampling_top_k_one_is_greedy_and_seeded_sampling_repeats(model):
     a = model.generate(SOURCE, 6, sampling=Sampling(1.0, 5, 4))[0].numpy()
     b = generate_by_recompute(model, SOURCE, 6, sampling=Sampling(1.0, 5, 4))[0]
     np.testing.assert_array_equal(a, b.numpy())
+    # A sample: not the greedy tokens, the same again for its seed, another for another seed.
+    assert (a != greedy).any()
+    np.testing.assert_array_equal(
+        a, model.generate(SOURCE, 6, sampling=Sampling(1.0, 5, 4))[0].numpy())
+    assert (a != model.generate(SOURCE, 6, sampling=Sampling(1.0, 5, 5))[0].numpy()).any()
 
 
 def test_model_keras_round_trip_with_schedule(model, tmp_path):
