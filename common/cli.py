@@ -35,6 +35,7 @@ __all__ = [
     "report_training",
     "run_command",
     "serve_run",
+    "served_export",
     "training_changes",
     "translation_commands",
     "translation_parser",
@@ -125,6 +126,10 @@ def translation_parser(tutorial: str, description: str, preset_help: str, unit: 
                           help=f"beam width (default {evaluate_beam}; 1: greedy only)")
     plot = commands.add_parser("plot", help=plot_help)
     plot.add_argument("--run", required=True, metavar="DIR", help="a trained run folder")
+    plot.add_argument("--html", metavar="OUT.html",
+                      help="instead of PNGs, write the attention explorer for SENTENCE (every "
+                      "layer, head and kind of attention) as one HTML file that opens from "
+                      "disk: no server, no network")
     plot.add_argument("sentence", metavar="SENTENCE")
     add_shared_commands(commands, tutorial)
     return parser, {"train": train, "translate": translate, "evaluate": evaluate,
@@ -213,6 +218,21 @@ def add_serve_command(commands) -> None:
                        "with --host 0.0.0.0, the names it answers to (default: any)")
 
 
+def served_export(run_dir: Path, export: Callable[[Path], Path]) -> Path:
+    """RUN/export/saved_model, made first by ``export(run_dir)`` when it holds no SavedModel
+    with the serving signatures (what ``serve`` and ``plot --html`` read)."""
+    from common.run_folder import RunFolder
+    from common.serving import has_serving_signatures
+
+    folder = RunFolder(run_dir).require()
+    saved_model = folder.export / "saved_model"
+    if not has_serving_signatures(saved_model):
+        print(f"exporting {folder.path} first (no SavedModel with the serving signatures)",
+              file=sys.stderr, flush=True)
+        saved_model = export(folder.path)
+    return saved_model
+
+
 # Each connection holds a file descriptor; the usual limit of a process is in the thousands.
 MAX_CONNECTIONS = 10_000
 
@@ -221,7 +241,7 @@ def serve_run(args, export: Callable[[Path], Path]) -> int:
     """The ``serve`` command: ``export(run_dir)`` first when the run has no SavedModel with
     the serving signatures, then :func:`common.serving.serve` until interrupted."""
     from common.run_folder import RunFolder
-    from common.serving import has_serving_signatures, open_listener, serve
+    from common.serving import open_listener, serve
 
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be in 0-65535, not {args.port}")
@@ -239,11 +259,7 @@ def serve_run(args, export: Callable[[Path], Path]) -> int:
                              f"translator.example.org, not {name!r}")
     folder = RunFolder(args.run).require()
     listener = open_listener(args.host, args.port)  # before any work: the address is free
-    saved_model = folder.export / "saved_model"
-    if not has_serving_signatures(saved_model):
-        print(f"exporting {folder.path} first (no SavedModel with the serving signatures)",
-              file=sys.stderr, flush=True)
-        saved_model = export(folder.path)
+    saved_model = served_export(folder.path, export)
     serve(saved_model, args.host, args.port, args.max_batch, name=folder.path.name,
           ready=lambda line: print(line, flush=True), listener=listener,
           read_timeout=args.read_timeout, max_connections=args.max_connections,
@@ -388,6 +404,18 @@ def translation_commands(
         return 0
 
     def plot(args) -> int:
+        if args.html:
+            from common.explorer_file import write_explorer_file
+            from common.run_folder import RunFolder
+
+            if not args.sentence.strip():
+                raise UsageError("SENTENCE is empty: give the sentence to look at")
+            lib = library()
+            saved_model = served_export(Path(args.run), lambda run: lib.export(
+                lib.load_translator(run), RunFolder(run).export))
+            print(write_explorer_file(saved_model, [args.sentence], args.html,
+                                      name=Path(args.run).name))
+            return 0
         paths = library().plot_sentence(args.run, args.sentence, **options("plot", args))
         for path in paths if isinstance(paths, list) else [paths]:
             print(path)

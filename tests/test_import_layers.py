@@ -48,7 +48,8 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("figures", ["*.plots"]),
     ("training", ["common.training", "common.translation_training", "*.train"]),
     ("results", ["*.evaluate", "*.export", "classify.compare"]),
-    ("commands", ["common.serving", "common.cli", "common.lines", "common.demo", "*.cli",
+    ("commands", ["common.serving", "common.explorer_file", "common.cli", "common.lines",
+                  "common.demo", "*.cli",
                   "*.demo", "*.__main__"]),
     ("packages", list(PACKAGES[1:])),
 ]

@@ -12,7 +12,26 @@ const MAP_NAMES = {
 let info = null;
 let shown = null; // the last result: {rows, cols, maps: {name: [layer][head][row][col]}}
 
+// A page written to one file (plot --html) carries the model's answers for its sentences
+// and asks no server.
+const EMBEDDED = (() => {
+  const node = document.getElementById("embedded");
+  return node ? JSON.parse(node.textContent) : null;
+})();
+
+function fromPage(path, body) {
+  if (path === "/info") return EMBEDDED.info;
+  const found = EMBEDDED.answers.find((answer) => answer.text === body.texts[0]);
+  if (!found) {
+    const held = EMBEDDED.answers.map((answer) => `“${answer.text}”`).join(", ");
+    throw new Error(`this page holds the model's answers for ${held} only; ` +
+      "the explorer of `python -m TUTORIAL serve` answers any sentence");
+  }
+  return { results: [found.result] };
+}
+
 async function api(path, body) {
+  if (EMBEDDED) return fromPage(path, body);
   const options = body === undefined ? {} : {
     method: "POST",
     headers: { "Content-Type": "application/json" },
@@ -74,7 +93,21 @@ async function start() {
   $("ask").addEventListener("submit", submit);
   $("method").addEventListener("change", showDecodingFields);
   for (const id of ["map", "layer", "head"]) $(id).addEventListener("change", draw);
+  if (EMBEDDED) await showEmbedded();
   document.body.dataset.ready = "true";
+}
+
+// The page's own sentences: offered in the text box, the first one shown at once.
+async function showEmbedded() {
+  $("decoding").hidden = true; // greedy answers only
+  $("model-line").textContent += " (its greedy answers, saved in this page)";
+  const list = document.createElement("datalist");
+  list.id = "sentences";
+  for (const answer of EMBEDDED.answers) option(list, answer.text, answer.text);
+  document.body.append(list);
+  $("sentence").setAttribute("list", "sentences");
+  $("sentence").value = EMBEDDED.answers[0].text;
+  await submit(new Event("submit"));
 }
 
 function showDecodingFields() {

@@ -167,3 +167,56 @@ def test_the_explorer_classifies_a_drawn_digit_with_its_rollout(browser, vit_ser
     assert _by(browser, "#answer")[0].text.startswith("label: ")
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert not errors, errors
+
+
+def test_the_explorer_file_opens_from_disk_with_the_models_weights(browser, transformer_server,
+                                                                   tmp_path, capsys):
+    """`plot --html`: one file, opened from disk (no server; the browser requests nothing
+    but the file), shows the sentence at once with every map; a hovered token's row holds
+    the model's weights (the served answer's, to the 3 decimals a cell shows)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    from transformer.cli import main
+
+    server = transformer_server.ready()  # its run holds the export the file is made from
+    out = tmp_path / "explorer.html"
+    assert main(["plot", "--run", str(server.run), "--html", str(out), SENTENCE]) == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    expected = call(f"{server.url}/translate",
+                    {"texts": [SENTENCE], "attention": True})[1]["results"][0]
+    browser.get_log("performance")  # what the page before asked for
+    browser.get(out.as_uri())
+    _wait(browser, lambda: _by(browser, "body[data-ready='true']"), timeout=30)
+    _wait(browser, lambda: _by(browser, "#heatmap .cell"), timeout=30)
+    assert _by(browser, "#answer")[0].text == expected["translation"]
+    assert "saved in this page" in _by(browser, "#model-line")[0].text
+    assert [t.text for t in _by(browser, "#heatmap .token.col")] == expected["source_tokens"]
+
+    # The last layer's cross-attention, head 1 (the page's first view): hover output token 1.
+    layer = len(expected["attention"]["cross"]) - 1
+    ActionChains(browser).move_to_element(_by(browser, "#heatmap .token.row")[1]).perform()
+    lit = [c for c in _by(browser, "#heatmap .cell.lit")]
+    shown = {int(c.get_attribute("data-col")): float(c.get_attribute("title").rsplit(": ", 1)[1])
+             for c in lit}
+    row = expected["attention"]["cross"][layer][0][1]
+    assert sorted(shown) == list(range(len(row)))
+    assert max(abs(shown[j] - weight) for j, weight in enumerate(row)) <= 1e-3
+    # Every map is in the file: the decoder's causal self-attention, layer 1, head 2.
+    _select(browser, "map", "decoder_self")
+    _select(browser, "layer", 0)
+    _select(browser, "head", 1)
+    cells = _by(browser, "#heatmap .cell")
+    size = len(expected["output_tokens"])
+    assert len(cells) == size * size
+    first_row = [float(c.get_attribute("title").rsplit(": ", 1)[1]) for c in cells[:size]]
+    assert abs(first_row[0] - 1.0) <= 1e-3 and max(first_row[1:]) <= 1e-3  # causal
+
+    # A sentence the page does not hold: one clear line, no request.
+    _by(browser, "#sentence")[0].clear()
+    _by(browser, "#sentence")[0].send_keys("otra frase")
+    _by(browser, "#submit")[0].click()
+    _wait(browser, lambda: not _by(browser, "#error")[0].get_attribute("hidden"), timeout=10)
+    assert "holds the model's answers for" in _by(browser, "#error")[0].text
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors
+    assert _requested_hosts(browser) == {""}, _requested_hosts(browser)  # file:// only
