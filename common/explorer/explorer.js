@@ -93,12 +93,38 @@ async function start() {
   $("ask").addEventListener("submit", submit);
   $("method").addEventListener("change", showDecodingFields);
   for (const id of ["map", "layer", "head"]) $(id).addEventListener("change", draw);
-  if (EMBEDDED) await showEmbedded();
+  const wanted = readAddress();
+  for (const id of ["map", "layer", "head"]) {
+    if ([...$(id).options].some((item) => item.value === wanted[id])) $(id).value = wanted[id];
+  }
+  if (EMBEDDED) await showEmbedded(wanted.sentence);
+  else if (wanted.sentence && info.kind !== "image-classifier") {
+    $("sentence").value = wanted.sentence;
+    await submit(new Event("submit"));
+  }
   document.body.dataset.ready = "true";
 }
 
-// The page's own sentences: offered in the text box, the first one shown at once.
-async function showEmbedded() {
+// The view in the address, #sentence=…&map=…&layer=…&head=…: a link opens that view.
+function readAddress() {
+  return Object.fromEntries(new URLSearchParams(location.hash.slice(1)));
+}
+
+function writeAddress() {
+  if (!info || info.kind === "image-classifier") return;
+  const view = new URLSearchParams({
+    sentence: $("sentence").value, map: $("map").value, layer: $("layer").value,
+    head: $("head").value,
+  });
+  try {
+    history.replaceState(null, "", `#${view}`);
+  } catch (error) { // a page some browsers will not let rewrite its address: nothing lost
+  }
+}
+
+// The page's own sentences: offered in the text box, the first one (or the address's)
+// shown at once.
+async function showEmbedded(sentence) {
   $("decoding").hidden = true; // greedy answers only
   $("model-line").textContent += " (its greedy answers, saved in this page)";
   const list = document.createElement("datalist");
@@ -106,7 +132,8 @@ async function showEmbedded() {
   for (const answer of EMBEDDED.answers) option(list, answer.text, answer.text);
   document.body.append(list);
   $("sentence").setAttribute("list", "sentences");
-  $("sentence").value = EMBEDDED.answers[0].text;
+  const held = EMBEDDED.answers.some((answer) => answer.text === sentence);
+  $("sentence").value = held ? sentence : EMBEDDED.answers[0].text;
   await submit(new Event("submit"));
 }
 
@@ -235,6 +262,7 @@ function draw() {
   }
   drawWords(head);
   $("view").hidden = false;
+  writeAddress();
 }
 
 function color(weight) {

@@ -210,6 +210,8 @@ def test_the_explorer_file_opens_from_disk_with_the_models_weights(browser, tran
     assert len(cells) == size * size
     first_row = [float(c.get_attribute("title").rsplit(": ", 1)[1]) for c in cells[:size]]
     assert abs(first_row[0] - 1.0) <= 1e-3 and max(first_row[1:]) <= 1e-3  # causal
+    assert browser.execute_script("return location.hash").endswith(
+        "map=decoder_self&layer=0&head=1")  # a file's view can be linked too
 
     # A sentence the page does not hold: one clear line, no request.
     _by(browser, "#sentence")[0].clear()
@@ -220,3 +222,26 @@ def test_the_explorer_file_opens_from_disk_with_the_models_weights(browser, tran
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert not errors, errors
     assert _requested_hosts(browser) == {""}, _requested_hosts(browser)  # file:// only
+
+
+def test_the_address_carries_the_view_so_a_link_opens_it(browser, transformer_server):
+    """#sentence=…&map=…&layer=…&head=… opens that view (translated at once), and the address
+    follows the view as it changes."""
+    from urllib.parse import parse_qs, urlencode
+
+    server = transformer_server.ready()
+    expected = call(f"{server.url}/translate", {"texts": [SENTENCE]})[1]["results"][0]
+    view = {"sentence": SENTENCE, "map": "encoder_self", "layer": 0, "head": 1}
+    browser.get(f"{server.url}/#{urlencode(view)}")
+    _wait(browser, lambda: _by(browser, "body[data-ready='true']"))
+    _wait(browser, lambda: _by(browser, "#heatmap .cell"))
+    assert _by(browser, "#answer")[0].text == expected["translation"]
+    heatmap = _by(browser, "#heatmap")[0]
+    assert [heatmap.get_attribute(f"data-{k}") for k in ("map", "layer", "head")] == \
+        ["encoder_self", "0", "1"]
+    size = len(expected["source_tokens"])
+    assert len(_by(browser, "#heatmap .cell")) == size * size  # source x source
+    _select(browser, "head", 0)
+    address = parse_qs(browser.execute_script("return location.hash")[1:])
+    assert address == {"sentence": [SENTENCE], "map": ["encoder_self"], "layer": ["0"],
+                       "head": ["0"]}
