@@ -435,12 +435,15 @@ def allowed_hosts(host: str, names: Sequence[str] = ()) -> set[str] | None:
     (serve's ``--host``) with ``names`` allowed besides (``--allowed-host``): this machine's
     names on a loopback address, else the address itself; on a wildcard address (0.0.0.0,
     ::) only ``names``, or any (None) when there are none."""
-    names = {name.strip().lower().rstrip(".") for name in names}
+    def plain(name: str) -> str:  # as host_name reads a Host header, without a final dot
+        return name.strip().strip("[]").lower().rstrip(".")
+
+    names = {plain(name) for name in names}
     if is_loopback(host):
         return set(LOOPBACK) | names
-    if host.strip("[]") in ("0.0.0.0", "::", ""):
+    if plain(host) in ("0.0.0.0", "::", ""):
         return names or None
-    return {host.strip("[]").lower().rstrip(".")} | names
+    return {plain(host)} | names
 
 
 class _KnownHostsOnly:
@@ -450,7 +453,7 @@ class _KnownHostsOnly:
     local network, under a name it controls (DNS rebinding); their Host header still
     carries that name."""
 
-    def __init__(self, app, allowed: Sequence[str] = LOOPBACK):
+    def __init__(self, app, allowed: Sequence[str]):
         self.app = app
         self.allowed = set(allowed)
 

@@ -268,24 +268,28 @@ class RestoreRunFiles(keras.callbacks.Callback):
     meanwhile, with a note: the checkpoints written since would otherwise belong to a run
     that can be neither loaded nor resumed. What training itself writes (checkpoints,
     history, logs, plots) is written anew each epoch anyway; exports and metrics are not
-    the run's to keep. Files over ``limit_bytes`` in all are not kept."""
-
-    SKIPPED = ("checkpoints", "logs", "plots", "export", "pretrain")
+    the run's to keep, nor is a run inside it (a folder with its own checkpoints). Files
+    past ``limit_bytes`` in all are not kept."""
 
     def __init__(self, run: RunFolder, log: Callable[[str], None] = print,
                  limit_bytes: int = 64 << 20):
         super().__init__()
         self.log = log
         self.kept: dict[Path, bytes] = {}
-        for path in sorted(run.path.rglob("*")):
-            inside = path.relative_to(run.path)
-            if (not path.is_file() or inside.parts[0] in self.SKIPPED
-                    or path == run.history_path or path.name.startswith(PARTIAL)
-                    or path.name.startswith("metrics")):
-                continue
-            if sum(map(len, self.kept.values())) + path.stat().st_size > limit_bytes:
-                break
-            self.kept[path] = path.read_bytes()
+        skipped = {run.checkpoints, run.logs, run.plots, run.export, run.history_path}
+        folders, total = [run.path] if run.path.is_dir() else [], 0
+        while folders:
+            for path in sorted(folders.pop().iterdir()):
+                if path in skipped or path.name.startswith((PARTIAL, "metrics")):
+                    continue
+                if path.is_dir():
+                    if not (path / "checkpoints").is_dir():
+                        folders.append(path)
+                    continue
+                total += path.stat().st_size
+                if total > limit_bytes:
+                    return
+                self.kept[path] = path.read_bytes()
 
     def on_epoch_end(self, epoch, logs=None):
         for path, data in self.kept.items():
