@@ -9,6 +9,8 @@ serve both. It has what makes translation and attention interesting, in miniatur
 * negation with English do-support (``no comió`` / ``didn't eat``),
 * questions with ``¿...?`` and inversion (``¿Qué lee tu hermana?`` / ``What does your
   sister read?``), the personal ``a`` (``Veo al perro``), accents (``comió``, ``jóvenes``),
+* where someone is, with ``todavía`` / ``still`` (``¿Todavía está en casa?`` / ``Is he
+  still at home?``, the lecture's sentence),
 * word-order differences: adjectives after nouns, clitic pronouns before the verb
   (``Lo compramos`` / ``We bought it``), dropped subject pronouns.
 
@@ -252,6 +254,9 @@ _BE = {
     PAST: (["era", "eras", "era", "éramos", "eran"], ["was", "were", "was", "were", "were"]),
     FUTURE: (["seré", "serás", "será", "seremos", "serán"], None),
 }
+# estar, "to be" of where someone is: present and imperfect.
+_ESTAR = {PRESENT: (["estoy", "estás", "está", "estamos", "están"], _BE[PRESENT][1]),
+          PAST: (["estaba", "estabas", "estaba", "estábamos", "estaban"], _BE[PAST][1])}
 _BE_NOT = {"am": "am not", "are": "aren't", "is": "isn't", "was": "wasn't", "were": "weren't"}
 _TIME = {PRESENT: [("hoy", "today"), ("ahora", "now")], PAST: [("ayer", "yesterday")],
          FUTURE: [("mañana", "tomorrow")]}
@@ -372,8 +377,8 @@ class _Generator:
     # Sentences ----------------------------------------------------------------------------
     def sentence(self) -> GeneratedPair:
         kind = self.rng.choices(
-            ["transitive", "intransitive", "clitic", "yes_no", "wh", "copula"],
-            weights=[30, 15, 13, 12, 14, 16],
+            ["transitive", "intransitive", "clitic", "yes_no", "wh", "copula", "whereabouts"],
+            weights=[30, 15, 13, 12, 14, 16, 10],
         )[0]
         return getattr(self, kind)()
 
@@ -587,6 +592,55 @@ class _Generator:
                     b.link(es_no, len(b.en) - 1)
         b.link(es_adjective, b.en_word(adjective[1], content=True))
         b.link(es_stop, b.en_word("."))
+        return _finish(b)
+
+    def whereabouts(self) -> GeneratedPair:
+        """Where someone is, with estar, perhaps ``todavía`` (still), as a statement (``Mi
+        padre todavía está en la cocina.``) or a question (``¿Todavía está en casa?`` / ``Is
+        he still at home?``); ``en casa`` is ``at home``. A question may drop any pronoun
+        (the English then names it: he or she for ``está``)."""
+        rng = self.rng
+        b = _Builder()
+        tense = rng.choice([PRESENT, PRESENT, PAST])
+        question = rng.random() < 0.45
+        still = rng.random() < 0.5
+        np_subject, pronoun = self.subject()
+        person = np_subject.person if np_subject else pronoun[2]
+        home = rng.random() < 0.35
+        place = None if home else self.noun_phrase("place")
+        es_todavia = es_subject = None
+        if question:
+            b.es_word("¿")
+            if still:
+                es_todavia = b.es_word("todavía")
+            es_be = b.es_word(_ESTAR[tense][0][person])
+            if np_subject:
+                es_subject = np_subject.emit_es(b)
+            elif rng.random() < 0.5:
+                es_subject = [b.es_word(pronoun[0])]
+        else:
+            es_subject = self._spanish_subject(b, np_subject, pronoun)
+            if still:
+                es_todavia = b.es_word("todavía")
+            es_be = b.es_word(_ESTAR[tense][0][person])
+        es_en = b.es_word("en")
+        es_place = [b.es_word("casa")] if home else place.emit_es(b)
+        es_stop = b.es_word("?" if question else ".")
+        be = _ESTAR[tense][1][person]
+        if question:
+            b.link(es_be, b.en_word(be.capitalize()))
+        self._english_subject(b, np_subject, pronoun, es_subject, es_be)
+        if not question:
+            b.link(es_be, b.en_word(be))
+        if still:
+            b.link(es_todavia, b.en_word("still", content=True))
+        if home:
+            b.link(es_en, b.en_word("at"))
+            b.link(es_place[0], b.en_word("home", content=True))
+        else:
+            b.link(es_en, b.en_word(_PLACE_PREPOSITION[place.noun[0]]))
+            place.connect(b, es_place, place.emit_en(b))
+        b.link(es_stop, b.en_word("?" if question else "."))
         return _finish(b)
 
 

@@ -46,6 +46,22 @@ def test_generated_corpus_covers_the_grammar(pairs):
         assert phrase in english, phrase
 
 
+def test_the_lectures_sentence_is_in_the_grammar_todavia_aligned_to_still(pairs):
+    lecture = [p for p in pairs if p.spanish == "¿Todavía está en casa?"]
+    assert lecture and {p.english for p in lecture} <= {"Is he still at home?",
+                                                       "Is she still at home?"}
+    pair = lecture[0]
+    assert pair.sources_of(pair.english_tokens.index("still")) == (1,)  # todavía
+    assert pair.sources_of(pair.english_tokens.index("home")) == (4,)  # casa
+    assert pair.sources_of(0) == (2,)  # is: está
+    still = [p for p in pairs if "todavía" in p.spanish_tokens]
+    assert len(still) > len(pairs) // 50
+    for p in still:  # todavía is always still, wherever the two languages put it
+        assert "still" in p.english_tokens
+        assert p.sources_of(p.english_tokens.index("still")) == (
+            p.spanish_tokens.index("todavía"),)
+
+
 def test_adjectives_agree_in_gender_and_number(pairs):
     from common.data.generated import _ADJECTIVES, _NOUNS, _VERBS, TENSES, _adjective, _conjugate
 
