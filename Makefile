@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo explore test lint bench notebooks docs clean browser
+.PHONY: demo explore test lint bench notebooks lab docs clean browser
 
 # uv installs the same pinned wheels as pip in a third of the time (15 s against 46 s here),
 # compiled to bytecode as pip does (else every test process compiles TensorFlow's modules
@@ -27,6 +27,7 @@ demo: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m classify demo --run runs/demo/classify
 	@echo
 	@echo "Explore the demo's attention in a browser: make explore, then open http://127.0.0.1:8000/"
+	@echo "(or, with no server, open runs/demo/transformer/explorer.html or runs/demo/nmt_attention/explorer.html)"
 
 ## The attention explorer on make demo's runs: the Transformer at http://127.0.0.1:8000/, the
 ## GRU at :8001, the BERT classifier at :8002, the ViT at :8003 (Ctrl-C stops them all).
@@ -65,6 +66,12 @@ bench: $(STAMP)
 ## The tutorials as notebooks (tutorials/*.ipynb, made from the .py sources).
 notebooks: $(STAMP)
 	$(VENV)/bin/jupytext --to ipynb tutorials/[0-9]*.py
+
+## The notebooks in JupyterLab, in the package's environment (JupyterLab installed into .venv
+## the first time, from requirements-lab.txt; the tests do not need it).
+lab: notebooks
+	$(PY) -c "import jupyterlab" 2>/dev/null || $(PY) -m pip install --quiet -r requirements-lab.txt
+	cd tutorials && TF_CPP_MIN_LOG_LEVEL=2 ../$(VENV)/bin/jupyter lab
 
 ## Run the tutorials and render their readings into docs/tutorials/ (TUTORIAL_SCALE=demo by
 ## default; TUTORIAL_SCALE=real TUTORIAL_DATA=DIR for the real data; TUTORIALS="01_..." for

@@ -52,6 +52,7 @@ def main() -> int:
         browser.get(f"{server.url}/")
         wait = WebDriverWait(browser, 120)
         wait.until(lambda b: b.find_element(By.TAG_NAME, "body").get_attribute("data-ready"))
+        browser.find_element(By.ID, "sentence").clear()  # the page opens on its first example
         browser.find_element(By.ID, "sentence").send_keys(args.sentence)
         browser.find_element(By.ID, "submit").click()
         wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "#heatmap .cell"))

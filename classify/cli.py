@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ from common.cli import (
 from common.lines import cut_long_line, input_batches, note
 from common.run_folder import RunFolder
 
-__all__ = ["main"]
+__all__ = ["classifier_explorer", "main"]
 
 DEFAULT_RUNS = Path("runs") / "classify"
 _KIND_HELP = {
@@ -112,6 +113,11 @@ def _add_kind_commands(commands, kind: str) -> None:
 
     plot = commands.add_parser("plot", help="attention PNGs; prints their paths")
     plot.add_argument("--run", required=True, metavar="DIR", help="a trained run folder")
+    plot.add_argument("--html", metavar="OUT.html", help=(
+        "instead of PNGs, write the attention explorer as one HTML file that opens from disk "
+        "(no server, no network): every layer and head, " + (
+            "the rollout, for IMAGE (if given) and test images to click" if kind == "vit"
+            else "for SENTENCE and test sentences to click")))
     if kind == "vit":
         plot.add_argument("--index", type=int, default=0,
                           help="test-split image to draw when no IMAGE is given")
@@ -226,6 +232,8 @@ def _predict(args) -> int:
 def _plot(args) -> int:
     from classify.plots import plot_image, plot_text
 
+    if args.html:
+        return _plot_html(args)
     if args.kind == "vit":
         paths = plot_image(args.run, args.image, args.index)
     else:
@@ -233,6 +241,42 @@ def _plot(args) -> int:
     for path in paths:
         print(path)
     return 0
+
+
+def _plot_html(args) -> int:
+    from classify.predictor import read_image
+
+    if args.kind != "vit":
+        if not args.sentence.strip():
+            raise UsageError("SENTENCE is empty: give the sentence to look at")
+        print(classifier_explorer(args.run, sentences=[args.sentence]).save(args.html))
+        return 0
+    images = []
+    if args.image:
+        shape = RunFolder(args.run).require().read_json("labels.json", "label list")
+        images = [(read_image(args.image, tuple(shape["image_shape"])), Path(args.image).name)]
+    print(classifier_explorer(args.run, images=images).save(args.html))
+    return 0
+
+
+def classifier_explorer(run_dir, sentences=(), images=()):
+    """The attention explorer of a classifier run (:func:`common.explorer_file.explorer_view`)
+    for ``sentences`` (text) or ``images`` (``(pixels, name)`` pairs: a ViT), with its
+    notes' test examples, from its export (made first if missing): what ``plot --html``
+    writes and the tutorial shows inline."""
+    from classify.export import export
+    from classify.runs import load_predictor
+    from common.cli import served_export
+    from common.explorer_file import explorer_view
+
+    run = RunFolder(run_dir).require()
+    notes = _notes(run.path)
+    notes["examples"] = [*({"image": np.round(pixels, 3).astype(np.float64).tolist(),
+                            "label": name} for pixels, name in images),
+                         *notes.get("examples", [])]
+    saved_model = served_export(run.path, lambda path: export(load_predictor(path)[1],
+                                                             RunFolder(path).export))
+    return explorer_view(saved_model, sentences, name=run.path.name, notes=notes)
 
 
 def _export(args) -> int:
@@ -248,7 +292,33 @@ def _serve(args) -> int:
     from classify.export import export
     from classify.runs import load_predictor
 
-    return serve_run(args, lambda run: export(load_predictor(run)[1], RunFolder(run).export))
+    return serve_run(args, lambda run: export(load_predictor(run)[1], RunFolder(run).export),
+                     notes=_notes)
+
+
+def _notes(run_dir: Path) -> dict:
+    """What the explorer of a classifier run says first: what it was trained on and test
+    sentences or images to click (:mod:`common.explorer_file`)."""
+    from classify.config import load_config
+    from classify.data import load_data, text_splits
+    from common.errors import DataError
+    from common.explorer_file import image_notes, text_notes
+
+    config = load_config(RunFolder(run_dir).require().config_path)
+    source = {"generated": "the generated who-acts task", "digits": "the bundled digits",
+              "imdb": "IMDB reviews", "mnist": "MNIST", "cifar10": "CIFAR-10",
+              }.get(config.data, Path(config.data).name)
+    try:
+        if config.inputs == "images":
+            data = load_data(config)
+            return image_notes(source, len(data.y["train"]), data.x["test"],
+                               [data.label_names[i] for i in data.y["test"]])
+        splits = text_splits(config)
+        train = len(splits.texts["train"][:config.label_budget])
+        return text_notes(source, train, splits.texts["test"])
+    except (DataError, OSError) as error:
+        print(f"no examples to offer: {error}", file=sys.stderr)
+        return {"trained_on": f"Trained on {source} (not at hand here)."}
 
 
 def _compare(args) -> int:

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
-from common.errors import UsageError, UserError
+from common.errors import DataError, UsageError, UserError
 from common.lines import translate_lines
 from common.machine import settings_for_decoding
 
@@ -34,6 +34,8 @@ __all__ = [
     "data_changes",
     "report_training",
     "run_command",
+    "run_translation_notes",
+    "translation_explorer",
     "serve_run",
     "served_export",
     "training_changes",
@@ -237,9 +239,11 @@ def served_export(run_dir: Path, export: Callable[[Path], Path]) -> Path:
 MAX_CONNECTIONS = 10_000
 
 
-def serve_run(args, export: Callable[[Path], Path]) -> int:
+def serve_run(args, export: Callable[[Path], Path],
+              notes: Callable[[Path], dict] | None = None) -> int:
     """The ``serve`` command: ``export(run_dir)`` first when the run has no SavedModel with
-    the serving signatures, then :func:`common.serving.serve` until interrupted."""
+    the serving signatures, then :func:`common.serving.serve` until interrupted, the page
+    saying ``notes(run_dir)`` (:mod:`common.explorer_file`)."""
     from common.run_folder import RunFolder
     from common.serving import open_listener, serve
 
@@ -263,8 +267,37 @@ def serve_run(args, export: Callable[[Path], Path]) -> int:
     serve(saved_model, args.host, args.port, args.max_batch, name=folder.path.name,
           ready=lambda line: print(line, flush=True), listener=listener,
           read_timeout=args.read_timeout, max_connections=args.max_connections,
-          allowed_host_names=args.allowed_host)
+          allowed_host_names=args.allowed_host,
+          notes=notes(folder.path) if notes else None)
     return 0
+
+
+def translation_explorer(run_dir: Path, sentences: Sequence[str], lib: TranslationLibrary):
+    """The attention explorer of a translation run for ``sentences`` and its notes' examples
+    (:func:`common.explorer_file.explorer_view`), from its export (made first if missing):
+    what ``plot --html`` writes and a tutorial shows inline."""
+    from common.explorer_file import explorer_view
+    from common.run_folder import RunFolder
+
+    saved_model = served_export(run_dir, lambda run: lib.export(lib.load_translator(run),
+                                                                RunFolder(run).export))
+    return explorer_view(saved_model, sentences, name=Path(run_dir).name,
+                         notes=run_translation_notes(Path(run_dir), lib.config))
+
+
+def run_translation_notes(run_dir: Path, config_type: type) -> dict:
+    """A translation run's explorer notes (:func:`common.explorer_file.translation_notes`);
+    only what it was trained on when its data is not at hand (a file since moved)."""
+    from common.data.corpus import corpus_of
+    from common.explorer_file import translation_notes
+    from common.run_folder import RunFolder
+
+    config = RunFolder(run_dir).read_config(config_type)
+    try:
+        return translation_notes(corpus_of(config), config.data)
+    except (DataError, OSError) as error:
+        print(f"no examples to offer: {error}", file=sys.stderr)
+        return {"trained_on": f"Trained on {config.data} (not at hand here)."}
 
 
 def data_changes(args) -> dict:
@@ -405,16 +438,10 @@ def translation_commands(
 
     def plot(args) -> int:
         if args.html:
-            from common.explorer_file import write_explorer_file
-            from common.run_folder import RunFolder
-
             if not args.sentence.strip():
                 raise UsageError("SENTENCE is empty: give the sentence to look at")
-            lib = library()
-            saved_model = served_export(Path(args.run), lambda run: lib.export(
-                lib.load_translator(run), RunFolder(run).export))
-            print(write_explorer_file(saved_model, [args.sentence], args.html,
-                                      name=Path(args.run).name))
+            view = translation_explorer(Path(args.run), [args.sentence], library())
+            print(view.save(args.html))
             return 0
         paths = library().plot_sentence(args.run, args.sentence, **options("plot", args))
         for path in paths if isinstance(paths, list) else [paths]:
@@ -434,7 +461,8 @@ def translation_commands(
 
         lib = library()
         return serve_run(args, lambda run: lib.export(lib.load_translator(run),
-                                                      RunFolder(run).export))
+                                                      RunFolder(run).export),
+                         notes=lambda run: run_translation_notes(run, lib.config))
 
     def demo(args) -> int:
         return 0 if library().demo(args.run, args.epochs) else 1

@@ -12,14 +12,16 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from common.cli import TranslationLibrary
+from common.cli import TranslationLibrary, translation_explorer
 from common.files import claim_demo_folder
 
 __all__ = ["finish_demo", "list_files", "run_in_fresh_process", "translate_in_fresh_process",
            "translation_demo"]
 
-# Beside the first held-out sentences, one the demo's readers can check by eye.
-OWN_SENTENCE = ("¿Quién no compró el coche rojo?", "Who didn't buy the red car?")
+# Beside the first held-out sentences, one the demo's readers can check by eye and the
+# lecture's (the generated corpus holds both kinds of sentence).
+OWN_SENTENCES = (("¿Quién no compró el coche rojo?", "Who didn't buy the red car?"),
+                 ("¿Todavía está en casa?", "Is he still at home?"))
 
 
 def translation_demo(library: TranslationLibrary, run_dir: str | os.PathLike,
@@ -43,7 +45,8 @@ def translation_demo(library: TranslationLibrary, run_dir: str | os.PathLike,
           "split):", json.dumps(library.evaluate_run(run_dir, **evaluation)))
     translator = library.load_translator(run_dir)
     spanish, english = result.data.part("test")
-    samples, references = spanish[:5] + [OWN_SENTENCE[0]], english[:5] + [OWN_SENTENCE[1]]
+    samples = spanish[:4] + [source for source, _ in OWN_SENTENCES]
+    references = english[:4] + [target for _, target in OWN_SENTENCES]
     greedy = translator.translate(samples)
     beam = translator.translate(samples, beam_width=4)
     sampled = translator.translate(samples, temperature=0.7, seed=1)
@@ -57,6 +60,9 @@ def translation_demo(library: TranslationLibrary, run_dir: str | os.PathLike,
     from common.run_folder import RunFolder
 
     saved_model = library.export(translator, RunFolder(run_dir).export)
+    explorer = translation_explorer(run_dir, [OWN_SENTENCES[1][0]], library).save(
+        run_dir / "explorer.html")
+    print(f"attention explorer, one file (open it in a browser, no server): {explorer}")
     return finish_demo(run_dir, saved_model, samples, greedy, imports, started)
 
 

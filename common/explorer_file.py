@@ -1,29 +1,83 @@
-"""The attention explorer as one file: the page the server serves, with its style, its script
-and the model's answers for some sentences written into it, so that it opens from disk in a
-browser with no server and no network (``python -m TUTORIAL plot --run DIR --html OUT.html
-SENTENCE``). The page and script are the served explorer's own (``common/explorer/``): one
-view, two places."""
+"""The attention explorer away from a server: inline in a notebook (:func:`explorer_view`)
+and as one file (its ``save``: ``python -m TUTORIAL plot --run DIR --html OUT.html
+SENTENCE``). Both are the
+served explorer's page and script (``common/explorer/``) with the style, the script and the
+model's answers for some sentences (or images) written in, so that they open with no server
+and no network: one view, three places.
+
+What a first visit needs to learn from the page (what the run was trained on, examples of
+its test split to click) is the run's *notes*: :func:`translation_notes`,
+:func:`text_notes`, :func:`image_notes`; ``serve`` shows the same."""
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
+from common.errors import UsageError
 from common.files import atomic_write_text
 from common.serving import EXPLORER, ServedTranslator, load_served
 
-__all__ = ["explorer_page", "write_explorer_file"]
+__all__ = ["LECTURE_SENTENCE", "ExplorerView", "explorer_page", "explorer_view", "image_notes",
+           "text_notes", "translation_notes"]
 
+LECTURE_SENTENCE = "¿Todavía está en casa?"
 _STYLE = '<link rel="stylesheet" href="/static/explorer.css">'
 _SCRIPT = '<script src="/static/explorer.js"></script>'
 
 
+def _spread(items: Sequence, count: int) -> list:
+    """``count`` of ``items`` spread evenly over them (every k-th), in order."""
+    if len(items) <= count:
+        return list(items)
+    return [items[i * len(items) // count] for i in range(count)]
+
+
+def translation_notes(corpus, data: str, count: int = 6, max_words: int = 10) -> dict:
+    """What a translator's explorer says first: what it was trained on (``corpus``, read from
+    ``data``: ``"generated"``, ``"download"`` or a file) and sentences to click, the lecture's
+    first, then ``count`` from the test split (at most ``max_words`` words, spread over it)."""
+    source = {"generated": "the generated corpus", "download": "the tutorial's spa-eng.zip"
+              }.get(data, Path(data).name)
+    test = corpus.part("test")[0]
+    short = [s for s in test if len(s.split()) <= max_words] or test
+    examples = [LECTURE_SENTENCE] + [s for s in _spread(short, count) if s != LECTURE_SENTENCE]
+    return {"trained_on": f"Trained on {source}: {len(corpus.splits.train):,} Spanish-English "
+                          f"pairs. The lecture's sentence comes first; the others are from "
+                          f"the test split ({len(test):,} pairs), never trained on.",
+            "examples": examples, "lecture_first": True}
+
+
+def text_notes(source: str, train: int, test_texts: Sequence[str], count: int = 6,
+               max_words: int = 16) -> dict:
+    """A text classifier's: what it was trained on and ``count`` test sentences."""
+    short = [t for t in test_texts if len(t.split()) <= max_words] or list(test_texts)
+    return {"trained_on": f"Trained on {source}: {train:,} labelled sentences. The examples "
+                          f"are from the test split ({len(test_texts):,}), never trained on.",
+            "examples": _spread(short, count)}
+
+
+def image_notes(source: str, train: int, images: np.ndarray, labels: Sequence[str],
+                count: int = 8) -> dict:
+    """An image classifier's: what it was trained on and ``count`` test images (pixels
+    rounded to 1/255), with their true labels."""
+    chosen = _spread(range(len(images)), count)
+    examples = [{"image": np.round(images[i], 3).astype(np.float64).tolist(),
+                 "label": str(labels[i])} for i in chosen]
+    return {"trained_on": f"Trained on {source}: {train:,} labelled images. The examples are "
+                          f"from the test split ({len(images):,}), never trained on.",
+            "examples": examples}
+
+
 def explorer_page(info: dict, answers: Sequence[dict]) -> str:
     """The explorer's page with its style and script inlined and ``{"info": info,
-    "answers": answers}`` embedded (each answer ``{"text", "result"}``, ``result`` as the
-    server's ``POST /translate`` or ``/classify`` gives it): the script reads these rather
-    than ask a server."""
+    "answers": answers}`` embedded (each answer ``{"text", "result"}``, or ``{"image",
+    "result"}``, ``result`` as the server's ``POST /translate`` or ``/classify`` gives it):
+    the script reads these rather than ask a server."""
     page = (EXPLORER / "index.html").read_text(encoding="utf-8")
     style = (EXPLORER / "explorer.css").read_text(encoding="utf-8")
     script = (EXPLORER / "explorer.js").read_text(encoding="utf-8")
@@ -38,15 +92,57 @@ def explorer_page(info: dict, answers: Sequence[dict]) -> str:
                                  f"</script>\n<script>\n{script}</script>")
 
 
-def write_explorer_file(saved_model: str | Path, sentences: Sequence[str], out: str | Path,
-                        name: str | None = None) -> Path:
-    """Writes ``out``: the explorer holding what the SavedModel at ``saved_model`` answers
-    for each of ``sentences`` (greedy, with every attention map), as the server would."""
-    served = load_served(saved_model, name)
+def _answers(served, sentences: Sequence[str], notes: dict) -> tuple[dict, list[dict]]:
+    """The page's info and what ``served`` answers (greedy, every attention map) for
+    ``sentences`` and the notes' examples."""
+    info = {**served.info(), **notes}
+    if served.kind == "image-classifier":
+        images = [example["image"] for example in notes.get("examples", [])]
+        results = served.run((True,), [served.check_image(image) for image in images])
+        return info, [{"image": image, "result": result}
+                      for image, result in zip(images, results, strict=True)]
+    texts = list(dict.fromkeys([*sentences, *notes.get("examples", [])]))
+    if not texts:
+        raise ValueError("no sentence to hold: give one")
     key = (1, 0.0, 0, 0, True) if isinstance(served, ServedTranslator) else (True,)
-    results = served.run(key, list(sentences))
-    answers = [{"text": text, "result": result}
-               for text, result in zip(sentences, results, strict=True)]
-    out = Path(out)
-    atomic_write_text(out, explorer_page(served.info(), answers))
-    return out
+    results = served.run(key, texts)
+    return info, [{"text": text, "result": result}
+                  for text, result in zip(texts, results, strict=True)]
+
+
+class ExplorerView:
+    """The explorer inline in a notebook cell: an ``<iframe>`` whose ``srcdoc`` is the
+    whole page (:func:`explorer_page`), so that its script and style stay inside it (two
+    views in one notebook do not meet) and nothing is fetched. ``page`` is that HTML."""
+
+    def __init__(self, page: str, height: int = 720):
+        self.page = page
+        self.height = height
+
+    def _repr_html_(self) -> str:
+        return (f'<iframe class="attention-explorer" srcdoc="{html.escape(self.page)}" '
+                f'style="width: 100%; height: {self.height}px; border: 1px solid #d5d9e4; '
+                f'border-radius: 6px" title="attention explorer"></iframe>')
+
+    def save(self, path: str | Path) -> Path:
+        """Writes the page as a file of its own (what ``plot --html`` writes).
+
+        Raises:
+            UsageError: ``path``'s folder does not exist.
+        """
+        path = Path(path)
+        if not path.parent.is_dir():
+            raise UsageError(f"no folder {path.parent} to write {path.name} into: make it "
+                             "first, or give another path")
+        atomic_write_text(path, self.page)
+        return path
+
+
+def explorer_view(saved_model: str | Path, sentences: Sequence[str], name: str | None = None,
+                  notes: dict | None = None, height: int = 720) -> ExplorerView:
+    """The explorer holding what the SavedModel at ``saved_model`` answers (greedy, with
+    every attention map, as the server would) for ``sentences`` and the ``notes``'
+    examples; it opens on the first sentence (an image classifier's: on the first example
+    image). A notebook shows it as the last line of a cell (or ``display(...)``)."""
+    info, answers = _answers(load_served(saved_model, name), sentences, notes or {})
+    return ExplorerView(explorer_page(info, answers), height)

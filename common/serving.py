@@ -474,8 +474,10 @@ class _KnownHostsOnly:
 
 
 def create_app(served, max_batch: int = 32, max_texts: int = 64, max_chars: int = 2000,
-               max_body_bytes: int = 1_000_000):
-    """The FastAPI app serving ``served`` (from :func:`load_served`)."""
+               max_body_bytes: int = 1_000_000, notes: dict | None = None):
+    """The FastAPI app serving ``served`` (from :func:`load_served`); ``notes`` (what the
+    run was trained on, examples to try: :func:`common.explorer_file.translation_notes`)
+    join what ``GET /info`` says."""
     from typing import Annotated
 
     from fastapi import FastAPI, HTTPException, Request
@@ -552,8 +554,8 @@ def create_app(served, max_batch: int = 32, max_texts: int = 64, max_chars: int 
 
     @app.get("/info")
     def info():
-        return {**served.info(), "max_texts": max_texts, "max_chars": max_chars,
-                "max_body_bytes": max_body_bytes}
+        return {**served.info(), **(notes or {}), "max_texts": max_texts,
+                "max_chars": max_chars, "max_body_bytes": max_body_bytes}
 
     @app.post("/translate")
     def translate(request: TranslateRequest):
@@ -676,12 +678,14 @@ def read_timeout_protocol(seconds: float):
 def serve(saved_model: str | Path, host: str = "127.0.0.1", port: int = 8000,
           max_batch: int = 32, name: str | None = None, ready: Callable[[str], None] = print,
           listener: socket.socket | None = None, read_timeout: float = 10.0,
-          max_connections: int = 1000, allowed_host_names: Sequence[str] = ()):
+          max_connections: int = 1000, allowed_host_names: Sequence[str] = (),
+          notes: dict | None = None):
     """Loads ``saved_model`` and serves it until interrupted, on ``listener`` (default: one
     opened on ``host``:``port`` by :func:`open_listener`). A request's Host header must
     name a host it answers to (:func:`allowed_hosts`). A connection that sends no whole
     request within ``read_timeout`` seconds is closed (:func:`read_timeout_protocol`); past
-    ``max_connections`` open at once, a request is answered 503. SIGTERM stops it: the
+    ``max_connections`` open at once, a request is answered 503. ``notes``: see
+    :func:`create_app`. SIGTERM stops it: the
     address is given up at once (a new connection is refused), the requests in flight are
     answered, then it returns.
     """
@@ -689,7 +693,7 @@ def serve(saved_model: str | Path, host: str = "127.0.0.1", port: int = 8000,
 
     listener = listener or open_listener(host, port)
     served = load_served(saved_model, name)
-    app = create_app(served, max_batch=max_batch)
+    app = create_app(served, max_batch=max_batch, notes=notes)
     allowed = allowed_hosts(host, allowed_host_names)
     if allowed is not None:
         app = _KnownHostsOnly(app, allowed)

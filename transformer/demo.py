@@ -40,4 +40,5 @@ def demo(run_dir: str | os.PathLike, epochs: int | None = None) -> bool:
     return translation_demo(
         library(), run_dir, epochs, "NMT with a Transformer",
         Config.quick().replace(average_last=4), evaluation={"limit": 600, "beam_width": 4},
-        plot_sentences=["Nosotros lo vendimos ayer."], imports=", tensorflow_text")
+        plot_sentences=["¿Todavía está en casa?", "Nosotros lo vendimos ayer."],
+        imports=", tensorflow_text")

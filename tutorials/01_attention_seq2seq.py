@@ -32,9 +32,11 @@ import lesson
 import numpy as np
 import tensorflow as tf
 
+from common.cli import translation_explorer
 from nmt_attention.config import Config
 from nmt_attention.cross_attention import CrossAttention
 from nmt_attention.decoder import Decoder
+from nmt_attention.demo import library
 from nmt_attention.plots import sentence_figure
 from nmt_attention.runs import load_translator
 from nmt_attention.train import train
@@ -300,11 +302,11 @@ lesson.show_translations(translator, examples, references)
 # the source tokens, and each row sums to 1. The lecture's example is "¿Todavía está en
 # casa?" ("Is he still at home?"), read off the published tutorial's plot as *todavía*
 # lining up with "you"; *todavía* means "still". The cell below prints what this model's
-# attention says: for each output word, the source word it looks at most. (At the `demo`
-# scale the generated corpus has no *todavía*, so a test sentence stands in.)
+# attention says: for each output word, the source word it looks at most. (The generated
+# corpus of the `demo` scale holds the sentence too: it has *todavía* and "still".)
 
 # %%
-sentence = "¿Todavía está en casa?" if lesson.SCALE == "real" else examples[0]
+sentence = "¿Todavía está en casa?"
 run = translator.run([sentence])
 source = [w.decode() for w in run["source_tokens"][0] if w]
 output = [w.decode() for w in run["output_tokens"][0] if w]
@@ -332,6 +334,14 @@ lesson.show(sentence_figure(translator, sentence), "01_attention")
 # what it has already read, and where the source has nothing to align with, the heatmap is
 # not an alignment.
 #
+# The same to explore by hand, for the lecture's sentence, the four above and sentences of
+# the test split: hover an output word (or tab to it) to see the source words it reads.
+
+# %%
+lesson.explorer(translation_explorer(result.run_dir, [sentence, *examples], library()),
+                "01_explorer")
+
+# %% [markdown]
 # ## Exercise: why divide by $\sqrt{d_k}$?
 #
 # Draw 5 keys and one query with 64 random components each (`np.random.default_rng(0)`),

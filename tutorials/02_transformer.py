@@ -32,6 +32,7 @@ import lesson
 import numpy as np
 import tensorflow as tf
 
+from common.cli import translation_explorer
 from common.decoding import teacher_forced_input
 from common.masks import causal_mask
 from common.plotting import (
@@ -55,6 +56,7 @@ from transformer.context import (
     sense_examples,
     word_vectors,
 )
+from transformer.demo import library
 from transformer.plots import architecture_figure, cross_attention_figure
 from transformer.reference import generate_by_recompute
 from transformer.runs import load_translator
@@ -192,12 +194,11 @@ print("N =", len(model.encoder.encoder_layers), "encoder layers and",
 lesson.show(architecture_figure(describe(model)), "02_architecture")
 
 # %% [markdown]
-# The sentence we follow through the model (the lecture's own at the `real` scale; a test
-# sentence of the generated corpus at the others), cut into WordPiece pieces between
-# `[START]` and `[END]`:
+# The sentence we follow through the model, the lecture's own (the generated corpus of the
+# `demo` scale holds it too), cut into WordPiece pieces between `[START]` and `[END]`:
 
 # %%
-sentence = "¿Todavía está en casa?" if lesson.SCALE == "real" else spanish_held_out[0]
+sentence = "¿Todavía está en casa?"
 source_ids = translator.source_tokenizer.encode(tf.constant([sentence])).to_tensor()
 pieces = [p.decode() for p in translator.source_tokenizer.pieces(source_ids)[0].numpy()]
 print(sentence, "->", pieces)
@@ -641,6 +642,16 @@ lesson.show(attention_heads_figure(maps["encoder_self"][-1], maps["source_tokens
 # `[END]`: a head with nothing to add can park its attention there, and the residual
 # connection carries each token's own vector past it.
 #
+# The same maps to explore by hand: every layer, every head and all three kinds of
+# attention of the trained model, for the lecture's sentence, the four above and sentences
+# of the test split. Hover a token (or tab to it): its row shows where it looks, its
+# column what looks at it; a piece the vocabulary never saw as a whole word is underlined.
+
+# %%
+lesson.explorer(translation_explorer(result.run_dir, [sentence, *examples], library()),
+                "02_explorer")
+
+# %% [markdown]
 # Measured on the real pairs (`bench/experiments/heads.py`; the page
 # `docs/experiments/heads.md` has the tables, command and seed): the mean **entropy** of
 # every head of the tutorial-size model, and the BLEU it keeps when one head is removed.

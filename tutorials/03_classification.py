@@ -30,6 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 from classify.bert import mask_tokens
+from classify.cli import classifier_explorer
 from classify.compare import compare
 from classify.config import BertConfig, TextConfig, VitConfig
 from classify.evaluate import evaluate
@@ -195,8 +196,15 @@ example = result.data.test_texts[0] if result.data.test_texts else "the dog chas
 lesson.show(text_attention_figure(predictor, example), "03_bert_attention")
 
 # %% [markdown]
-# In the top row, [CLS]'s attention: where the classifier's vector gathers from.
-#
+# In the top row, [CLS]'s attention: where the classifier's vector gathers from. Every
+# layer and head of it to explore, for this sentence and others of the test split (hover a
+# token: its row is where it looks):
+
+# %%
+lesson.explorer(classifier_explorer(lesson.run_dir("bert"), sentences=[example]),
+                "03_bert_explorer")
+
+# %% [markdown]
 # ## The Vision Transformer: an image as a sequence of patches
 #
 # ViT cuts an image into square patches, flattens each, and projects it to the model's
@@ -243,6 +251,12 @@ lesson.check("rollout by hand == attention_rollout", rollout[0, 1:] / rollout[0,
 lesson.show(rollout_figure(vit_predictor, digit, vit_config.patch_size,
                            truth=vit_run.label_names[int(vit.data.y["test"][0])]),
             "03_vit_rollout")
+
+# %% [markdown]
+# The ViT's heads and rollout to explore, on digits of the test split (click one):
+
+# %%
+lesson.explorer(classifier_explorer(vit.run_dir), "03_vit_explorer")
 
 # %% [markdown]
 # ## Exercise: how much of one word survives a mean?

@@ -155,3 +155,17 @@ def show(figure, name: str):
         path.parent.mkdir(parents=True, exist_ok=True)
         figure.savefig(path, dpi=100, bbox_inches="tight")
         print(f"figure: {path}")
+
+
+def explorer(view, name: str) -> None:
+    """Shows an attention explorer (:class:`common.explorer_file.ExplorerView`) inline in a
+    notebook, the data in the page: no server, no network (``make docs`` writes it beside
+    the rendered page as ``NAME.html`` and links it); as a script, saves it to
+    ``tutorials/figures/NAME.html`` and prints the path."""
+    if _in_notebook():
+        from IPython.display import HTML, display
+
+        display(HTML(view._repr_html_()), metadata={"attention-explorer": name})
+    else:
+        path = view.save(ROOT / "tutorials" / "figures" / f"{name}.html")
+        print(f"explorer: {path}")

@@ -10,6 +10,7 @@ the tutorials themselves. Offline: nothing is downloaded.
 from __future__ import annotations
 
 import datetime
+import html
 import os
 import re
 import sys
@@ -22,6 +23,7 @@ ROOT = HERE.parent
 OUT = ROOT / "docs" / "tutorials"
 LIMIT_BYTES = 2_000_000
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_SRCDOC = re.compile(r'srcdoc="([^"]*)"')
 
 
 def tutorials() -> list[Path]:
@@ -69,6 +71,7 @@ def render(path: Path, out: Path = OUT) -> Path:
                 if output.output_type == "stream":
                     output.text = _ANSI.sub("", output.text)
     files = out / f"{name}_files"
+    explorers = _explorers_as_links(book, f"{name}_files")
     body, resources = MarkdownExporter().from_notebook_node(
         book, resources={"output_files_dir": f"{name}_files"})
     settings = f"TUTORIAL_SCALE={scale}"
@@ -86,6 +89,8 @@ def render(path: Path, out: Path = OUT) -> Path:
     files.mkdir(parents=True, exist_ok=True)
     for old in files.glob("output_*.png"):  # this script's figures from the last rendering
         old.unlink()
+    for file_name, page in explorers.items():
+        (files / file_name).write_text(page, encoding="utf-8")
     for file_name, content in resources.get("outputs", {}).items():
         (out / file_name).write_bytes(content)
     page = out / f"{name}.md"
@@ -95,6 +100,26 @@ def render(path: Path, out: Path = OUT) -> Path:
         raise SystemExit(f"{page} and its figures are {size:,} bytes, over {LIMIT_BYTES:,}")
     print(f"{page} ({size:,} bytes, {len(list(files.iterdir()))} figures)")
     return page
+
+
+def _explorers_as_links(book, relative: str) -> dict[str, str]:
+    """The attention explorers shown inline (``lesson.explorer``) as ``{file name: page}``,
+    each output replaced by a link to that file: a rendered Markdown page (GitHub's) runs
+    no script, but the file opens in a browser from disk."""
+    pages = {}
+    for cell in book.cells:
+        for output in cell.get("outputs", []):
+            name = output.get("metadata", {}).get("attention-explorer")
+            if not name:
+                continue
+            page = html.unescape(_SRCDOC.search(output["data"]["text/html"]).group(1))
+            pages[f"{name}.html"] = page
+            output["data"] = {"text/markdown": (
+                f"**[Open the attention explorer]({relative}/{name}.html)** (one HTML file: "
+                "download it and open it in a browser; no server, no network). Hover a "
+                "token: its row is where it looks. In Jupyter the explorer shows here.")}
+            output["metadata"] = {}
+    return pages
 
 
 def main(names: list[str]) -> int:

@@ -11,6 +11,7 @@ const MAP_NAMES = {
 };
 let info = null;
 let shown = null; // the last result: {rows, cols, maps: {name: [layer][head][row][col]}}
+let picked = null; // the pixels of the example image last clicked (until the canvas is drawn on)
 
 // A page written to one file (plot --html) carries the model's answers for its sentences
 // and asks no server.
@@ -21,6 +22,15 @@ const EMBEDDED = (() => {
 
 function fromPage(path, body) {
   if (path === "/info") return EMBEDDED.info;
+  if (body.images) {
+    const wanted = JSON.stringify(body.images[0]);
+    const found = EMBEDDED.answers.find((answer) => JSON.stringify(answer.image) === wanted);
+    if (!found) {
+      throw new Error("this page holds the model's answers for its example images only " +
+        "(click one); the explorer of `python -m classify vit serve` classifies any drawing");
+    }
+    return { results: [found.result] };
+  }
   const found = EMBEDDED.answers.find((answer) => answer.text === body.texts[0]);
   if (!found) {
     const held = EMBEDDED.answers.map((answer) => `“${answer.text}”`).join(", ");
@@ -67,6 +77,10 @@ async function start() {
     return fail(error);
   }
   $("model-line").textContent = describe(info);
+  if (info.trained_on) {
+    $("trained-on").textContent = info.trained_on;
+    $("trained-on").hidden = false;
+  }
   const maps = info.kind === "translator" ? info.maps : ["self"];
   for (const name of maps) option($("map"), name, MAP_NAMES[name]);
   $("map").value = maps.includes("cross") ? "cross" : maps[0];
@@ -93,16 +107,53 @@ async function start() {
   $("ask").addEventListener("submit", submit);
   $("method").addEventListener("change", showDecodingFields);
   for (const id of ["map", "layer", "head"]) $(id).addEventListener("change", draw);
+  showExamples(info.examples || []);
   const wanted = readAddress();
   for (const id of ["map", "layer", "head"]) {
     if ([...$(id).options].some((item) => item.value === wanted[id])) $(id).value = wanted[id];
   }
   if (EMBEDDED) await showEmbedded(wanted.sentence);
-  else if (wanted.sentence && info.kind !== "image-classifier") {
-    $("sentence").value = wanted.sentence;
-    await submit(new Event("submit"));
-  }
+  else if (wanted.sentence && info.kind !== "image-classifier") await ask(wanted.sentence);
+  else if (info.examples && info.examples.length) await askExample(info.examples[0]);
   document.body.dataset.ready = "true";
+}
+
+// Sentences (or images) of the run's own test split to click, the lecture's sentence
+// first.
+function showExamples(examples) {
+  if (!examples.length) return;
+  const box = $("examples");
+  examples.forEach((example, i) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "example";
+    if (typeof example === "string") {
+      button.textContent = example;
+      if (i === 0 && info.lecture_first) {
+        button.classList.add("lecture");
+        button.title = "the lecture's sentence";
+      }
+    } else {
+      button.append(thumbnail(example.image));
+      button.title = `a test image labelled ${example.label}`;
+      button.setAttribute("aria-label", button.title);
+    }
+    button.addEventListener("click", () => askExample(example));
+    box.append(button);
+  });
+  box.hidden = false;
+}
+
+async function askExample(example) {
+  if (typeof example === "string") return ask(example);
+  drawImage(example.image);
+  picked = example.image;
+  return submit(new Event("submit"));
+}
+
+async function ask(sentence) {
+  $("sentence").value = sentence;
+  await submit(new Event("submit"));
 }
 
 // The view in the address, #sentence=…&map=…&layer=…&head=…: a link opens that view.
@@ -132,9 +183,9 @@ async function showEmbedded(sentence) {
   for (const answer of EMBEDDED.answers) option(list, answer.text, answer.text);
   document.body.append(list);
   $("sentence").setAttribute("list", "sentences");
+  if (info.kind === "image-classifier") return askExample(info.examples[0]);
   const held = EMBEDDED.answers.some((answer) => answer.text === sentence);
-  $("sentence").value = held ? sentence : EMBEDDED.answers[0].text;
-  await submit(new Event("submit"));
+  await ask(held ? sentence : EMBEDDED.answers[0].text);
 }
 
 function showDecodingFields() {
@@ -261,12 +312,28 @@ function draw() {
     box.append(heatmap(matrixOf(name, layer, head), rows, cols, true));
   }
   drawWords(head);
+  $("legend").hidden = ![...rows, ...cols].some((token) => token === "[UNK]" ||
+    token.startsWith("##"));
   $("view").hidden = false;
   writeAddress();
 }
 
 function color(weight) {
   return `hsl(214, 75%, ${(97 - 62 * weight).toFixed(1)}%)`;
+}
+
+// Per token: "piece" for a piece of a word the vocabulary never saw whole (a "##" piece
+// and the pieces before it back to the word's start), "unknown" for [UNK], else "".
+function tokenKinds(tokens) {
+  const kinds = tokens.map((token) => (token === "[UNK]" ? "unknown" : ""));
+  tokens.forEach((token, i) => {
+    if (!token.startsWith("##")) return;
+    for (let k = i; k >= 0; k--) {
+      kinds[k] = "piece";
+      if (!tokens[k].startsWith("##")) break;
+    }
+  });
+  return kinds;
 }
 
 function heatmap(matrix, rows, cols, labelled) {
@@ -277,10 +344,12 @@ function heatmap(matrix, rows, cols, labelled) {
   const peak = Math.max(1e-9, ...matrix.flat());
   if (labelled) {
     grid.append(document.createElement("span"));
-    cols.forEach((token, j) => grid.append(label(token, "col", j)));
+    const kinds = tokenKinds(cols);
+    cols.forEach((token, j) => grid.append(label(token, "col", j, kinds[j])));
   }
+  const rowKinds = tokenKinds(rows);
   matrix.forEach((row, i) => {
-    if (labelled) grid.append(label(rows[i], "row", i));
+    if (labelled) grid.append(label(rows[i], "row", i, rowKinds[i]));
     row.forEach((weight, j) => {
       const cell = document.createElement("span");
       cell.className = labelled ? "cell" : "mini-cell";
@@ -298,9 +367,9 @@ function heatmap(matrix, rows, cols, labelled) {
   return grid;
 }
 
-function label(token, axis, index) {
+function label(token, axis, index, kind) {
   const item = document.createElement("span");
-  item.className = `token ${axis}`;
+  item.className = `token ${axis}${kind ? ` ${kind}` : ""}`;
   item.dataset.index = index;
   item.textContent = token;
   item.tabIndex = 0;
@@ -379,6 +448,7 @@ function setUpCanvas() {
   };
   canvas.addEventListener("pointerdown", (event) => {
     drawing = true;
+    picked = null;
     context.beginPath();
     context.moveTo(...point(event));
   });
@@ -391,12 +461,16 @@ function setUpCanvas() {
     context.stroke();
   });
   window.addEventListener("pointerup", () => { drawing = false; });
-  $("clear").addEventListener("click", clear);
+  $("clear").addEventListener("click", () => {
+    picked = null;
+    clear();
+  });
   $("upload").addEventListener("change", () => {
     const file = $("upload").files[0];
     if (!file) return;
     const image = new Image();
     image.onload = () => {
+      picked = null;
       clear();
       context.drawImage(image, 0, 0, canvas.width, canvas.height);
       URL.revokeObjectURL(image.src);
@@ -435,8 +509,32 @@ function canvasPixels() {
   return image;
 }
 
+// An example image, drawn on a canvas (the big one, or a button's thumbnail).
+function drawImage(image, canvas = $("canvas")) {
+  const context = canvas.getContext("2d");
+  const height = image.length;
+  const width = image[0].length;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const pixel = image[y][x];
+      const v = Math.round(255 * (Array.isArray(pixel) ? pixel[0] : pixel));
+      context.fillStyle = `rgb(${v},${v},${v})`;
+      context.fillRect(x * canvas.width / width, y * canvas.height / height,
+        canvas.width / width + 1, canvas.height / height + 1);
+    }
+  }
+}
+
+function thumbnail(image) {
+  const canvas = document.createElement("canvas");
+  canvas.width = 42;
+  canvas.height = 42;
+  drawImage(image, canvas);
+  return canvas;
+}
+
 async function classifyImage() {
-  const image = canvasPixels();
+  const image = picked || canvasPixels();
   const result = (await api("/classify", { images: [image], attention: true })).results[0];
   showLabel(result);
   const tokens = ["[CLS]", ...result.rollout.map((_, i) => `p${i + 1}`)];
@@ -448,16 +546,7 @@ async function classifyImage() {
 function drawRollout(image, rollout) {
   const canvas = $("overlay");
   const context = canvas.getContext("2d");
-  const height = image.length;
-  const width = image[0].length;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const v = Math.round(255 * image[y][x]);
-      context.fillStyle = `rgb(${v},${v},${v})`;
-      context.fillRect(x * canvas.width / width, y * canvas.height / height,
-        canvas.width / width + 1, canvas.height / height + 1);
-    }
-  }
+  drawImage(image, canvas);
   const side = Math.round(Math.sqrt(rollout.length));
   const peak = Math.max(...rollout);
   rollout.forEach((weight, i) => {

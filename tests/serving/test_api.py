@@ -133,6 +133,34 @@ def test_health_info_openapi_and_the_page(transformer_server):
     assert "http://" not in page and "https://" not in page
 
 
+def test_info_says_what_the_run_learned_from_and_offers_test_sentences(transformer_server,
+                                                                      vit_server):
+    from common.data.corpus import corpus_of
+    from common.run_folder import RunFolder
+    from transformer.config import Config
+
+    server = transformer_server.ready()
+    info = call(f"{server.url}/info")[1]
+    corpus = corpus_of(RunFolder(server.run).read_config(Config))
+    test, train = corpus.part("test")[0], corpus.part("train")[0]
+    assert info["examples"][0] == "¿Todavía está en casa?" and info["lecture_first"]
+    assert len(info["examples"]) == 7 and set(info["examples"][1:]) <= set(test)
+    assert len(set(info["examples"][1:]) - set(train)) >= 4  # not the training split's
+    assert info["trained_on"].startswith(f"Trained on the generated corpus: {len(train):,} ")
+    # The ViT's: test images with their labels, pixels as the data set has them.
+    from classify.config import load_config
+    from classify.data import load_data
+
+    server = vit_server.ready()
+    info = call(f"{server.url}/info")[1]
+    data = load_data(load_config(RunFolder(server.run).config_path))
+    images, labels = data.x["test"], data.y["test"]
+    assert len(info["examples"]) == 8
+    for example in info["examples"]:
+        match = np.abs(images - np.asarray(example["image"])).max(axis=(1, 2, 3)) <= 1e-3
+        assert match.any() and data.label_names[labels[match.argmax()]] == example["label"]
+
+
 def _chunked(server, payload: bytes) -> tuple[int, dict]:
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
     chunks = (payload[i:i + 65536] for i in range(0, len(payload), 65536))

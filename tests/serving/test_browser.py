@@ -2,10 +2,13 @@
 (``make test`` installs them when missing), driven by selenium. Fails, never skips, when the
 browser is missing."""
 
+import html
 import json
+import re
 import shutil
-from urllib.parse import urlparse
+from urllib.parse import urlencode, urlparse
 
+import numpy as np
 import pytest
 
 from tests.serving.conftest import call
@@ -53,6 +56,24 @@ def _colors(browser):
             for cell in _by(browser, "#heatmap .cell")]
 
 
+def _texts(browser, selector) -> list[str]:
+    """The text of each element ``selector`` finds, read at once in the page (no element
+    can go stale between finding and reading)."""
+    return browser.execute_script(
+        "return [...document.querySelectorAll(arguments[0])].map((node) => node.textContent)",
+        selector)
+
+
+def _stale(element) -> bool:
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    return False
+
+
 def _select(browser, element_id, value):
     from selenium.webdriver.support.ui import Select
 
@@ -78,9 +99,24 @@ def test_the_explorer_translates_and_shows_every_head(browser, transformer_serve
     expected = call(f"{server.url}/translate", {"texts": [SENTENCE]})[1]["results"][0]
     browser.get(f"{server.url}/")
     _wait(browser, lambda: _by(browser, "body[data-ready='true']"))
+    # A first visit: what the model learned from, and sentences of its test split to click,
+    # the lecture's first and already translated.
+    assert _by(browser, "#trained-on")[0].text.startswith("Trained on the generated corpus: ")
+    examples = [button.text for button in _by(browser, "#examples button")]
+    assert examples == info["examples"] and examples[0] == "¿Todavía está en casa?"
+    assert len(examples) > 3
+    lecture = call(f"{server.url}/translate", {"texts": [examples[0]]})[1]["results"][0]
+    assert _by(browser, "#answer")[0].text == lecture["translation"]
+    _by(browser, "#examples button")[2].click()
+    third = call(f"{server.url}/translate", {"texts": [examples[2]]})[1]["results"][0]
+    # (a tiny model may write one translation for all: the tokens tell the answers apart)
+    _wait(browser, lambda: _texts(browser, "#heatmap .token.col") == third["source_tokens"])
+    assert _by(browser, "#answer")[0].text == third["translation"]
+
+    _by(browser, "#sentence")[0].clear()
     _by(browser, "#sentence")[0].send_keys(SENTENCE)
     _by(browser, "#submit")[0].click()
-    _wait(browser, lambda: _by(browser, "#heatmap .cell"))
+    _wait(browser, lambda: _texts(browser, "#heatmap .token.col") == expected["source_tokens"])
     assert _by(browser, "#answer")[0].text == expected["translation"]
 
     # The cross-attention of the last layer, head 1: one cell per output x source token.
@@ -130,11 +166,17 @@ def test_the_explorer_shows_a_classifiers_attention(browser, text_server):
     sentence = "the film was not good at all"
     expected = call(f"{server.url}/classify", {"texts": [sentence], "attention": True}
                     )[1]["results"][0]
+    info = call(f"{server.url}/info")[1]
     browser.get(f"{server.url}/")
     _wait(browser, lambda: _by(browser, "body[data-ready='true']"))
+    assert [b.text for b in _by(browser, "#examples button")] == info["examples"]
+    assert len(info["examples"]) > 3
+    assert "test split" in _by(browser, "#trained-on")[0].text
+    _by(browser, "#sentence")[0].clear()
     _by(browser, "#sentence")[0].send_keys(sentence)
     _by(browser, "#submit")[0].click()
-    _wait(browser, lambda: _by(browser, "#heatmap .cell"))
+    _wait(browser, lambda: _by(browser, "#sentence")[0].get_attribute("value") == sentence and
+          len(_by(browser, "#heatmap .cell")) == len(expected["tokens"]) ** 2)
     tokens = expected["tokens"]  # [CLS], then each word or [UNK]
     assert len(tokens) == 1 + len(sentence.split())
     assert len(_by(browser, "#heatmap .cell")) == len(tokens) ** 2
@@ -150,15 +192,22 @@ def test_the_explorer_classifies_a_drawn_digit_with_its_rollout(browser, vit_ser
     from selenium.webdriver.common.action_chains import ActionChains
 
     server = vit_server.ready()
+    info = call(f"{server.url}/info")[1]
     browser.get(f"{server.url}/")
     _wait(browser, lambda: _by(browser, "body[data-ready='true']"))
+    # Test images to click, the first already classified: its answer is the served one.
+    assert len(_by(browser, "#examples button canvas")) == len(info["examples"]) > 3
+    first = call(f"{server.url}/classify", {"images": [info["examples"][0]["image"]]}
+                 )[1]["results"][0]
+    assert _by(browser, "#answer")[0].text == f"label: {first['label']}"
+    shown = _by(browser, "#heatmap .cell")[0]
     canvas = _by(browser, "#canvas")[0]
     stroke = ActionChains(browser).move_to_element_with_offset(canvas, 0, -60).click_and_hold()
     for dy in range(-40, 70, 20):
         stroke = stroke.move_to_element_with_offset(canvas, 0, dy)
     stroke.release().perform()
     _by(browser, "#classify-image")[0].click()
-    _wait(browser, lambda: _by(browser, "#heatmap .cell"))
+    _wait(browser, lambda: _stale(shown) and _by(browser, "#heatmap .cell"))
     patches = int(_by(browser, "#overlay")[0].get_attribute("data-patches"))
     info = call(f"{server.url}/info")[1]
     assert patches >= 4
@@ -245,3 +294,149 @@ def test_the_address_carries_the_view_so_a_link_opens_it(browser, transformer_se
     address = parse_qs(browser.execute_script("return location.hash")[1:])
     assert address == {"sentence": [SENTENCE], "map": ["encoder_self"], "layer": ["0"],
                        "head": ["0"]}
+
+
+def _pieces(tokens):
+    """The tokens the page marks as pieces of a word the vocabulary never saw whole."""
+    marked = set()
+    for i, token in enumerate(tokens):
+        if token.startswith("##"):
+            k = i
+            while k >= 0:
+                marked.add(k)
+                if not tokens[k].startswith("##"):
+                    break
+                k -= 1
+    return [t for i, t in enumerate(tokens) if i in marked]
+
+
+def test_words_the_vocabulary_never_saw_whole_are_marked(browser, transformer_server):
+    server = transformer_server.ready()
+    sentence = "los gatitos blanquísimos comen pescado."
+    expected = call(f"{server.url}/translate", {"texts": [sentence]})[1]["results"][0]
+    pieces = _pieces(expected["source_tokens"])
+    assert len(pieces) >= 3, expected["source_tokens"]  # the test's premise
+    browser.get(f"{server.url}/#{urlencode({'sentence': sentence, 'map': 'encoder_self'})}")
+    _wait(browser, lambda: _by(browser, "body[data-ready='true']"))
+    _wait(browser, lambda: len(_by(browser, "#heatmap .token.col")) == len(
+        expected["source_tokens"]))
+    assert [t.text for t in _by(browser, "#heatmap .token.col.piece")] == pieces
+    assert [t.text for t in _by(browser, "#heatmap .token.row.piece")] == pieces
+    assert _by(browser, "#legend")[0].is_displayed()
+    # A sentence of the words it held whole: nothing marked, no legend.
+    words = " ".join(token for token in expected["source_tokens"]
+                     if token not in pieces and not token.startswith("["))
+    whole = call(f"{server.url}/translate", {"texts": [words]})[1]["results"][0]
+    assert not _pieces(whole["source_tokens"]) and len(whole["source_tokens"]) > 3, whole
+    _by(browser, "#sentence")[0].clear()
+    _by(browser, "#sentence")[0].send_keys(words)
+    _by(browser, "#submit")[0].click()
+    _wait(browser, lambda: _texts(browser, "#heatmap .token.col") == whole["source_tokens"])
+    assert not _by(browser, "#heatmap .token.piece")
+    assert not _by(browser, "#legend")[0].is_displayed()
+
+
+def _embedded(page: str) -> dict:
+    found = re.search(r'<script type="application/json" id="embedded">(.*?)</script>', page,
+                      re.S)
+    return json.loads(found.group(1).replace("<\\/", "</"))
+
+
+def test_the_explorer_inline_in_a_notebook_holds_the_models_weights(browser, transformer_server,
+                                                                    tmp_path):
+    """A notebook cell ending in explorer_view(...), executed by nbclient: its output is the
+    page (an iframe's srcdoc) with the model's answer; the notebook rendered by nbconvert
+    and opened from disk shows it, a hovered token's row the model's weights (1e-3), and
+    nothing but the file is requested."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbconvert import HTMLExporter
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    server = transformer_server.ready()
+    saved_model = server.run / "export" / "saved_model"
+    book = nbformat.v4.new_notebook()
+    book.cells = [nbformat.v4.new_code_cell(
+        "from common.explorer_file import explorer_view\n"
+        f"explorer_view({str(saved_model)!r}, [{SENTENCE!r}])")]
+    NotebookClient(book, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    [output] = [o for o in book.cells[0].outputs if o.output_type == "execute_result"]
+    page = html.unescape(re.search(r'srcdoc="([^"]*)"', output.data["text/html"]).group(1))
+    held = _embedded(page)["answers"][0]
+    expected = call(f"{server.url}/translate",
+                    {"texts": [SENTENCE], "attention": True})[1]["results"][0]
+    assert held["text"] == SENTENCE
+    assert held["result"]["translation"] == expected["translation"]
+    assert held["result"]["source_tokens"] == expected["source_tokens"]
+    for name, weights in expected["attention"].items():
+        np.testing.assert_allclose(held["result"]["attention"][name], weights, atol=1e-3)
+
+    body, _ = HTMLExporter(template_name="basic").from_notebook_node(book)
+    out = tmp_path / "notebook.html"
+    out.write_text(f'<!doctype html><html><head><meta charset="utf-8"></head><body>{body}'
+                   "</body></html>", encoding="utf-8")
+    browser.get_log("performance")
+    browser.get(out.as_uri())
+    frame = _by(browser, "iframe.attention-explorer")
+    assert len(frame) == 1
+    browser.switch_to.frame(frame[0])
+    try:
+        _wait(browser, lambda: _by(browser, "body[data-ready='true']"), timeout=30)
+        assert _by(browser, "#answer")[0].text == expected["translation"]
+        layer = len(expected["attention"]["cross"]) - 1
+        ActionChains(browser).move_to_element(_by(browser, "#heatmap .token.row")[1]).perform()
+        shown = {int(c.get_attribute("data-col")):
+                 float(c.get_attribute("title").rsplit(": ", 1)[1])
+                 for c in _by(browser, "#heatmap .cell.lit")}
+        row = expected["attention"]["cross"][layer][0][1]
+        assert sorted(shown) == list(range(len(row)))
+        assert max(abs(shown[j] - weight) for j, weight in enumerate(row)) <= 1e-3
+    finally:
+        browser.switch_to.default_content()
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors
+    assert _requested_hosts(browser) == {""}, _requested_hosts(browser)
+
+
+def test_the_vit_and_text_explorer_files_open_from_disk(browser, vit_server, text_server,
+                                                        tmp_path, capsys):
+    """`classify vit plot --html`: test digits to click, each answered as the server
+    answers it, offline; `classify text plot --html SENTENCE`: the sentence's tokens and
+    [CLS] row as served."""
+    from classify.cli import main
+
+    server = vit_server.ready()
+    out = tmp_path / "vit.html"
+    assert main(["vit", "plot", "--run", str(server.run), "--html", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    examples = _embedded(out.read_text(encoding="utf-8"))["info"]["examples"]
+    browser.get_log("performance")
+    browser.get(out.as_uri())
+    _wait(browser, lambda: _by(browser, "body[data-ready='true']"), timeout=30)
+    buttons = _by(browser, "#examples button")
+    assert len(buttons) == len(examples) > 3
+    for i in (0, 3):
+        expected = call(f"{server.url}/classify", {"images": [examples[i]["image"]],
+                                                   "attention": True})[1]["results"][0]
+        buttons[i].click()
+        _wait(browser, lambda e=expected: _by(browser, "#answer")[0].text ==
+              f"label: {e['label']}", timeout=10)
+        cells = _by(browser, "#heatmap .cell")
+        assert len(cells) == (len(expected["rollout"]) + 1) ** 2
+        assert float(cells[1].get_attribute("title").rsplit(": ", 1)[1]) == pytest.approx(
+            expected["attention"][-1][0][0][1], abs=1e-3)
+    assert _requested_hosts(browser) == {""}, _requested_hosts(browser)
+
+    server = text_server.ready()
+    sentence = "the film was not good at all"
+    out = tmp_path / "text.html"
+    assert main(["text", "plot", "--run", str(server.run), "--html", str(out), sentence]) == 0
+    expected = call(f"{server.url}/classify", {"texts": [sentence], "attention": True}
+                    )[1]["results"][0]
+    browser.get(out.as_uri())
+    _wait(browser, lambda: _by(browser, "body[data-ready='true']"), timeout=30)
+    assert _by(browser, "#answer")[0].text == f"label: {expected['label']}"
+    assert [c.text for c in _by(browser, "#words .chip")] == expected["tokens"]
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors

@@ -2,8 +2,10 @@
 "by hand == layer" really compared the two (the checks they recorded, with the largest
 difference each found)."""
 
+import html
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -40,6 +42,10 @@ CLAIMS = {
 
 STATISTICAL = {"then 80/10/10": 0.01}  # shares counted over 128,000 tokens
 LOOSE = {"cached logits": 1e-3, "Linear by hand": 1e-3}
+# The attention explorers each shows inline (lesson.explorer), and the sentence each opens on.
+EXPLORERS = {"01_attention_seq2seq": {"01_explorer": "¿Todavía está en casa?"},
+             "02_transformer": {"02_explorer": "¿Todavía está en casa?"},
+             "03_classification": {"03_bert_explorer": None, "03_vit_explorer": None}}
 
 
 _RUN = """
@@ -99,6 +105,17 @@ def test_the_tutorial_runs_as_a_notebook_and_checks_its_claims(name, executed):
     figures = sum(1 for cell in book.cells if cell.cell_type == "code"
                   for o in cell.get("outputs", []) if "image/png" in o.get("data", {}))
     assert figures >= 2, f"{name} showed {figures} figures inline"
+    explorers = {o["metadata"]["attention-explorer"]: o["data"]["text/html"]
+                 for cell in book.cells if cell.cell_type == "code"
+                 for o in cell.get("outputs", []) if "attention-explorer" in o.get("metadata", {})}
+    assert sorted(explorers) == sorted(EXPLORERS[name])
+    for explorer, first in EXPLORERS[name].items():
+        page = html.unescape(re.search(r'srcdoc="([^"]*)"', explorers[explorer]).group(1))
+        data = json.loads(re.search(r'id="embedded">(.*?)</script>', page, re.S).group(1)
+                          .replace("<\\/", "</"))
+        assert len(data["answers"]) > 3 and data["info"]["trained_on"].startswith("Trained on")
+        if first:
+            assert data["answers"][0]["text"] == first
 
 
 def test_every_tutorial_is_tested():
@@ -111,11 +128,19 @@ def test_a_rendering_holds_the_prose_the_outputs_and_the_figures(tmp_path, monke
         "# %% [markdown]\n# # A small tutorial\n# Some prose.\n\n"
         "# %%\nimport lesson\nfrom matplotlib.figure import Figure\n\n"
         "figure = Figure(figsize=(3, 2))\nfigure.add_subplot().plot([0, 1], [1, 0])\n"
-        "print('printed by a cell')\nlesson.show(figure, 'small')\n", encoding="utf-8")
+        "print('printed by a cell')\nlesson.show(figure, 'small')\n\n"
+        "# %%\nfrom common.explorer_file import ExplorerView, explorer_page\n"
+        "lesson.explorer(ExplorerView(explorer_page({'kind': 'translator'}, [])), 'explored')\n",
+        encoding="utf-8")
     monkeypatch.setenv("TUTORIAL_SCALE", "tiny")
     page = render.render(source, out=tmp_path / "docs")
     text = page.read_text(encoding="utf-8")
     assert "# A small tutorial" in text and "printed by a cell" in text
     assert "TUTORIAL_SCALE=tiny make docs" in text and "Rendered 20" in text
-    (figure,) = (tmp_path / "docs" / "99_small_files").iterdir()
+    figure, explorer = sorted((tmp_path / "docs" / "99_small_files").iterdir(),
+                              key=lambda path: path.suffix != ".png")
     assert figure.read_bytes()[:4] == b"\x89PNG" and f"99_small_files/{figure.name}" in text
+    # The explorer: a file of its own beside the page, linked; no iframe in the Markdown.
+    assert explorer.name == "explored.html" and "(99_small_files/explored.html)" in text
+    assert '<script type="application/json" id="embedded">' in explorer.read_text("utf-8")
+    assert "<iframe" not in text
