@@ -136,6 +136,37 @@ def tiny_vit_run(request, tmp_path_factory):
         main(["vit", "train", "--preset", "tiny", "--run", str(run_dir)])))
 
 
+def _exported(run_fixture: str, name: str, argv_head: list[str]):
+    """A session fixture: a copy of the shared run ``run_fixture`` with its export (``python
+    -m ARGV_HEAD export``), made once a test run; the servers and the tutorials copy it, the
+    export with it, rather than each export the run again."""
+
+    @pytest.fixture(scope="session", name=f"{run_fixture}_exported")
+    def exported(request, tmp_path_factory):
+        import importlib
+        import shutil
+
+        run = request.getfixturevalue(run_fixture)
+        main = importlib.import_module(f"{argv_head[0]}.cli").main
+
+        def make(run_dir):
+            # Not an export, nor the files other tests are writing into the shared run.
+            shutil.copytree(run, run_dir, ignore=shutil.ignore_patterns("export", ".partial*"))
+            _trained(main([*argv_head[1:], "export", "--run", str(run_dir)]))
+
+        return _shared_run(request, tmp_path_factory, f"{name}-exported", make)
+
+    return exported
+
+
+tiny_run_exported = _exported("tiny_run", "tiny", ["nmt_attention"])
+tiny_transformer_run_exported = _exported("tiny_transformer_run", "transformer-tiny",
+                                          ["transformer"])
+tiny_text_run_exported = _exported("tiny_text_run", "text", ["classify", "text"])
+tiny_bert_run_exported = _exported("tiny_bert_run", "bert", ["classify", "bert"])
+tiny_vit_run_exported = _exported("tiny_vit_run", "vit", ["classify", "vit"])
+
+
 def _trained(code: int) -> None:
     assert code == 0, f"training exited with {code}"
 

@@ -88,25 +88,26 @@ MAX_CONNECTIONS = 4  # the GRU server's --max-connections
 def _server(tmp_path_factory, run, argv_head, options=()):
     folder = tmp_path_factory.mktemp("serve")
     copy = folder / run.name
-    # Not the export, nor files another test is writing into the shared run this moment.
-    shutil.copytree(run, copy, ignore=shutil.ignore_patterns("export", ".partial-*"))
+    shutil.copytree(run, copy)  # with the export the shared copy was made with
     server = Server([*argv_head, "serve", "--run", str(copy), *options], folder)
     server.run = copy
     return server
 
 
 @pytest.fixture(scope="session")
-def _servers(tmp_path_factory, tiny_run, tiny_transformer_run, tiny_text_run, tiny_vit_run):
-    """All four servers, started together: each exports its run and loads it in its own
-    process, so they start side by side while the tests wait for the first."""
+def _servers(tmp_path_factory, tiny_run_exported, tiny_transformer_run_exported,
+             tiny_text_run_exported, tiny_vit_run_exported):
+    """All four servers, started together, each on a copy of its exported run: each loads it
+    in its own process, so they start side by side while the tests wait for the first."""
     servers = {
-        "transformer": _server(tmp_path_factory, tiny_transformer_run, ["transformer"],
+        "transformer": _server(tmp_path_factory, tiny_transformer_run_exported,
+                               ["transformer"],
                                ["--read-timeout", str(READ_TIMEOUT),
                                 "--allowed-host", ALLOWED_HOST.upper() + "."]),
-        "gru": _server(tmp_path_factory, tiny_run, ["nmt_attention"],
+        "gru": _server(tmp_path_factory, tiny_run_exported, ["nmt_attention"],
                        ["--max-connections", str(MAX_CONNECTIONS)]),
-        "text": _server(tmp_path_factory, tiny_text_run, ["classify", "text"]),
-        "vit": _server(tmp_path_factory, tiny_vit_run, ["classify", "vit"]),
+        "text": _server(tmp_path_factory, tiny_text_run_exported, ["classify", "text"]),
+        "vit": _server(tmp_path_factory, tiny_vit_run_exported, ["classify", "vit"]),
     }
     yield servers
     served = {name for name, server in servers.items() if server._ready}

@@ -60,23 +60,24 @@ nbformat.write(book, sys.argv[3])
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory, tiny_run, tiny_transformer_run, tiny_bert_run, tiny_vit_run):
+def executed(tmp_path_factory, tiny_run_exported, tiny_transformer_run_exported,
+             tiny_bert_run_exported, tiny_vit_run_exported):
     """Every tutorial executed as a notebook at the tiny scale, all at once, each in its own
     process (much of a notebook's time is one core's Python: two cores run three at once in
     about the time of the longest).
 
     The runs the suite trains with the tiny presets anyway are put where the tutorials train
     theirs, so the notebooks reuse them as a second reading does (``lesson.train_or_resume``)
-    rather than train the same models again; the text classifiers of the pooling comparison
-    and the BERT from scratch, which no other test trains, are trained in the notebook."""
+    rather than train the same models again, and with their exports, which the explorers
+    read; the text classifiers of the pooling comparison and the BERT from scratch, which no
+    other test trains, are trained in the notebook."""
     import shutil
 
     root = tmp_path_factory.mktemp("tutorials")
-    for name, run in [("nmt_attention", tiny_run), ("transformer", tiny_transformer_run),
-                      ("bert", tiny_bert_run), ("vit", tiny_vit_run)]:
-        # Not the export, nor the files other tests are writing into the shared run.
-        shutil.copytree(run, root / "runs" / name,
-                        ignore=shutil.ignore_patterns("export", ".partial*"))
+    for name, run in [("nmt_attention", tiny_run_exported),
+                      ("transformer", tiny_transformer_run_exported),
+                      ("bert", tiny_bert_run_exported), ("vit", tiny_vit_run_exported)]:
+        shutil.copytree(run, root / "runs" / name)
     env = {**os.environ, "TUTORIAL_RUNS": str(root / "runs"), "TF_CPP_MIN_LOG_LEVEL": "2"}
     processes = {name: (root / f"{name}.ipynb", subprocess.Popen(
         [sys.executable, "-c", _RUN, str(TUTORIALS), name, str(root / f"{name}.ipynb")],
