@@ -42,15 +42,32 @@ def execute(path: Path, scale: str | None = None, extra_cells: tuple[str, ...] =
     """Runs the tutorial at ``path`` as a notebook (in ``tutorials/``, where ``lesson``
     lives), with ``extra_cells`` appended; raises on the first cell that fails."""
     import nbformat
-    from nbclient import NotebookClient
 
     book = notebook(path)
     book.cells += [nbformat.v4.new_code_cell(code) for code in extra_cells]
     if scale is not None:
         os.environ["TUTORIAL_SCALE"] = scale
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    NotebookClient(book, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(HERE)}}).execute()
+    return run_notebook(book, HERE, timeout)
+
+
+def run_notebook(book, folder: Path, timeout: int = 600):
+    """Executes the notebook ``book`` in ``folder`` (raising on the first cell that fails) on
+    a Python kernel whose sockets are files in a folder of its own: kernels started side by
+    side (the tests start several) cannot race for a TCP port, as they can over TCP."""
+    import shutil
+    import tempfile
+
+    from jupyter_client import KernelManager
+    from nbclient import NotebookClient
+
+    sockets = Path(tempfile.mkdtemp(prefix="kernel-"))
+    try:
+        kernel = KernelManager(kernel_name="python3", transport="ipc", ip=str(sockets / "ipc"))
+        NotebookClient(book, km=kernel, timeout=timeout,
+                       resources={"metadata": {"path": str(folder)}}).execute()
+    finally:
+        shutil.rmtree(sockets, ignore_errors=True)
     return book
 
 

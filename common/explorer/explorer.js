@@ -109,9 +109,8 @@ async function start() {
   for (const id of ["map", "layer", "head"]) $(id).addEventListener("change", draw);
   showExamples(info.examples || []);
   const wanted = readAddress();
-  for (const id of ["map", "layer", "head"]) {
-    if ([...$(id).options].some((item) => item.value === wanted[id])) $(id).value = wanted[id];
-  }
+  chooseView(wanted);
+  window.addEventListener("hashchange", followAddress);
   if (EMBEDDED) await showEmbedded(wanted.sentence);
   else if (wanted.sentence && info.kind !== "image-classifier") await ask(wanted.sentence);
   else if (info.examples && info.examples.length) await askExample(info.examples[0]);
@@ -159,6 +158,21 @@ async function ask(sentence) {
 // The view in the address, #sentence=…&map=…&layer=…&head=…: a link opens that view.
 function readAddress() {
   return Object.fromEntries(new URLSearchParams(location.hash.slice(1)));
+}
+
+function chooseView(wanted) {
+  for (const id of ["map", "layer", "head"]) {
+    if ([...$(id).options].some((item) => item.value === wanted[id])) $(id).value = wanted[id];
+  }
+}
+
+// A link to another view of this page (only the address's #… changed).
+async function followAddress() {
+  const wanted = readAddress();
+  chooseView(wanted);
+  if (wanted.sentence && info.kind !== "image-classifier" &&
+      wanted.sentence !== $("sentence").value) await ask(wanted.sentence);
+  else draw();
 }
 
 function writeAddress() {

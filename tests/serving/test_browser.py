@@ -6,6 +6,8 @@ import html
 import json
 import re
 import shutil
+import sys
+from pathlib import Path
 from urllib.parse import urlencode, urlparse
 
 import numpy as np
@@ -349,9 +351,11 @@ def test_the_explorer_inline_in_a_notebook_holds_the_models_weights(browser, tra
     and opened from disk shows it, a hovered token's row the model's weights (1e-3), and
     nothing but the file is requested."""
     import nbformat
-    from nbclient import NotebookClient
     from nbconvert import HTMLExporter
     from selenium.webdriver.common.action_chains import ActionChains
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tutorials"))
+    from render import run_notebook  # tutorials/render.py
 
     server = transformer_server.ready()
     saved_model = server.run / "export" / "saved_model"
@@ -359,8 +363,7 @@ def test_the_explorer_inline_in_a_notebook_holds_the_models_weights(browser, tra
     book.cells = [nbformat.v4.new_code_cell(
         "from common.explorer_file import explorer_view\n"
         f"explorer_view({str(saved_model)!r}, [{SENTENCE!r}])")]
-    NotebookClient(book, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    run_notebook(book, tmp_path, timeout=300)
     [output] = [o for o in book.cells[0].outputs if o.output_type == "execute_result"]
     page = html.unescape(re.search(r'srcdoc="([^"]*)"', output.data["text/html"]).group(1))
     held = _embedded(page)["answers"][0]
