@@ -70,7 +70,8 @@ notebooks: $(STAMP)
 ## The notebooks in JupyterLab, in the package's environment (JupyterLab installed into .venv
 ## the first time, from requirements-lab.txt; the tests do not need it).
 lab: notebooks
-	$(PY) -c "import jupyterlab" 2>/dev/null || $(PY) -m pip install --quiet -r requirements-lab.txt
+	$(PY) -c "import jupyterlab" 2>/dev/null || $(PY) -m pip install --quiet -r requirements-lab.txt \
+		-c requirements.txt -c requirements-notebooks.txt
 	cd tutorials && TF_CPP_MIN_LOG_LEVEL=2 ../$(VENV)/bin/jupyter lab
 
 ## Run the tutorials and render their readings into docs/tutorials/ (TUTORIAL_SCALE=demo by

@@ -25,7 +25,7 @@ from common.cli import (
 from common.lines import cut_long_line, input_batches, note
 from common.run_folder import RunFolder
 
-__all__ = ["classifier_explorer", "main"]
+__all__ = ["classifier_explorer", "main", "notes_of_classifier_run"]
 
 DEFAULT_RUNS = Path("runs") / "classify"
 _KIND_HELP = {
@@ -111,7 +111,8 @@ def _add_kind_commands(commands, kind: str) -> None:
         predict.add_argument("sentences", nargs="*", metavar="SENTENCE")
     predict.add_argument("--run", required=True, metavar="DIR", help="a trained run folder")
 
-    plot = commands.add_parser("plot", help="attention PNGs; prints their paths")
+    plot = commands.add_parser("plot", help="attention PNGs (with --html: the attention "
+                               "explorer as one file); prints their paths")
     plot.add_argument("--run", required=True, metavar="DIR", help="a trained run folder")
     plot.add_argument("--html", metavar="OUT.html", help=(
         "instead of PNGs, write the attention explorer as one HTML file that opens from disk "
@@ -120,11 +121,13 @@ def _add_kind_commands(commands, kind: str) -> None:
             else "for SENTENCE and test sentences to click")))
     if kind == "vit":
         plot.add_argument("--index", type=int, default=0,
-                          help="test-split image to draw when no IMAGE is given")
+                          help="test-split image to draw when no IMAGE is given (PNGs; "
+                          "--html holds several test images)")
         plot.add_argument("image", nargs="?", metavar="IMAGE", help="a PNG or .npy image")
     else:
         plot.add_argument("--layer", type=int, default=None,
-                          help="block to draw, 1 = the lowest (default: the top)")
+                          help="block to draw, 1 = the lowest (default: the top; PNGs: "
+                          "--html holds every block)")
         plot.add_argument("sentence", metavar="SENTENCE")
 
     export = commands.add_parser("export", help="write the SavedModel and .keras model")
@@ -245,7 +248,9 @@ def _plot(args) -> int:
 
 def _plot_html(args) -> int:
     from classify.predictor import read_image
+    from common.explorer_file import page_path
 
+    page_path(args.html)  # before any work
     if args.kind != "vit":
         if not args.sentence.strip():
             raise UsageError("SENTENCE is empty: give the sentence to look at")
@@ -253,8 +258,12 @@ def _plot_html(args) -> int:
         return 0
     images = []
     if args.image:
-        shape = RunFolder(args.run).require().read_json("labels.json", "label list")
-        images = [(read_image(args.image, tuple(shape["image_shape"])), Path(args.image).name)]
+        meta = RunFolder(args.run).require().read_json("labels.json", "label list")
+        shape = meta.get("image_shape") if isinstance(meta, dict) else None
+        if not shape:
+            raise UsageError(f"{args.run} is not an image classifier's run (its labels.json "
+                             "gives no image shape): give a ViT run")
+        images = [(read_image(args.image, tuple(shape)), Path(args.image).name)]
     print(classifier_explorer(args.run, images=images).save(args.html))
     return 0
 
@@ -267,12 +276,11 @@ def classifier_explorer(run_dir, sentences=(), images=()):
     from classify.export import export
     from classify.runs import load_predictor
     from common.cli import served_export
-    from common.explorer_file import explorer_view
+    from common.explorer_file import explorer_view, pixels
 
     run = RunFolder(run_dir).require()
-    notes = _notes(run.path)
-    notes["examples"] = [*({"image": np.round(pixels, 3).astype(np.float64).tolist(),
-                            "label": name} for pixels, name in images),
+    notes = notes_of_classifier_run(run.path)
+    notes["examples"] = [*({"image": pixels(image), "name": name} for image, name in images),
                          *notes.get("examples", [])]
     saved_model = served_export(run.path, lambda path: export(load_predictor(path)[1],
                                                              RunFolder(path).export))
@@ -293,32 +301,35 @@ def _serve(args) -> int:
     from classify.runs import load_predictor
 
     return serve_run(args, lambda run: export(load_predictor(run)[1], RunFolder(run).export),
-                     notes=_notes)
+                     notes=notes_of_classifier_run)
 
 
-def _notes(run_dir: Path) -> dict:
+def notes_of_classifier_run(run_dir: Path) -> dict:
     """What the explorer of a classifier run says first: what it was trained on and test
-    sentences or images to click (:mod:`common.explorer_file`)."""
+    sentences or images to click (:mod:`common.explorer_file`); only the first when its data
+    is out of reach (a download not in the cache, a file since moved): the network is never
+    asked."""
     from classify.config import load_config
     from classify.data import load_data, text_splits
     from common.errors import DataError
-    from common.explorer_file import image_notes, text_notes
+    from common.explorer_file import data_name, image_notes, out_of_reach, text_notes, unread
 
     config = load_config(RunFolder(run_dir).require().config_path)
-    source = {"generated": "the generated who-acts task", "digits": "the bundled digits",
-              "imdb": "IMDB reviews", "mnist": "MNIST", "cifar10": "CIFAR-10",
-              }.get(config.data, Path(config.data).name)
+    source = data_name(config.data, "the generated who-acts task")
+    why = out_of_reach(config.data)
     try:
-        if config.inputs == "images":
+        if why is None and config.inputs == "images":
             data = load_data(config)
             return image_notes(source, len(data.y["train"]), data.x["test"],
                                [data.label_names[i] for i in data.y["test"]])
-        splits = text_splits(config)
-        train = len(splits.texts["train"][:config.label_budget])
-        return text_notes(source, train, splits.texts["test"])
+        if why is None:
+            splits = text_splits(config)
+            train = len(splits.texts["train"][:config.label_budget])
+            return text_notes(source, train, splits.texts["test"])
     except (DataError, OSError) as error:
-        print(f"no examples to offer: {error}", file=sys.stderr)
-        return {"trained_on": f"Trained on {source} (not at hand here)."}
+        why = str(error)
+    print(f"no examples to offer: {why}", file=sys.stderr)
+    return unread(source, why)
 
 
 def _compare(args) -> int:

@@ -32,14 +32,14 @@ __all__ = [
     "add_training_arguments",
     "check_limit",
     "data_changes",
+    "notes_of_translation_run",
     "report_training",
     "run_command",
-    "run_translation_notes",
-    "translation_explorer",
     "serve_run",
     "served_export",
     "training_changes",
     "translation_commands",
+    "translation_explorer",
     "translation_parser",
 ]
 
@@ -282,22 +282,26 @@ def translation_explorer(run_dir: Path, sentences: Sequence[str], lib: Translati
     saved_model = served_export(run_dir, lambda run: lib.export(lib.load_translator(run),
                                                                 RunFolder(run).export))
     return explorer_view(saved_model, sentences, name=Path(run_dir).name,
-                         notes=run_translation_notes(Path(run_dir), lib.config))
+                         notes=notes_of_translation_run(Path(run_dir), lib.config))
 
 
-def run_translation_notes(run_dir: Path, config_type: type) -> dict:
+def notes_of_translation_run(run_dir: Path, config_type: type) -> dict:
     """A translation run's explorer notes (:func:`common.explorer_file.translation_notes`);
-    only what it was trained on when its data is not at hand (a file since moved)."""
+    only what it was trained on when its data is out of reach (a download not in the cache,
+    a file since moved): the network is never asked."""
     from common.data.corpus import corpus_of
-    from common.explorer_file import translation_notes
+    from common.explorer_file import data_name, out_of_reach, translation_notes, unread
     from common.run_folder import RunFolder
 
     config = RunFolder(run_dir).read_config(config_type)
+    why = out_of_reach(config.data)
     try:
-        return translation_notes(corpus_of(config), config.data)
+        if why is None:
+            return translation_notes(corpus_of(config), config.data)
     except (DataError, OSError) as error:
-        print(f"no examples to offer: {error}", file=sys.stderr)
-        return {"trained_on": f"Trained on {config.data} (not at hand here)."}
+        why = str(error)
+    print(f"no examples to offer: {why}", file=sys.stderr)
+    return unread(data_name(config.data, "the generated corpus"), why)
 
 
 def data_changes(args) -> dict:
@@ -438,6 +442,9 @@ def translation_commands(
 
     def plot(args) -> int:
         if args.html:
+            from common.explorer_file import page_path
+
+            page_path(args.html)  # before any work
             if not args.sentence.strip():
                 raise UsageError("SENTENCE is empty: give the sentence to look at")
             view = translation_explorer(Path(args.run), [args.sentence], library())
@@ -462,7 +469,7 @@ def translation_commands(
         lib = library()
         return serve_run(args, lambda run: lib.export(lib.load_translator(run),
                                                       RunFolder(run).export),
-                         notes=lambda run: run_translation_notes(run, lib.config))
+                         notes=lambda run: notes_of_translation_run(run, lib.config))
 
     def demo(args) -> int:
         return 0 if library().demo(args.run, args.epochs) else 1

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import html
 import json
+import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,12 +24,70 @@ from common.errors import UsageError
 from common.files import atomic_write_text
 from common.serving import EXPLORER, ServedTranslator, load_served
 
-__all__ = ["LECTURE_SENTENCE", "ExplorerView", "explorer_page", "explorer_view", "image_notes",
-           "text_notes", "translation_notes"]
+__all__ = ["LECTURE_SENTENCE", "ExplorerView", "data_in", "data_name", "explorer_page",
+           "explorer_view", "image_notes", "out_of_reach", "page_in", "page_path", "pixels",
+           "text_notes", "translation_notes", "unread"]
 
 LECTURE_SENTENCE = "¿Todavía está en casa?"
 _STYLE = '<link rel="stylesheet" href="/static/explorer.css">'
 _SCRIPT = '<script src="/static/explorer.js"></script>'
+_EMBEDDED = re.compile(r'<script type="application/json" id="embedded">(.*?)</script>', re.S)
+_SRCDOC = re.compile(r'srcdoc="([^"]*)"')
+# The data sets only a download gives, by the name of what Keras keeps of each in its cache:
+# the notes read them only when they are there, never over the network.
+_DOWNLOADED = {"download": "spa-eng*", "imdb": "imdb*", "mnist": "mnist*",
+               "cifar10": "cifar-10*"}
+_NAMES = {"download": "the tutorial's spa-eng.zip", "imdb": "IMDB reviews", "mnist": "MNIST",
+          "cifar10": "CIFAR-10", "digits": "the bundled 8 x 8 digits"}
+
+
+def data_name(data: str, generated: str) -> str:
+    """How the page names a run's ``data`` (a config's: a file, or a data set's name);
+    ``generated`` names the generated data of that kind."""
+    return generated if data == "generated" else _NAMES.get(data, Path(data).name)
+
+
+def out_of_reach(data: str) -> str | None:
+    """Why a run's ``data`` cannot be read here without the network or at all (a download
+    not in Keras's cache, a file since moved), or None when it can."""
+    if data in _DOWNLOADED:
+        cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
+        if not any(cache.glob(_DOWNLOADED[data])):
+            return f"{data_name(data, data)} is not in Keras's cache ({cache})"
+        return None
+    if data not in ("generated", "digits") and not Path(data).is_file():
+        return f"{data} is not there"
+    return None
+
+
+def unread(source: str, why: str) -> dict:
+    """The notes of a run whose data is out of reach: what it was trained on, no examples."""
+    return {"trained_on": f"Trained on {source} ({why}: no examples to offer)."}
+
+
+def page_path(path: str | Path) -> Path:
+    """``path`` checked as where to write a page, before any work.
+
+    Raises:
+        UsageError: its folder does not exist, or it is a folder.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"{path} is a folder: give the file to write, like {path / 'x.html'}")
+    if not path.parent.is_dir():
+        raise UsageError(f"no folder {path.parent} to write {path.name} into: make it first, "
+                         "or give another path")
+    return path
+
+
+def page_in(html_text: str) -> str:
+    """The explorer page an :class:`ExplorerView`'s HTML (a notebook output) holds."""
+    return html.unescape(_SRCDOC.search(html_text).group(1))
+
+
+def data_in(page: str) -> dict:
+    """``{"info", "answers"}``: what an explorer page (:func:`explorer_page`) holds."""
+    return json.loads(_EMBEDDED.search(page).group(1).replace("<\\/", "</"))
 
 
 def _spread(items: Sequence, count: int) -> list:
@@ -41,8 +101,7 @@ def translation_notes(corpus, data: str, count: int = 6, max_words: int = 10) ->
     """What a translator's explorer says first: what it was trained on (``corpus``, read from
     ``data``: ``"generated"``, ``"download"`` or a file) and sentences to click, the lecture's
     first, then ``count`` from the test split (at most ``max_words`` words, spread over it)."""
-    source = {"generated": "the generated corpus", "download": "the tutorial's spa-eng.zip"
-              }.get(data, Path(data).name)
+    source = data_name(data, "the generated corpus")
     test = corpus.part("test")[0]
     short = [s for s in test if len(s.split()) <= max_words] or test
     examples = [LECTURE_SENTENCE] + [s for s in _spread(short, count) if s != LECTURE_SENTENCE]
@@ -61,13 +120,17 @@ def text_notes(source: str, train: int, test_texts: Sequence[str], count: int = 
             "examples": _spread(short, count)}
 
 
+def pixels(image: np.ndarray) -> list:
+    """An image as a page holds it: nested lists of pixels rounded to 3 decimals."""
+    return np.round(np.asarray(image, np.float64), 3).tolist()
+
+
 def image_notes(source: str, train: int, images: np.ndarray, labels: Sequence[str],
                 count: int = 8) -> dict:
-    """An image classifier's: what it was trained on and ``count`` test images (pixels
-    rounded to 1/255), with their true labels."""
+    """An image classifier's: what it was trained on and ``count`` test images
+    (:func:`pixels`), with their true labels."""
     chosen = _spread(range(len(images)), count)
-    examples = [{"image": np.round(images[i], 3).astype(np.float64).tolist(),
-                 "label": str(labels[i])} for i in chosen]
+    examples = [{"image": pixels(images[i]), "label": str(labels[i])} for i in chosen]
     return {"trained_on": f"Trained on {source}: {train:,} labelled images. The examples are "
                           f"from the test split ({len(images):,}), never trained on.",
             "examples": examples}
@@ -98,6 +161,9 @@ def _answers(served, sentences: Sequence[str], notes: dict) -> tuple[dict, list[
     info = {**served.info(), **notes}
     if served.kind == "image-classifier":
         images = [example["image"] for example in notes.get("examples", [])]
+        if not images:
+            raise UsageError("no image to show: give an IMAGE (the run's test images are not "
+                             "at hand)")
         results = served.run((True,), [served.check_image(image) for image in images])
         return info, [{"image": image, "result": result}
                       for image, result in zip(images, results, strict=True)]
@@ -128,12 +194,9 @@ class ExplorerView:
         """Writes the page as a file of its own (what ``plot --html`` writes).
 
         Raises:
-            UsageError: ``path``'s folder does not exist.
+            UsageError: ``path`` is a folder, or its folder does not exist.
         """
-        path = Path(path)
-        if not path.parent.is_dir():
-            raise UsageError(f"no folder {path.parent} to write {path.name} into: make it "
-                             "first, or give another path")
+        path = page_path(path)
         atomic_write_text(path, self.page)
         return path
 

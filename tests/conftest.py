@@ -29,7 +29,8 @@ def _shared_run(request, tmp_path_factory, name: str, train) -> Path:
     """A run folder trained once a test run: here without xdist; under xdist by the first
     worker to ask, holding a lock the others wait on (the system releases it if that worker
     dies, and the next one trains it). The tests that write into a run (evaluate, plot)
-    write files of their own; the serving tests copy a run leaving files being written."""
+    write files of their own; a test that needs a run with its export copies the shared
+    exported copy (``*_exported``)."""
     root = _shared_root(request.config)
     if root is None:
         run_dir = tmp_path_factory.mktemp("runs") / name

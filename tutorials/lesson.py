@@ -163,9 +163,11 @@ def explorer(view, name: str) -> None:
     the rendered page as ``NAME.html`` and links it); as a script, saves it to
     ``tutorials/figures/NAME.html`` and prints the path."""
     if _in_notebook():
-        from IPython.display import HTML, display
+        from IPython.display import display
 
-        display(HTML(view._repr_html_()), metadata={"attention-explorer": name})
+        display(view, metadata={"attention-explorer": name})
     else:
-        path = view.save(ROOT / "tutorials" / "figures" / f"{name}.html")
+        folder = ROOT / "tutorials" / "figures"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = view.save(folder / f"{name}.html")
         print(f"explorer: {path}")

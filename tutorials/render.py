@@ -10,12 +10,12 @@ the tutorials themselves. Offline: nothing is downloaded.
 from __future__ import annotations
 
 import datetime
-import html
 import os
 import re
 import sys
 from pathlib import Path
 
+from common.explorer_file import page_in
 from common.machine import machine_description
 
 HERE = Path(__file__).resolve().parent
@@ -23,7 +23,6 @@ ROOT = HERE.parent
 OUT = ROOT / "docs" / "tutorials"
 LIMIT_BYTES = 2_000_000
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_SRCDOC = re.compile(r'srcdoc="([^"]*)"')
 
 
 def tutorials() -> list[Path]:
@@ -62,11 +61,13 @@ def run_notebook(book, folder: Path, timeout: int = 600):
     from nbclient import NotebookClient
 
     sockets = Path(tempfile.mkdtemp(prefix="kernel-"))
+    kernel = KernelManager(kernel_name="python3", transport="ipc", ip=str(sockets / "ipc"))
     try:
-        kernel = KernelManager(kernel_name="python3", transport="ipc", ip=str(sockets / "ipc"))
         NotebookClient(book, km=kernel, timeout=timeout,
                        resources={"metadata": {"path": str(folder)}}).execute()
-    finally:
+    finally:  # a kernel handed to nbclient is ours to stop
+        if kernel.has_kernel:
+            kernel.shutdown_kernel(now=True)
         shutil.rmtree(sockets, ignore_errors=True)
     return book
 
@@ -112,7 +113,9 @@ def render(path: Path, out: Path = OUT) -> Path:
         (out / file_name).write_bytes(content)
     page = out / f"{name}.md"
     page.write_text(header + body, encoding="utf-8")
-    size = page.stat().st_size + sum(f.stat().st_size for f in files.iterdir())
+    # The page and its figures (the explorers beside it are pages of their own).
+    size = page.stat().st_size + sum(f.stat().st_size for f in files.iterdir()
+                                     if f.name not in explorers)
     if size > LIMIT_BYTES:
         raise SystemExit(f"{page} and its figures are {size:,} bytes, over {LIMIT_BYTES:,}")
     print(f"{page} ({size:,} bytes, {len(list(files.iterdir()))} figures)")
@@ -129,8 +132,7 @@ def _explorers_as_links(book, relative: str) -> dict[str, str]:
             name = output.get("metadata", {}).get("attention-explorer")
             if not name:
                 continue
-            page = html.unescape(_SRCDOC.search(output["data"]["text/html"]).group(1))
-            pages[f"{name}.html"] = page
+            pages[f"{name}.html"] = page_in(output["data"]["text/html"])
             output["data"] = {"text/markdown": (
                 f"**[Open the attention explorer]({relative}/{name}.html)** (one HTML file: "
                 "download it and open it in a browser; no server, no network). Hover a "

@@ -134,7 +134,8 @@ function showExamples(examples) {
       }
     } else {
       button.append(thumbnail(example.image));
-      button.title = `a test image labelled ${example.label}`;
+      button.title = example.label === undefined ? `your image ${example.name}`
+        : `a test image labelled ${example.label}`;
       button.setAttribute("aria-label", button.title);
     }
     button.addEventListener("click", () => askExample(example));
@@ -197,7 +198,9 @@ async function showEmbedded(sentence) {
   for (const answer of EMBEDDED.answers) option(list, answer.text, answer.text);
   document.body.append(list);
   $("sentence").setAttribute("list", "sentences");
-  if (info.kind === "image-classifier") return askExample(info.examples[0]);
+  if (info.kind === "image-classifier") {
+    return info.examples && info.examples.length ? askExample(info.examples[0]) : undefined;
+  }
   const held = EMBEDDED.answers.some((answer) => answer.text === sentence);
   await ask(held ? sentence : EMBEDDED.answers[0].text);
 }
@@ -530,9 +533,10 @@ function drawImage(image, canvas = $("canvas")) {
   const width = image[0].length;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      const pixel = image[y][x];
-      const v = Math.round(255 * (Array.isArray(pixel) ? pixel[0] : pixel));
-      context.fillStyle = `rgb(${v},${v},${v})`;
+      const pixel = image[y][x]; // a number, [grey] or [red, green, blue]
+      const [r, g, b] = (Array.isArray(pixel) ? (pixel.length === 3 ? pixel
+        : [pixel[0], pixel[0], pixel[0]]) : [pixel, pixel, pixel]).map((v) => Math.round(255 * v));
+      context.fillStyle = `rgb(${r},${g},${b})`;
       context.fillRect(x * canvas.width / width, y * canvas.height / height,
         canvas.width / width + 1, canvas.height / height + 1);
     }

@@ -2,9 +2,7 @@
 (``make test`` installs them when missing), driven by selenium. Fails, never skips, when the
 browser is missing."""
 
-import html
 import json
-import re
 import shutil
 import sys
 from pathlib import Path
@@ -13,6 +11,7 @@ from urllib.parse import urlencode, urlparse
 import numpy as np
 import pytest
 
+from common.explorer_file import data_in, page_in
 from tests.serving.conftest import call
 
 pytestmark = pytest.mark.slow
@@ -177,8 +176,7 @@ def test_the_explorer_shows_a_classifiers_attention(browser, text_server):
     _by(browser, "#sentence")[0].clear()
     _by(browser, "#sentence")[0].send_keys(sentence)
     _by(browser, "#submit")[0].click()
-    _wait(browser, lambda: _by(browser, "#sentence")[0].get_attribute("value") == sentence and
-          len(_by(browser, "#heatmap .cell")) == len(expected["tokens"]) ** 2)
+    _wait(browser, lambda: _texts(browser, "#heatmap .token.col") == expected["tokens"])
     tokens = expected["tokens"]  # [CLS], then each word or [UNK]
     assert len(tokens) == 1 + len(sentence.split())
     assert len(_by(browser, "#heatmap .cell")) == len(tokens) ** 2
@@ -338,12 +336,6 @@ def test_words_the_vocabulary_never_saw_whole_are_marked(browser, transformer_se
     assert not _by(browser, "#legend")[0].is_displayed()
 
 
-def _embedded(page: str) -> dict:
-    found = re.search(r'<script type="application/json" id="embedded">(.*?)</script>', page,
-                      re.S)
-    return json.loads(found.group(1).replace("<\\/", "</"))
-
-
 def test_the_explorer_inline_in_a_notebook_holds_the_models_weights(browser, transformer_server,
                                                                     tmp_path):
     """A notebook cell ending in explorer_view(...), executed by nbclient: its output is the
@@ -365,8 +357,7 @@ def test_the_explorer_inline_in_a_notebook_holds_the_models_weights(browser, tra
         f"explorer_view({str(saved_model)!r}, [{SENTENCE!r}])")]
     run_notebook(book, tmp_path, timeout=300)
     [output] = [o for o in book.cells[0].outputs if o.output_type == "execute_result"]
-    page = html.unescape(re.search(r'srcdoc="([^"]*)"', output.data["text/html"]).group(1))
-    held = _embedded(page)["answers"][0]
+    held = data_in(page_in(output.data["text/html"]))["answers"][0]
     expected = call(f"{server.url}/translate",
                     {"texts": [SENTENCE], "attention": True})[1]["results"][0]
     assert held["text"] == SENTENCE
@@ -413,22 +404,27 @@ def test_the_vit_and_text_explorer_files_open_from_disk(browser, vit_server, tex
     out = tmp_path / "vit.html"
     assert main(["vit", "plot", "--run", str(server.run), "--html", str(out)]) == 0
     assert capsys.readouterr().out.strip() == str(out)
-    examples = _embedded(out.read_text(encoding="utf-8"))["info"]["examples"]
+    examples = data_in(out.read_text(encoding="utf-8"))["info"]["examples"]
     browser.get_log("performance")
     browser.get(out.as_uri())
     _wait(browser, lambda: _by(browser, "body[data-ready='true']"), timeout=30)
     buttons = _by(browser, "#examples button")
     assert len(buttons) == len(examples) > 3
-    for i in (0, 3):
+    def shown():  # the [CLS] row of the last layer's head 1, as the cells' titles say
+        return [float(title.rsplit(": ", 1)[1]) for title in browser.execute_script(
+            "return [...document.querySelectorAll('#heatmap .cell')].map((c) => c.title)")]
+
+    opened = shown()
+    for i in (3, 1):  # not the first, which the page opens on
         expected = call(f"{server.url}/classify", {"images": [examples[i]["image"]],
                                                    "attention": True})[1]["results"][0]
         buttons[i].click()
         _wait(browser, lambda e=expected: _by(browser, "#answer")[0].text ==
               f"label: {e['label']}", timeout=10)
-        cells = _by(browser, "#heatmap .cell")
-        assert len(cells) == (len(expected["rollout"]) + 1) ** 2
-        assert float(cells[1].get_attribute("title").rsplit(": ", 1)[1]) == pytest.approx(
-            expected["attention"][-1][0][0][1], abs=1e-3)
+        cls_row = expected["attention"][-1][0][0]
+        assert len(shown()) == len(cls_row) ** 2 == (len(expected["rollout"]) + 1) ** 2
+        assert np.allclose(shown()[:len(cls_row)], cls_row, atol=1e-3)
+        assert shown() != opened  # another image's weights
     assert _requested_hosts(browser) == {""}, _requested_hosts(browser)
 
     server = text_server.ready()

@@ -2,10 +2,8 @@
 "by hand == layer" really compared the two (the checks they recorded, with the largest
 difference each found)."""
 
-import html
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +14,8 @@ TUTORIALS = Path(__file__).resolve().parents[2] / "tutorials"
 sys.path.insert(0, str(TUTORIALS))
 
 import render  # noqa: E402 (tutorials/render.py)
+
+from common.explorer_file import data_in, page_in  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -111,9 +111,7 @@ def test_the_tutorial_runs_as_a_notebook_and_checks_its_claims(name, executed):
                  for o in cell.get("outputs", []) if "attention-explorer" in o.get("metadata", {})}
     assert sorted(explorers) == sorted(EXPLORERS[name])
     for explorer, first in EXPLORERS[name].items():
-        page = html.unescape(re.search(r'srcdoc="([^"]*)"', explorers[explorer]).group(1))
-        data = json.loads(re.search(r'id="embedded">(.*?)</script>', page, re.S).group(1)
-                          .replace("<\\/", "</"))
+        data = data_in(page_in(explorers[explorer]))
         assert len(data["answers"]) > 3 and data["info"]["trained_on"].startswith("Trained on")
         if first:
             assert data["answers"][0]["text"] == first
