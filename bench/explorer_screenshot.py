@@ -58,9 +58,11 @@ def main() -> int:
             browser.get(_rendered_notebook(Path(args.run), args.sentence, args.tutorial).as_uri())
             frame = browser.find_element(By.CSS_SELECTOR, "iframe.attention-explorer")
             browser.execute_script("arguments[0].scrollIntoView()", frame)
-            browser.execute_script("window.scrollBy(0, -150)")  # the cell above it too
+            browser.execute_script("window.scrollBy(0, -190)")  # the cell above it too
             browser.switch_to.frame(frame)
             wait.until(lambda b: b.find_element(By.TAG_NAME, "body").get_attribute("data-ready"))
+            browser.execute_script(  # the map in the frame's view
+                "document.getElementById('heatmap').scrollIntoView({block: 'end'})")
         else:
             browser.get(f"{server.url}/")
             wait.until(lambda b: b.find_element(By.TAG_NAME, "body").get_attribute("data-ready"))
@@ -111,6 +113,9 @@ def _rendered_notebook(run: Path, sentence: str, tutorial: str) -> Path:
             f"from {tutorial}.demo import library\n\n"
             f"translation_explorer(Path({str(run)!r}), [{sentence!r}], library())")]
     run_notebook(book, ROOT)
+    for cell in book.cells:  # TensorFlow's logs on stderr are not the notebook's reading
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if o.get("name") != "stderr"]
     body, _ = HTMLExporter(template_name="lab").from_notebook_node(book)
     page = Path(tempfile.mkdtemp()) / "notebook.html"
     page.write_text(body, encoding="utf-8")

@@ -181,7 +181,7 @@ class ExplorerView:
     whole page (:func:`explorer_page`), so that its script and style stay inside it (two
     views in one notebook do not meet) and nothing is fetched. ``page`` is that HTML."""
 
-    def __init__(self, page: str, height: int = 720):
+    def __init__(self, page: str, height: int = 900):
         self.page = page
         self.height = height
 
@@ -202,7 +202,7 @@ class ExplorerView:
 
 
 def explorer_view(saved_model: str | Path, sentences: Sequence[str], name: str | None = None,
-                  notes: dict | None = None, height: int = 720) -> ExplorerView:
+                  notes: dict | None = None, height: int = 900) -> ExplorerView:
     """The explorer holding what the SavedModel at ``saved_model`` answers (greedy, with
     every attention map, as the server would) for ``sentences`` and the ``notes``'
     examples; it opens on the first sentence (an image classifier's: on the first example

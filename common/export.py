@@ -27,6 +27,7 @@ The server (:mod:`common.serving`) uses the last three.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -133,11 +134,16 @@ def save_saved_model(module, final: Path, signatures: dict) -> Path:
         # An export a killed process left half-written here (only that: --out is the user's).
         remove_partial_files(final.parent, f"{final.name}-")
         staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f"{PARTIAL}{final.name}-"))
+    logger = tf.get_logger()
+    level = logger.level
+    # TensorFlow's INFO line names the staging folder, not where the export ends up.
+    logger.setLevel(max(level, logging.WARNING))
     try:
         with refusals_naming(final):
             tf.saved_model.save(module, str(staging), signatures=signatures)
             publish_dir(staging, final)
     finally:
+        logger.setLevel(level)
         shutil.rmtree(staging, ignore_errors=True)
     return final
 

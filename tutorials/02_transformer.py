@@ -257,11 +257,11 @@ lesson.show(attention_heads_figure(second_scores[0].numpy(), pieces, pieces,
 
 # %% [markdown]
 # Each row is one piece's query, and sums to 1 over the pieces it reads. In the model
-# trained at the `real` scale nearly every head of layer 1 puts nearly all its weight on
-# `[START]` (head 4 keeps a piece on itself): each piece reads almost the same vector, so
-# layer 1 adds almost no context (it still
-# transforms each piece on its own, through the feed-forward network). Layer 2's heads
-# spread their weight over the sentence: the mixing starts there. That is one trained
+# trained at the `real` scale every head of layer 1 puts nearly all of each piece's weight
+# on `[START]`: each piece reads almost the same vector, so layer 1 adds almost no context
+# (it still transforms each piece on its own, through the feed-forward network). Layer 2's
+# heads spread their weight over the sentence (head 2 reads the piece before each one):
+# the mixing starts there. That is one trained
 # model's choice, not a law (`docs/experiments/heads.md` measures every head's spread).
 #
 # ## Heads and the output projection
@@ -363,13 +363,14 @@ print(f"top of the stack against the encoder's input (embedding and position): "
       f"{own.sum():,} of {own.size:,} ({own.mean():.1%})")
 
 # %% [markdown]
-# At the `real` scale, every layer's output is closest to its own input for most pieces:
-# all but 2 of 4,861 in layer 1 (whose heads look at `[START]`), 98-100% in layers 2 and
-# 3, 83% in layer 4, the top. So the first half of the lecture's sentence holds: an output
-# stays recognizably its own piece, layer after layer. One reason is built in: the
-# **residual connection** adds each layer's input back to what attention computed. The shading
-# by context is largest in the top layer, where about one piece in six ends up closer to
-# another piece's input than to its own.
+# At the `real` scale, every layer's output is closest to its own input for nearly every
+# piece: all but 2 of 4,861 in layer 1 (whose heads look at `[START]`), 99.8-99.9% in
+# layers 2, 3 and 4. So the first half of the lecture's sentence holds: an output stays
+# recognizably its own piece, layer after layer. One reason is built in: the **residual
+# connection** adds each layer's input back to what attention computed. The shading by
+# context adds up over the stack: against the stack's own input (embedding and position),
+# the top's output is closest to its own piece for 83% of the pieces, and about one piece
+# in six ends up closer to another piece's input than to its own.
 
 # %% [markdown]
 # **Shaded by its context.** The same word in two sentences gets two outputs: its
@@ -430,11 +431,11 @@ if panels:
 # Read the table by rows. The embedding column is 0.5 by construction. The input column
 # adds the position, which already tells some senses apart: *vino* meaning "came" mostly
 # comes second ("Tom vino ayer"), meaning "wine" later ("una copa de vino"). Against the
-# shuffled floor, at the `real` scale: *fue* (0.68 at the top against 0.50 ± 0.06 shuffled,
-# 0.53 at the input) and *cerca* (0.86 against 0.50 ± 0.15, 0.59 at the input) are told
-# apart by context, from layer 2 on; *vino* is told apart (0.76 against 0.52 ± 0.08), but
-# its position alone already gives 0.74; *tiempo* (0.64 against 0.47 ± 0.17) and *sobre*
-# (0.58 against 0.55 ± 0.07) stay within what chance gives with this few occurrences. In
+# shuffled floor, at the `real` scale: *fue* (0.70 at the top against 0.47 ± 0.08 shuffled,
+# 0.53 at the input) and *cerca* (0.82 against 0.50 ± 0.14, 0.59 at the input) are told
+# apart by context, from layer 2 on; *vino* is told apart (0.75 against 0.51 ± 0.09), but
+# its position alone already gives 0.74; *tiempo* (0.62 against 0.49 ± 0.16) and *sobre*
+# (0.55 against 0.56 ± 0.05) stay within what chance gives with this few occurrences. In
 # the scatter plots each point is one occurrence of the word (the embedding would be one
 # single point); the senses pull apart without separating cleanly. The verdict: for two of
 # five words the context measurably moves the output towards the word's sense in that
@@ -601,11 +602,11 @@ lesson.check("the argmax at every step == the piece the translator wrote",
              probabilities[:steps].argmax(-1), output_ids[0, :steps], atol=0)
 
 # %% [markdown]
-# At the `real` scale the model writes "Is it still at home?", where the TensorFlow
-# tutorial's translation is "Is he still at home?". The second step shows why: Spanish
-# drops the subject, and *está* is "he is", "she is", "it is" or "you are" (formal); the
-# model gives "it" 0.43, "he" 0.37 and "she" 0.10, and greedy decoding takes the first.
-# Nothing in the sentence decides; a person would ask, or read the conversation around it.
+# At the `real` scale the model writes "Is he still at home?", the TensorFlow tutorial's
+# translation. The second step shows how near a choice that was: Spanish drops the
+# subject, and *está* is "he is", "she is", "it is" or "you are" (formal); the model gives
+# "he" 0.55, "she" 0.32 and "it" 0.10, and greedy decoding takes the first. Nothing in the
+# sentence decides; a person would ask, or read the conversation around it.
 
 # %% [markdown]
 # ## Translating, and every head of a layer
@@ -620,10 +621,11 @@ lesson.show_translations(translator, examples, references)
 # %% [markdown]
 # Odd outputs at the `real` scale, and where they come from: names come out lowercase
 # ("I miss tom."), because the vocabularies are built from lowercased text. A rare word can
-# come out as an invented one ("I'm not a reflepe." for *rebelde*): the decoder writes
-# English WordPiece pieces one at a time, so where it is unsure of a rare word it can chain
-# pieces that make no English word. Beam search keeps several hypotheses, but scores them
-# with the same model and often invents too.
+# come out as an invented one ("Money is marcealing the world." for *mueve*, "I'm not a
+# rebell." for *rebelde*): the decoder writes English WordPiece pieces one at a time, so
+# where it is unsure of a rare word it can chain pieces that make no English word. Beam
+# search keeps several hypotheses, but scores them with the same model: here it finds
+# "Money can move the world." and still writes "rebell".
 
 # %%
 maps = attention_maps(translator, sentence)

@@ -192,15 +192,15 @@ function writeAddress() {
 // shown at once.
 async function showEmbedded(sentence) {
   $("decoding").hidden = true; // greedy answers only
-  $("model-line").textContent += " (its greedy answers, saved in this page)";
+  $("model-line").textContent += " (its answers, saved in this page)";
+  if (info.kind === "image-classifier") {
+    return info.examples && info.examples.length ? askExample(info.examples[0]) : undefined;
+  }
   const list = document.createElement("datalist");
   list.id = "sentences";
   for (const answer of EMBEDDED.answers) option(list, answer.text, answer.text);
   document.body.append(list);
   $("sentence").setAttribute("list", "sentences");
-  if (info.kind === "image-classifier") {
-    return info.examples && info.examples.length ? askExample(info.examples[0]) : undefined;
-  }
   const held = EMBEDDED.answers.some((answer) => answer.text === sentence);
   await ask(held ? sentence : EMBEDDED.answers[0].text);
 }
