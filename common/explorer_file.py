@@ -102,12 +102,14 @@ def translation_notes(corpus, data: str, count: int = 6, max_words: int = 10) ->
     ``data``: ``"generated"``, ``"download"`` or a file) and sentences to click, the lecture's
     first, then ``count`` from the test split (at most ``max_words`` words, spread over it)."""
     source = data_name(data, "the generated corpus")
-    test = corpus.part("test")[0]
+    train, test = corpus.part("train")[0], corpus.part("test")[0]
     short = [s for s in test if len(s.split()) <= max_words] or test
     examples = [LECTURE_SENTENCE] + [s for s in _spread(short, count) if s != LECTURE_SENTENCE]
-    return {"trained_on": f"Trained on {source}: {len(corpus.splits.train):,} Spanish-English "
-                          f"pairs. The lecture's sentence comes first; the others are from "
-                          f"the test split ({len(test):,} pairs), never trained on.",
+    seen = "is among them" if LECTURE_SENTENCE in set(train) else "is not among them"
+    return {"trained_on": f"Trained on the training split of {source}: {len(train):,} "
+                          f"Spanish-English pairs (the lecture's sentence, first below, {seen}). "
+                          f"The other examples come from the test split ({len(test):,} pairs), "
+                          "never trained on.",
             "examples": examples, "lecture_first": True}
 
 
@@ -167,7 +169,11 @@ def _answers(served, sentences: Sequence[str], notes: dict) -> tuple[dict, list[
         results = served.run((True,), [served.check_image(image) for image in images])
         return info, [{"image": image, "result": result}
                       for image, result in zip(images, results, strict=True)]
-    texts = list(dict.fromkeys([*sentences, *notes.get("examples", [])]))
+    examples = notes.get("examples", [])
+    lead = examples[:1] if notes.get("lecture_first") else []
+    # The sentences asked for are offered beside the examples (after the lecture's).
+    info["examples"] = list(dict.fromkeys([*lead, *sentences, *examples]))
+    texts = list(dict.fromkeys([*sentences, *examples]))
     if not texts:
         raise ValueError("no sentence to hold: give one")
     key = (1, 0.0, 0, 0, True) if isinstance(served, ServedTranslator) else (True,)

@@ -42,21 +42,20 @@ _settings = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
 
 
 @pytest.fixture(scope="module")
-def exports(tiny_translator, tiny_transformer, tiny_text_run, tiny_bert_run, tmp_path_factory):
+def exports(tiny_text_run, tiny_bert_run, tiny_run_exported, tiny_transformer_run_exported,
+            tiny_text_run_exported, tiny_bert_run_exported):
+    """The in-process classifiers and the SavedModels of the same runs (the suite's shared
+    exports: the same weights, exported once a test run)."""
     import tensorflow_text  # noqa: F401 (the Transformer export's ops)
 
-    from classify.export import export as export_classifier
     from classify.runs import load_predictor
-    from nmt_attention.export import export as export_nmt
-    from transformer.export import export as export_transformer
 
-    root = tmp_path_factory.mktemp("exports")
     predictors = {"text": load_predictor(tiny_text_run)[1],
                   "bert": load_predictor(tiny_bert_run)[1]}
-    paths = {"nmt": export_nmt(tiny_translator, root / "nmt"),
-             "transformer": export_transformer(tiny_transformer, root / "transformer"),
-             **{name: export_classifier(p, root / name) for name, p in predictors.items()}}
-    return predictors, {name: tf.saved_model.load(str(path)) for name, path in paths.items()}
+    runs = {"nmt": tiny_run_exported, "transformer": tiny_transformer_run_exported,
+            "text": tiny_text_run_exported, "bert": tiny_bert_run_exported}
+    return predictors, {name: tf.saved_model.load(str(run / "export" / "saved_model"))
+                        for name, run in runs.items()}
 
 
 def _decoded(tensor):
@@ -111,12 +110,11 @@ def _every_input_gets_one_answer(texts, tiny_translator, tiny_transformer, expor
 
 
 @pytest.fixture(scope="module")
-def vit(tiny_vit_run, tmp_path_factory):
-    from classify.export import export as export_classifier
+def vit(tiny_vit_run, tiny_vit_run_exported):
     from classify.runs import load_predictor
 
     predictor = load_predictor(tiny_vit_run)[1]
-    path = export_classifier(predictor, tmp_path_factory.mktemp("exports") / "vit")
+    path = tiny_vit_run_exported / "export" / "saved_model"
     return predictor, tf.saved_model.load(str(path)).signatures["serving_default"]
 
 

@@ -35,7 +35,7 @@ function fromPage(path, body) {
   if (!found) {
     const held = EMBEDDED.answers.map((answer) => `“${answer.text}”`).join(", ");
     throw new Error(`this page holds the model's answers for ${held} only; ` +
-      "the explorer of `python -m TUTORIAL serve` answers any sentence");
+      "the served explorer (`serve --run DIR` of the model's tutorial) answers any sentence");
   }
   return { results: [found.result] };
 }
@@ -66,6 +66,7 @@ function describe(info) {
     "text-classifier": "text classifier",
     "image-classifier": "image classifier",
   }[info.kind];
+  if (info.layers === 1 && info.heads === 1) return `${info.name}: ${what}, one attention`;
   return `${info.name}: ${what}, ${info.layers} layer${info.layers > 1 ? "s" : ""}, ` +
     `${info.heads} head${info.heads > 1 ? "s" : ""} a layer`;
 }
@@ -91,6 +92,9 @@ async function start() {
     option($("head"), "mean", "mean of the heads");
     option($("head"), "all", "all heads at once");
   }
+  // One attention (the GRU's): no layer or head to choose.
+  $("layer").parentElement.hidden = info.layers === 1;
+  $("head").parentElement.hidden = info.heads === 1;
   if (info.kind === "image-classifier") {
     $("image-input").hidden = false;
     setUpCanvas();
@@ -312,8 +316,17 @@ function draw() {
   box.dataset.head = head;
   const which = head === "all" ? "all heads" : head === "mean" ? "the mean of the heads"
     : `head ${Number(head) + 1}`;
-  $("caption").textContent = `${MAP_NAMES[name]}, layer ${layer + 1}, ${which}: ` +
-    "each row is a query, each column a key; a row sums to 1.";
+  // The decoder's rows are named by the token each step writes; its query is the token
+  // before (the decoder's input), which a learner would otherwise read as off by one.
+  const rowsAre = name === "cross" || name === "decoder_self"
+    ? "each row is the step that writes its token (its query comes from the token before)"
+    : "each row is a query";
+  const colour = head === "all" ? "each map shaded to its own largest weight"
+    : "shaded to the map's largest weight; hover a cell for its number";
+  const where = info.layers === 1 && info.heads === 1 ? "" : `, layer ${layer + 1}, ${which}`;
+  $("caption").textContent = `${MAP_NAMES[name]}${where}: ` +
+    `${rowsAre}, each column a key; a row sums to 1 (${colour}).`;
+  $("hint").hidden = head === "all";
   if (head === "all") {
     box.className = "all-heads";
     shown.maps[name][layer].forEach((matrix, h) => {

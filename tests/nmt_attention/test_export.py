@@ -18,8 +18,14 @@ BIN = Path(sys.executable).parent
 
 
 @pytest.fixture(scope="module")
-def exported(tiny_translator, tmp_path_factory):
-    return export(tiny_translator, tmp_path_factory.mktemp("export"))
+def exported(tiny_run_exported, tmp_path_factory):
+    """A copy of the suite's shared export of the tiny run (``export`` of its translator),
+    which the tests here may write beside."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("export")
+    shutil.copytree(tiny_run_exported / "export", folder, dirs_exist_ok=True)
+    return folder / "saved_model"
 
 
 def _run(args, **kwargs):

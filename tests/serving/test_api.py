@@ -146,7 +146,10 @@ def test_info_says_what_the_run_learned_from_and_offers_test_sentences(transform
     assert info["examples"][0] == "¿Todavía está en casa?" and info["lecture_first"]
     assert len(info["examples"]) == 7 and set(info["examples"][1:]) <= set(test)
     assert len(set(info["examples"][1:]) - set(train)) >= 4  # not the training split's
-    assert info["trained_on"].startswith(f"Trained on the generated corpus: {len(train):,} ")
+    assert info["trained_on"].startswith(
+        f"Trained on the training split of the generated corpus: {len(train):,} ")
+    seen = "is among them" if "¿Todavía está en casa?" in train else "is not among them"
+    assert f"(the lecture's sentence, first below, {seen})" in info["trained_on"]
     # The ViT's: test images with their labels, pixels as the data set has them.
     from classify.config import load_config
     from classify.data import load_data

@@ -102,7 +102,8 @@ def test_the_explorer_translates_and_shows_every_head(browser, transformer_serve
     _wait(browser, lambda: _by(browser, "body[data-ready='true']"))
     # A first visit: what the model learned from, and sentences of its test split to click,
     # the lecture's first and already translated.
-    assert _by(browser, "#trained-on")[0].text.startswith("Trained on the generated corpus: ")
+    assert _by(browser, "#trained-on")[0].text.startswith(
+        "Trained on the training split of the generated corpus: ")
     examples = [button.text for button in _by(browser, "#examples button")]
     assert examples == info["examples"] and examples[0] == "¿Todavía está en casa?"
     assert len(examples) > 3
@@ -239,6 +240,9 @@ def test_the_explorer_file_opens_from_disk_with_the_models_weights(browser, tran
     _wait(browser, lambda: _by(browser, "#heatmap .cell"), timeout=30)
     assert _by(browser, "#answer")[0].text == expected["translation"]
     assert "saved in this page" in _by(browser, "#model-line")[0].text
+    # The sentence asked for is offered among the examples, after the lecture's.
+    assert [b.text for b in _by(browser, "#examples button")][:2] == [
+        "¿Todavía está en casa?", SENTENCE]
     assert [t.text for t in _by(browser, "#heatmap .token.col")] == expected["source_tokens"]
 
     # The last layer's cross-attention, head 1 (the page's first view): hover output token 1.

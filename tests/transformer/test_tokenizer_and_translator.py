@@ -110,10 +110,13 @@ def test_training_lowers_the_loss_and_writes_the_run(tiny_transformer_run):
 
 
 @pytest.mark.slow
-def test_export_reloads_in_a_fresh_process_and_in_saved_model_cli(tiny_transformer, tmp_path):
-    from transformer.export import export, saved_model_cli_command
+def test_export_reloads_in_a_fresh_process_and_in_saved_model_cli(
+        tiny_transformer, tiny_transformer_run_exported):
+    from transformer.export import saved_model_cli_command
 
-    saved = export(tiny_transformer, tmp_path)
+    # The suite's shared export of the tiny run: `export --run`, the same weights.
+    folder = tiny_transformer_run_exported / "export"
+    saved = folder / "saved_model"
     texts = ["¿Dónde está el perro?", "", "  ", "😀", "la " * 3400, "Ella lo comió xyzzy."]
     code = (
         "import json, sys, tensorflow as tf, tensorflow_text\n"
@@ -130,7 +133,7 @@ def test_export_reloads_in_a_fresh_process_and_in_saved_model_cli(tiny_transform
     greedy, beam, signatures = json.loads(done.stdout.strip().splitlines()[-1])
     assert greedy == tiny_transformer.translate(texts)
     assert greedy[1] == greedy[2] == greedy[3] == ""
-    assert json.loads((tmp_path / "tokenizer" / "target.json").read_text())[:4] == [
+    assert json.loads((folder / "tokenizer" / "target.json").read_text())[:4] == [
         "[PAD]", "[UNK]", "[START]", "[END]"]
     assert beam == tiny_transformer.translate(texts, beam_width=3)
     assert {"serving_default", "translate_with_attention", "translate_beam"} <= set(signatures)
