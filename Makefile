@@ -72,7 +72,8 @@ notebooks: $(STAMP)
 lab: notebooks
 	$(PY) -c "import jupyterlab" 2>/dev/null || $(PY) -m pip install --quiet -r requirements-lab.txt \
 		-c requirements.txt -c requirements-notebooks.txt
-	cd tutorials && TF_CPP_MIN_LOG_LEVEL=2 ../$(VENV)/bin/jupyter lab
+	cd tutorials && TF_CPP_MIN_LOG_LEVEL=2 ../$(VENV)/bin/jupyter lab \
+		$$([ "$$(id -u)" = 0 ] && echo --allow-root)  # a container's root: Jupyter asks for it
 
 ## Run the tutorials and render their readings into docs/tutorials/ (TUTORIAL_SCALE=demo by
 ## default; TUTORIAL_SCALE=real TUTORIAL_DATA=DIR for the real data; TUTORIALS="01_..." for
