@@ -1,9 +1,8 @@
 """The attention explorer away from a server: inline in a notebook (:func:`explorer_view`)
 and as one file (its ``save``: ``python -m TUTORIAL plot --run DIR --html OUT.html
-SENTENCE``). Both are the
-served explorer's page and script (``common/explorer/``) with the style, the script and the
-model's answers for some sentences (or images) written in, so that they open with no server
-and no network: one view, three places.
+SENTENCE``). Both are the served explorer's page and script (``common/explorer/``) with the
+style, the script and the model's answers for some sentences (or images) written in, so
+that they open with no server and no network: one view, three places.
 
 What a first visit needs to learn from the page (what the run was trained on, examples of
 its test split to click) is the run's *notes*: :func:`translation_notes`,
