@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -311,25 +310,21 @@ def notes_of_classifier_run(run_dir: Path) -> dict:
     asked."""
     from classify.config import load_config
     from classify.data import load_data, text_splits
-    from common.errors import DataError
-    from common.explorer_file import data_name, image_notes, out_of_reach, text_notes, unread
+    from common.explorer_file import data_name, image_notes, notes_from, text_notes
 
     config = load_config(RunFolder(run_dir).require().config_path)
     source = data_name(config.data, "the generated who-acts task")
-    why = out_of_reach(config.data)
-    try:
-        if why is None and config.inputs == "images":
+
+    def read() -> dict:
+        if config.inputs == "images":
             data = load_data(config)
             return image_notes(source, len(data.y["train"]), data.x["test"],
                                [data.label_names[i] for i in data.y["test"]])
-        if why is None:
-            splits = text_splits(config)
-            train = len(splits.texts["train"][:config.label_budget])
-            return text_notes(source, train, splits.texts["test"])
-    except (DataError, OSError) as error:
-        why = str(error)
-    print(f"no examples to offer: {why}", file=sys.stderr)
-    return unread(source, why)
+        splits = text_splits(config)
+        return text_notes(source, len(splits.texts["train"][:config.label_budget]),
+                          splits.texts["test"])
+
+    return notes_from(config.data, source, read)
 
 
 def _compare(args) -> int:

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
-from common.errors import DataError, UsageError, UserError
+from common.errors import UsageError, UserError
 from common.lines import translate_lines
 from common.machine import settings_for_decoding
 
@@ -272,17 +272,20 @@ def serve_run(args, export: Callable[[Path], Path],
     return 0
 
 
-def translation_explorer(run_dir: Path, sentences: Sequence[str], lib: TranslationLibrary):
+def translation_explorer(run_dir: Path, sentences: Sequence[str], lib: TranslationLibrary,
+                         notes: dict | None = None):
     """The attention explorer of a translation run for ``sentences`` and its notes' examples
-    (:func:`common.explorer_file.explorer_view`), from its export (made first if missing):
-    what ``plot --html`` writes and a tutorial shows inline."""
+    (:func:`common.explorer_file.explorer_view`; ``notes`` when the caller has them, else
+    :func:`notes_of_translation_run`), from its export (made first if missing): what ``plot
+    --html`` writes and a tutorial shows inline."""
     from common.explorer_file import explorer_view
     from common.run_folder import RunFolder
 
     saved_model = served_export(run_dir, lambda run: lib.export(lib.load_translator(run),
                                                                 RunFolder(run).export))
-    return explorer_view(saved_model, sentences, name=Path(run_dir).name,
-                         notes=notes_of_translation_run(Path(run_dir), lib.config))
+    if notes is None:
+        notes = notes_of_translation_run(Path(run_dir), lib.config)
+    return explorer_view(saved_model, sentences, name=Path(run_dir).name, notes=notes)
 
 
 def notes_of_translation_run(run_dir: Path, config_type: type) -> dict:
@@ -290,18 +293,12 @@ def notes_of_translation_run(run_dir: Path, config_type: type) -> dict:
     only what it was trained on when its data is out of reach (a download not in the cache,
     a file since moved): the network is never asked."""
     from common.data.corpus import corpus_of
-    from common.explorer_file import data_name, out_of_reach, translation_notes, unread
+    from common.explorer_file import data_name, notes_from, translation_notes
     from common.run_folder import RunFolder
 
     config = RunFolder(run_dir).read_config(config_type)
-    why = out_of_reach(config.data)
-    try:
-        if why is None:
-            return translation_notes(corpus_of(config), config.data)
-    except (DataError, OSError) as error:
-        why = str(error)
-    print(f"no examples to offer: {why}", file=sys.stderr)
-    return unread(data_name(config.data, "the generated corpus"), why)
+    return notes_from(config.data, data_name(config.data, "the generated corpus"),
+                      lambda: translation_notes(corpus_of(config), config.data))
 
 
 def data_changes(args) -> dict:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from common.cli import TranslationLibrary, translation_explorer
+from common.explorer_file import LECTURE_SENTENCE, translation_notes
 from common.files import claim_demo_folder
 
 __all__ = ["finish_demo", "list_files", "run_in_fresh_process", "translate_in_fresh_process",
@@ -21,7 +22,7 @@ __all__ = ["finish_demo", "list_files", "run_in_fresh_process", "translate_in_fr
 # Beside the first held-out sentences, one the demo's readers can check by eye and the
 # lecture's (the generated corpus holds both kinds of sentence).
 OWN_SENTENCES = (("¿Quién no compró el coche rojo?", "Who didn't buy the red car?"),
-                 ("¿Todavía está en casa?", "Is he still at home?"))
+                 (LECTURE_SENTENCE, "Is he still at home?"))
 
 
 def translation_demo(library: TranslationLibrary, run_dir: str | os.PathLike,
@@ -60,7 +61,9 @@ def translation_demo(library: TranslationLibrary, run_dir: str | os.PathLike,
     from common.run_folder import RunFolder
 
     saved_model = library.export(translator, RunFolder(run_dir).export)
-    explorer = translation_explorer(run_dir, [OWN_SENTENCES[1][0]], library).save(
+    # The corpus the run was trained on is at hand: its notes without reading it again.
+    notes = translation_notes(result.data, result.config.data)
+    explorer = translation_explorer(run_dir, [LECTURE_SENTENCE], library, notes).save(
         run_dir / "explorer.html")
     print(f"attention explorer, one file (open it in a browser, no server): {explorer}")
     return finish_demo(run_dir, saved_model, samples, greedy, imports, started)

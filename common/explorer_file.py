@@ -14,18 +14,19 @@ import html
 import json
 import os
 import re
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from common.errors import UsageError
+from common.errors import DataError, UsageError
 from common.files import atomic_write_text
 from common.serving import EXPLORER, ServedTranslator, load_served
 
 __all__ = ["LECTURE_SENTENCE", "ExplorerView", "data_in", "data_name", "explorer_page",
-           "explorer_view", "image_notes", "out_of_reach", "page_in", "page_path", "pixels",
-           "text_notes", "translation_notes", "unread"]
+           "explorer_view", "image_notes", "notes_from", "out_of_reach", "page_in", "page_path",
+           "pixels", "text_notes", "translation_notes"]
 
 LECTURE_SENTENCE = "¿Todavía está en casa?"
 _STYLE = '<link rel="stylesheet" href="/static/explorer.css">'
@@ -59,8 +60,17 @@ def out_of_reach(data: str) -> str | None:
     return None
 
 
-def unread(source: str, why: str) -> dict:
-    """The notes of a run whose data is out of reach: what it was trained on, no examples."""
+def notes_from(data: str, source: str, read: Callable[[], dict]) -> dict:
+    """A run's notes: ``read()`` (which reads its ``data``), or, when the data is out of
+    reach (:func:`out_of_reach`) or cannot be read, only what it was trained on (``source``,
+    as :func:`data_name` says it), the reason on stderr: the network is never asked."""
+    why = out_of_reach(data)
+    if why is None:
+        try:
+            return read()
+        except (DataError, OSError) as error:
+            why = str(error)
+    print(f"no examples to offer: {why}", file=sys.stderr)
     return {"trained_on": f"Trained on {source} ({why}: no examples to offer)."}
 
 
