@@ -15,7 +15,66 @@ from common.xla import traced_for_xla
 from transformer.encoder import Encoder
 
 __all__ = ["BertPretrainer", "MaskedLanguageModelHead", "chosen_positions", "copy_encoder",
-           "mask_tokens"]
+           "mask_tokens", "masked_guesses", "pack_sentences", "segment_ids"]
+
+
+def segment_ids(token_ids: tf.Tensor, separator_id: int) -> tf.Tensor:
+    """Which text of a pair each token is in: 0 up to and including the first [SEP], 1 after
+    it, 0 again after a second [SEP], and so on (BERT's segments A and B; packed pretraining
+    rows alternate). Padding takes the segment of the text before it (it is masked anyway).
+
+    Args:
+        token_ids: (batch, length) int.
+        separator_id: the [SEP] token's id.
+
+    Returns:
+        (batch, length) int32.
+
+    Example:
+        >>> segment_ids(tf.constant([[2, 7, 8, 4, 9, 4, 0]]), separator_id=4).numpy()
+        array([[0, 0, 0, 0, 1, 1, 0]], dtype=int32)
+    """
+    separators = tf.cast(tf.equal(token_ids, separator_id), tf.int32)
+    return tf.math.floormod(tf.cumsum(separators, axis=1, exclusive=True), 2)
+
+
+def pack_sentences(rows: np.ndarray, sequence_length: int, *, cls_id: int, separator_id: int,
+                   seed: int = 0) -> np.ndarray:
+    """Encoded sentences packed into full rows for pretraining:
+    ``[CLS] s1 [SEP] s2 [SEP] ...``, each row as many whole sentences as fit.
+
+    Short sentences (the English of the translation pairs averages 8 words) would otherwise
+    fill a row of 64 positions to one eighth: packing trains on every position a step pays
+    for, and the learned position embeddings of positions past the short sentences' ends
+    get trained too (unpacked, a model pretrained on 8-word sentences meets 20-word reviews
+    with position rows it never learned). RoBERTa packs full sentences the same way.
+
+    Args:
+        rows: (n, length) ids as the vocabulary encodes them, ``[CLS]`` first, 0-padded.
+        sequence_length: the packed rows' length; a sentence longer than a row is cut.
+        cls_id, separator_id: the [CLS] and [SEP] ids.
+        seed: the sentences are packed in a seeded random order.
+
+    Returns:
+        (m, sequence_length) ids, 0-padded.
+    """
+    rng = np.random.default_rng(seed)
+    lengths = np.count_nonzero(rows, axis=1)
+    packed, row = [], [cls_id]
+    for i in rng.permutation(len(rows)):
+        sentence = [*rows[i, 1 : lengths[i]][: sequence_length - 2], separator_id]
+        if len(sentence) == 1:
+            continue  # an empty text
+        if len(row) + len(sentence) > sequence_length:
+            packed.append(row)
+            row = [cls_id]
+        row += sentence
+    if len(row) > 1:
+        packed.append(row)
+    out = np.zeros([len(packed), sequence_length], rows.dtype)
+    for i, row in enumerate(packed):
+        out[i, : len(row)] = row
+    return out
 
 
 def mask_tokens(
@@ -134,6 +193,8 @@ class BertPretrainer(keras.Model):
     Args:
         vocabulary_size, sequence_length, num_layers, hidden_dim, num_heads,
         intermediate_dim, dropout: the encoder's (see transformer.encoder.Encoder).
+        separator_id: the [SEP] id: segment embeddings are added, segments counted from
+            the [SEP]s (:func:`segment_ids`); None: no segments.
 
     Call arguments:
         inputs: token_ids, (batch, length) int, [CLS] first, some tokens replaced by [MASK];
@@ -149,10 +210,11 @@ class BertPretrainer(keras.Model):
 
     def __init__(self, vocabulary_size: int, sequence_length: int, num_layers: int = 2,
                  hidden_dim: int = 64, num_heads: int = 4, intermediate_dim: int = 128,
-                 dropout: float = 0.1, **kwargs):
+                 dropout: float = 0.1, separator_id: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.vocabulary_size = vocabulary_size
         self.sequence_length = sequence_length
+        self.separator_id = separator_id
         self.num_layers = num_layers
         self.hidden_dim = hidden_dim
         self.num_heads = num_heads
@@ -160,7 +222,8 @@ class BertPretrainer(keras.Model):
         self.dropout = dropout
         self.encoder = Encoder(num_layers, vocabulary_size, hidden_dim, num_heads,
                                intermediate_dim, dropout, max_length=sequence_length,
-                               position_embedding="learned", name="encoder")
+                               position_embedding="learned",
+                               num_segments=0 if separator_id is None else 2, name="encoder")
         self.mlm_head = MaskedLanguageModelHead(vocabulary_size, hidden_dim, name="mlm_head")
 
     def build(self, token_ids_shape):
@@ -171,19 +234,44 @@ class BertPretrainer(keras.Model):
 
     @traced_for_xla
     def call(self, inputs, training=None):
-        if isinstance(inputs, (tuple, list)):
-            token_ids, positions = inputs
-            hidden = self.encoder(token_ids, training=training)
-            return self.mlm_head(tf.gather(hidden, positions, batch_dims=1))
-        return self.mlm_head(self.encoder(inputs, training=training))
+        token_ids, positions = inputs if isinstance(inputs, (tuple, list)) else (inputs, None)
+        segments = None if self.separator_id is None else segment_ids(token_ids,
+                                                                       self.separator_id)
+        hidden = self.encoder(token_ids, training=training, segment_ids=segments)
+        if positions is not None:
+            hidden = tf.gather(hidden, positions, batch_dims=1)
+        return self.mlm_head(hidden)
 
     def get_config(self):
         config = super().get_config()
         config.update(vocabulary_size=self.vocabulary_size,
                       sequence_length=self.sequence_length, num_layers=self.num_layers,
                       hidden_dim=self.hidden_dim, num_heads=self.num_heads,
-                      intermediate_dim=self.intermediate_dim, dropout=self.dropout)
+                      intermediate_dim=self.intermediate_dim, dropout=self.dropout,
+                      separator_id=self.separator_id)
         return config
+
+
+def masked_guesses(pretrainer: BertPretrainer, inputs: np.ndarray, labels: np.ndarray,
+                   top: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What a pretrainer guesses at the chosen positions of one masked row.
+
+    Args:
+        pretrainer: a (pretrained) :class:`BertPretrainer`.
+        inputs, labels: one row each, (1, length), as :func:`mask_tokens` makes them.
+        top: guesses kept a position.
+
+    Returns:
+        ``(positions, ids, probabilities)``: the chosen positions (k,), and at each the
+        ``top`` most probable ids (k, top) with their probabilities, most probable first.
+    """
+    positions = np.flatnonzero(np.asarray(labels)[0])
+    logits = pretrainer(
+        (tf.constant(inputs, tf.int32), tf.constant(positions[None], tf.int32)),
+        training=False)
+    probabilities = tf.nn.softmax(tf.cast(logits[0], tf.float32)).numpy()
+    ids = np.argsort(-probabilities, axis=-1)[:, :top]
+    return positions, ids, np.take_along_axis(probabilities, ids, axis=-1)
 
 
 def copy_encoder(pretrainer: BertPretrainer, classifier: keras.Model) -> None:

@@ -70,7 +70,9 @@ def _add_kind_commands(commands, kind: str) -> None:
     else:
         train.add_argument("--data", metavar="PATH",
                            help="a 'sentence<TAB>label' TSV with a header (SST-2's format), "
-                           "'imdb' (download), or 'generated' (default)")
+                           "'imdb' (download), 'generated' (default: 'who acts?') or "
+                           "'generated-pairs' (two sentences a text, tab-separated: 'the "
+                           "same deed?')")
     if kind != "vit":
         train.add_argument("--split", choices=["random", "grouped"],
                            help="'grouped' keeps every text on the side of the longer texts "
@@ -157,7 +159,7 @@ def _train(args) -> int:
         changes["patch_size"] = args.patch_size
     else:
         changes["split"] = args.split
-    if args.kind != "vit" and args.data not in (None, "generated", "imdb"):
+    if args.kind != "vit" and args.data not in (None, "generated", "generated-pairs", "imdb"):
         if not Path(args.data).exists():
             raise UsageError(f"data file not found: {args.data}")
         changes["data"] = str(Path(args.data).resolve())

@@ -21,6 +21,7 @@ from common.data.classification import (
     ImageSet,
     LabeledTexts,
     generate_order_task,
+    generate_pair_task,
     load_digits,
     load_imdb,
     load_keras_images,
@@ -47,6 +48,8 @@ class SplitData:
 def load_labeled_texts(config: TextConfig) -> LabeledTexts:
     if config.data == "generated":
         return generate_order_task(config.generated_examples, config.seed)
+    if config.data == "generated-pairs":
+        return generate_pair_task(config.generated_examples, config.seed)
     if config.data == "imdb":
         return load_imdb()
     return read_labeled_tsv(config.data)

@@ -54,6 +54,10 @@ def evaluate(run: LoadedRun, data: SplitData | None = None, batch_size: int = 25
     pretraining = folder.child("pretrain").history()
     if pretraining.get("val_masked_accuracy"):
         metrics["pretraining_val_masked_accuracy"] = pretraining["val_masked_accuracy"][-1]
+        baseline = folder.child("pretrain").path / "baseline.json"
+        if baseline.exists():  # always guessing the most frequent word
+            metrics["pretraining_unigram_accuracy"] = json.loads(
+                baseline.read_text(encoding="utf-8"))["accuracy"]
     atomic_write_text(folder.metrics_path, json.dumps(metrics, indent=2) + "\n")
     title = f"confusion matrix, test split: accuracy {metrics['test_accuracy']:.1%}"
     save_figure(confusion_matrix_figure(matrix, run.label_names, title),

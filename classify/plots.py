@@ -21,7 +21,41 @@ from common.plotting import (
 )
 from common.run_folder import RunFolder
 
-__all__ = ["rollout_figure", "text_attention_figure"]
+__all__ = ["pretraining_figure", "rollout_figure", "text_attention_figure"]
+
+
+def pretraining_figure(run_dir: str | os.PathLike, title: str | None = None):
+    """A BERT run's masked-LM pretraining, epoch by epoch: loss and masked-word accuracy,
+    training and validation, beside the unigram baseline (always guessing the most frequent
+    word of the pretraining text) that a pretraining which learned must clear."""
+    import json
+
+    from matplotlib.figure import Figure
+
+    pretrain = RunFolder(run_dir).child("pretrain")
+    history = pretrain.history()
+    if not history.get("val_masked_accuracy"):
+        raise InputError(f"{run_dir} holds no pretraining history (a BERT run pretrains "
+                         "into RUN/pretrain)")
+    baseline = json.loads((pretrain.path / "baseline.json").read_text(encoding="utf-8"))
+    fig = Figure(figsize=(9, 3.6), dpi=100, layout="constrained")
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    marker = "o" if len(epochs) <= 30 else None
+    for index, (name, label) in enumerate((("loss", "masked-LM loss (cross-entropy)"),
+                                           ("masked_accuracy", "masked-word accuracy"))):
+        ax = fig.add_subplot(1, 2, index + 1)
+        ax.plot(epochs, history[name], marker=marker, label="training")
+        ax.plot(epochs, history[f"val_{name}"], marker=marker, label="validation")
+        if name == "masked_accuracy":
+            ax.axhline(baseline["accuracy"], color="gray", linestyle="--",
+                       label=f"always \"{baseline['word']}\" (unigram baseline)")
+            ax.set_ylim(0, None)
+        ax.set_xlabel("epoch of pretraining")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(title or "BERT's masked-LM pretraining")
+    return fig
 
 
 def text_attention_figure(predictor, sentence: str, layer: int = -1):
@@ -30,11 +64,12 @@ def text_attention_figure(predictor, sentence: str, layer: int = -1):
     length = int((ids.numpy()[0] != 0).sum())
     tokens = [t.decode() for t in predictor.vocabulary.words(ids[0, :length]).numpy()]
     label, probability = predictor.predict([sentence])[0]
+    shown = sentence.replace("\t", " | ")  # a pair's two texts
     return attention_heads_figure(
         scores[layer][0, :, :length, :length].numpy(), tokens, tokens,
         title=f"block {layer % len(scores) + 1} of {len(scores)} self-attention ([CLS] is the "
               "top row): "
-              f"{sentence} → {label} ({probability:.0%})")
+              f"{shown} → {label} ({probability:.0%})")
 
 
 def rollout_figure(predictor, image: np.ndarray, patch_size: int, truth: str | None = None):

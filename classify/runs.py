@@ -14,14 +14,14 @@ from pathlib import Path
 import keras
 
 from classify.config import load_config
-from classify.model import build_model
+from classify.model import build_model, build_pretrainer, separator_of
 from classify.predictor import Predictor
 from classify.vocabulary import word_vocabulary
 from common.errors import RunError
 from common.run_folder import RunFolder
 from common.text import Vocabulary
 
-__all__ = ["LoadedRun", "load_predictor", "load_run"]
+__all__ = ["LoadedRun", "load_predictor", "load_pretrainer", "load_run"]
 
 
 @dataclasses.dataclass
@@ -57,7 +57,8 @@ def load_run(run_dir: str | os.PathLike, which: str = "best") -> LoadedRun:
     except (KeyError, TypeError, AttributeError) as error:
         raise RunError(f"{run / 'labels.json'} is damaged ({error!r}); retrain") from None
     model = run.load_model(which, lambda: build_model(
-        config, len(label_names), vocabulary.size if vocabulary else None, image_shape))
+        config, len(label_names), vocabulary.size if vocabulary else None, image_shape,
+        separator_of(config, vocabulary)))
     return LoadedRun(run.path, config, label_names, vocabulary, image_shape, model)
 
 
@@ -66,3 +67,18 @@ def load_predictor(run_dir: str | os.PathLike) -> tuple[LoadedRun, Predictor]:
     weights."""
     run = load_run(run_dir)
     return run, Predictor(run.model, run.label_names, run.vocabulary, run.image_shape)
+
+
+def load_pretrainer(run: LoadedRun) -> keras.Model:
+    """A BERT run's masked-LM pretrainer with its best pretraining weights (``RUN/pretrain``).
+
+    Raises:
+        RunError: the run did no pretraining.
+    """
+    pretrain = RunFolder(run.run_dir).child("pretrain")
+    if run.config.kind != "bert" or not pretrain.best_weights.exists():
+        raise RunError(f"{run.run_dir} holds no pretraining (a BERT run with "
+                       "pretraining_epochs > 0 has RUN/pretrain)")
+    model = build_pretrainer(run.config, run.vocabulary)
+    model.load_weights(pretrain.best_weights)
+    return model

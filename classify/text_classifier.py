@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from classify.bert import segment_ids
 from classify.pooling import SequencePooling, check_pooling
 from common.dropout import Dropout
 from common.xla import traced_for_xla
@@ -38,6 +39,8 @@ class TextClassifier(keras.Model):
         positional_encoding: add position information (True) or not (False).
         position_embedding: ``"sinusoidal"`` (fixed) or ``"learned"`` (BERT) when
             ``positional_encoding`` is True.
+        separator_id: the [SEP] id: segment embeddings say which text of a pair a token is
+            in (BERT's; ``classify.bert.segment_ids``); None: no segments.
 
     Call arguments:
         token_ids: (batch, length) int.
@@ -60,7 +63,7 @@ class TextClassifier(keras.Model):
                  num_layers: int = 2, hidden_dim: int = 64, num_heads: int = 4,
                  intermediate_dim: int = 128, dropout: float = 0.1, pooling: str = "cls",
                  positional_encoding: bool = True, position_embedding: str = "sinusoidal",
-                 **kwargs):
+                 separator_id: int | None = None, **kwargs):
         super().__init__(**kwargs)
         if position_embedding not in ("sinusoidal", "learned"):
             raise ValueError("position_embedding must be 'sinusoidal' or 'learned', received "
@@ -76,11 +79,12 @@ class TextClassifier(keras.Model):
         self.pooling = check_pooling(pooling)
         self.positional_encoding = bool(positional_encoding)
         self.position_embedding = position_embedding
+        self.separator_id = separator_id
         self.encoder = Encoder(
             num_layers, vocabulary_size, hidden_dim, num_heads, intermediate_dim, dropout,
             max_length=sequence_length,
             position_embedding=position_embedding if positional_encoding else "none",
-            name="encoder")
+            num_segments=0 if separator_id is None else 2, name="encoder")
         self.pool = SequencePooling(pooling, name="pooling")
         self.head_dropout = Dropout(dropout)
         self.head = keras.layers.Dense(num_classes, dtype="float32", name="head")  # float32 logits
@@ -93,7 +97,10 @@ class TextClassifier(keras.Model):
 
     @traced_for_xla
     def call(self, token_ids, training=None, return_attention_scores=False):
-        x, scores = self.encoder(token_ids, training=training, return_attention_scores=True)
+        segments = None if self.separator_id is None else segment_ids(token_ids,
+                                                                       self.separator_id)
+        x, scores = self.encoder(token_ids, training=training, return_attention_scores=True,
+                                 segment_ids=segments)
         pooled = self.pool(x, padding_mask=tf.not_equal(token_ids, 0))  # (batch, hidden)
         logits = self.head(self.head_dropout(pooled, training=training))
         return (logits, scores) if return_attention_scores else logits
@@ -105,5 +112,6 @@ class TextClassifier(keras.Model):
                       hidden_dim=self.hidden_dim, num_heads=self.num_heads,
                       intermediate_dim=self.intermediate_dim, dropout=self.dropout,
                       pooling=self.pooling, positional_encoding=self.positional_encoding,
-                      position_embedding=self.position_embedding)
+                      position_embedding=self.position_embedding,
+                      separator_id=self.separator_id)
         return config

@@ -13,10 +13,14 @@ import os
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from classify.bert import BertPretrainer, chosen_positions, copy_encoder, mask_tokens
-from classify.config import BertConfig, TextConfig
+from classify.bert import (
+    chosen_positions,
+    copy_encoder,
+    mask_tokens,
+    pack_sentences,
+)
+from classify.config import TextConfig
 from classify.data import (
     SplitData,
     TextSplits,
@@ -26,11 +30,12 @@ from classify.data import (
     text_splits,
     token_batches,
 )
-from classify.model import build_model
+from classify.model import build_model, build_pretrainer, separator_of
 from classify.plots import rollout_figure, text_attention_figure
 from classify.predictor import Predictor
-from classify.vocabulary import CLS, MASK, build_word_vocabulary, word_vocabulary
+from classify.vocabulary import CLS, MASK, SEP, build_word_vocabulary, word_vocabulary
 from common.data.classification import generate_order_task, read_unlabeled_texts
+from common.data.splits import longest_of_groups
 from common.masks import MaskedAccuracy, MaskedSparseCrossEntropy
 from common.run_folder import RunFolder, TrainState
 from common.text import Vocabulary
@@ -87,10 +92,10 @@ def _prepare(context: RunContext) -> tuple[TrainingPlan, SplitData]:
     if config.pretrains:
         pretrain = run.child("pretrain")
         _pretrain(context, pretrain, vocabulary, encode(vocabulary, unlabeled),
-                  data.x["validation"])
+                  encode(vocabulary, _whole_texts(config, splits.texts["validation"])))
 
         def start(model):
-            pretrainer = _pretrainer(config, vocabulary.size)
+            pretrainer = build_pretrainer(config, vocabulary)
             pretrainer.load_weights(pretrain.best_weights)
             copy_encoder(pretrainer, model)
             log("fine-tuning from the pretrained encoder")
@@ -99,7 +104,8 @@ def _prepare(context: RunContext) -> tuple[TrainingPlan, SplitData]:
 
     def build():
         return build_model(config, len(data.label_names),
-                           vocabulary.size if vocabulary else None, image_shape)
+                           vocabulary.size if vocabulary else None, image_shape,
+                           separator_of(config, vocabulary))
 
     def drawer(twin):
         predictor = Predictor(twin, data.label_names, vocabulary, image_shape)
@@ -137,17 +143,26 @@ def _vocabulary(config: TextConfig, run: RunFolder, resume: bool, splits: TextSp
     return word_vocabulary(tokens, config.sequence_length, config.text_mode)
 
 
+def _whole_texts(config: TextConfig, texts: list[str]) -> list[str]:
+    """``texts``, or on a grouped split the longest text of each group only: SST-2's
+    phrases are cut from its sentences, so the sentences hold every word of them once."""
+    if getattr(config, "split", "random") != "grouped":
+        return list(texts)
+    return [texts[i] for i in longest_of_groups(texts)]
+
+
 def _pretraining_texts(config: TextConfig, splits: TextSplits, log=print) -> list[str]:
     """Unlabeled text for BERT: a larger generated set (another seed, so it shares no
     sentence order with the labeled splits by construction), or the training split's
-    sentences of a real file; then the texts of ``config.unlabeled`` (a file) that are not
-    a validation or test text (compared in lower case). Nothing for the other models."""
+    sentences of a real file (on a grouped split its whole sentences, not their phrases);
+    then the texts of ``config.unlabeled`` (a file) that are not a validation or test text
+    (compared in lower case). Nothing for the other models."""
     if not config.reads_unlabeled_text:
         return []
-    if config.data == "generated":
+    if config.data in ("generated", "generated-pairs"):  # single sentences, packed
         texts = generate_order_task(config.pretraining_examples, config.seed + 1).texts
     else:
-        texts = list(splits.texts["train"])
+        texts = _whole_texts(config, splits.texts["train"])
     if config.unlabeled:
         def key(text):
             return " ".join(text.lower().split())
@@ -161,28 +176,38 @@ def _pretraining_texts(config: TextConfig, splits: TextSplits, log=print) -> lis
     return texts
 
 
-def _pretrainer(config: BertConfig, vocabulary_size: int) -> BertPretrainer:
-    model = BertPretrainer(vocabulary_size, config.sequence_length, config.num_layers,
-                           config.hidden_dim, config.num_heads, config.intermediate_dim,
-                           config.dropout)
-    model(tf.zeros([1, config.sequence_length], tf.int32))
-    return model
-
-
 def _pretrain(context: RunContext, run: RunFolder, vocabulary: Vocabulary,
               unlabeled: np.ndarray, validation: np.ndarray) -> None:
     """Masked-language-model pretraining into ``run`` (``RUN/pretrain``) on ``unlabeled``
-    token ids, watching the masked-LM loss on the ``validation`` split's ids."""
+    token ids, watching the masked-LM loss on the ``validation`` split's ids.
+
+    Sentences are packed into full rows, ``[CLS] s1 [SEP] s2 [SEP] ...`` (with a [SEP] in
+    the vocabulary; :func:`classify.bert.pack_sentences`). Padding, [CLS], [SEP] and [UNK]
+    are never chosen (guessing [UNK] teaches nothing). ``RUN/pretrain/baseline.json`` holds
+    what always guessing the most frequent word of ``unlabeled`` scores on the same masked
+    validation tokens: the floor a pretraining that learned must clear.
+    """
     config, log = context.config, context.log
     state = run.read_state(missing_ok=True) if context.resume else TrainState()
     if state.epoch >= config.pretraining_epochs or state.stopped_early:
         return
     rng = np.random.default_rng(config.seed)  # a resumed run skips the batches it used
+    protected = [vocabulary.id_of(CLS), 1]
+    if vocabulary.separator is not None:
+        sep = vocabulary.id_of(SEP)
+        protected.append(sep)
+        packing = dict(cls_id=vocabulary.id_of(CLS), separator_id=sep)
+        unlabeled = pack_sentences(unlabeled, config.sequence_length, seed=config.seed,
+                                   **packing)
+        validation = pack_sentences(validation, config.sequence_length, seed=0, **packing)
     masking = dict(mask_id=vocabulary.id_of(MASK), first_word_id=vocabulary.first_word_id,
                    vocabulary_size=vocabulary.size, rate=config.mask_rate,
-                   protected_ids=(vocabulary.id_of(CLS),))
+                   protected_ids=tuple(protected))
 
     val_inputs, val_labels = mask_tokens(validation, np.random.default_rng(0), **masking)
+    if context.chief and not state.epoch:
+        run.write_json("baseline.json", unigram_baseline(unlabeled, val_labels, vocabulary),
+                       indent=2)
     steps = max(1, len(unlabeled) // config.batch_size)
 
     def compile_pretrainer(model):
@@ -194,9 +219,9 @@ def _pretrain(context: RunContext, run: RunFolder, vocabulary: Vocabulary,
 
     if not state.epoch:
         log(f"pretraining BERT (masked LM, {config.mask_rate:.0%} of tokens) on "
-            f"{len(unlabeled)} unlabeled sentences ...")
+            f"{len(unlabeled)} rows of unlabeled text ...")
     plan = TrainingPlan(
-        build=lambda: _pretrainer(config, vocabulary.size), compile=compile_pretrainer,
+        build=lambda: build_pretrainer(config, vocabulary), compile=compile_pretrainer,
         # a new masking every pass (dynamic masking, as RoBERTa)
         train_ds=token_batches(unlabeled, unlabeled, config.batch_size, rng, training=True,
                                transform=lambda ids, _: mask_tokens(ids, rng, **masking))
@@ -206,3 +231,16 @@ def _pretrain(context: RunContext, run: RunFolder, vocabulary: Vocabulary,
         steps_per_epoch=steps, validation_steps=None, title="BERT masked-LM pretraining")
     fit_epochs(plan, run, state, config, context.strategy, epochs=config.pretraining_epochs,
              log=log, verbose=context.verbose, chief=context.chief)
+
+
+def unigram_baseline(unlabeled: np.ndarray, labels: np.ndarray,
+                     vocabulary: Vocabulary) -> dict:
+    """Masked-word accuracy of always guessing the most frequent word of ``unlabeled``
+    (ids), on the chosen positions of ``labels`` (``mask_tokens``'s: 0 where not chosen)."""
+    counts = np.bincount(unlabeled.ravel(), minlength=vocabulary.size)
+    counts[: vocabulary.first_word_id] = 0
+    word = int(counts.argmax())
+    chosen = labels[labels != 0]
+    return {"word": vocabulary.tokens[word],
+            "accuracy": round(float(np.mean(chosen == word)) if len(chosen) else 0.0, 4),
+            "masked_tokens": int(len(chosen))}

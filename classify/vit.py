@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from classify.pooling import SequencePooling, check_pooling
 from common.dropout import Dropout
 from common.positional_encoding import PositionEmbedding
 from common.xla import traced_for_xla
@@ -107,6 +108,11 @@ class VisionTransformer(keras.Model):
         num_classes: number of labels.
         num_layers, hidden_dim, num_heads, intermediate_dim, dropout: the encoder's; blocks
             are pre-norm, as in the ViT paper.
+        pooling: ``"cls"`` reads the [CLS] output (the paper's), ``"mean"`` averages every
+            output, [CLS] included.
+        position_embedding: ``"learned"`` (the paper's) or ``"none"``: without positions
+            the patches are a set, and the model cannot tell an image from its patches
+            shuffled.
 
     Call arguments:
         images: (batch, height, width, channels) float, pixel values in [0, 1].
@@ -127,8 +133,14 @@ class VisionTransformer(keras.Model):
     def __init__(self, image_size: tuple[int, int] | list[int], channels: int,
                  patch_size: int, num_classes: int, num_layers: int = 4,
                  hidden_dim: int = 64, num_heads: int = 4, intermediate_dim: int = 128,
-                 dropout: float = 0.1, **kwargs):
+                 dropout: float = 0.1, pooling: str = "cls",
+                 position_embedding: str = "learned", **kwargs):
         super().__init__(**kwargs)
+        if position_embedding not in ("learned", "none"):
+            raise ValueError("position_embedding must be 'learned' or 'none', received "
+                             f"{position_embedding!r}")
+        self.pooling = check_pooling(pooling)
+        self.position_embedding = position_embedding
         self.image_size = tuple(int(s) for s in image_size)
         self.channels = channels
         self.patch_size = patch_size
@@ -145,10 +157,12 @@ class VisionTransformer(keras.Model):
         self.num_patches = (height // patch_size) * (width // patch_size)
         self.patches = PatchEmbedding(patch_size, hidden_dim, name="patches")
         self.class_token = ClassToken(name="class_token")
-        self.positions = PositionEmbedding(self.num_patches + 1, "learned", name="positions")
+        self.positions = PositionEmbedding(self.num_patches + 1, position_embedding,
+                                           name="positions")
         self.embedding_dropout = Dropout(dropout)
         self.blocks = EncoderBlocks(num_layers, hidden_dim, num_heads, intermediate_dim,
                                     dropout, norm_first=True, norm_epsilon=1e-6, name="blocks")
+        self.pool = SequencePooling(pooling, name="pooling")
         self.head = keras.layers.Dense(num_classes, dtype="float32", name="head")  # float32 logits
 
     def build(self, images_shape):
@@ -165,7 +179,7 @@ class VisionTransformer(keras.Model):
         x = self.class_token(self.patches(images))  # (batch, patches + 1, hidden_dim)
         x = self.embedding_dropout(self.positions(x), training=training)
         x, scores = self.blocks(x, training=training, return_attention_scores=True)
-        logits = self.head(x[:, 0])  # (batch, num_classes), from [CLS]
+        logits = self.head(self.pool(x))  # (batch, num_classes), from [CLS] or the mean
         return (logits, scores) if return_attention_scores else logits
 
     def get_config(self):
@@ -174,7 +188,8 @@ class VisionTransformer(keras.Model):
                       patch_size=self.patch_size, num_classes=self.num_classes,
                       num_layers=self.num_layers, hidden_dim=self.hidden_dim,
                       num_heads=self.num_heads, intermediate_dim=self.intermediate_dim,
-                      dropout=self.dropout)
+                      dropout=self.dropout, pooling=self.pooling,
+                      position_embedding=self.position_embedding)
         return config
 
 

@@ -1,10 +1,13 @@
-"""The classifiers' vocabulary: ``common.text.Vocabulary`` with the specials ``[CLS]`` and
-``[MASK]``, ``[CLS] w1 ... wn`` padded to a fixed length of int32 ids.
+"""The classifiers' vocabulary: ``common.text.Vocabulary`` with the specials ``[CLS]``,
+``[MASK]`` and ``[SEP]``, ``[CLS] w1 ... wn`` padded to a fixed length of int32 ids.
 
 Id 0 is padding, 1 ``[UNK]`` (a word not in the list), 2 ``[CLS]``, 3 ``[MASK]`` (BERT's
-pretraining), then the words. The standardization is ``common.text``'s (``"better"`` keeps
-accents and apostrophes); everything is core TensorFlow ops, so the same object runs in
-``tf.data`` and inside the exported SavedModel that takes raw strings.
+pretraining), 4 ``[SEP]`` (between the two texts of a pair, written with a tab: ``"the dog
+ran<TAB>a dog ran"`` -> ``[CLS] the dog ran [SEP] a dog ran``), then the words. Runs saved
+before ``[SEP]`` was added list four specials, and read back with those four. The
+standardization is ``common.text``'s (``"better"`` keeps accents and apostrophes); everything
+is core TensorFlow ops, so the same object runs in ``tf.data`` and inside the exported
+SavedModel that takes raw strings.
 """
 
 from __future__ import annotations
@@ -13,16 +16,16 @@ from collections.abc import Iterable, Sequence
 
 from common.text import PAD, UNK, Vocabulary, build_vocabulary
 
-__all__ = ["CLS", "MASK", "SPECIAL_TOKENS", "build_word_vocabulary", "word_vocabulary"]
+__all__ = ["CLS", "MASK", "SEP", "SPECIAL_TOKENS", "build_word_vocabulary", "word_vocabulary"]
 
-CLS, MASK = "[CLS]", "[MASK]"
-SPECIAL_TOKENS = (PAD, UNK, CLS, MASK)
+CLS, MASK, SEP = "[CLS]", "[MASK]", "[SEP]"
+SPECIAL_TOKENS = (PAD, UNK, CLS, MASK, SEP)
 
 
 def build_word_vocabulary(texts: Iterable[str], max_tokens: int,
                           mode: str = "better") -> list[str]:
     """Specials, then the training texts' words by frequency (ties alphabetical);
-    ``max_tokens`` counts the four specials."""
+    ``max_tokens`` counts the five specials."""
     return build_vocabulary(texts, max_tokens, mode, specials=SPECIAL_TOKENS)
 
 
@@ -35,7 +38,11 @@ def word_vocabulary(tokens: Sequence[str], sequence_length: int,
     Example:
         >>> vocab = word_vocabulary(build_word_vocabulary(["a cat sat"], 20), 6)
         >>> vocab.encode(tf.constant(["the cat sat"])).numpy()
-        array([[2, 1, 5, 6, 0, 0]], dtype=int32)
+        array([[2, 1, 6, 7, 0, 0]], dtype=int32)
+        >>> vocab.encode(tf.constant(["cat\tsat a"])).numpy()
+        array([[2, 6, 4, 7, 5, 0]], dtype=int32)
     """
-    return Vocabulary(tokens, mode, specials=SPECIAL_TOKENS, prefix=(CLS,), suffix=(),
-                      sequence_length=sequence_length, dtype="int32")
+    specials = SPECIAL_TOKENS if SEP in tokens[: len(SPECIAL_TOKENS)] else SPECIAL_TOKENS[:4]
+    return Vocabulary(tokens, mode, specials=specials, prefix=(CLS,), suffix=(),
+                      sequence_length=sequence_length, dtype="int32",
+                      separator=SEP if SEP in specials else None)

@@ -38,6 +38,7 @@ _SRCDOC = re.compile(r'srcdoc="([^"]*)"')
 _DOWNLOADED = {"download": "spa-eng*", "imdb": "imdb*", "mnist": "mnist*",
                "cifar10": "cifar-10*"}
 _NAMES = {"download": "the tutorial's spa-eng.zip", "imdb": "IMDB reviews", "mnist": "MNIST",
+          "generated-pairs": "generated sentence pairs",
           "cifar10": "CIFAR-10", "digits": "the bundled 8 x 8 digits"}
 
 
@@ -55,7 +56,7 @@ def out_of_reach(data: str) -> str | None:
         if not any(cache.glob(_DOWNLOADED[data])):
             return f"{data_name(data, data)} is not in Keras's cache ({cache})"
         return None
-    if data not in ("generated", "digits") and not Path(data).is_file():
+    if data not in ("generated", "generated-pairs", "digits") and not Path(data).is_file():
         return f"{data} is not there"
     return None
 

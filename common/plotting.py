@@ -26,6 +26,7 @@ __all__ = [
     "image_attention_figure",
     "learning_rate_figure",
     "history_figure",
+    "mask_figure",
     "layer_number",
     "positional_encoding_figure",
     "scatter_panels_figure",
@@ -177,6 +178,32 @@ def token_matrix_figure(values: np.ndarray, column_tokens: Sequence[str],
     if title:
         ax.set_title(title, fontsize=10, wrap=True)
     fig.colorbar(image, ax=ax, shrink=0.8, label=value_label)
+    return fig
+
+
+def mask_figure(tokens: Sequence[str], masks: Mapping[str, np.ndarray],
+                title: str | None = None) -> Figure:
+    """Which positions each position may attend to, one panel a mask: (length, length)
+    booleans, row = the attending token (query), column = the token attended to (key);
+    dark where allowed. E.g. an encoder's bidirectional mask beside a decoder's causal one."""
+    length = len(tokens)
+    for name, mask in masks.items():
+        if np.shape(mask) != (length, length):
+            raise ValueError(f"mask {name!r} has shape {np.shape(mask)}, {length} tokens "
+                             f"need {(length, length)}")
+    side = _axis_inches(length, 0.42, 1.6)
+    fig = Figure(figsize=(side * len(masks) + 0.4, side + 0.5), dpi=100, layout="constrained")
+    for index, (name, mask) in enumerate(masks.items()):
+        ax = fig.add_subplot(1, len(masks), index + 1)
+        ax.imshow(np.asarray(mask, np.float32), cmap="Blues", vmin=0, vmax=1.25)
+        ax.set_xticks(range(length), labels=tokens, rotation=60, ha="right")
+        ax.set_yticks(range(length), labels=tokens)
+        ax.set_xlabel("attended to (key)")
+        ax.set_ylabel("attending (query)")
+        allowed = int(np.sum(mask))
+        ax.set_title(f"{name}\n{allowed} of {length * length} pairs allowed", fontsize=10)
+    if title:
+        fig.suptitle(title)
     return fig
 
 

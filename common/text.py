@@ -211,6 +211,9 @@ class Vocabulary(tf.Module):
         prefix, suffix: the specials put before and after each encoded sentence.
         sequence_length: every encoded row's length (``None``: ragged rows).
         dtype: the ids' dtype, ``"int64"`` or ``"int32"``.
+        separator: a special that :meth:`encode` puts where the text has a tab, so one
+            string holds a pair of texts (``"premise<TAB>hypothesis"`` -> ``a b [SEP] c d``);
+            ``None``: a tab is a space.
 
     Example:
         >>> vocab = Vocabulary(build_vocabulary(["Hola, mundo."], 100))
@@ -221,9 +224,13 @@ class Vocabulary(tf.Module):
     def __init__(self, tokens: Sequence[str], mode: str = "faithful",
                  specials: Sequence[str] = SPECIAL_TOKENS, prefix: Sequence[str] = (START,),
                  suffix: Sequence[str] = (END,), sequence_length: int | None = None,
-                 dtype: str = "int64", name: str | None = None):
+                 dtype: str = "int64", separator: str | None = None,
+                 name: str | None = None):
         super().__init__(name=name)
         tokens, specials = list(tokens), tuple(specials)
+        if separator is not None and separator not in specials:
+            raise ValueError(f"separator must be one of the specials {specials}, received "
+                             f"{separator!r}")
         if tuple(tokens[: len(specials)]) != specials:
             raise ValueError(
                 f"a vocabulary must start with {specials}, received {tokens[:len(specials)]}")
@@ -241,6 +248,7 @@ class Vocabulary(tf.Module):
         self.suffix = tuple(suffix)
         self.sequence_length = sequence_length
         self.dtype = tf.as_dtype(dtype)
+        self.separator = separator
         self._words = tf.constant(tokens)
         self.table = tf.lookup.StaticHashTable(  # token -> id; unknown tokens get 1
             tf.lookup.KeyValueTensorInitializer(
@@ -299,13 +307,23 @@ class Vocabulary(tf.Module):
         Sentences longer than ``max_words`` words (or than ``sequence_length`` leaves room
         for) keep their first words.
         """
-        words = tokenize(tf.convert_to_tensor(text, tf.string), self.mode)
+        words = self.tokenize(tf.convert_to_tensor(text, tf.string))
         if self.sequence_length is not None:
             room = self.sequence_length - len(self.prefix) - len(self.suffix)
             max_words = room if max_words is None else min(max_words, room)
         if max_words is not None:
             words = words[:, :max_words]
         return self.frame(self.lookup(words))
+
+    def tokenize(self, text: tf.Tensor) -> tf.RaggedTensor:
+        """Strings (batch,) -> words (batch, None): :func:`tokenize`, with the
+        ``separator`` token where a text has a tab (when there is a separator)."""
+        if self.separator is None:
+            return tokenize(text, self.mode)
+        parts = tf.strings.split(text, "\t")  # (batch, parts)
+        parts = parts.with_flat_values(standardize(parts.flat_values, self.mode))
+        return tf.strings.split(
+            tf.strings.reduce_join(parts, axis=1, separator=f" {self.separator} "))
 
     def words(self, ids: tf.Tensor) -> tf.Tensor:
         """Ids of any shape -> the same shape of tokens."""

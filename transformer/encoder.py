@@ -171,9 +171,12 @@ class Encoder(keras.layers.Layer):
         max_length: longest sequence the position table covers.
         position_embedding: ``"sinusoidal" | "learned" | "none"`` (see
             ``common.positional_encoding.PositionEmbedding``).
+        num_segments: 0 (none), or how many segment embeddings (BERT's 2: which text of
+            a pair a token belongs to) are learned and added to the token's.
 
     Call arguments:
         token_ids: (batch, length) int.
+        segment_ids: (batch, length) int in [0, num_segments), with segments only.
 
     Returns:
         (batch, length, hidden_dim); with ``return_attention_scores`` also the list of each
@@ -188,7 +191,8 @@ class Encoder(keras.layers.Layer):
 
     def __init__(self, num_layers: int, vocabulary_size: int, hidden_dim: int, num_heads: int,
                  intermediate_dim: int, dropout: float = 0.1, norm_first: bool = False,
-                 max_length: int = 512, position_embedding: str = "sinusoidal", **kwargs):
+                 max_length: int = 512, position_embedding: str = "sinusoidal",
+                 num_segments: int = 0, **kwargs):
         super().__init__(**kwargs)
         self.num_layers = num_layers
         self.vocabulary_size = vocabulary_size
@@ -203,14 +207,25 @@ class Encoder(keras.layers.Layer):
                                                    position_embedding, name="embedding")
         self.dropout_layer = Dropout(dropout)
         stack_layers(self, num_layers)
+        self.num_segments = num_segments
+        self.segment_embedding = (keras.layers.Embedding(num_segments, hidden_dim,
+                                                         name="segment_embedding")
+                                  if num_segments else None)
 
     def build(self, token_ids_shape):
         self.embedding.build(token_ids_shape)
         build_stack(self, tuple(token_ids_shape) + (self.hidden_dim,))
+        if self.segment_embedding is not None:
+            self.segment_embedding.build(token_ids_shape)
         self.built = True
 
-    def call(self, token_ids, training=None, return_attention_scores=False):
-        x = self.dropout_layer(self.embedding(token_ids), training=training)
+    def call(self, token_ids, training=None, return_attention_scores=False, segment_ids=None):
+        x = self.embedding(token_ids)  # (batch, length, hidden_dim)
+        if self.segment_embedding is not None:
+            if segment_ids is None:
+                raise ValueError("this encoder has segment embeddings: pass segment_ids")
+            x += tf.cast(self.segment_embedding(segment_ids), x.dtype)
+        x = self.dropout_layer(x, training=training)
         return run_stack(self, x, tf.not_equal(token_ids, 0), training,
                          return_attention_scores)
 
@@ -220,5 +235,6 @@ class Encoder(keras.layers.Layer):
                       hidden_dim=self.hidden_dim, num_heads=self.num_heads,
                       intermediate_dim=self.intermediate_dim, dropout=self.dropout,
                       norm_first=self.norm_first, max_length=self.max_length,
-                      position_embedding=self.position_embedding)
+                      position_embedding=self.position_embedding,
+                      num_segments=self.num_segments)
         return config

@@ -24,23 +24,30 @@
 # **bold** are explained in the [glossary](../glossary.md).
 
 # %%
+import json
+
 import keras
 import lesson
 import numpy as np
 import tensorflow as tf
 
-from classify.bert import mask_tokens
+from classify.bert import mask_tokens, masked_guesses, segment_ids
 from classify.cli import classifier_explorer
 from classify.compare import compare
 from classify.config import BertConfig, TextConfig, VitConfig
+from classify.demo import scratch_config
 from classify.evaluate import evaluate
-from classify.plots import rollout_figure, text_attention_figure
+from classify.plots import pretraining_figure, rollout_figure, text_attention_figure
 from classify.pooling import SequencePooling
-from classify.runs import load_predictor, load_run
+from classify.runs import load_predictor, load_pretrainer, load_run
 from classify.text_classifier import TextClassifier
 from classify.train import train
 from classify.vit import PatchEmbedding, attention_rollout
-from common.data.classification import generate_order_task
+from classify.vocabulary import CLS, MASK, SEP, build_word_vocabulary, word_vocabulary
+from common.data.classification import generate_order_task, generate_pair_task
+from common.plotting import mask_figure
+from common.run_folder import RunFolder
+from transformer.attention import CausalSelfAttention, GlobalSelfAttention
 
 keras.utils.set_random_seed(0)
 np.set_printoptions(precision=3, suppress=True)
@@ -132,33 +139,119 @@ lesson.show_png(comparison / "comparison.png")
 lesson.show_png(lesson.ROOT / "docs" / "experiments" / "pooling_length.png")
 
 # %% [markdown]
-# ## BERT: masked words first, labels later
+# ## BERT: the encoder alone, reading both ways
+#
+# Tutorial 2's decoder writes left to right, so its self-attention is **causal**: a token
+# sees itself and the tokens before it, never the ones after (they are not written yet).
+# BERT keeps only the encoder. Nothing is generated, the whole input is there from the
+# start, and every token attends to every other one, before and after it
+# (**bidirectional**). The two masks on one sentence:
+
+# %%
+words = ["[CLS]", *"the dog was chased by the old teacher".split()]
+n = len(words)
+lesson.show(mask_figure(words, {"encoder (BERT): bidirectional": np.ones([n, n], bool),
+                                "decoder (tutorial 2): causal": np.tril(np.ones([n, n], bool))}),
+            "03_bert_masks")
+
+# %% [markdown]
+# The masks, checked on the layers themselves: change the last word's vector and see which
+# positions of the output move. The encoder's self-attention moves every position; the
+# decoder's leaves every position before the changed one exactly as it was.
+
+# %%
+x = tf.random.normal([1, n, 16], seed=1)
+changed = tf.concat([x[:, :-1], tf.random.normal([1, 1, 16], seed=2)], axis=1)
+for name, layer in (("encoder", GlobalSelfAttention(16, 2)),
+                    ("decoder", CausalSelfAttention(16, 2))):
+    moved = np.abs((layer(changed) - layer(x)).numpy()).max(-1)[0]
+    print(f"{name}: largest change at each position", moved.round(3))
+    if name == "decoder":
+        lesson.check("causal: the positions before the changed word stay", moved[:-1],
+                     np.zeros(n - 1), atol=1e-6)
+    else:
+        lesson.check("bidirectional: every position moves", moved.min() > 1e-3, True)
+
+# %% [markdown]
+# ## [CLS], [SEP] and segments: two texts in one input
+#
+# Many tasks read two texts: does the second follow from the first, is it a paraphrase,
+# does it answer it? BERT puts both in one input, `[CLS] first [SEP] second`, and adds to
+# each token's vector a learned **segment embedding**, A for the first text and B for the
+# second, beside the position's: attention can then relate a word to the words of the
+# other text and know which text each is in. The package writes a pair as one string with
+# a tab between the texts; its vocabulary puts `[SEP]` there, and the segment of a token is
+# the number of `[SEP]`s before it (`classify.bert.segment_ids`):
+
+# %%
+pairs = generate_pair_task(400, seed=0)
+pair_vocabulary = word_vocabulary(build_word_vocabulary(pairs.texts, 200), 24)
+pair = "the fox bit the nurse\tthe nurse was bitten by the fox"
+ids = pair_vocabulary.encode(tf.constant([pair]))
+segments = segment_ids(ids, pair_vocabulary.id_of(SEP)).numpy()[0]
+length = int(np.count_nonzero(ids))
+for token, segment in zip(pair_vocabulary.words(ids[0, :length]).numpy(), segments[:length],
+                          strict=True):
+    print(f"{token.decode():>8}  segment {'AB'[segment]}")
+first = pair.split("\t")[0].split()
+by_hand = [0] * (len(first) + 2) + [1] * (length - len(first) - 2)  # [CLS] A... [SEP]
+lesson.check("segment ids by hand", segments[:length], by_hand)
+
+# %% [markdown]
+# The package's pair task (`--data generated-pairs`) asks whether the second sentence says
+# the same deed as the first. Both name the same two characters with the same verb, each
+# active or passive at random, and half the time the second swaps who did it to whom: the
+# same words either way, so only word order inside each text, and which text a word is in,
+# can tell.
+
+# %%
+for text, label in list(zip(pairs.texts, pairs.labels, strict=True))[:4]:
+    first, second = text.split("\t")
+    print(f"{pairs.label_names[label]:>9}: {first}  |  {second}")
+
+# %% [markdown]
+# ## Masked words: learning from text without labels
 #
 # Labels are expensive, unlabeled text is not. BERT pretrains its encoder to fill in
 # hidden words (a **masked language model**), then fine-tunes it with a classifier head
-# on the few labels there are. Each pretraining batch chooses 15% of the tokens; of the
+# on the few labels there are. Each pretraining batch chooses 15% of the words; of the
 # chosen, 80% become `[MASK]`, 10% a random word and 10% stay unchanged, and the model must
-# predict the original at every chosen position (so it cannot learn that only `[MASK]`
-# positions matter). On one sentence:
+# predict the original at every chosen position. The 10% left unchanged matter: fine-tuning
+# never shows `[MASK]`, and a model that only ever had to predict at `[MASK]` would learn
+# nothing about the vectors of ordinary words. On real sentences of the demo's unlabeled
+# text, at 15% (`·`: not chosen, no loss there):
 
 # %%
-vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[MASK]", "the", "old", "teacher", "chased",
-              "dog", "cat", "yesterday", "saw", "by", "was"]
-sentence = np.array([[2, 4, 5, 6, 7, 4, 8, 10]])
-rng = np.random.default_rng(4)
-inputs, labels = mask_tokens(sentence, rng, mask_id=3, first_word_id=4,
-                             vocabulary_size=len(vocabulary), rate=0.5, protected_ids=(2,))
-print("original:", " ".join(vocabulary[i] for i in sentence[0]))
-print("input:   ", " ".join(vocabulary[i] for i in inputs[0]))
-print("targets: ", " ".join(vocabulary[i] if i else "·" for i in labels[0]))
+bert_config = preset(BertConfig)
+if lesson.SCALE == "real":
+    bert_config = bert_config.replace(data=lesson.data("sst2"), split="grouped")
+bert = lesson.train_or_resume(train, bert_config, lesson.run_dir("bert"), log=lambda _: None)
+bert_run = load_run(bert.run_dir)
+vocabulary = bert_run.vocabulary
+sentences = bert.data.test_texts[:4]
+rows = vocabulary.encode(tf.constant(sentences)).numpy()
+masking = dict(mask_id=vocabulary.id_of(MASK), first_word_id=vocabulary.first_word_id,
+               vocabulary_size=vocabulary.size,
+               protected_ids=(vocabulary.id_of(CLS), 1, vocabulary.id_of(SEP)))
+inputs, labels = mask_tokens(rows, np.random.default_rng(3), **masking)
+
+
+def words_of(ids):
+    return " ".join(vocabulary.tokens[i] if i else "·" for i in ids[1:])
+
+
+for row in range(len(sentences)):
+    width = int(np.count_nonzero(rows[row]))
+    print("original:", words_of(rows[row, :width]))
+    print("input:   ", words_of(inputs[row, :width]))
+    print("targets: ", words_of(labels[row, :width]), "\n")
 
 # %% [markdown]
-# (A rate of 50% here, so that one short sentence shows something.) Over many tokens at
-# BERT's 15% the shares come out as stated:
+# Over many tokens the shares come out as stated:
 
 # %%
-many = np.random.default_rng(0).integers(4, 5000, size=(2000, 64))
-inputs, labels = mask_tokens(many, np.random.default_rng(1), mask_id=3, first_word_id=4,
+many = np.random.default_rng(0).integers(5, 5000, size=(2000, 64))
+inputs, labels = mask_tokens(many, np.random.default_rng(1), mask_id=3, first_word_id=5,
                              vocabulary_size=5000)
 chosen = labels != 0
 as_mask = (inputs == 3) & chosen
@@ -170,29 +263,62 @@ lesson.check("15% chosen, then 80/10/10", shares, [0.15, 0.8, 0.1, 0.1], atol=0.
 
 # %% [markdown]
 # (A random replacement can draw the original word, so "unchanged" is a little over 10%
-# and "random" a little under.) Pretraining then fine-tuning, against the same classifier
-# trained from scratch on the same labels:
+# and "random" a little under.)
+#
+# ### Did the pretraining learn?
+#
+# The run above pretrained before it fine-tuned, its sentences packed into full rows
+# (`[CLS] s1 [SEP] s2 [SEP] ...`). A masked-word accuracy means little alone: the floor is
+# always guessing the most frequent word (the **unigram baseline**), which a model that
+# learned nothing about context reaches by learning word counts. Its curves against that
+# floor:
 
 # %%
-bert_config = preset(BertConfig)
-if lesson.SCALE == "real":
-    bert_config = bert_config.replace(data=lesson.data("sst2"))
-for name, folder, config in [
-        ("pretrained, then fine-tuned", "bert", bert_config),
-        ("from scratch", "bert-from-scratch", bert_config.replace(pretraining_epochs=0))]:
-    result = lesson.train_or_resume(train, config, lesson.run_dir(folder), log=lambda _: None)
-    metrics = evaluate(load_run(result.run_dir), result.data)
-    print(f"{name:>28}: test accuracy {metrics['test_accuracy']:.3f} "
-          f"({metrics['test_examples']} test examples)")
+lesson.show(pretraining_figure(bert.run_dir), "03_bert_pretraining")
+baseline = json.loads((bert.run_dir / "pretrain" / "baseline.json").read_text())
+history = RunFolder(bert.run_dir).child("pretrain").history()
+print(f"validation masked-word accuracy {history['val_masked_accuracy'][-1]:.1%}; always "
+      f"guessing \"{baseline['word']}\": {baseline['accuracy']:.1%}")
 
 # %% [markdown]
-# The two runs differ only in the masked-word pretraining on unlabeled sentences: same
-# model, same labeled examples, same fine-tuning steps. Below, the pretrained classifier's
-# attention on a test sentence.
+# What the pretrained model guesses on a test sentence, at each chosen position its three
+# most probable words:
 
 # %%
-_, predictor = load_predictor(lesson.run_dir("bert"))
-example = result.data.test_texts[0] if result.data.test_texts else "the dog chased the cat"
+pretrainer = load_pretrainer(bert_run)
+sentence = vocabulary.encode(tf.constant([bert.data.test_texts[1]])).numpy()
+inputs, labels = mask_tokens(sentence, np.random.default_rng(7), **{**masking, "rate": 0.3})
+positions, guesses, probabilities = masked_guesses(pretrainer, inputs, labels)
+print("input:", words_of(inputs[0, :np.count_nonzero(sentence)]))
+for position, ids, p in zip(positions, guesses, probabilities, strict=True):
+    shown, was = vocabulary.tokens[inputs[0, position]], vocabulary.tokens[labels[0, position]]
+    print(f"  position {position} (shows {shown!r}, was {was!r}):",
+          ", ".join(f"{vocabulary.tokens[i]} {q:.2f}" for i, q in zip(ids, p, strict=True)))
+
+# %% [markdown]
+# ### Fine-tuning, against the same model from random weights
+#
+# The classifier starts from the pretrained encoder and reads [CLS]. The fair comparison is
+# the same classifier from random weights on the same labels, trained to *its own* best:
+# from random weights it needs many more steps, and given the pretrained model's budget it
+# stays at chance, which would measure the budget, not the pretraining
+# (`classify.demo.scratch_config`: up to 150 epochs, stopped on validation).
+
+# %%
+scratch = lesson.train_or_resume(train, scratch_config(bert_config),
+                                 lesson.run_dir("bert-from-scratch"), log=lambda _: None)
+for name, result in (("pretrained, then fine-tuned", bert), ("from random weights", scratch)):
+    metrics = evaluate(load_run(result.run_dir), result.data)
+    print(f"{name:>28}: test accuracy {metrics['test_accuracy']:.3f} "
+          f"({metrics['test_examples']} test examples), best epoch {metrics['best_epoch']} of "
+          f"{metrics['epochs_trained']}")
+
+# %% [markdown]
+# Below, the pretrained classifier's attention on a test sentence.
+
+# %%
+_, predictor = load_predictor(bert.run_dir)
+example = bert.data.test_texts[0]
 lesson.show(text_attention_figure(predictor, example), "03_bert_attention")
 
 # %% [markdown]
@@ -201,8 +327,35 @@ lesson.show(text_attention_figure(predictor, example), "03_bert_attention")
 # token: its row is where it looks):
 
 # %%
-lesson.explorer(classifier_explorer(lesson.run_dir("bert"), sentences=[example]),
-                "03_bert_explorer")
+lesson.explorer(classifier_explorer(bert.run_dir, sentences=[example]), "03_bert_explorer")
+
+# %% [markdown]
+# ### The same on the pair task
+#
+# Pretrained on the same unlabeled sentences (single sentences: the pairs' texts are never
+# seen whole), then fine-tuned on pairs:
+
+# %%
+pair_config = (bert_config.replace(data="generated-pairs", labeled_examples=0)
+               if lesson.SCALE != "real" else None)
+if pair_config is not None:
+    pair_run = lesson.train_or_resume(train, pair_config, lesson.run_dir("bert-pairs"),
+                                      log=lambda _: None)
+    metrics = evaluate(load_run(pair_run.run_dir), pair_run.data)
+    print(f"pairs: test accuracy {metrics['test_accuracy']:.3f} on "
+          f"{metrics['test_examples']} test pairs (chance 0.5)")
+    _, pair_predictor = load_predictor(pair_run.run_dir)
+    lesson.show(text_attention_figure(pair_predictor, pair_run.data.test_texts[0]),
+                "03_bert_pair_attention")
+
+# %% [markdown]
+# ### At the real scale: does pretraining pay on SST-2?
+#
+# REAL_SCALE_TEXT
+
+# %%
+lesson.show_png(lesson.ROOT / "docs" / "experiments" / "pretraining_curves.png")
+lesson.show_png(lesson.ROOT / "docs" / "experiments" / "few_labels.png")
 
 # %% [markdown]
 # ## The Vision Transformer: an image as a sequence of patches
@@ -210,17 +363,18 @@ lesson.explorer(classifier_explorer(lesson.run_dir("bert"), sentences=[example])
 # ViT cuts an image into square patches, flattens each, and projects it to the model's
 # width: those are its tokens. A [CLS] vector is put in front and learned position
 # embeddings are added (the patches' order is row by row); from there it is the same
-# encoder. On an 8 x 8 digit with 4 x 4 patches, the cut by hand matches `PatchEmbedding`:
+# encoder. On an 8 x 8 digit with 2 x 2 patches (16 of them), the cut by hand matches
+# `PatchEmbedding`:
 
 # %%
 image = np.arange(64, dtype="float32").reshape(1, 8, 8, 1) / 64
-patches = PatchEmbedding(patch_size=4, hidden_dim=6)
+patches = PatchEmbedding(patch_size=2, hidden_dim=6)
 embedded = patches(image)
-by_hand = np.stack([image[0, r:r + 4, c:c + 4, 0].reshape(-1)   # row by row, then columns
-                    for r in (0, 4) for c in (0, 4)])           # (4 patches, 16 pixels)
+by_hand = np.stack([image[0, r:r + 2, c:c + 2, 0].reshape(-1)   # row by row, then columns
+                    for r in range(0, 8, 2) for c in range(0, 8, 2)])  # (16 patches, 4 pixels)
 kernel, bias = patches.projection.get_weights()
 print("patches:", by_hand.shape, "-> tokens:", embedded.shape)
-lesson.check("cut into 4x4 patches, flatten, project == PatchEmbedding", embedded[0],
+lesson.check("cut into 2x2 patches, flatten, project == PatchEmbedding", embedded[0],
              by_hand @ kernel + bias)
 
 # %%

@@ -30,12 +30,14 @@ __all__ = [
     "ADJECTIVES",
     "ANIMALS",
     "ORDER_TASK_LABELS",
+    "PAIR_TASK_LABELS",
     "PEOPLE",
     "PLACES",
     "ImageSet",
     "check_labels",
     "LabeledTexts",
     "generate_order_task",
+    "generate_pair_task",
     "load_digits",
     "load_imdb",
     "load_keras_images",
@@ -126,19 +128,55 @@ def generate_order_task(count: int, seed: int = 0) -> LabeledTexts:
         person = _noun_phrase(rng, str(rng.choice(PEOPLE)))
         animal = _noun_phrase(rng, str(rng.choice(ANIMALS)))
         doer, done_to = (person, animal) if person_acts else (animal, person)
-        verb = str(rng.choice(_VERBS))
-        if rng.random() < 0.5:
-            words = [doer, verb, done_to]
-        else:
-            words = [done_to, "was", _PARTICIPLES.get(verb, verb), "by", doer]
-        extra = rng.random()
-        if extra < 0.3:
-            words.append(str(rng.choice(PLACES)))
-        elif extra < 0.6:
-            words.append(str(rng.choice(_TIMES)))
-        texts.append(" ".join(words))
+        texts.append(_deed_sentence(rng, doer, str(rng.choice(_VERBS)), done_to))
         labels.append(int(person_acts))
     return LabeledTexts(texts, np.array(labels, np.int32), list(ORDER_TASK_LABELS))
+
+
+def _deed_sentence(rng: np.random.Generator, doer: str, verb: str, done_to: str) -> str:
+    """``doer`` did ``verb`` to ``done_to``: active or passive, sometimes with a place or a
+    time."""
+    if rng.random() < 0.5:
+        words = [doer, verb, done_to]
+    else:
+        words = [done_to, "was", _PARTICIPLES.get(verb, verb), "by", doer]
+    extra = rng.random()
+    if extra < 0.3:
+        words.append(str(rng.choice(PLACES)))
+    elif extra < 0.6:
+        words.append(str(rng.choice(_TIMES)))
+    return " ".join(words)
+
+
+PAIR_TASK_LABELS = ("different", "same")
+
+
+def generate_pair_task(count: int, seed: int = 0) -> LabeledTexts:
+    """``count`` pairs of "who acts?" sentences, ``"first<TAB>second"``: does the second
+    say the same deed as the first? Deterministic from ``seed``; labels balanced.
+
+    Both sentences name the same two characters and the same verb, each active or passive
+    at random; in half of the pairs the second swaps who did it to whom::
+
+        the fox bit the nurse<TAB>the nurse was bitten by the fox     -> same
+        the fox bit the nurse<TAB>the fox was bitten by the nurse     -> different
+
+    The words of the two texts are the same either way, so only a model that reads the
+    order within each text, and which text a word is in, can tell (BERT's segments).
+    """
+    rng = np.random.default_rng(seed)
+    texts, labels = [], []
+    for _ in range(count):
+        person = _noun_phrase(rng, str(rng.choice(PEOPLE)))
+        animal = _noun_phrase(rng, str(rng.choice(ANIMALS)))
+        doer, done_to = (person, animal) if rng.integers(2) else (animal, person)
+        verb = str(rng.choice(_VERBS))
+        same = bool(rng.integers(2))
+        second = (doer, verb, done_to) if same else (done_to, verb, doer)
+        texts.append(_deed_sentence(rng, doer, verb, done_to) + "\t"
+                     + _deed_sentence(rng, *second))
+        labels.append(int(same))
+    return LabeledTexts(texts, np.array(labels, np.int32), list(PAIR_TASK_LABELS))
 
 
 def write_labeled_tsv(path: str | os.PathLike, data: LabeledTexts) -> Path:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["Splits", "phrase_groups", "split_groups", "split_indices"]
+__all__ = ["Splits", "longest_of_groups", "phrase_groups", "split_groups", "split_indices"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +70,22 @@ def phrase_groups(texts: Sequence[str]) -> np.ndarray:
             for word in words[i]:
                 holders[word].append(i)
     return groups
+
+
+def longest_of_groups(texts: Sequence[str], groups: np.ndarray | None = None) -> np.ndarray:
+    """Index of the longest text of each group (of :func:`phrase_groups` when ``groups`` is
+    not given), in order: the whole sentences that SST-2's phrases were cut from, each once.
+
+    Example:
+        >>> longest_of_groups(["a good film", "good", "a dull plot", "dull plot"]).tolist()
+        [0, 2]
+    """
+    groups = phrase_groups(texts) if groups is None else np.asarray(groups)
+    longest: dict[int, int] = {}
+    for i, group in enumerate(groups.tolist()):
+        if group not in longest or len(texts[i]) > len(texts[longest[group]]):
+            longest[group] = i
+    return np.array(sorted(longest.values()), dtype=np.int64)
 
 
 def split_groups(groups: np.ndarray, seed: int = 0, validation_fraction: float = 0.1,

@@ -90,3 +90,48 @@ def test_texts_must_be_a_list_of_strings_and_may_be_blank():
         check_texts("a cat")
     with pytest.raises(ValueError, match="text 2 is a int"):
         check_texts(["a cat", 3])
+
+
+def test_pairs_are_one_row_with_sep_between():
+    import tensorflow as tf
+
+    from classify.vocabulary import build_word_vocabulary, word_vocabulary
+
+    tokens = build_word_vocabulary(["the dog ran", "a dog"], 20)
+    assert tokens[:5] == ["", "[UNK]", "[CLS]", "[MASK]", "[SEP]"]
+    vocab = word_vocabulary(tokens, 8)
+    ids = {word: tokens.index(word) for word in ("the", "dog", "ran", "a")}
+    rows = vocab.encode(tf.constant(["The dog ran\tA dog.", "the dog ran"])).numpy()
+    np.testing.assert_array_equal(rows, [
+        [2, ids["the"], ids["dog"], ids["ran"], 4, ids["a"], ids["dog"], 1],  # "." unknown
+        [2, ids["the"], ids["dog"], ids["ran"], 0, 0, 0, 0]])
+    # a run saved before [SEP] existed reads its four specials; a tab is then a space
+    old = word_vocabulary(["", "[UNK]", "[CLS]", "[MASK]", "dog", "ran"], 5)
+    np.testing.assert_array_equal(old.encode(tf.constant(["dog\tran"])).numpy(),
+                                  [[2, 4, 5, 0, 0]])
+
+
+def test_sentences_are_packed_whole_with_sep_after_each():
+    from classify.bert import pack_sentences
+
+    rows = np.array([[2, 5, 6, 7, 0, 0], [2, 8, 0, 0, 0, 0], [2, 9, 10, 0, 0, 0],
+                     [2, 0, 0, 0, 0, 0]], np.int32)  # the last text is empty
+    packed = pack_sentences(rows, 8, cls_id=2, separator_id=4, seed=0)
+    assert packed.shape[1] == 8 and (packed[:, 0] == 2).all()
+    sentences = sorted(tuple(part) for row in packed
+                       for part in _split(row[1:np.count_nonzero(row)], 4))
+    assert sentences == [(5, 6, 7), (8,), (9, 10)]  # each whole, once
+    assert len(packed) == 2  # 3 + 1 + 2 words and their [SEP]s fill two rows of 8
+    long = np.array([[2, *range(5, 20)]], np.int32)
+    np.testing.assert_array_equal(pack_sentences(long, 8, cls_id=2, separator_id=4),
+                                  [[2, 5, 6, 7, 8, 9, 10, 4]])  # cut to fit a row
+
+
+def _split(ids, separator):
+    part = []
+    for i in ids:
+        if i == separator:
+            yield part
+            part = []
+        else:
+            part.append(int(i))

@@ -108,3 +108,65 @@ def test_pretrained_encoder_is_copied_into_the_classifier():
                                                                         "hidden_dim": 8})
     with pytest.raises(ValueError, match="differ in size"):
         copy_encoder(pretrainer, other)
+
+
+def test_segments_are_counted_from_sep_and_embedded():
+    from classify.bert import segment_ids
+
+    #              [CLS] the dog [SEP] a  dog [SEP] pad
+    ids = tf.constant([[2, 7, 8, 4, 9, 8, 4, 0]], tf.int32)
+    np.testing.assert_array_equal(segment_ids(ids, 4).numpy(), [[0, 0, 0, 0, 1, 1, 1, 0]])
+    model = TextClassifier(30, 2, 8, position_embedding="learned", separator_id=4, **SIZES)
+    model(ids)
+    table = model.encoder.segment_embedding.embeddings.numpy()
+    embedded = model.encoder.embedding(ids).numpy() + table[[0, 0, 0, 0, 1, 1, 1, 0]]
+    encoder = model.encoder
+    # the encoder's first step by hand: token and position, plus segment A or B
+    by_hand = encoder.encoder_layers[0](tf.constant(embedded),
+                                        padding_mask=tf.not_equal(ids, 0))
+    np.testing.assert_allclose(
+        encoder.encoder_layers[0](
+            encoder.embedding(ids) + encoder.segment_embedding(segment_ids(ids, 4)),
+            padding_mask=tf.not_equal(ids, 0)).numpy(), by_hand.numpy(), atol=1e-5)
+    # the same words with the segments swapped are another input
+    swapped = TextClassifier.from_config(model.get_config())
+    swapped(ids)
+    swapped.set_weights(model.get_weights())
+    table_swapped = table[::-1].copy()
+    swapped.encoder.segment_embedding.embeddings.assign(table_swapped)
+    assert not np.allclose(model(ids).numpy(), swapped(ids).numpy(), atol=1e-4)
+
+
+def test_vit_patches_by_hand_equal_the_layer():
+    rng = np.random.default_rng(0)
+    images = rng.random([2, 8, 8, 1]).astype(np.float32)
+    layer = PatchEmbedding(2, 6)
+    layer.build(images.shape)
+    kernel, bias = [w.numpy() for w in layer.projection.weights]
+    expected = np.stack([[images[n, r:r + 2, c:c + 2, :].reshape(-1) @ kernel + bias
+                          for r in range(0, 8, 2) for c in range(0, 8, 2)] for n in range(2)])
+    np.testing.assert_allclose(layer(images).numpy(), expected, atol=1e-5)
+
+
+def _shuffle_patches(images, patch, order):
+    rows = images.shape[1] // patch
+    x = images.reshape(len(images), rows, patch, rows, patch, 1).transpose(0, 1, 3, 2, 4, 5)
+    x = x.reshape(len(images), rows * rows, patch, patch, 1)[:, order]
+    return x.reshape(len(images), rows, rows, patch, patch, 1).transpose(
+        0, 1, 3, 2, 4, 5).reshape(images.shape)
+
+
+@pytest.mark.parametrize("pooling", ["cls", "mean"])
+def test_vit_without_positions_sees_a_set_of_patches(pooling):
+    images = np.random.default_rng(1).random([2, 8, 8, 1]).astype(np.float32)
+    shuffled = _shuffle_patches(images, 2, np.random.default_rng(2).permutation(16))
+    assert not np.allclose(images, shuffled)
+    sizes = dict(num_layers=1, hidden_dim=16, num_heads=2, intermediate_dim=32, dropout=0.0)
+    a_set = VisionTransformer((8, 8), 1, 2, 10, pooling=pooling, position_embedding="none",
+                              **sizes)
+    np.testing.assert_allclose(a_set(images).numpy(), a_set(shuffled).numpy(), atol=1e-5)
+    placed = VisionTransformer((8, 8), 1, 2, 10, pooling=pooling, **sizes)
+    placed(images)
+    placed.positions.weights[0].assign(np.random.default_rng(3).normal(
+        size=placed.positions.weights[0].shape))  # learned rows, as after training
+    assert not np.allclose(placed(images).numpy(), placed(shuffled).numpy(), atol=1e-4)

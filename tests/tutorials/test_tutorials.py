@@ -35,8 +35,9 @@ CLAIMS = {
                        "the argmax at every step", "cached tokens", "cached logits",
                        "a lower temperature, a lower entropy"],
     "03_classification": ["mean pooling ==", "[CLS] pooling ==", "shuffled words give the same",
-                          "then 80/10/10", "== PatchEmbedding", "rollout by hand",
-                          "mean pooling keeps 1/length"],
+                          "causal: the positions before", "bidirectional: every position",
+                          "segment ids by hand", "then 80/10/10", "== PatchEmbedding",
+                          "rollout by hand", "mean pooling keeps 1/length"],
 }
 
 
