@@ -141,7 +141,9 @@ class VitConfig(_Config):
     inputs = "images"
     # Data: "digits" (bundled with scikit-learn), "mnist" or "cifar10" (download).
     data: str = "digits"
-    patch_size: int = 4  # 8x8 digits: a 2x2 grid of 4x4 patches
+    # 8x8 digits: a 4x4 grid of 2x2 patches, so the rollout can point at strokes (4x4
+    # patches, a 2x2 grid, test as well: docs/experiments/vit.md)
+    patch_size: int = 2
     num_layers: int = 2
     hidden_dim: int = 64
     num_heads: int = 4
@@ -166,8 +168,8 @@ class VitConfig(_Config):
 
     @classmethod
     def tiny(cls):
-        return cls(num_layers=1, hidden_dim=16, num_heads=2, intermediate_dim=32,
-                   dropout=0.0, epochs=2, batch_size=32)
+        return cls(patch_size=4, num_layers=1, hidden_dim=16, num_heads=2,
+                   intermediate_dim=32, dropout=0.0, epochs=2, batch_size=32)
 
 
 _CLASSES = {"text": TextConfig, "bert": BertConfig, "vit": VitConfig}

@@ -18,7 +18,22 @@ from common.xla import traced_for_xla
 from transformer.encoder import EncoderBlocks
 
 __all__ = ["ClassToken", "PatchEmbedding", "VisionTransformer", "attention_rollout",
-           "attention_rollout_batch"]
+           "attention_rollout_batch", "shuffled_patches"]
+
+
+def shuffled_patches(images: np.ndarray, patch_size: int, seed: int = 0) -> np.ndarray:
+    """``images`` (n, H, W, C) with each image's square patches put in a random order (one
+    permutation an image, drawn from ``seed``): the same patches, not where they were. A
+    ViT without position embeddings cannot tell the two apart."""
+    images = np.asarray(images)
+    n, height, width, channels = images.shape
+    rows, cols, p = height // patch_size, width // patch_size, patch_size
+    x = images.reshape(n, rows, p, cols, p, channels).transpose(0, 1, 3, 2, 4, 5)
+    x = x.reshape(n, rows * cols, p, p, channels)
+    rng = np.random.default_rng(seed)
+    x = np.stack([image[rng.permutation(rows * cols)] for image in x])
+    x = x.reshape(n, rows, cols, p, p, channels).transpose(0, 1, 3, 2, 4, 5)
+    return x.reshape(n, height, width, channels)
 
 
 @keras.saving.register_keras_serializable(package="classify")

@@ -42,7 +42,7 @@ from classify.pooling import SequencePooling
 from classify.runs import load_predictor, load_pretrainer, load_run
 from classify.text_classifier import TextClassifier
 from classify.train import train
-from classify.vit import PatchEmbedding, attention_rollout
+from classify.vit import PatchEmbedding, attention_rollout, shuffled_patches
 from classify.vocabulary import CLS, MASK, SEP, build_word_vocabulary, word_vocabulary
 from common.data.classification import generate_order_task, generate_pair_task
 from common.plotting import mask_figure
@@ -382,8 +382,26 @@ vit_config = preset(VitConfig)
 vit = lesson.train_or_resume(train, vit_config, lesson.run_dir("vit"), log=lambda _: None)
 vit_run, vit_predictor = load_predictor(vit.run_dir)
 metrics = evaluate(vit_run, vit.data)
-print(f"ViT test accuracy {metrics['test_accuracy']:.3f} on {metrics['test_examples']} "
-      f"digits")
+print(f"ViT ({vit_config.patch_size}x{vit_config.patch_size} patches) test accuracy "
+      f"{metrics['test_accuracy']:.3f} on {metrics['test_examples']} digits")
+
+# %% [markdown]
+# Does it use *where* a patch is? Its position embeddings are the only place that
+# information enters. Shuffle each test digit's patches (the same patches, another order)
+# and score again:
+
+# %%
+x_test, y_test = vit.data.x["test"], vit.data.y["test"]
+shuffled = shuffled_patches(x_test, vit_config.patch_size, seed=0)
+for name, images in (("as they are", x_test), ("patches shuffled", shuffled)):
+    probabilities = vit_predictor.outputs(vit_predictor.inputs_of(images))["probabilities"]
+    print(f"{name:>17}: test accuracy {(probabilities.numpy().argmax(-1) == y_test).mean():.3f}")
+
+# %% [markdown]
+# VIT_EXPERIMENT_TEXT
+
+# %%
+lesson.show_png(lesson.ROOT / "docs" / "experiments" / "vit.png")
 
 # %% [markdown]
 # **Attention rollout** asks which patches the [CLS] output draws on through all the

@@ -36,19 +36,6 @@ VARIANTS = {
 SHUFFLED = "ViT, 2x2 patches (16)"
 
 
-def shuffled_patches(images: np.ndarray, patch: int, seed: int) -> np.ndarray:
-    """``images`` (n, H, W, C) with each image's ``patch``-sized squares permuted (one
-    permutation an image)."""
-    n, height, width, channels = images.shape
-    rows, cols = height // patch, width // patch
-    x = images.reshape(n, rows, patch, cols, patch, channels).transpose(0, 1, 3, 2, 4, 5)
-    x = x.reshape(n, rows * cols, patch, patch, channels)
-    rng = np.random.default_rng(seed)
-    x = np.stack([image[rng.permutation(rows * cols)] for image in x])
-    x = x.reshape(n, rows, cols, patch, patch, channels).transpose(0, 1, 3, 2, 4, 5)
-    return x.reshape(n, height, width, channels)
-
-
 def logistic_regression(data, seed: int) -> float:
     from sklearn.linear_model import LogisticRegression
 
@@ -92,6 +79,7 @@ def main(argv=None) -> int:
     from classify.data import load_data
     from classify.runs import load_predictor
     from classify.train import train
+    from classify.vit import shuffled_patches
 
     work = lab.work_folder(args, "vit")
     results: dict[str, list[float]] = {name: [] for name in

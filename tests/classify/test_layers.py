@@ -6,7 +6,7 @@ import tensorflow as tf
 from classify.bert import BertPretrainer, MaskedLanguageModelHead, copy_encoder
 from classify.pooling import SequencePooling
 from classify.text_classifier import TextClassifier
-from classify.vit import ClassToken, PatchEmbedding, VisionTransformer
+from classify.vit import ClassToken, PatchEmbedding, VisionTransformer, shuffled_patches
 from common.positional_encoding import PositionEmbedding
 from tests.layer_contract import check_layer_contract
 from transformer.encoder import Encoder, EncoderBlocks
@@ -148,19 +148,16 @@ def test_vit_patches_by_hand_equal_the_layer():
     np.testing.assert_allclose(layer(images).numpy(), expected, atol=1e-5)
 
 
-def _shuffle_patches(images, patch, order):
-    rows = images.shape[1] // patch
-    x = images.reshape(len(images), rows, patch, rows, patch, 1).transpose(0, 1, 3, 2, 4, 5)
-    x = x.reshape(len(images), rows * rows, patch, patch, 1)[:, order]
-    return x.reshape(len(images), rows, rows, patch, patch, 1).transpose(
-        0, 1, 3, 2, 4, 5).reshape(images.shape)
-
-
 @pytest.mark.parametrize("pooling", ["cls", "mean"])
 def test_vit_without_positions_sees_a_set_of_patches(pooling):
     images = np.random.default_rng(1).random([2, 8, 8, 1]).astype(np.float32)
-    shuffled = _shuffle_patches(images, 2, np.random.default_rng(2).permutation(16))
+    shuffled = shuffled_patches(images, 2, seed=2)
     assert not np.allclose(images, shuffled)
+    # the same patches: each of the shuffled image's 2x2 squares is one of the image's
+    squares = [{images[n, r:r + 2, c:c + 2].tobytes() for r in range(0, 8, 2)
+                for c in range(0, 8, 2)} for n in range(2)]
+    assert all(shuffled[n, r:r + 2, c:c + 2].tobytes() in squares[n]
+               for n in range(2) for r in range(0, 8, 2) for c in range(0, 8, 2))
     sizes = dict(num_layers=1, hidden_dim=16, num_heads=2, intermediate_dim=32, dropout=0.0)
     a_set = VisionTransformer((8, 8), 1, 2, 10, pooling=pooling, position_embedding="none",
                               **sizes)
