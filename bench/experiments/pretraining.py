@@ -14,7 +14,8 @@ Few labels: for each number of labelled training texts (a seeded sample of the g
 split's training texts), the classifier (BERT's encoder, [CLS], a dense head) is fine-tuned
 from the pretrained encoder and trained from random weights, each with its own learning rate
 (the best of a grid on validation, at seed 0) and its own stopping point (the best of ten
-checkpoints on 2,000 validation texts). Both see the same texts, vocabulary and steps.
+checkpoints on 2,000 validation texts). Both see the same texts, vocabulary and steps:
+batches of 32, 20 epochs of the labelled texts but at least 300 steps and at most 2,000.
 Accuracy on the whole test split (never used for a choice), mean over seeds with a 95%
 t-interval (3 seeds: mean +- 4.30 standard errors).
 
@@ -163,7 +164,7 @@ def main(argv=None) -> int:
     run_dir = lab.trained(work / "bert", train, pretraining_config(args, sst, unlabeled),
                           lambda m: print(m, flush=True))
     tuning = FineTuning(run_dir, 200 if args.quick else 2000)
-    budget = dict(batch_size=32, most_steps=40 if args.quick else 3000,
+    budget = dict(batch_size=32, most_steps=40 if args.quick else 2000,
                   least_steps=20 if args.quick else 300)
     results_path = work / "few-labels.jsonl"
     done = {}
@@ -190,7 +191,7 @@ def main(argv=None) -> int:
                 result(variant, size, chosen[variant, size]["learning_rate"], seed)
     rows = {key: [done[(key[0], key[1], chosen[key]["learning_rate"], seed)]
                   for seed in args.seeds] for key in chosen}
-    _write(Path(args.out), run_dir, rows, args, len(tuning.test_y))
+    _write(Path(args.out), run_dir, rows, args, len(tuning.test_y), budget)
     return 0
 
 
@@ -203,7 +204,8 @@ def interval(values) -> tuple[float, float]:
             float(T_975[len(values) - 1] * values.std(ddof=1) / math.sqrt(len(values))))
 
 
-def _write(out: Path, run_dir: Path, rows: dict, args, test_count: int) -> None:
+def _write(out: Path, run_dir: Path, rows: dict, args, test_count: int,
+           budget: dict) -> None:
     from common.plotting import save_figure
     from common.run_folder import RunFolder
 
@@ -246,7 +248,9 @@ def _write(out: Path, run_dir: Path, rows: dict, args, test_count: int) -> None:
             + "\n![pretraining curves](pretraining_curves.png)\n\n"
             "## Few labels\n\nTest accuracy on the grouped test split "
             f"({test_count:,} texts), mean over seeds ± the 95% t-interval's "
-            "half-width; the learning rate chosen on validation at seed 0 from "
+            f"half-width; batches of {budget['batch_size']}, 20 epochs of the labelled texts "
+            f"but at least {budget['least_steps']:,} steps and at most "
+            f"{budget['most_steps']:,}; the learning rate chosen on validation at seed 0 from "
             f"{', '.join(f'{r:g}' for r in args.rates)}; the step of the best of ten "
             "checkpoints on validation, of the steps run, for each seed.\n\n"
             + lab.markdown_table(["labelled texts", "pretrained", "rate", "best step",
