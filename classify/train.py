@@ -192,6 +192,7 @@ def _pretrain(context: RunContext, run: RunFolder, vocabulary: Vocabulary,
     if state.epoch >= config.pretraining_epochs or state.stopped_early:
         return
     rng = np.random.default_rng(config.seed)  # a resumed run skips the batches it used
+    sentences = len(unlabeled)
     protected = [vocabulary.id_of(CLS), 1]
     if vocabulary.separator is not None:
         sep = vocabulary.id_of(SEP)
@@ -219,7 +220,7 @@ def _pretrain(context: RunContext, run: RunFolder, vocabulary: Vocabulary,
 
     if not state.epoch:
         log(f"pretraining BERT (masked LM, {config.mask_rate:.0%} of tokens) on "
-            f"{len(unlabeled)} rows of unlabeled text ...")
+            f"{sentences} unlabeled sentences ({len(unlabeled)} rows) ...")
     plan = TrainingPlan(
         build=lambda: build_pretrainer(config, vocabulary), compile=compile_pretrainer,
         # a new masking every pass (dynamic masking, as RoBERTa)

@@ -63,7 +63,7 @@ def scored(run_dir: Path, seed: int) -> dict:
         return json.loads(path.read_text(encoding="utf-8"))
     from classify.evaluate import evaluate
     from classify.runs import load_run
-    from common.data.splits import phrase_groups
+    from common.data.splits import longest_of_groups
     from common.files import atomic_write_text
     from common.run_folder import RunFolder
 
@@ -72,7 +72,7 @@ def scored(run_dir: Path, seed: int) -> dict:
             (run_dir / "test_predictions.tsv").read_text(encoding="utf-8").splitlines()[1:]]
     texts = [row[0] for row in rows]
     right = np.array([row[1] == row[2] for row in rows])
-    sentences = whole_sentences(texts, phrase_groups(texts))
+    sentences = longest_of_groups(texts)
     state = RunFolder(run_dir).read_state()
     pretraining = RunFolder(run_dir).child("pretrain").history().get("loss", [])
     score = {**interval(right, seed), "texts": len(texts),
@@ -82,15 +82,6 @@ def scored(run_dir: Path, seed: int) -> dict:
              "masked_lm_accuracy": metrics.get("pretraining_val_masked_accuracy")}
     atomic_write_text(path, json.dumps(score))
     return score
-
-
-def whole_sentences(texts: list[str], groups: np.ndarray) -> np.ndarray:
-    """Index of the longest text of each group: the sentence its phrases were cut from."""
-    longest: dict[int, int] = {}
-    for i, group in enumerate(groups.tolist()):
-        if group not in longest or len(texts[i]) > len(texts[longest[group]]):
-            longest[group] = i
-    return np.array(sorted(longest.values()), dtype=np.int64)
 
 
 def interval(right: np.ndarray, seed: int, resamples: int = 1000) -> dict:

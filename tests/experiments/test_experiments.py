@@ -229,9 +229,12 @@ def test_minutes_trains_what_the_time_limit_command_trains_and_reuses_it(tmp_pat
 def test_sst2_whole_sentences_and_accuracy_interval(tmp_path, capsys):
     import sst2
 
+    from common.data.splits import longest_of_groups
+
     texts = ["a fine film", "fine", "a dull , long movie", "dull", "long movie", "ok"]
     groups = np.array([0, 0, 1, 1, 1, 2])
-    assert sst2.whole_sentences(texts, groups).tolist() == [0, 2, 5]
+    assert longest_of_groups(texts, groups).tolist() == [0, 2, 5]
+    assert longest_of_groups(texts).tolist() == [0, 2, 5]  # the groups found by phrase
     right = np.array([True] * 30 + [False] * 10)
     score = sst2.interval(right, seed=0)
     assert score["accuracy"] == 0.75
@@ -245,7 +248,8 @@ def test_sst2_whole_sentences_and_accuracy_interval(tmp_path, capsys):
     extra = int(re.search(r"unlabeled text: (\d+) texts", out).group(1))
     labeled = int(re.search(r"read (\d+) labeled", out).group(1))
     pretrained_on = int(re.search(r"on (\d+) unlabeled sentences", out).group(1))
-    assert extra > 0 and pretrained_on == extra + int(0.7 * labeled)  # + the training split
+    # the English, and the training split's whole sentences (its phrases are in them)
+    assert extra > 0 and extra < pretrained_on <= extra + int(0.7 * labeled)
     page = (tmp_path / "sst2.md").read_text()
     assert "| bert + English |" in page and "- Seeds: 0" in page
 
