@@ -154,9 +154,9 @@ def train_run(config: RunConfig, run_dir: str | os.PathLike, prepare: Prepare, *
             "devices of one machine")
         config = config.replace(jit_compile=False)
     keras.utils.set_random_seed(config.seed)
-    plan, data = prepare(RunContext(config, run, resume, chief, strategy, log, verbose))
-    if chief:
+    if chief:  # before prepare: what it trains first (BERT's pretraining) must resume too
         saved.to_json(run.config_path)
+    plan, data = prepare(RunContext(config, run, resume, chief, strategy, log, verbose))
     fit_epochs(plan, run, state, config, strategy, callbacks=callbacks, log=log,
                verbose=verbose, chief=chief)
     return TrainResult(run.path, config, data, state.epoch, state.best_epoch,

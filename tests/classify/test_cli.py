@@ -193,6 +193,25 @@ def test_bert_resumes_an_interrupted_pretraining(tmp_path):
     assert result.epochs_done == 2
 
 
+def test_a_run_stopped_in_its_first_pretraining_epoch_resumes(tmp_path):
+    """Killed before any epoch of pretraining ended, the run is still a run: --resume
+    continues it (it once had no config.json until pretraining ended, so it started over)."""
+    from classify.config import BertConfig
+    from classify.train import train
+
+    def stop(message):
+        if message.startswith("pretraining BERT"):
+            raise KeyboardInterrupt
+
+    run = tmp_path / "bert"
+    with pytest.raises(KeyboardInterrupt):
+        train(BertConfig.tiny(), run, verbose=0, log=stop)
+    logs = []
+    train(BertConfig.tiny(), run, resume=True, verbose=0, log=logs.append)
+    assert any(m.startswith("pretraining BERT") for m in logs)
+    assert "fine-tuning from the pretrained encoder" in logs
+
+
 def test_a_damaged_checkpoint_is_one_clear_error(tiny_text_run, tmp_path, capsys):
     import shutil
 
