@@ -12,30 +12,10 @@ import numpy as np
 import tensorflow as tf
 
 from common.xla import traced_for_xla
-from transformer.encoder import Encoder
+from transformer.encoder import Encoder, segment_ids
 
 __all__ = ["BertPretrainer", "MaskedLanguageModelHead", "chosen_positions", "copy_encoder",
            "mask_tokens", "masked_guesses", "pack_sentences", "segment_ids"]
-
-
-def segment_ids(token_ids: tf.Tensor, separator_id: int) -> tf.Tensor:
-    """Which text of a pair each token is in: 0 up to and including the first [SEP], 1 after
-    it, 0 again after a second [SEP], and so on (BERT's segments A and B; packed pretraining
-    rows alternate). Padding takes the segment of the text before it (it is masked anyway).
-
-    Args:
-        token_ids: (batch, length) int.
-        separator_id: the [SEP] token's id.
-
-    Returns:
-        (batch, length) int32.
-
-    Example:
-        >>> segment_ids(tf.constant([[2, 7, 8, 4, 9, 4, 0]]), separator_id=4).numpy()
-        array([[0, 0, 0, 0, 1, 1, 0]], dtype=int32)
-    """
-    separators = tf.cast(tf.equal(token_ids, separator_id), tf.int32)
-    return tf.math.floormod(tf.cumsum(separators, axis=1, exclusive=True), 2)
 
 
 def pack_sentences(rows: np.ndarray, sequence_length: int, *, cls_id: int, separator_id: int,
@@ -222,8 +202,8 @@ class BertPretrainer(keras.Model):
         self.dropout = dropout
         self.encoder = Encoder(num_layers, vocabulary_size, hidden_dim, num_heads,
                                intermediate_dim, dropout, max_length=sequence_length,
-                               position_embedding="learned",
-                               num_segments=0 if separator_id is None else 2, name="encoder")
+                               position_embedding="learned", separator_id=separator_id,
+                               name="encoder")
         self.mlm_head = MaskedLanguageModelHead(vocabulary_size, hidden_dim, name="mlm_head")
 
     def build(self, token_ids_shape):
@@ -235,9 +215,7 @@ class BertPretrainer(keras.Model):
     @traced_for_xla
     def call(self, inputs, training=None):
         token_ids, positions = inputs if isinstance(inputs, (tuple, list)) else (inputs, None)
-        segments = None if self.separator_id is None else segment_ids(token_ids,
-                                                                       self.separator_id)
-        hidden = self.encoder(token_ids, training=training, segment_ids=segments)
+        hidden = self.encoder(token_ids, training=training)
         if positions is not None:
             hidden = tf.gather(hidden, positions, batch_dims=1)
         return self.mlm_head(hidden)

@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from classify.data import SplitData, load_data
-from classify.runs import LoadedRun
+from classify.runs import LoadedRun, unigram_baseline_of
 from common.files import atomic_write_text
 from common.plotting import confusion_matrix_figure, save_figure
 from common.run_folder import RunFolder
@@ -54,10 +54,9 @@ def evaluate(run: LoadedRun, data: SplitData | None = None, batch_size: int = 25
     pretraining = folder.child("pretrain").history()
     if pretraining.get("val_masked_accuracy"):
         metrics["pretraining_val_masked_accuracy"] = pretraining["val_masked_accuracy"][-1]
-        baseline = folder.child("pretrain").path / "baseline.json"
-        if baseline.exists():  # always guessing the most frequent word
-            metrics["pretraining_unigram_accuracy"] = json.loads(
-                baseline.read_text(encoding="utf-8"))["accuracy"]
+        baseline = unigram_baseline_of(run.run_dir)  # always the most frequent word
+        if baseline is not None:
+            metrics["pretraining_unigram_accuracy"] = baseline["accuracy"]
     atomic_write_text(folder.metrics_path, json.dumps(metrics, indent=2) + "\n")
     title = f"confusion matrix, test split: accuracy {metrics['test_accuracy']:.1%}"
     save_figure(confusion_matrix_figure(matrix, run.label_names, title),

@@ -9,7 +9,7 @@ import numpy as np
 
 from classify.data import load_data
 from classify.predictor import read_image
-from classify.runs import load_predictor
+from classify.runs import load_predictor, unigram_baseline_of
 from classify.vit import attention_rollout
 from common.errors import InputError
 from common.files import slug
@@ -28,16 +28,13 @@ def pretraining_figure(run_dir: str | os.PathLike, title: str | None = None):
     """A BERT run's masked-LM pretraining, epoch by epoch: loss and masked-word accuracy,
     training and validation, beside the unigram baseline (always guessing the most frequent
     word of the pretraining text) that a pretraining which learned must clear."""
-    import json
-
     from matplotlib.figure import Figure
 
-    pretrain = RunFolder(run_dir).child("pretrain")
-    history = pretrain.history()
+    history = RunFolder(run_dir).child("pretrain").history()
     if not history.get("val_masked_accuracy"):
         raise InputError(f"{run_dir} holds no pretraining history (a BERT run pretrains "
                          "into RUN/pretrain)")
-    baseline = json.loads((pretrain.path / "baseline.json").read_text(encoding="utf-8"))
+    baseline = unigram_baseline_of(run_dir)
     fig = Figure(figsize=(9, 3.6), dpi=100, layout="constrained")
     epochs = np.arange(1, len(history["loss"]) + 1)
     marker = "o" if len(epochs) <= 30 else None
@@ -46,9 +43,10 @@ def pretraining_figure(run_dir: str | os.PathLike, title: str | None = None):
         ax = fig.add_subplot(1, 2, index + 1)
         ax.plot(epochs, history[name], marker=marker, label="training")
         ax.plot(epochs, history[f"val_{name}"], marker=marker, label="validation")
-        if name == "masked_accuracy":
+        if name == "masked_accuracy" and baseline is not None:
             ax.axhline(baseline["accuracy"], color="gray", linestyle="--",
                        label=f"always \"{baseline['word']}\" (unigram baseline)")
+        if name == "masked_accuracy":
             ax.set_ylim(0, None)
         ax.set_xlabel("epoch of pretraining")
         ax.set_ylabel(label)

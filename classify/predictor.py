@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from common.errors import InputError
 from common.images import pixel_problem
-from common.text import Vocabulary, check_sentences, has_known_word, tokenize
+from common.text import Vocabulary, check_sentences, has_known_word
 
 __all__ = ["Predictor", "check_images", "check_texts", "read_image"]
 
@@ -122,8 +122,8 @@ class Predictor(tf.Module):
         return self.vocabulary.sequence_length - 1
 
     def input_lengths(self, texts: Sequence[str]) -> list[int]:
-        """Words in each text, before the cut to ``input_limit``."""
-        words = tokenize(tf.constant(check_texts(texts), tf.string), self.vocabulary.mode)
+        """Words in each text ([SEP] counted in a pair), before the cut to ``input_limit``."""
+        words = self.vocabulary.tokenize(tf.constant(check_texts(texts), tf.string))
         return [int(n) for n in words.row_lengths().numpy()]
 
     def attention(self, raw) -> tuple[tf.Tensor, list[tf.Tensor]]:

@@ -8,6 +8,7 @@ never needs the training code.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from common.errors import RunError
 from common.run_folder import RunFolder
 from common.text import Vocabulary
 
-__all__ = ["LoadedRun", "load_predictor", "load_pretrainer", "load_run"]
+__all__ = ["LoadedRun", "load_predictor", "load_pretrainer", "load_run", "unigram_baseline_of"]
 
 
 @dataclasses.dataclass
@@ -82,3 +83,17 @@ def load_pretrainer(run: LoadedRun) -> keras.Model:
     model = build_pretrainer(run.config, run.vocabulary)
     model.load_weights(pretrain.best_weights)
     return model
+
+
+def unigram_baseline_of(run_dir: str | os.PathLike) -> dict | None:
+    """A BERT run's unigram baseline (``RUN/pretrain/baseline.json``: the word always
+    guessed, its masked-word accuracy on the validation words, how many), or None where the
+    run did no pretraining or predates the file."""
+    path = RunFolder(run_dir).child("pretrain").path / "baseline.json"
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise RunError(f"{path} is damaged ({error}); delete it and train with --resume "
+                       "to write it again") from None

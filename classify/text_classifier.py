@@ -5,7 +5,6 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from classify.bert import segment_ids
 from classify.pooling import SequencePooling, check_pooling
 from common.dropout import Dropout
 from common.xla import traced_for_xla
@@ -40,7 +39,7 @@ class TextClassifier(keras.Model):
         position_embedding: ``"sinusoidal"`` (fixed) or ``"learned"`` (BERT) when
             ``positional_encoding`` is True.
         separator_id: the [SEP] id: segment embeddings say which text of a pair a token is
-            in (BERT's; ``classify.bert.segment_ids``); None: no segments.
+            in (BERT's; ``transformer.encoder.segment_ids``); None: no segments.
 
     Call arguments:
         token_ids: (batch, length) int.
@@ -84,7 +83,7 @@ class TextClassifier(keras.Model):
             num_layers, vocabulary_size, hidden_dim, num_heads, intermediate_dim, dropout,
             max_length=sequence_length,
             position_embedding=position_embedding if positional_encoding else "none",
-            num_segments=0 if separator_id is None else 2, name="encoder")
+            separator_id=separator_id, name="encoder")
         self.pool = SequencePooling(pooling, name="pooling")
         self.head_dropout = Dropout(dropout)
         self.head = keras.layers.Dense(num_classes, dtype="float32", name="head")  # float32 logits
@@ -97,10 +96,7 @@ class TextClassifier(keras.Model):
 
     @traced_for_xla
     def call(self, token_ids, training=None, return_attention_scores=False):
-        segments = None if self.separator_id is None else segment_ids(token_ids,
-                                                                       self.separator_id)
-        x, scores = self.encoder(token_ids, training=training, return_attention_scores=True,
-                                 segment_ids=segments)
+        x, scores = self.encoder(token_ids, training=training, return_attention_scores=True)
         pooled = self.pool(x, padding_mask=tf.not_equal(token_ids, 0))  # (batch, hidden)
         logits = self.head(self.head_dropout(pooled, training=training))
         return (logits, scores) if return_attention_scores else logits

@@ -33,7 +33,13 @@ from classify.data import (
 from classify.model import build_model, build_pretrainer, separator_of
 from classify.plots import rollout_figure, text_attention_figure
 from classify.predictor import Predictor
-from classify.vocabulary import CLS, MASK, SEP, build_word_vocabulary, word_vocabulary
+from classify.vocabulary import (
+    CLS,
+    SEP,
+    build_word_vocabulary,
+    masking_options,
+    word_vocabulary,
+)
 from common.data.classification import generate_order_task, read_unlabeled_texts
 from common.data.splits import longest_of_groups
 from common.masks import MaskedAccuracy, MaskedSparseCrossEntropy
@@ -189,26 +195,25 @@ def _pretrain(context: RunContext, run: RunFolder, vocabulary: Vocabulary,
     """
     config, log = context.config, context.log
     state = run.read_state(missing_ok=True) if context.resume else TrainState()
-    if state.epoch >= config.pretraining_epochs or state.stopped_early:
+    baseline = run.path / "baseline.json"
+    if (state.epoch >= config.pretraining_epochs or state.stopped_early) and (
+            baseline.exists() or not context.chief):
         return
     rng = np.random.default_rng(config.seed)  # a resumed run skips the batches it used
     sentences = len(unlabeled)
-    protected = [vocabulary.id_of(CLS), 1]
     if vocabulary.separator is not None:
-        sep = vocabulary.id_of(SEP)
-        protected.append(sep)
-        packing = dict(cls_id=vocabulary.id_of(CLS), separator_id=sep)
+        packing = dict(cls_id=vocabulary.id_of(CLS), separator_id=vocabulary.id_of(SEP))
         unlabeled = pack_sentences(unlabeled, config.sequence_length, seed=config.seed,
                                    **packing)
         validation = pack_sentences(validation, config.sequence_length, seed=0, **packing)
-    masking = dict(mask_id=vocabulary.id_of(MASK), first_word_id=vocabulary.first_word_id,
-                   vocabulary_size=vocabulary.size, rate=config.mask_rate,
-                   protected_ids=tuple(protected))
+    masking = masking_options(vocabulary, config.mask_rate)
 
     val_inputs, val_labels = mask_tokens(validation, np.random.default_rng(0), **masking)
-    if context.chief and not state.epoch:
+    if context.chief and (not state.epoch or not baseline.exists()):
         run.write_json("baseline.json", unigram_baseline(unlabeled, val_labels, vocabulary),
                        indent=2)
+    if state.epoch >= config.pretraining_epochs or state.stopped_early:
+        return  # done before the baseline was written
     steps = max(1, len(unlabeled) // config.batch_size)
 
     def compile_pretrainer(model):

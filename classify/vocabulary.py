@@ -16,7 +16,8 @@ from collections.abc import Iterable, Sequence
 
 from common.text import PAD, UNK, Vocabulary, build_vocabulary
 
-__all__ = ["CLS", "MASK", "SEP", "SPECIAL_TOKENS", "build_word_vocabulary", "word_vocabulary"]
+__all__ = ["CLS", "MASK", "SEP", "SPECIAL_TOKENS", "build_word_vocabulary", "masking_options",
+           "word_vocabulary"]
 
 CLS, MASK, SEP = "[CLS]", "[MASK]", "[SEP]"
 SPECIAL_TOKENS = (PAD, UNK, CLS, MASK, SEP)
@@ -46,3 +47,14 @@ def word_vocabulary(tokens: Sequence[str], sequence_length: int,
     return Vocabulary(tokens, mode, specials=specials, prefix=(CLS,), suffix=(),
                       sequence_length=sequence_length, dtype="int32",
                       separator=SEP if SEP in specials else None)
+
+
+def masking_options(vocabulary: Vocabulary, rate: float = 0.15) -> dict:
+    """``classify.bert.mask_tokens``'s options for ``vocabulary``: its [MASK], its words as
+    random replacements, and the ids never chosen: [CLS], [SEP] (where there is one: the
+    segments must not move) and [UNK] (guessing it teaches nothing)."""
+    protected = [vocabulary.id_of(CLS), vocabulary.id_of(UNK)]
+    if vocabulary.separator is not None:
+        protected.append(vocabulary.id_of(vocabulary.separator))
+    return dict(mask_id=vocabulary.id_of(MASK), first_word_id=vocabulary.first_word_id,
+                vocabulary_size=vocabulary.size, rate=rate, protected_ids=tuple(protected))

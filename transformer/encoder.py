@@ -11,7 +11,7 @@ from common.positional_encoding import TokenAndPositionEmbedding
 from transformer.attention import GlobalSelfAttention
 from transformer.feed_forward import FeedForward
 
-__all__ = ["Encoder", "EncoderBlocks", "EncoderLayer"]
+__all__ = ["Encoder", "EncoderBlocks", "EncoderLayer", "segment_ids"]
 
 
 @keras.saving.register_keras_serializable(package="transformer")
@@ -63,6 +63,26 @@ class EncoderLayer(keras.layers.Layer):
                       intermediate_dim=self.intermediate_dim, dropout=self.dropout,
                       norm_first=self.norm_first)
         return config
+
+
+def segment_ids(token_ids: tf.Tensor, separator_id: int) -> tf.Tensor:
+    """Which text of a pair each token is in: 0 up to and including the first [SEP], 1 after
+    it, 0 again after a second [SEP], and so on (BERT's segments A and B; packed pretraining
+    rows alternate). Padding is masked everywhere, whatever segment it gets.
+
+    Args:
+        token_ids: (batch, length) int.
+        separator_id: the [SEP] token's id.
+
+    Returns:
+        (batch, length) int32.
+
+    Example:
+        >>> segment_ids(tf.constant([[2, 7, 8, 4, 9, 4, 0]]), separator_id=4).numpy()
+        array([[0, 0, 0, 0, 1, 1, 0]], dtype=int32)
+    """
+    separators = tf.cast(tf.equal(token_ids, separator_id), tf.int32)
+    return tf.math.floormod(tf.cumsum(separators, axis=1, exclusive=True), 2)
 
 
 def stack_layers(layer: keras.layers.Layer, num_layers: int, norm_epsilon: float = 1e-3):
@@ -171,12 +191,12 @@ class Encoder(keras.layers.Layer):
         max_length: longest sequence the position table covers.
         position_embedding: ``"sinusoidal" | "learned" | "none"`` (see
             ``common.positional_encoding.PositionEmbedding``).
-        num_segments: 0 (none), or how many segment embeddings (BERT's 2: which text of
-            a pair a token belongs to) are learned and added to the token's.
+        separator_id: BERT's [SEP] id: a learned segment embedding (A or B, which text of
+            a pair a token is in; :func:`segment_ids`) is added to each token's; None: no
+            segments.
 
     Call arguments:
         token_ids: (batch, length) int.
-        segment_ids: (batch, length) int in [0, num_segments), with segments only.
 
     Returns:
         (batch, length, hidden_dim); with ``return_attention_scores`` also the list of each
@@ -192,7 +212,7 @@ class Encoder(keras.layers.Layer):
     def __init__(self, num_layers: int, vocabulary_size: int, hidden_dim: int, num_heads: int,
                  intermediate_dim: int, dropout: float = 0.1, norm_first: bool = False,
                  max_length: int = 512, position_embedding: str = "sinusoidal",
-                 num_segments: int = 0, **kwargs):
+                 separator_id: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.num_layers = num_layers
         self.vocabulary_size = vocabulary_size
@@ -207,10 +227,10 @@ class Encoder(keras.layers.Layer):
                                                    position_embedding, name="embedding")
         self.dropout_layer = Dropout(dropout)
         stack_layers(self, num_layers)
-        self.num_segments = num_segments
-        self.segment_embedding = (keras.layers.Embedding(num_segments, hidden_dim,
+        self.separator_id = separator_id
+        self.segment_embedding = (keras.layers.Embedding(2, hidden_dim,
                                                          name="segment_embedding")
-                                  if num_segments else None)
+                                  if separator_id is not None else None)
 
     def build(self, token_ids_shape):
         self.embedding.build(token_ids_shape)
@@ -219,12 +239,11 @@ class Encoder(keras.layers.Layer):
             self.segment_embedding.build(token_ids_shape)
         self.built = True
 
-    def call(self, token_ids, training=None, return_attention_scores=False, segment_ids=None):
+    def call(self, token_ids, training=None, return_attention_scores=False):
         x = self.embedding(token_ids)  # (batch, length, hidden_dim)
-        if self.segment_embedding is not None:
-            if segment_ids is None:
-                raise ValueError("this encoder has segment embeddings: pass segment_ids")
-            x += tf.cast(self.segment_embedding(segment_ids), x.dtype)
+        if self.segment_embedding is not None:  # + segment A or B
+            segments = segment_ids(token_ids, self.separator_id)
+            x += tf.cast(self.segment_embedding(segments), x.dtype)
         x = self.dropout_layer(x, training=training)
         return run_stack(self, x, tf.not_equal(token_ids, 0), training,
                          return_attention_scores)
@@ -236,5 +255,5 @@ class Encoder(keras.layers.Layer):
                       intermediate_dim=self.intermediate_dim, dropout=self.dropout,
                       norm_first=self.norm_first, max_length=self.max_length,
                       position_embedding=self.position_embedding,
-                      num_segments=self.num_segments)
+                      separator_id=self.separator_id)
         return config

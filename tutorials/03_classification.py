@@ -24,8 +24,6 @@
 # **bold** are explained in the [glossary](../glossary.md).
 
 # %%
-import json
-
 import keras
 import lesson
 import numpy as np
@@ -39,11 +37,11 @@ from classify.demo import scratch_config
 from classify.evaluate import evaluate
 from classify.plots import pretraining_figure, rollout_figure, text_attention_figure
 from classify.pooling import SequencePooling
-from classify.runs import load_predictor, load_pretrainer, load_run
+from classify.runs import load_predictor, load_pretrainer, load_run, unigram_baseline_of
 from classify.text_classifier import TextClassifier
 from classify.train import train
 from classify.vit import PatchEmbedding, attention_rollout, shuffled_patches
-from classify.vocabulary import CLS, MASK, SEP, build_word_vocabulary, word_vocabulary
+from classify.vocabulary import SEP, build_word_vocabulary, masking_options, word_vocabulary
 from common.data.classification import generate_order_task, generate_pair_task
 from common.plotting import mask_figure
 from common.run_folder import RunFolder
@@ -230,9 +228,7 @@ bert_run = load_run(bert.run_dir)
 vocabulary = bert_run.vocabulary
 sentences = bert.data.test_texts[:4]
 rows = vocabulary.encode(tf.constant(sentences)).numpy()
-masking = dict(mask_id=vocabulary.id_of(MASK), first_word_id=vocabulary.first_word_id,
-               vocabulary_size=vocabulary.size,
-               protected_ids=(vocabulary.id_of(CLS), 1, vocabulary.id_of(SEP)))
+masking = masking_options(vocabulary)  # [MASK], random words, never [CLS], [SEP], [UNK]
 inputs, labels = mask_tokens(rows, np.random.default_rng(3), **masking)
 
 
@@ -275,7 +271,7 @@ lesson.check("15% chosen, then 80/10/10", shares, [0.15, 0.8, 0.1, 0.1], atol=0.
 
 # %%
 lesson.show(pretraining_figure(bert.run_dir), "03_bert_pretraining")
-baseline = json.loads((bert.run_dir / "pretrain" / "baseline.json").read_text())
+baseline = unigram_baseline_of(bert.run_dir)
 history = RunFolder(bert.run_dir).child("pretrain").history()
 print(f"validation masked-word accuracy {history['val_masked_accuracy'][-1]:.1%}; always "
       f"guessing \"{baseline['word']}\": {baseline['accuracy']:.1%}")
@@ -302,7 +298,7 @@ for position, ids, p in zip(positions, guesses, probabilities, strict=True):
 # the same classifier from random weights on the same labels, trained to *its own* best:
 # from random weights it needs many more steps, and given the pretrained model's budget it
 # stays at chance, which would measure the budget, not the pretraining
-# (`classify.demo.scratch_config`: up to 150 epochs, stopped on validation).
+# (`classify.demo.scratch_config`: 150 epochs, the weights of the best validation loss kept).
 
 # %%
 scratch = lesson.train_or_resume(train, scratch_config(bert_config),
@@ -336,7 +332,8 @@ lesson.explorer(classifier_explorer(bert.run_dir, sentences=[example]), "03_bert
 # seen whole), then fine-tuned on pairs:
 
 # %%
-pair_config = (bert_config.replace(data="generated-pairs", labeled_examples=0)
+pair_config = (bert_config.replace(data="generated-pairs", labeled_examples=0,
+                                   sequence_length=32)  # two sentences: up to 25 tokens
                if lesson.SCALE != "real" else None)
 if pair_config is not None:
     pair_run = lesson.train_or_resume(train, pair_config, lesson.run_dir("bert-pairs"),
@@ -382,7 +379,8 @@ vit_config = preset(VitConfig)
 vit = lesson.train_or_resume(train, vit_config, lesson.run_dir("vit"), log=lambda _: None)
 vit_run, vit_predictor = load_predictor(vit.run_dir)
 metrics = evaluate(vit_run, vit.data)
-print(f"ViT ({vit_config.patch_size}x{vit_config.patch_size} patches) test accuracy "
+patch = vit_run.config.patch_size
+print(f"ViT ({patch}x{patch} patches) test accuracy "
       f"{metrics['test_accuracy']:.3f} on {metrics['test_examples']} digits")
 
 # %% [markdown]
@@ -392,7 +390,7 @@ print(f"ViT ({vit_config.patch_size}x{vit_config.patch_size} patches) test accur
 
 # %%
 x_test, y_test = vit.data.x["test"], vit.data.y["test"]
-shuffled = shuffled_patches(x_test, vit_config.patch_size, seed=0)
+shuffled = shuffled_patches(x_test, vit_run.config.patch_size, seed=0)
 for name, images in (("as they are", x_test), ("patches shuffled", shuffled)):
     probabilities = vit_predictor.outputs(vit_predictor.inputs_of(images))["probabilities"]
     print(f"{name:>17}: test accuracy {(probabilities.numpy().argmax(-1) == y_test).mean():.3f}")
@@ -420,7 +418,7 @@ for block in blocks:
     rollout = (mixed / mixed.sum(-1, keepdims=True)) @ rollout
 lesson.check("rollout by hand == attention_rollout", rollout[0, 1:] / rollout[0, 1:].sum(),
              attention_rollout(blocks))
-lesson.show(rollout_figure(vit_predictor, digit, vit_config.patch_size,
+lesson.show(rollout_figure(vit_predictor, digit, vit_run.config.patch_size,
                            truth=vit_run.label_names[int(vit.data.y["test"][0])]),
             "03_vit_rollout")
 

@@ -181,10 +181,15 @@ def generate_pair_task(count: int, seed: int = 0) -> LabeledTexts:
 
 def write_labeled_tsv(path: str | os.PathLike, data: LabeledTexts) -> Path:
     """Writes ``sentence<TAB>label`` with a header, labels by name: the format read back by
-    :func:`read_labeled_tsv`."""
+    :func:`read_labeled_tsv`; pairs (texts holding a tab) as ``sentence1<TAB>sentence2<TAB>
+    label``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    lines = ["sentence\tlabel"]
+    pairs = any("\t" in t for t in data.texts)
+    if pairs and not all(t.count("\t") == 1 for t in data.texts):
+        raise DataError("texts of a pair data set hold exactly one tab each (between the "
+                        "two sentences)")
+    lines = ["sentence1\tsentence2\tlabel" if pairs else "sentence\tlabel"]
     lines += [f"{t}\t{data.label_names[y]}" for t, y in zip(data.texts, data.labels,
                                                                strict=True)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -194,7 +199,9 @@ def write_labeled_tsv(path: str | os.PathLike, data: LabeledTexts) -> Path:
 def read_labeled_tsv(path: str | os.PathLike) -> LabeledTexts:
     """Reads a ``sentence<TAB>label`` file with a header line (SST-2's train.tsv and many
     others ship so). The columns are found by the header names ``sentence`` (or ``text``,
-    ``review``) and ``label``; any other columns are ignored.
+    ``review``) and ``label``; any other columns are ignored. Sentence pairs (GLUE's
+    format): ``sentence1`` and ``sentence2`` columns, read as one text with a tab between
+    them (the classifiers' vocabulary puts [SEP] there).
 
     Labels may be integers (sorted numerically: 0, 1, ...) or names (sorted
     alphabetically). A line with a missing or empty field is skipped and reported with its
@@ -217,12 +224,15 @@ def read_labeled_tsv(path: str | os.PathLike) -> LabeledTexts:
     header = [h.strip().lower() for h in lines[0].split("\t")]
     text_column = next((header.index(n) for n in ("sentence", "text", "review")
                         if n in header), None)
+    second_column = None  # pairs: sentence1<TAB>sentence2<TAB>label
+    if text_column is None and {"sentence1", "sentence2"} <= set(header):
+        text_column, second_column = header.index("sentence1"), header.index("sentence2")
     if text_column is None or "label" not in header:
         raise DataError(
             f"{path}: the header line {lines[0]!r} needs a 'sentence' and a 'label' column, "
             "separated by a tab (e.g. 'sentence<TAB>label')")
     label_column = header.index("label")
-    needed = max(text_column, label_column) + 1
+    needed = max(text_column, label_column, second_column or 0) + 1
     texts, raw_labels, malformed = [], [], []
     for number, row in enumerate(csv.reader(io.StringIO("\n".join(lines[1:])),
                                             delimiter="\t", quoting=csv.QUOTE_NONE),
@@ -234,6 +244,9 @@ def read_labeled_tsv(path: str | os.PathLike) -> LabeledTexts:
                                       f"found {len(row)}"))
             continue
         sentence, label = row[text_column].strip(), row[label_column].strip()
+        if second_column is not None:  # one text, the pair's two with a tab between
+            second = row[second_column].strip()
+            sentence = f"{sentence}\t{second}" if sentence and second else ""
         if not sentence or not label:
             malformed.append((number, "the sentence or the label is empty"))
             continue

@@ -135,3 +135,18 @@ def _split(ids, separator):
             part = []
         else:
             part.append(int(i))
+
+
+def test_pairs_survive_a_tsv_round_trip(tmp_path):
+    from common.data.classification import (
+        generate_pair_task,
+        read_labeled_tsv,
+        write_labeled_tsv,
+    )
+
+    pairs = generate_pair_task(40, seed=1)
+    path = write_labeled_tsv(tmp_path / "pairs.tsv", pairs)
+    assert path.read_text().splitlines()[0] == "sentence1\tsentence2\tlabel"
+    back = read_labeled_tsv(path)
+    assert back.texts == pairs.texts and back.label_names == ["different", "same"]
+    np.testing.assert_array_equal(back.labels, pairs.labels)

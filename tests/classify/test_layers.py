@@ -38,8 +38,14 @@ def test_blocks_encoder_and_heads_contracts(tmp_path):
     (lambda: TextClassifier(30, 3, 8, pooling="cls", positional_encoding=False, **SIZES),
      _ids),
     (lambda: BertPretrainer(30, 8, **SIZES), _ids),
+    (lambda: BertPretrainer(30, 8, separator_id=4, **SIZES),
+     lambda: tf.constant([[2, 5, 4, 7, 4, 0]], tf.int32)),
+    (lambda: TextClassifier(30, 2, 8, position_embedding="learned", separator_id=4, **SIZES),
+     lambda: tf.constant([[2, 5, 4, 7, 4, 0]], tf.int32)),
     (lambda: VisionTransformer((8, 8), 1, 4, 10, **SIZES),
      lambda: tf.random.uniform([2, 8, 8, 1])),
+    (lambda: VisionTransformer((8, 8), 1, 2, 10, pooling="mean", position_embedding="none",
+                               **SIZES), lambda: tf.random.uniform([2, 8, 8, 1])),
 ])
 def test_models_survive_config_and_keras_round_trips(make, inputs, tmp_path):
     model, x = make(), inputs()
@@ -111,29 +117,25 @@ def test_pretrained_encoder_is_copied_into_the_classifier():
 
 
 def test_segments_are_counted_from_sep_and_embedded():
-    from classify.bert import segment_ids
+    from transformer.encoder import segment_ids
 
     #              [CLS] the dog [SEP] a  dog [SEP] pad
     ids = tf.constant([[2, 7, 8, 4, 9, 8, 4, 0]], tf.int32)
-    np.testing.assert_array_equal(segment_ids(ids, 4).numpy(), [[0, 0, 0, 0, 1, 1, 1, 0]])
+    by_hand = [0, 0, 0, 0, 1, 1, 1, 0]  # A to the first [SEP], then B
+    np.testing.assert_array_equal(segment_ids(ids, 4).numpy(), [by_hand])
     model = TextClassifier(30, 2, 8, position_embedding="learned", separator_id=4, **SIZES)
     model(ids)
-    table = model.encoder.segment_embedding.embeddings.numpy()
-    embedded = model.encoder.embedding(ids).numpy() + table[[0, 0, 0, 0, 1, 1, 1, 0]]
     encoder = model.encoder
-    # the encoder's first step by hand: token and position, plus segment A or B
-    by_hand = encoder.encoder_layers[0](tf.constant(embedded),
-                                        padding_mask=tf.not_equal(ids, 0))
-    np.testing.assert_allclose(
-        encoder.encoder_layers[0](
-            encoder.embedding(ids) + encoder.segment_embedding(segment_ids(ids, 4)),
-            padding_mask=tf.not_equal(ids, 0)).numpy(), by_hand.numpy(), atol=1e-5)
+    table = encoder.segment_embedding.embeddings.numpy()
+    x = encoder.embedding(ids).numpy() + table[by_hand]  # token and position, + A or B
+    for layer in encoder.encoder_layers:
+        x = layer(x, padding_mask=tf.not_equal(ids, 0))
+    np.testing.assert_allclose(encoder(ids).numpy(), x.numpy(), atol=1e-5)
     # the same words with the segments swapped are another input
     swapped = TextClassifier.from_config(model.get_config())
     swapped(ids)
     swapped.set_weights(model.get_weights())
-    table_swapped = table[::-1].copy()
-    swapped.encoder.segment_embedding.embeddings.assign(table_swapped)
+    swapped.encoder.segment_embedding.embeddings.assign(table[::-1].copy())
     assert not np.allclose(model(ids).numpy(), swapped(ids).numpy(), atol=1e-4)
 
 
