@@ -71,8 +71,8 @@ def _add_kind_commands(commands, kind: str) -> None:
         train.add_argument("--data", metavar="PATH",
                            help="a 'sentence<TAB>label' TSV with a header (SST-2's format), "
                            "'imdb' (download), 'generated' (default: 'who acts?') or "
-                           "'generated-pairs' (two sentences a text, tab-separated: 'the "
-                           "same deed?')")
+                           "'generated-pairs' (a sentence and a character, tab-separated: "
+                           "'did this one do it?')")
     if kind != "vit":
         train.add_argument("--split", choices=["random", "grouped"],
                            help="'grouped' keeps every text on the side of the longer texts "

@@ -42,8 +42,8 @@ class TextConfig(_Config):
     """The text classifier: [CLS] or mean pooling, with or without positional encoding."""
 
     kind = "text"
-    # Data: "generated" (the "who acts?" task), "generated-pairs" (sentence pairs: "the same
-    # deed?"), "imdb" (downloads), or a TSV path.
+    # Data: "generated" (the "who acts?" task), "generated-pairs" (a sentence and one of its
+    # characters: "did this one do it?"), "imdb" (downloads), or a TSV path.
     data: str = "generated"
     # "random" | "grouped": every text with the longer ones that hold it on one side
     # (SST-2's training file is phrases cut from sentences: a random split tests on phrases

@@ -184,7 +184,7 @@ for name, layer in (("encoder", GlobalSelfAttention(16, 2)),
 # %%
 pairs = generate_pair_task(400, seed=0)
 pair_vocabulary = word_vocabulary(build_word_vocabulary(pairs.texts, 200), 24)
-pair = "the fox bit the nurse\tthe nurse was bitten by the fox"
+pair = "the nurse was bitten by the fox\tthe fox"
 ids = pair_vocabulary.encode(tf.constant([pair]))
 segments = segment_ids(ids, pair_vocabulary.id_of(SEP)).numpy()[0]
 length = int(np.count_nonzero(ids))
@@ -196,16 +196,21 @@ by_hand = [0] * (len(first) + 2) + [1] * (length - len(first) - 2)  # [CLS] A...
 lesson.check("segment ids by hand", segments[:length], by_hand)
 
 # %% [markdown]
-# The package's pair task (`--data generated-pairs`) asks whether the second sentence says
-# the same deed as the first. Both name the same two characters with the same verb, each
-# active or passive at random, and half the time the second swaps who did it to whom: the
-# same words either way, so only word order inside each text, and which text a word is in,
-# can tell.
+# BERT's own vocabulary is **WordPiece** (tutorial 2's tokenizer is one): about 30,000
+# whole words and word pieces, so a rare word becomes several known pieces rather than
+# `[UNK]`. The classifiers here read whole words, the
+# 20,000 most frequent of their training text at the real scale; a word outside them is
+# `[UNK]`, which the masked LM never has to guess.
+#
+# The package's pair task (`--data generated-pairs`) asks a question about a "who acts?"
+# sentence: the second text names one of its two characters, and the label says whether
+# that one did the deed. Both characters are in the first text either way, so the words
+# alone cannot tell: the answer needs the first text's order and which text a word is in.
 
 # %%
 for text, label in list(zip(pairs.texts, pairs.labels, strict=True))[:4]:
     first, second = text.split("\t")
-    print(f"{pairs.label_names[label]:>9}: {first}  |  {second}")
+    print(f"{pairs.label_names[label]:>3}: {first}  |  {second}")
 
 # %% [markdown]
 # ## Masked words: learning from text without labels
@@ -333,7 +338,9 @@ lesson.explorer(classifier_explorer(bert.run_dir, sentences=[example]), "03_bert
 
 # %%
 pair_config = (bert_config.replace(data="generated-pairs", labeled_examples=0,
-                                   sequence_length=32)  # two sentences: up to 25 tokens
+                                   sequence_length=24,  # a sentence and a character
+                                   epochs=2 * bert_config.epochs,
+                                   patience=2 * bert_config.epochs)
                if lesson.SCALE != "real" else None)
 if pair_config is not None:
     pair_run = lesson.train_or_resume(train, pair_config, lesson.run_dir("bert-pairs"),

@@ -133,10 +133,13 @@ def generate_order_task(count: int, seed: int = 0) -> LabeledTexts:
     return LabeledTexts(texts, np.array(labels, np.int32), list(ORDER_TASK_LABELS))
 
 
-def _deed_sentence(rng: np.random.Generator, doer: str, verb: str, done_to: str) -> str:
-    """``doer`` did ``verb`` to ``done_to``: active or passive, sometimes with a place or a
-    time."""
-    if rng.random() < 0.5:
+def _deed_sentence(rng: np.random.Generator, doer: str, verb: str, done_to: str,
+                   passive: bool | None = None) -> str:
+    """``doer`` did ``verb`` to ``done_to``: active or passive (at random unless
+    ``passive`` says), sometimes with a place or a time."""
+    if passive is None:
+        passive = rng.random() >= 0.5
+    if not passive:
         words = [doer, verb, done_to]
     else:
         words = [done_to, "was", _PARTICIPLES.get(verb, verb), "by", doer]
@@ -148,21 +151,22 @@ def _deed_sentence(rng: np.random.Generator, doer: str, verb: str, done_to: str)
     return " ".join(words)
 
 
-PAIR_TASK_LABELS = ("different", "same")
+PAIR_TASK_LABELS = ("no", "yes")
 
 
 def generate_pair_task(count: int, seed: int = 0) -> LabeledTexts:
-    """``count`` pairs of "who acts?" sentences, ``"first<TAB>second"``: does the second
-    say the same deed as the first? Deterministic from ``seed``; labels balanced.
+    """``count`` pairs ``"sentence<TAB>character"``: did the character named in the second
+    text do the deed of the first? Deterministic from ``seed``; each label drawn with
+    probability 1/2.
 
-    Both sentences name the same two characters and the same verb, each active or passive
-    at random; in half of the pairs the second swaps who did it to whom::
+    The first text is a "who acts?" sentence, active or passive; the second names one of
+    its two characters, as the sentence does::
 
-        the fox bit the nurse<TAB>the nurse was bitten by the fox     -> same
-        the fox bit the nurse<TAB>the fox was bitten by the nurse     -> different
+        the fox bit the old nurse<TAB>the old nurse               -> no
+        the old nurse was bitten by the fox<TAB>the fox           -> yes
 
-    The words of the two texts are the same either way, so only a model that reads the
-    order within each text, and which text a word is in, can tell (BERT's segments).
+    Both characters are in the first text either way, so only a model that reads its order
+    and knows which text a word is in (BERT's segments) can answer.
     """
     rng = np.random.default_rng(seed)
     texts, labels = [], []
@@ -170,12 +174,10 @@ def generate_pair_task(count: int, seed: int = 0) -> LabeledTexts:
         person = _noun_phrase(rng, str(rng.choice(PEOPLE)))
         animal = _noun_phrase(rng, str(rng.choice(ANIMALS)))
         doer, done_to = (person, animal) if rng.integers(2) else (animal, person)
-        verb = str(rng.choice(_VERBS))
-        same = bool(rng.integers(2))
-        second = (doer, verb, done_to) if same else (done_to, verb, doer)
-        texts.append(_deed_sentence(rng, doer, verb, done_to) + "\t"
-                     + _deed_sentence(rng, *second))
-        labels.append(int(same))
+        asked_doer = bool(rng.integers(2))
+        sentence = _deed_sentence(rng, doer, str(rng.choice(_VERBS)), done_to)
+        texts.append(f"{sentence}\t{doer if asked_doer else done_to}")
+        labels.append(int(asked_doer))
     return LabeledTexts(texts, np.array(labels, np.int32), list(PAIR_TASK_LABELS))
 
 

@@ -148,5 +148,5 @@ def test_pairs_survive_a_tsv_round_trip(tmp_path):
     path = write_labeled_tsv(tmp_path / "pairs.tsv", pairs)
     assert path.read_text().splitlines()[0] == "sentence1\tsentence2\tlabel"
     back = read_labeled_tsv(path)
-    assert back.texts == pairs.texts and back.label_names == ["different", "same"]
+    assert back.texts == pairs.texts and back.label_names == ["no", "yes"]
     np.testing.assert_array_equal(back.labels, pairs.labels)
