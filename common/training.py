@@ -156,7 +156,12 @@ def train_run(config: RunConfig, run_dir: str | os.PathLike, prepare: Prepare, *
     keras.utils.set_random_seed(config.seed)
     if chief:  # before prepare: what it trains first (BERT's pretraining) must resume too
         saved.to_json(run.config_path)
-    plan, data = prepare(RunContext(config, run, resume, chief, strategy, log, verbose))
+    try:
+        plan, data = prepare(RunContext(config, run, resume, chief, strategy, log, verbose))
+    except Exception:  # bad data: no run is left behind (an interrupted one stays a run)
+        if chief and not resume:
+            run.config_path.unlink(missing_ok=True)
+        raise
     fit_epochs(plan, run, state, config, strategy, callbacks=callbacks, log=log,
                verbose=verbose, chief=chief)
     return TrainResult(run.path, config, data, state.epoch, state.best_epoch,
