@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _train(args) -> int:
-    from classify.config import preset
+    from classify.config import GENERATED_TEXTS, preset
     from classify.evaluate import evaluate
     from classify.export import export
     from classify.runs import load_predictor
@@ -159,7 +159,7 @@ def _train(args) -> int:
         changes["patch_size"] = args.patch_size
     else:
         changes["split"] = args.split
-    if args.kind != "vit" and args.data not in (None, "generated", "generated-pairs", "imdb"):
+    if args.kind != "vit" and args.data not in (None, *GENERATED_TEXTS, "imdb"):
         if not Path(args.data).exists():
             raise UsageError(f"data file not found: {args.data}")
         changes["data"] = str(Path(args.data).resolve())

@@ -13,7 +13,10 @@ from typing import ClassVar
 from common.config import RunConfig, read_config_values
 from common.errors import RunError, UsageError
 
-__all__ = ["BertConfig", "TextConfig", "VitConfig", "config_class", "load_config", "preset"]
+__all__ = ["GENERATED_TEXTS", "BertConfig", "TextConfig", "VitConfig", "config_class",
+           "load_config", "preset"]
+
+GENERATED_TEXTS = ("generated", "generated-pairs")  # text data made here, not read
 
 
 @dataclasses.dataclass(frozen=True)

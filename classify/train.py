@@ -20,7 +20,7 @@ from classify.bert import (
     mask_tokens,
     pack_sentences,
 )
-from classify.config import TextConfig
+from classify.config import GENERATED_TEXTS, TextConfig
 from classify.data import (
     SplitData,
     TextSplits,
@@ -165,7 +165,7 @@ def _pretraining_texts(config: TextConfig, splits: TextSplits, log=print) -> lis
     (compared in lower case). Nothing for the other models."""
     if not config.reads_unlabeled_text:
         return []
-    if config.data in ("generated", "generated-pairs"):  # single sentences, packed
+    if config.data in GENERATED_TEXTS:  # single sentences, packed
         texts = generate_order_task(config.pretraining_examples, config.seed + 1).texts
     else:
         texts = _whole_texts(config, splits.texts["train"])
