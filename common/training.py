@@ -502,35 +502,44 @@ class AttentionImages(keras.callbacks.Callback):
     weights each epoch: decoding then runs on plain variables in float32, whatever the
     strategy and precision of the training. ``drawer(twin)`` is called once and returns a
     function of no arguments that draws the figure (so a translator is built once). Runs of
-    more than ``most`` epochs log every k-th epoch (and the last), at most ``most`` images:
-    each costs a few tenths of a second.
+    more than ``most`` epochs log every k-th epoch (and the last), at most ``most`` images.
+    Each costs a few tenths of a second, which on a small model is more than an epoch: an
+    image is skipped (never the first or the last) while drawing has taken more than
+    ``share`` of the time since training began.
     """
 
     def __init__(self, log_dir: Path, build: Callable[[], keras.Model], drawer: Callable,
-                 tag: str = "attention", most: int = 25):
+                 tag: str = "attention", most: int = 25, share: float = 0.05):
         super().__init__()
         self.log_dir = Path(log_dir)
         self.build = build
         self.drawer = drawer
         self.tag = tag
         self.most = most
+        self.share = share
         self._every = 1
         self._twin = self._draw = self._writer = None
+        self._began = self._drawing = 0.0
 
     def on_train_begin(self, logs=None):
         self._twin = self.build()
         self._draw = self.drawer(self._twin)
         self._every = math.ceil(self.params.get("epochs", 1) / self.most)
         self._writer = tf.summary.create_file_writer(str(self.log_dir / "attention"))
+        self._began, self._drawing = time.perf_counter(), 0.0
 
     def on_epoch_end(self, epoch, logs=None):
-        if epoch % self._every and epoch + 1 != self.params.get("epochs"):
+        last = epoch + 1 == self.params.get("epochs")
+        began = time.perf_counter()
+        if not last and (epoch % self._every or (
+                self._drawing and self._drawing > self.share * (began - self._began))):
             return
         self._twin.set_weights(self.model.get_weights())
         image = tf.image.decode_png(figure_png(self._draw()), channels=4)
         with self._writer.as_default():
             tf.summary.image(self.tag, image[None], step=epoch)  # as Keras counts
         self._writer.flush()
+        self._drawing += time.perf_counter() - began
 
     def on_train_end(self, logs=None):
         if self._writer is not None:

@@ -57,3 +57,33 @@ def test_no_average_kept_when_an_epoch_is_better(tmp_path):
                              log=lambda _: None) is None
     np.testing.assert_allclose(model.get_weights()[0], [[2.0]])
     assert not (tmp_path / "checkpoints").exists() and state.averaged_epochs == 0
+
+
+def test_attention_images_keep_to_their_share_of_the_time(tmp_path):
+    """An image slower to draw than an epoch: the first and the last epoch are drawn, and
+    so few between that drawing stays near its share of the time (a quarter here)."""
+    import time
+
+    import matplotlib.pyplot as plt
+
+    from common.training import AttentionImages
+
+    def drawer(_twin):
+        def draw():
+            time.sleep(0.2)
+            return plt.figure(figsize=(1, 1))
+        return draw
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    drawn = []
+    images = AttentionImages(tmp_path, lambda: keras.models.clone_model(model), drawer,
+                             share=0.25)
+    record = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: drawn.append(
+        images._drawing))
+    model.fit(np.zeros((4, 2)), np.zeros((4, 1)), epochs=20, verbose=0,
+              callbacks=[images, record])
+    epochs_drawn = [epoch for epoch, (before, after) in enumerate(
+        zip([0.0, *drawn], drawn, strict=False)) if after > before]
+    assert epochs_drawn[0] == 0 and epochs_drawn[-1] == 19, epochs_drawn
+    assert len(epochs_drawn) <= 6, epochs_drawn  # all 20 without the share
