@@ -5,7 +5,12 @@ from classify.config import BertConfig, TextConfig, VitConfig
 from classify.pooling import SequencePooling
 from classify.text_classifier import TextClassifier
 from classify.vit import ClassToken, PatchEmbedding, VisionTransformer, attention_rollout
-from classify.vocabulary import build_word_vocabulary, word_vocabulary
+from classify.vocabulary import (
+    build_text_vocabulary,
+    build_word_vocabulary,
+    text_vocabulary,
+    word_vocabulary,
+)
 
 __all__ = [
     "BertConfig",
@@ -19,8 +24,10 @@ __all__ = [
     "VisionTransformer",
     "VitConfig",
     "attention_rollout",
+    "build_text_vocabulary",
     "build_word_vocabulary",
     "copy_encoder",
     "mask_tokens",
+    "text_vocabulary",
     "word_vocabulary",
 ]

@@ -83,6 +83,11 @@ def _add_kind_commands(commands, kind: str) -> None:
                            help="more unlabeled text to pretrain on: a file, one text a line "
                            "(of tab-separated lines the first field, e.g. the English of "
                            "spa-eng pairs); validation and test texts in it are left out")
+    if kind != "vit":
+        train.add_argument("--tokenizer", choices=["words", "wordpiece"],
+                           help="'words' (default: whole words, [UNK] for the rest) or "
+                           "'wordpiece' (pieces learned from the training texts, so a rare "
+                           "word is spelled from known pieces; BERT's)")
     if kind == "text":
         train.add_argument("--pooling", choices=["cls", "mean"], help="default cls")
         train.add_argument("--no-positional-encoding", action="store_true",
@@ -167,6 +172,8 @@ def _train(args) -> int:
         if not Path(args.unlabeled).is_file():
             raise UsageError(f"unlabeled text file not found: {args.unlabeled}")
         changes["unlabeled"] = str(Path(args.unlabeled).resolve())
+    if args.kind != "vit":
+        changes["tokenizer"] = args.tokenizer
     if args.kind == "text":
         changes["pooling"] = args.pooling
         if args.no_positional_encoding:

@@ -23,7 +23,7 @@ from classify.config import TextConfig
 from classify.data import arrays_dataset, load_data, text_splits
 from classify.model import build_model
 from classify.train import compile_classifier
-from classify.vocabulary import build_word_vocabulary, word_vocabulary
+from classify.vocabulary import build_text_vocabulary, text_vocabulary
 from common.files import atomic_write_text
 from common.plotting import comparison_figure, save_figure
 
@@ -42,10 +42,10 @@ def compare(config: TextConfig, out_dir: str | Path, seeds: Sequence[int] = (0, 
     ``table.md`` and ``table.csv`` (one row per variant) and ``comparison.png``."""
     out_dir = Path(out_dir)
     splits = text_splits(config)
-    vocabulary = word_vocabulary(
-        build_word_vocabulary(splits.texts["train"], config.vocabulary_size,
-                              config.text_mode),
-        config.sequence_length, config.text_mode)
+    vocabulary = text_vocabulary(
+        build_text_vocabulary(splits.texts["train"], config.vocabulary_size,
+                              config.text_mode, config.tokenizer),
+        config.sequence_length, config.text_mode, config.tokenizer)
     data = load_data(config, vocabulary, splits)
     log(f"{data.report}; {len(data.y['train'])} train / {len(data.y['test'])} test")
     steps = math.ceil(len(data.y["train"]) / config.batch_size)

@@ -53,7 +53,10 @@ class TextConfig(_Config):
     # of training sentences; see common.data.splits.phrase_groups).
     split: str = "random"
     generated_examples: int = 3000
-    vocabulary_size: int = 2000  # words kept, specials included
+    vocabulary_size: int = 2000  # words kept (WordPiece: about as many pieces), specials in
+    # "words" (whole words, [UNK] for the rest) | "wordpiece" (pieces, so rare words spell
+    # out; BERT's): classify.vocabulary
+    tokenizer: str = "words"
     sequence_length: int = 16  # tokens per input, [CLS] included
     text_mode: str = "better"  # standardization, see common.text
     # Model (Keras names; the Transformer tutorial's in comments).

@@ -18,6 +18,7 @@ from classify.export import export
 from classify.plots import plot_image, plot_text
 from classify.runs import load_predictor, load_run
 from classify.train import train
+from classify.vocabulary import PieceVocabulary
 from common.demo import list_files, run_in_fresh_process
 from common.files import claim_demo_folder
 from common.run_folder import RunFolder
@@ -68,7 +69,8 @@ def demo(root: str | os.PathLike) -> bool:
             print("attention plot:", path)
         saved = export(predictor, RunFolder(run_dir).export)
         mine = predictor.outputs(predictor.inputs_of(inputs))["probabilities"].numpy()
-        theirs = np.array(classify_in_fresh_process(saved, np.asarray(inputs)))
+        theirs = np.array(classify_in_fresh_process(
+            saved, np.asarray(inputs), isinstance(predictor.vocabulary, PieceVocabulary)))
         same = np.allclose(mine, theirs, atol=1e-5)
         ok &= same
         print(f"SavedModel {saved}, reloaded in a fresh process: "
@@ -100,10 +102,12 @@ def scratch_baseline(config: BertConfig, run_dir: Path) -> float:
     return evaluate(load_run(run_dir), result.data)["test_accuracy"]
 
 
-def classify_in_fresh_process(saved_model: Path, inputs) -> list[list[float]]:
-    """Loads the SavedModel in a new Python process and returns its probabilities."""
+def classify_in_fresh_process(saved_model: Path, inputs,
+                              tensorflow_text: bool = False) -> list[list[float]]:
+    """Loads the SavedModel in a new Python process and returns its probabilities; with
+    ``tensorflow_text``, after importing it (a WordPiece run's export needs its op)."""
     code = (
-        "import json, sys, numpy as np, tensorflow as tf\n"
+        f"import json, sys, numpy as np, tensorflow as tf{', tensorflow_text' * tensorflow_text}\n"
         "m = tf.saved_model.load(sys.argv[1])\n"
         "x = np.load(sys.argv[2], allow_pickle=False)\n"
         "serve = m.signatures['serving_default']\n"

@@ -11,8 +11,10 @@ Signature ``explain``: the same input -> the same outputs and ``attention``, eve
 ``rollout`` (float32 [None, patches], :func:`classify.vit.attention_rollout`). What the
 server's attention explorer shows.
 
-Only core TensorFlow ops: it loads with TensorFlow alone, in ``saved_model_cli`` and TF
-Serving. Written to a temporary folder and renamed into place: never half an export.
+A run of whole words exports core TensorFlow ops only: it loads with TensorFlow alone, in
+``saved_model_cli`` and TF Serving. A WordPiece run's export holds tensorflow-text's WordPiece
+op: load it after ``import tensorflow_text`` (as the Transformer's).
+Written to a temporary folder and renamed into place: never half an export.
 """
 
 from __future__ import annotations

@@ -61,7 +61,7 @@ class Predictor(tf.Module):
     Args:
         model: a TextClassifier or VisionTransformer (logits out).
         label_names: one name per class.
-        vocabulary: the run's vocabulary (``classify.vocabulary.word_vocabulary``) for text
+        vocabulary: the run's vocabulary (``classify.vocabulary.text_vocabulary``) for text
             models; None for images.
         image_shape: (height, width, channels) for image models.
     """

@@ -17,7 +17,7 @@ import keras
 from classify.config import load_config
 from classify.model import build_model, build_pretrainer, separator_of
 from classify.predictor import Predictor
-from classify.vocabulary import word_vocabulary
+from classify.vocabulary import text_vocabulary
 from common.errors import RunError
 from common.run_folder import RunFolder
 from common.text import Vocabulary
@@ -50,8 +50,8 @@ def load_run(run_dir: str | os.PathLike, which: str = "best") -> LoadedRun:
     meta = run.read_json("labels.json", "label list")
     vocabulary = None
     if config.inputs == "texts":
-        vocabulary = word_vocabulary(run.read_json("vocabulary.json", "vocabulary"),
-                                    config.sequence_length, config.text_mode)
+        vocabulary = text_vocabulary(run.read_json("vocabulary.json", "vocabulary"),
+                                     config.sequence_length, config.text_mode, config.tokenizer)
     try:
         label_names = list(meta["label_names"])
         image_shape = tuple(meta["image_shape"]) if meta.get("image_shape") else None

@@ -36,9 +36,9 @@ from classify.predictor import Predictor
 from classify.vocabulary import (
     CLS,
     SEP,
-    build_word_vocabulary,
+    build_text_vocabulary,
     masking_options,
-    word_vocabulary,
+    text_vocabulary,
 )
 from common.data.classification import generate_order_task, read_unlabeled_texts
 from common.data.splits import longest_of_groups
@@ -142,11 +142,11 @@ def _vocabulary(config: TextConfig, run: RunFolder, resume: bool, splits: TextSp
         tokens = run.read_json("vocabulary.json", "vocabulary")
     else:
         labeled = splits.texts["train"][: config.label_budget]
-        tokens = build_word_vocabulary(labeled + unlabeled, config.vocabulary_size,
-                                       config.text_mode)
+        tokens = build_text_vocabulary(labeled + unlabeled, config.vocabulary_size,
+                                       config.text_mode, config.tokenizer)
         if chief:
             run.write_json("vocabulary.json", tokens)
-    return word_vocabulary(tokens, config.sequence_length, config.text_mode)
+    return text_vocabulary(tokens, config.sequence_length, config.text_mode, config.tokenizer)
 
 
 def _whole_texts(config: TextConfig, texts: list[str]) -> list[str]:

@@ -24,11 +24,13 @@ RESERVED_TOKENS = ("[PAD]", "[UNK]", "[START]", "[END]")
 
 
 def build_wordpiece_vocabulary(
-    texts: Sequence[str], vocabulary_size: int, mode: str = "better"
+    texts: Sequence[str], vocabulary_size: int, mode: str = "better",
+    reserved: Sequence[str] = RESERVED_TOKENS,
 ) -> list[str]:
     """Learns a WordPiece vocabulary of about ``vocabulary_size`` pieces from ``texts``.
 
-    The reserved tokens come first, so padding is id 0, ``[START]`` 2 and ``[END]`` 3.
+    The ``reserved`` tokens come first: the translators' ``RESERVED_TOKENS`` put padding at
+    id 0, ``[START]`` at 2 and ``[END]`` at 3 (the classifiers pass their own specials).
     """
     from tensorflow_text.tools.wordpiece_vocab import bert_vocab_from_dataset as bert_vocab
 
@@ -40,7 +42,7 @@ def build_wordpiece_vocabulary(
     vocabulary = bert_vocab.bert_vocab_from_dataset(
         dataset,
         vocab_size=vocabulary_size,
-        reserved_tokens=list(RESERVED_TOKENS),
+        reserved_tokens=list(reserved),
         bert_tokenizer_params={"lower_case": False},
         learn_params={},
     )

@@ -150,3 +150,48 @@ def test_pairs_survive_a_tsv_round_trip(tmp_path):
     back = read_labeled_tsv(path)
     assert back.texts == pairs.texts and back.label_names == ["no", "yes"]
     np.testing.assert_array_equal(back.labels, pairs.labels)
+
+
+def _pieces_by_hand(word: str, pieces: set[str]) -> list[str]:
+    """WordPiece's rule: the longest piece of the list that starts the word, then the longest
+    ``##`` piece that goes on from there; a word with a part no piece spells is [UNK]."""
+    out, start = [], 0
+    while start < len(word):
+        for end in range(len(word), start, -1):
+            piece = word[start:end] if start == 0 else "##" + word[start:end]
+            if piece in pieces:
+                out.append(piece)
+                start = end
+                break
+        else:
+            return ["[UNK]"]
+    return out
+
+
+def test_wordpiece_cuts_words_as_the_rule_says():
+    import tensorflow as tf
+
+    from classify.vocabulary import build_text_vocabulary, text_vocabulary
+    from common.text import tokenize
+
+    learned_from = ["the watchers watched the watchable film", "an unwatchable film",
+                    "she rewatched it twice", "the films were watched", "a filmmaker"] * 5
+    tokens = build_text_vocabulary(learned_from, 60, tokenizer="wordpiece")
+    assert tokens[:5] == ["", "[UNK]", "[CLS]", "[MASK]", "[SEP]"]
+    vocab = text_vocabulary(tokens, 40, tokenizer="wordpiece")
+    texts = ["Unwatchable films, rewatched!", "the filmmakers' watchers", "naïve 日本 watch",
+             "watch\trewatch"]
+    got = vocab.tokenize(tf.constant(texts)).to_list()
+    for text, row in zip(texts, got, strict=True):
+        parts = text.split("\t")
+        words = [w.decode() for part in parts for w in
+                 tokenize(tf.constant([part]), "better")[0].numpy()]
+        if len(parts) == 2:  # [SEP] between the two texts of a pair
+            first = len(tokenize(tf.constant([parts[0]]), "better")[0])
+            words.insert(first, "[SEP]")
+        expected = [p for w in words for p in _pieces_by_hand(w, set(tokens))]
+        assert [p.decode() for p in row] == expected, text
+    assert "[UNK]" in [p.decode() for p in got[2]]  # 日本: no piece spells it
+    assert any(p.startswith(b"##") for p in got[0])  # a word unseen whole, spelled in pieces
+    ids = vocab.encode(tf.constant(texts[:1])).numpy()[0]
+    assert ids[0] == 2 and list(vocab.words(ids[1 : len(got[0]) + 1]).numpy()) == got[0]

@@ -236,3 +236,26 @@ def test_the_image_export_refuses_nan_and_pixels_outside_0_1(tiny_vit_run, tmp_p
         bad[1, 2, 3, 0] = value
         with pytest.raises(tf.errors.InvalidArgumentError, match=message):
             serve(images=tf.constant(bad))
+
+
+def test_bert_on_wordpiece_spells_unseen_words_and_exports(tmp_path, capsys):
+    """``--tokenizer wordpiece``: BERT pretrains and fine-tunes on pieces, a word the data
+    never had is read as pieces (not [UNK]), and the export (tensorflow-text's op in it)
+    gives the same probabilities in a fresh process."""
+    run = tmp_path / "bert"
+    assert main(["bert", "train", "--preset", "tiny", "--tokenizer", "wordpiece", "--epochs",
+                 "1", "--run", str(run)]) == 0
+    assert json.loads((run / "config.json").read_text())["tokenizer"] == "wordpiece"
+    tokens = json.loads((run / "vocabulary.json").read_text())
+    assert "##s" in tokens and "dogs" not in tokens
+    _, predictor = load_predictor(run)
+    texts = ["the dogs chased the teacher", "the dog\tthe teacher", ""]
+    read = predictor.vocabulary.words(predictor.vocabulary.encode(texts)).numpy()
+    assert list(read[0][:4]) == [b"[CLS]", b"the", b"dog", b"##s"]
+    assert b"[SEP]" in list(read[1]) and b"[UNK]" not in list(read[0])
+    capsys.readouterr()
+    assert main(["bert", "export", "--run", str(run)]) == 0
+    saved = capsys.readouterr().out.strip()
+    mine = predictor.outputs(predictor.vocabulary.encode(texts))["probabilities"].numpy()
+    theirs = np.array(classify_in_fresh_process(saved, np.array(texts), tensorflow_text=True))
+    np.testing.assert_allclose(theirs, mine, atol=1e-5)
