@@ -133,9 +133,9 @@ def translation_parser(tutorial: str, description: str, preset_help: str, unit: 
                       "layer, head and kind of attention) as one HTML file that opens from "
                       "disk: no server, no network")
     plot.add_argument("sentence", metavar="SENTENCE")
-    add_shared_commands(commands, tutorial)
+    shared = add_shared_commands(commands, tutorial)
     return parser, {"train": train, "translate": translate, "evaluate": evaluate,
-                    "plot": plot}
+                    "plot": plot, **shared}
 
 
 def add_decoding_arguments(parser: argparse.ArgumentParser, unit: str = "tokens") -> None:
@@ -181,8 +181,9 @@ def training_changes(args) -> dict:
     return {k: v for k, v in changes.items() if v is not None}
 
 
-def add_shared_commands(commands, tutorial: str) -> None:
-    """The ``export``, ``serve`` and ``demo`` commands, the same for every tutorial."""
+def add_shared_commands(commands, tutorial: str) -> dict:
+    """The ``export``, ``serve`` and ``demo`` commands, the same for every tutorial; returns
+    ``{"export": its parser}`` (for a tutorial's own export options)."""
     export = commands.add_parser("export", help="write the SavedModel and .keras model")
     export.add_argument("--run", required=True, metavar="DIR", help="a trained run folder")
     export.add_argument("--out", metavar="DIR", help="export folder (default RUN/export)")
@@ -192,6 +193,7 @@ def add_shared_commands(commands, tutorial: str) -> None:
     demo.add_argument("--run", default=str(Path("runs") / "demo" / tutorial), metavar="DIR",
                       help="run folder; replaced only if an earlier demo made it")
     demo.add_argument("--epochs", type=int, help="override the quick preset's epochs")
+    return {"export": export}
 
 
 def add_serve_command(commands) -> None:
@@ -397,8 +399,8 @@ def translation_commands(
     ``options(command, args)`` is what the tutorial's own options add to each command: for
     ``train`` the configuration changes, for ``translate`` the translator's keyword
     arguments (``load_translator``), for ``evaluate`` and ``plot`` those of ``evaluate_run``
-    and ``plot_sentence``; ``{}`` where it has none (``export``, ``serve`` and ``demo`` take
-    none).
+    and ``plot_sentence``, and the Transformer's ``export`` its format; ``{}`` where it has
+    none (``serve`` and ``demo`` take none).
     """
 
     def train(args) -> int:
@@ -456,8 +458,9 @@ def translation_commands(
         from common.run_folder import RunFolder
 
         lib = library()
+        options_of_export = {k: v for k, v in options("export", args).items() if v}
         print(lib.export(lib.load_translator(args.run),
-                         Path(args.out or RunFolder(args.run).export)))
+                         Path(args.out or RunFolder(args.run).export), **options_of_export))
         return 0
 
     def serve(args) -> int:

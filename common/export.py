@@ -31,6 +31,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import tensorflow as tf
@@ -125,27 +126,38 @@ class TranslatorModule(ExportModule):
                 "attention": self.attention}
 
 
-def save_saved_model(module, final: Path, signatures: dict) -> Path:
-    """``tf.saved_model.save`` into a temporary folder beside ``final``, then renamed into
-    place: a crash mid-export leaves the previous export (or none), never half of one."""
+def save_folder(final: Path, write: Callable[[Path], None],
+                marker: str = "saved_model.pb") -> Path:
+    """``write(folder)`` into a temporary folder beside ``final``, then renamed into place: a
+    crash mid-export leaves the previous export (or none), never half of one. ``marker``
+    names the file that makes a folder this kind of export (an existing ``final`` without it
+    is not replaced: :func:`common.files.publish_dir`)."""
     final = Path(final)
     with refusals_naming(final):
         final.parent.mkdir(parents=True, exist_ok=True)
         # An export a killed process left half-written here (only that: --out is the user's).
         remove_partial_files(final.parent, f"{final.name}-")
         staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f"{PARTIAL}{final.name}-"))
+    try:
+        with refusals_naming(final):
+            write(staging)
+            publish_dir(staging, final, marker)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return final
+
+
+def save_saved_model(module, final: Path, signatures: dict) -> Path:
+    """``tf.saved_model.save`` into ``final`` with :func:`save_folder`."""
     logger = tf.get_logger()
     level = logger.level
     # TensorFlow's INFO line names the staging folder, not where the export ends up.
     logger.setLevel(max(level, logging.WARNING))
     try:
-        with refusals_naming(final):
-            tf.saved_model.save(module, str(staging), signatures=signatures)
-            publish_dir(staging, final)
+        return save_folder(final, lambda staging: tf.saved_model.save(
+            module, str(staging), signatures=signatures))
     finally:
         logger.setLevel(level)
-        shutil.rmtree(staging, ignore_errors=True)
-    return final
 
 
 def write_export(out_dir: str | os.PathLike, module: tf.Module, signatures: dict, model,

@@ -113,18 +113,20 @@ def claim_demo_folder(path: str | os.PathLike) -> Path:
     return path
 
 
-def publish_dir(staging: Path, final: Path) -> None:
+def publish_dir(staging: Path, final: Path, marker: str = "saved_model.pb") -> None:
     """Moves a finished ``staging`` folder to ``final``, replacing an old export there; the
     old copy is removed only once the new one is in place.
 
     Raises:
-        RunError: ``final`` exists and is not an export (a SavedModel), or not a folder.
+        RunError: ``final`` exists and is not an export (a folder with ``marker`` in it, a
+            SavedModel by default), or not a folder.
     """
     old = None
     if final.exists() or final.is_symlink():
         if (final.is_symlink() or not final.is_dir()
-                or (any(final.iterdir()) and not (final / "saved_model.pb").exists())):
-            raise RunError(f"{final} exists and is not a SavedModel; it is left as it is: "
+                or (any(final.iterdir()) and not (final / marker).exists())):
+            kind = "a SavedModel" if marker == "saved_model.pb" else f"an export ({marker})"
+            raise RunError(f"{final} exists and is not {kind}; it is left as it is: "
                            "export to another --out folder")
         old = final.with_name(f".{final.name}-old-{os.getpid()}")
         os.replace(final, old)

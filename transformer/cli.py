@@ -51,6 +51,15 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--position-embedding", choices=["sinusoidal", "learned", "none"],
                        help="how positions are marked: the tutorial's fixed sines and "
                        "cosines (default), a trained table, or none (a bag of tokens)")
+    commands["export"].add_argument(
+        "--format", choices=["savedmodel", "ctranslate2"], default="savedmodel",
+        help="'savedmodel' (default: RUN/export, the SavedModel and .keras model) or "
+        "'ctranslate2' (RUN/export/ctranslate2: CTranslate2's model folder, for "
+        "--engine ctranslate2)")
+    commands["export"].add_argument(
+        "--quantization", choices=["float32", "int8"],
+        help="the CTranslate2 weights: float32 (default) or int8 (8-bit weights, a scale a "
+        "row: a smaller, faster model)")
     commands["translate"].add_argument(
         "--jit-compile", action="store_true",
         help="decode with XLA: much faster a batch, a few seconds to compile each new batch "
@@ -86,6 +95,10 @@ def _options(command: str, args) -> dict:
         return {"jit_compile": args.jit_compile}
     if command == "plot":
         return {"layer": args.layer}
+    if command == "export":
+        if args.quantization and args.format != "ctranslate2":
+            raise UsageError("--quantization is for --format ctranslate2")
+        return {"format": args.format, "quantization": args.quantization}
     return {}
 
 

@@ -15,15 +15,26 @@ import os
 import sys
 from pathlib import Path
 
+from common.errors import UsageError
 from common.export import TranslatorModule, write_export
+from transformer.ctranslate2_export import export_ctranslate2
 from transformer.translator import Translator
 
 __all__ = ["export", "saved_model_cli_command"]
 
 
-def export(translator: Translator, out_dir: str | os.PathLike) -> Path:
+def export(translator: Translator, out_dir: str | os.PathLike, format: str = "savedmodel",
+           quantization: str | None = None) -> Path:
     """Writes ``out_dir/saved_model``, ``out_dir/model.keras`` and the tokenizers
-    (``tokenizer/source.json``, ``target.json``); returns the SavedModel's path."""
+    (``tokenizer/source.json``, ``target.json``); returns the SavedModel's path. With
+    ``format="ctranslate2"``, CTranslate2's model folder ``out_dir/ctranslate2`` instead
+    (``quantization`` ``"float32"`` or ``"int8"``:
+    :func:`transformer.ctranslate2_export.export_ctranslate2`); returns its path."""
+    if format == "ctranslate2":
+        return export_ctranslate2(translator, Path(out_dir) / "ctranslate2",
+                                  quantization or "float32")
+    if format != "savedmodel":
+        raise UsageError(f"format must be 'savedmodel' or 'ctranslate2', received {format!r}")
     translator = translator.for_serving()
     module = TranslatorModule(translator)
     return write_export(out_dir, module, module.signatures(), translator.model, {

@@ -36,7 +36,8 @@ CLAIMS = {
                        "a lower temperature, a lower entropy"],
     "03_classification": ["mean pooling ==", "[CLS] pooling ==", "shuffled words give the same",
                           "causal: the positions before", "bidirectional: every position",
-                          "segment ids by hand", "then 80/10/10", "== PatchEmbedding",
+                          "segment ids by hand", "WordPiece by hand == the tokenizer",
+                          "then 80/10/10", "== PatchEmbedding",
                           "rollout by hand", "mean pooling keeps 1/length"],
 }
 

@@ -1,0 +1,152 @@
+"""The Transformer exported to CTranslate2: the same model, decoded by another engine.
+
+The export is checked apart from the text: the source pieces come from the run's own
+tensorflow-text tokenizer, and what CTranslate2 writes is compared token for token with the
+Keras model's own decoding."""
+
+import json
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ctranslate2 = pytest.importorskip("ctranslate2")
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_transformer_run, tmp_path_factory):
+    """The tiny run's CTranslate2 export, float32 and int8 (``python -m transformer export
+    --format ctranslate2``), and its test split's Spanish."""
+    from common.data.corpus import corpus_of
+    from transformer.cli import main
+    from transformer.runs import load_run
+
+    out = tmp_path_factory.mktemp("ct2")
+    folders = {}
+    for quantization in ("float32", "int8"):
+        assert main(["export", "--run", str(tiny_transformer_run), "--format", "ctranslate2",
+                     "--quantization", quantization, "--out", str(out / quantization)]) == 0
+        folders[quantization] = out / quantization / "ctranslate2"
+    spanish, _ = corpus_of(load_run(tiny_transformer_run)[0]).part("test")
+    return folders, spanish
+
+
+def _source_pieces(translator, texts):
+    ids = translator.source_tokenizer.encode(texts, translator.max_source_tokens - 2)
+    return [[p.decode() for p in row]
+            for row in translator.source_tokenizer.pieces(ids).to_list()], ids
+
+
+def _keras_tokens(translator, texts, beam_width=1):
+    """Each row's pieces up to and without [END], as the Keras model decodes them."""
+    result = translator.run(texts, beam_width=beam_width)
+    words = translator.target_tokenizer.pieces(result["output_ids"]).numpy()
+    rows = []
+    for row in words:
+        pieces = [p.decode() for p in row]
+        rows.append(pieces[: pieces.index("[END]")] if "[END]" in pieces
+                    else [p for p in pieces if p != "[PAD]"])
+    return rows
+
+
+def _ct2_tokens(folder, pieces, limits, compute_type="float32", beam_size=1, **options):
+    model = ctranslate2.Translator(str(folder), device="cpu", compute_type=compute_type)
+    results = model.translate_batch(pieces, max_decoding_length=max(limits),
+                                    beam_size=beam_size,  # CTranslate2's default is 2
+                                    disable_unk=True, suppress_sequences=[["[PAD]"],
+                                                                          ["[START]"]],
+                                    **options)
+    # A row stops at its own limit, as the package's decoding does (common.decoding.row_limits).
+    return [r.hypotheses[0][:limit] for r, limit in zip(results, limits, strict=True)]
+
+
+def _limits(translator, ids):
+    from common.decoding import output_limit
+
+    lengths = ids.row_lengths().numpy()
+    return [int(output_limit(n, translator.max_output_tokens)) for n in lengths]
+
+
+def test_the_export_writes_what_ctranslate2_loads(exported, tiny_transformer):
+    folders, _ = exported
+    folder = folders["float32"]
+    assert {"model.bin", "config.json", "source_vocabulary.json", "target_vocabulary.json",
+            "translator.json"} <= {p.name for p in folder.iterdir()}
+    config = json.loads((folder / "config.json").read_text())
+    assert config["layer_norm_epsilon"] == pytest.approx(1e-3)  # Keras's, not PyTorch's
+    assert (config["bos_token"], config["eos_token"]) == ("[START]", "[END]")
+    assert json.loads((folder / "target_vocabulary.json").read_text()) == \
+        tiny_transformer.target_tokenizer.vocabulary.tokens
+    assert not list(folder.parent.glob(".partial-*"))
+
+
+def test_float32_greedy_writes_the_keras_tokens_on_every_test_sentence(exported,
+                                                                       tiny_transformer):
+    folders, spanish = exported
+    pieces, ids = _source_pieces(tiny_transformer, spanish)
+    theirs = _ct2_tokens(folders["float32"], pieces, _limits(tiny_transformer, ids))
+    mine = _keras_tokens(tiny_transformer, spanish)
+    differ = [i for i, (a, b) in enumerate(zip(mine, theirs, strict=True)) if a != b]
+    assert len(spanish) >= 50 and not differ, [(mine[i], theirs[i]) for i in differ[:3]]
+
+
+def test_int8_stays_close(exported, tiny_transformer):
+    """int8 weights change some tokens, not most: at least 90% of the test sentences come
+    out exactly as float32 writes them."""
+    folders, spanish = exported
+    pieces, ids = _source_pieces(tiny_transformer, spanish)
+    limits = _limits(tiny_transformer, ids)
+    full = _ct2_tokens(folders["float32"], pieces, limits)
+    small = _ct2_tokens(folders["int8"], pieces, limits, compute_type="int8")
+    same = np.mean([a == b for a, b in zip(full, small, strict=True)])
+    assert same >= 0.9, same
+    assert (folders["int8"] / "model.bin").stat().st_size < \
+        (folders["float32"] / "model.bin").stat().st_size / 2
+
+
+def test_what_ctranslate2_cannot_hold_is_refused_clearly(tiny_transformer,
+                                                        tiny_transformer_run, tmp_path,
+                                                        capsys):
+    from common.errors import UsageError
+    from transformer.cli import main
+    from transformer.ctranslate2_export import export_ctranslate2
+
+    translator = tiny_transformer
+    norm = translator.model.encoder.encoder_layers[0].feed_forward.norm
+    before = norm.epsilon
+    try:
+        norm.epsilon = 1e-6
+        with pytest.raises(UsageError, match="one LayerNorm epsilon"):
+            export_ctranslate2(translator, tmp_path / "ct2")
+    finally:
+        norm.epsilon = before
+    assert not (tmp_path / "ct2").exists()
+    with pytest.raises(UsageError, match="quantization must be one of"):
+        export_ctranslate2(translator, tmp_path / "ct2", quantization="int4")
+    capsys.readouterr()
+    assert main(["export", "--run", str(tiny_transformer_run), "--quantization", "int8",
+                 "--out", str(tmp_path / "x")]) == 2
+    assert "--quantization is for --format ctranslate2" in capsys.readouterr().err
+
+
+def test_ctranslate2_scores_each_token_as_keras_does(exported, tiny_transformer):
+    """The log-probability of every token of the Keras translations, teacher-forced, is the
+    same in both engines: the weights, norms, positions and scaling all carried over."""
+    import tensorflow as tf
+
+    folders, spanish = exported
+    texts = spanish[:16]
+    pieces, ids = _source_pieces(tiny_transformer, texts)
+    targets = _keras_tokens(tiny_transformer, texts)
+    model = ctranslate2.Translator(str(folders["float32"]), device="cpu")
+    theirs = [r.log_probs for r in model.score_batch(pieces, targets)]  # + [END]
+    target_tokenizer = tiny_transformer.target_tokenizer
+    vocabulary, start, end = (target_tokenizer.vocabulary, target_tokenizer.start_id,
+                              target_tokenizer.end_id)
+    for row, target, scores in zip(ids.to_list(), targets, theirs, strict=True):
+        out = [vocabulary.tokens.index(p) for p in target] + [end]
+        logits = tiny_transformer.model((tf.constant([row]), tf.constant([[start] + out[:-1]])),
+                                        training=False)
+        mine = tf.nn.log_softmax(logits[0]).numpy()[np.arange(len(out)), out]
+        np.testing.assert_allclose(scores, mine, atol=1e-4)
