@@ -65,7 +65,7 @@ def breakdown(run: Path, lines: list[str]) -> dict:
 import json, sys, time
 start = time.perf_counter()
 from {tutorial_of(run)}.runs import load_translator
-from common.decoding import batches_side_by_side
+from common.inputs import batches_side_by_side
 from common.machine import settings_for_decoding
 import numpy as np
 imported = time.perf_counter()

@@ -13,7 +13,8 @@ import tensorflow as tf
 
 from common.errors import InputError
 from common.images import pixel_problem
-from common.text import Vocabulary, check_sentences, has_known_word
+from common.inputs import check_sentences
+from common.text import Vocabulary, has_known_word
 
 __all__ = ["Predictor", "check_images", "check_texts", "read_image"]
 

@@ -4,20 +4,15 @@ token-by-token loop and batched beam search, each over any step function."""
 from __future__ import annotations
 
 import dataclasses
-import math
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import tensorflow as tf
 
-from common.errors import InputError
-from common.machine import decoding_threads
-from common.text import check_sentences
+from common.inputs import check_sentences, check_settings
 from common.xla import for_xla
 
 __all__ = ["GREEDY", "Sampling", "TextTranslator", "at_least_one_row", "banned_logits",
-           "batches_side_by_side",
            "beam_search_loop", "choose_next", "decoding_loop", "first_rows",
            "output_limit", "row_limits", "teacher_forced_input", "worth_dropping"]
 
@@ -73,34 +68,6 @@ class Sampling:
 
 GREEDY = Sampling()
 
-# The widest beam a translator takes: a beam's memory grows with its width, and a width of
-# thousands fills a machine's memory even on the tiny model. Seeds are int64; the command
-# line takes up to MAX_SEED, since it offsets the seed by each line's index.
-MAX_BEAM_WIDTH = 64
-MAX_SEED = 2**62
-
-
-def check_settings(temperature: float = 0.0, top_k: int = 0, seed: int = 0,
-                   beam_width: int = 1, names: dict[str, str] | None = None) -> None:
-    """Raises an InputError naming the first decoding setting out of its range: a temperature
-    that is negative or not finite, a negative ``top_k`` (one above the vocabulary samples
-    among all tokens), a seed outside int64's 0..2**63 - 1, a beam width outside
-    1..MAX_BEAM_WIDTH. ``names``: what to call a setting in the message (a command line's
-    option, say ``{"top_k": "--top-k"}``)."""
-    name = {"temperature": "temperature", "top_k": "top_k", "seed": "seed",
-            "beam_width": "beam width", **(names or {})}
-    if not math.isfinite(temperature) or temperature < 0:
-        raise InputError(f"{name['temperature']} must be a finite number, 0 or more; "
-                         f"received {temperature}")
-    if top_k < 0:
-        raise InputError(f"{name['top_k']} must be 0 (all tokens) or more; received {top_k}")
-    if not 0 <= seed < 2**63:
-        raise InputError(f"{name['seed']} must be between 0 and 2**63 - 1; received {seed}")
-    if not 1 <= beam_width <= MAX_BEAM_WIDTH:
-        raise InputError(f"{name['beam_width']} must be between 1 and {MAX_BEAM_WIDTH}; "
-                         f"received {beam_width}")
-
-
 class TextTranslator(tf.Module):
     """Text in, text out: what both tutorials' ``Translator`` share.
 
@@ -143,23 +110,6 @@ class TextTranslator(tf.Module):
         """One translated string per input string, in order."""
         result = self.run(texts, temperature, top_k, seed, beam_width)
         return [t.decode("utf-8") for t in result["translation"]]
-
-
-def batches_side_by_side(items: Sequence, lengths: Sequence[int], batch_size: int,
-                         run: Callable[[list], object]) -> Iterator[tuple[list[int], object]]:
-    """``(indices, run(batch))`` for ``items`` in batches of ``batch_size`` of like
-    ``lengths`` (shortest first: less padding, and a decoding loop ends with its batch's
-    longest row), the batches run side by side, one a core (``decoding_threads``), and
-    yielded in that order.
-
-    A decoding step is a chain of small ops that keeps one core busy (see
-    :func:`common.machine.settings_for_decoding`); ``translate`` and ``evaluate`` decode so.
-    """
-    order = sorted(range(len(items)), key=lambda i: lengths[i])
-    batches = [order[begin : begin + batch_size] for begin in range(0, len(order), batch_size)]
-    with ThreadPoolExecutor(decoding_threads()) as pool:
-        yield from zip(batches, pool.map(lambda rows: run([items[i] for i in rows]), batches),
-                       strict=True)
 
 
 def banned_logits(vocabulary: int, start_id: int, allow_unknown: bool = False) -> tf.Tensor:

@@ -12,8 +12,8 @@ import sacrebleu
 import tensorflow as tf
 from sacrebleu.metrics import BLEU
 
-from common.decoding import batches_side_by_side
 from common.files import atomic_write_text
+from common.inputs import batches_side_by_side
 from common.text import standardize
 
 __all__ = ["bleu_of", "bleu_scores", "sentence_bleu_statistics", "to_stderr", "translate_all",

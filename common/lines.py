@@ -18,7 +18,7 @@ __all__ = ["CHARACTERS_A_TOKEN", "SORT_WINDOW_BATCHES", "check_decoding", "cut_l
 def check_decoding(args) -> None:
     """Refuses decoding settings no translator takes (``common.decoding.check_settings``),
     naming the option."""
-    from common.decoding import MAX_SEED, check_settings  # TensorFlow: not for --help
+    from common.inputs import MAX_SEED, check_settings
 
     if not 0 <= (getattr(args, "seed", 0) or 0) <= MAX_SEED:  # each line adds its index
         raise UsageError(f"--seed must be between 0 and 2**62; received {args.seed}")
@@ -143,8 +143,7 @@ def _translate_window(translator, args, settings: dict, first: int, lines: list[
                       batch_size: int) -> None:
     """:func:`translate_lines` for the waiting ``lines``, the first numbered ``first``: their
     batches side by side (:func:`common.decoding.batches_side_by_side`)."""
-    from common.decoding import batches_side_by_side
-    from common.text import check_unicode
+    from common.inputs import batches_side_by_side, check_unicode
 
     translations, translated = [b""] * len(lines), [False] * len(lines)
     characters = [len(line) for line in lines]

@@ -26,8 +26,6 @@ from collections.abc import Iterable, Sequence
 
 import tensorflow as tf
 
-from common.errors import InputError
-
 __all__ = [
     "END",
     "MODES",
@@ -38,8 +36,6 @@ __all__ = [
     "Vocabulary",
     "build_vocabulary",
     "check_mode",
-    "check_sentences",
-    "check_unicode",
     "detokenize",
     "has_known_word",
     "standardize",
@@ -99,35 +95,6 @@ def check_mode(mode: str) -> str:
     if mode not in MODES:
         raise ValueError(f"text mode must be one of {MODES}, received mode={mode!r}")
     return mode
-
-
-def check_sentences(texts, name: str = "sentence") -> list[str]:
-    """Returns ``texts`` as a list of strings: what a translator or a text classifier
-    takes. Empty strings are allowed (they get an empty answer).
-
-    Raises:
-        InputError: a lone string (wrap it as ``[text]``), an item that is not a string, or
-            text that is not valid Unicode; the message names the item (``name`` N).
-    """
-    if isinstance(texts, str):
-        raise InputError(f"give a list of {name}s; wrap one {name} as [{name}]")
-    texts = list(texts)
-    for number, text in enumerate(texts, start=1):
-        if not isinstance(text, str):
-            raise InputError(f"{name} {number} is a {type(text).__name__}, not a string: "
-                             f"{text!r:.60}")
-        check_unicode(text, f"{name} {number}")
-    return texts
-
-
-def check_unicode(text: str, name: str) -> None:
-    """Raises an InputError if ``text`` cannot be written as UTF-8 (it holds a lone
-    surrogate, as undecodable bytes in a command-line argument become)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as error:
-        raise InputError(f"{name} is not valid Unicode text (a lone surrogate at character "
-                         f"{error.start}); pass UTF-8 text") from None
 
 
 def standardize(text: tf.Tensor, mode: str = "faithful") -> tf.Tensor:

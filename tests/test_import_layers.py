@@ -33,7 +33,7 @@ PACKAGES = ("common", "nmt_attention", "transformer", "classify")
 # Lowest first. A module takes the first layer with a pattern it matches.
 LAYERS: list[tuple[str, list[str]]] = [
     ("foundation", ["common", "common.errors", "common.files", "common.machine",
-                    "common.keras_mends"]),
+                    "common.keras_mends", "common.inputs"]),
     ("tools", ["common.text", "common.data", "common.data.*", "common.config",
                "common.distribute", "common.xla", "common.dropout", "common.masks",
                "common.positional_encoding", "common.plotting", "common.images",

@@ -118,8 +118,8 @@ def test_both_translators_sample_from_their_softmax(tutorial, jit):
 
 
 def test_settings_out_of_range_are_refused_by_name():
-    from common.decoding import MAX_BEAM_WIDTH, MAX_SEED, check_settings
     from common.errors import InputError
+    from common.inputs import MAX_BEAM_WIDTH, MAX_SEED, check_settings
 
     check_settings(temperature=0.7, top_k=10**6, seed=MAX_SEED + 10**6,
                    beam_width=MAX_BEAM_WIDTH)  # a command line's seed plus a line's index

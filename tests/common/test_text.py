@@ -126,7 +126,7 @@ def test_a_row_has_a_known_word_only_with_a_known_letter_or_digit_token():
 
 def test_a_lone_surrogate_is_one_input_error():
     from common.errors import InputError
-    from common.text import check_sentences
+    from common.inputs import check_sentences
 
     assert check_sentences(["ok", ""]) == ["ok", ""]
     with pytest.raises(InputError, match="sentence 2 is not valid Unicode"):
