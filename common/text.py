@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import collections
 import functools
-import unicodedata
 from collections.abc import Iterable, Sequence
 
 import tensorflow as tf
+
+from common.plain_text import COMPOSE, MODES, PUNCTUATION, check_mode, faithful_replacements
 
 __all__ = [
     "END",
@@ -44,30 +45,16 @@ __all__ = [
 
 PAD, UNK, START, END = "", "[UNK]", "[START]", "[END]"
 SPECIAL_TOKENS = (PAD, UNK, START, END)
-MODES = ("faithful", "better")
-
-_PUNCTUATION = r"[.?!,¿¡]"
-
-_FAITHFUL_KEPT = frozenset(" abcdefghijklmnopqrstuvwxyz.?!,¿")
-# Where a non-ASCII character has NFKD forms that keep an ASCII letter, space or kept mark.
-_NFKD_RANGES = (range(0x80, 0xD800), range(0xE000, 0x10000), range(0x10780, 0x107C0),
-                range(0x1D400, 0x1D800), range(0x1F100, 0x1F200))
-
 
 @functools.cache
 def _faithful_table() -> tuple[list[tuple[str, str]], list[tuple[str, str]], str]:
-    """What the tutorial's ``normalize_utf8(NFKD)``, ASCII ``lower`` and ``[^ a-z.?!,¿]``
-    filter leave of each non-ASCII character, as ``(character class, replacement)`` pairs:
-    those replaced by one character, those by several (ligatures, units, roman numerals),
-    and a class of all the latter. Characters that leave nothing are dropped by the filter.
-    Measured against tensorflow-text in the tests."""
+    """:func:`common.plain_text.faithful_replacements` as ``(character class, replacement)``
+    pairs for ``tf.strings.regex_replace``: those replaced by one character, those by several
+    (ligatures, units, roman numerals), and a class of all the latter. Characters that leave
+    nothing are dropped by the filter. Measured against tensorflow-text in the tests."""
     groups: dict[str, list[str]] = collections.defaultdict(list)
-    for block in _NFKD_RANGES:
-        for code in block:
-            decomposed = unicodedata.normalize("NFKD", chr(code))
-            kept = "".join(c for c in _ascii_lower(decomposed) if c in _FAITHFUL_KEPT)
-            if kept and kept != chr(code):
-                groups[kept].append(chr(code))
+    for char, kept in faithful_replacements().items():
+        groups[kept].append(char)
 
     def members(chars):
         return "[" + "".join(f"\\x{{{ord(c):x}}}" for c in chars) + "]"
@@ -76,25 +63,6 @@ def _faithful_table() -> tuple[list[tuple[str, str]], list[tuple[str, str]], str
     several = [(members(chars), kept) for kept, chars in groups.items() if len(kept) > 1]
     return single, several, members([c for kept, chars in groups.items() if len(kept) > 1
                                      for c in chars])
-
-
-def _ascii_lower(text: str) -> str:
-    return "".join(chr(ord(c) + 32) if "A" <= c <= "Z" else c for c in text)
-
-
-# Spanish letters typed as a letter plus a combining mark (NFD), composed as NFC would.
-_COMPOSE = {
-    base + chr(mark): composed
-    for base, mark, composed in [
-        (b, 0x301, c) for b, c in zip("aeiouAEIOU", "áéíóúÁÉÍÓÚ", strict=True)
-    ] + [("n", 0x303, "ñ"), ("N", 0x303, "Ñ"), ("u", 0x308, "ü"), ("U", 0x308, "Ü")]
-}
-
-
-def check_mode(mode: str) -> str:
-    if mode not in MODES:
-        raise ValueError(f"text mode must be one of {MODES}, received mode={mode!r}")
-    return mode
 
 
 def standardize(text: tf.Tensor, mode: str = "faithful") -> tf.Tensor:
@@ -120,14 +88,14 @@ def standardize(text: tf.Tensor, mode: str = "faithful") -> tf.Tensor:
         # Format characters (zero-width space and joiners, soft hyphen, BOM, direction
         # marks) are invisible inside a word: drop them rather than split the word there.
         text = tf.strings.regex_replace(text, r"\p{Cf}", "")
-        for decomposed, composed in _COMPOSE.items():
+        for decomposed, composed in COMPOSE.items():
             text = tf.strings.regex_replace(text, decomposed, composed)
         text = tf.strings.lower(text, encoding="utf-8")
         text = tf.strings.regex_replace(text, "[’‘`´]", "'")
         text = tf.strings.regex_replace(text, r"[^\p{L}\p{N}\p{M}'.?!,¿¡]+", " ")
         # An apostrophe is kept inside a word ("it's"), dropped at its edges ('quoted').
         text = tf.strings.regex_replace(text, r"(^|[^\p{L}])'+|'+([^\p{L}]|$)", r"\1 \2")
-    text = tf.strings.regex_replace(text, _PUNCTUATION, r" \0 ")
+    text = tf.strings.regex_replace(text, PUNCTUATION, r" \0 ")
     text = tf.strings.regex_replace(text, r"\s+", " ")
     return tf.strings.strip(text)
 

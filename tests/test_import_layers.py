@@ -34,7 +34,8 @@ PACKAGES = ("common", "nmt_attention", "transformer", "classify")
 LAYERS: list[tuple[str, list[str]]] = [
     ("foundation", ["common", "common.errors", "common.files", "common.machine",
                     "common.keras_mends", "common.inputs"]),
-    ("tools", ["common.text", "common.data", "common.data.*", "common.config",
+    ("tools", ["common.text", "common.plain_text", "common.wordpiece", "common.data",
+               "common.data.*", "common.config",
                "common.distribute", "common.xla", "common.dropout", "common.masks",
                "common.positional_encoding", "common.plotting", "common.images",
                "common.run_folder", "common.export", "common.decoding", "common.evaluation"]),
