@@ -76,7 +76,7 @@ def program_name(tutorial: str) -> str:
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     """``--strategy``, ``--precision``, ``--jit-compile``, ``--batch-size``, ``--time-limit``,
     ``--average-last``, ``--export``: how (not what) to train."""
-    from common.distribute import PRECISIONS, STRATEGIES
+    from common.config import PRECISIONS, STRATEGIES
 
     parser.add_argument("--strategy", choices=STRATEGIES, default="default",
                         help="tf.distribute strategy: one device, every local GPU (mirrored) "

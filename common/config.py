@@ -15,7 +15,12 @@ from typing import ClassVar, Self
 from common.errors import RunError, UsageError
 from common.files import atomic_write_text
 
-__all__ = ["RunConfig", "read_config_values"]
+__all__ = ["PRECISIONS", "STRATEGIES", "RunConfig", "read_config_values"]
+
+# The tf.distribute strategies and Keras precisions a run can train with (common.distribute):
+# here, where the command lines read them without importing TensorFlow.
+STRATEGIES = ("default", "mirrored", "multi-worker")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
 @dataclasses.dataclass(frozen=True)

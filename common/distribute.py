@@ -29,6 +29,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from common.config import PRECISIONS, STRATEGIES
 from common.errors import DistributeError
 from common.keras_mends import mend_fit_for_multi_worker
 
@@ -47,8 +48,6 @@ __all__ = [
     "writable_path",
 ]
 
-STRATEGIES = ("default", "mirrored", "multi-worker")
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
 def split_cpu(devices: int) -> None:

@@ -43,14 +43,16 @@ def translate_all(translator, texts: Sequence[str], batch_size: int = 64, beam_w
 
 
 def write_evaluation(run, metrics_name: str, metrics: dict, sources: Sequence[str],
-                     references: Sequence[str], hypotheses: dict[str, Sequence[str]]) -> None:
+                     references: Sequence[str], hypotheses: dict[str, Sequence[str]],
+                     tag: str = "") -> None:
     """Writes ``RUN/metrics_name`` (the metrics as JSON) and ``RUN/translations.tsv`` (a
     row a sentence: source, reference, then one column per decoding in ``hypotheses``) in
     ``run``, a :class:`~common.run_folder.RunFolder`. Metrics of a split other than test
     (``metrics["split"]``) go to names that say it: ``metrics-validation.json``,
-    ``translations-validation.tsv``."""
+    ``translations-validation.tsv``; so do those ``tag`` names (another engine's:
+    ``metrics-ctranslate2.json``)."""
     split = metrics.get("split", "test")
-    suffix = "" if split == "test" else f"-{split}"
+    suffix = ("" if split == "test" else f"-{split}") + (f"-{tag}" if tag else "")
     metrics_name = metrics_name.replace(".json", f"{suffix}.json")
     atomic_write_text(run / metrics_name, json.dumps(metrics, indent=2) + "\n")
     lines = ["\t".join(["source", "reference", *hypotheses])]

@@ -44,7 +44,7 @@ LAYERS: list[tuple[str, list[str]]] = [
                 "classify.pooling", "classify.bert", "classify.vit",
                 "classify.text_classifier"]),
     ("models", ["*.model", "*.translator", "*.reference", "*.context", "*.architecture",
-                "classify.predictor", "classify.data"]),
+                "classify.predictor", "classify.data", "transformer.ctranslate2_engine"]),
     ("runs", ["*.runs"]),
     ("figures", ["*.plots"]),
     ("training", ["common.training", "common.translation_training", "*.train"]),

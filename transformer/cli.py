@@ -68,13 +68,26 @@ def _parser() -> argparse.ArgumentParser:
         "--jit-compile", action="store_true",
         help="decode with XLA: the same translations, faster on a whole test split, "
         "compiling included (docs/results.md)")
+    for command in ("translate", "evaluate"):
+        commands[command].add_argument(
+            "--engine", choices=["tensorflow", "ctranslate2"], default="tensorflow",
+            help="'tensorflow' (default) or 'ctranslate2': the run's CTranslate2 export "
+            "(python -m transformer export --format ctranslate2), several times faster, "
+            "without importing TensorFlow (docs/results.md)")
+        commands[command].add_argument(
+            "--compute-type", choices=["float32", "int8"],
+            help="with --engine ctranslate2: float32 or int8 weights (default: the export's)")
     commands["plot"].add_argument("--layer", type=int, default=None,
                                   help="layer to draw, 1 = the lowest (default: the top)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_command(_COMMANDS, _parser().parse_args(argv), decoding=DECODING_COMMANDS)
+    args = _parser().parse_args(argv)
+    if getattr(args, "engine", "tensorflow") == "ctranslate2":
+        # TensorFlow's decoding settings would import TensorFlow; CTranslate2 needs none.
+        return run_command(_COMMANDS, args)
+    return run_command(_COMMANDS, args, decoding=DECODING_COMMANDS)
 
 
 def _library() -> TranslationLibrary:
@@ -92,6 +105,14 @@ def _options(command: str, args) -> dict:
                 "norm_first": True if args.norm_first else None, "lr_decay": args.lr_decay,
                 "position_embedding": args.position_embedding}
     if command in ("translate", "evaluate"):
+        if args.compute_type and args.engine != "ctranslate2":
+            raise UsageError("--compute-type is for --engine ctranslate2")
+        if args.jit_compile and args.engine == "ctranslate2":
+            raise UsageError("--jit-compile is TensorFlow's (XLA); leave it out with "
+                             "--engine ctranslate2")
+        if command == "evaluate":
+            return {"jit_compile": args.jit_compile, "engine": args.engine,
+                    "compute_type": args.compute_type}
         return {"jit_compile": args.jit_compile}
     if command == "plot":
         return {"layer": args.layer}
@@ -102,4 +123,18 @@ def _options(command: str, args) -> dict:
     return {}
 
 
-_COMMANDS = translation_commands(_library, DEFAULT_RUNS, _options)
+def _translate(args) -> int:
+    """``translate``; with ``--engine ctranslate2``, the run's CTranslate2 export read without
+    TensorFlow (the same line-by-line contract: common.lines.translate_lines)."""
+    if args.engine != "ctranslate2":
+        return _SHARED["translate"](args)
+    _options("translate", args)  # its checks
+    from common.lines import translate_lines
+    from transformer.ctranslate2_engine import CTranslate2Translator
+
+    translate_lines(lambda: CTranslate2Translator(args.run, args.compute_type), args)
+    return 0
+
+
+_SHARED = translation_commands(_library, DEFAULT_RUNS, _options)
+_COMMANDS = {**_SHARED, "translate": _translate}

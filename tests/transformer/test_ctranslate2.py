@@ -150,3 +150,100 @@ def test_ctranslate2_scores_each_token_as_keras_does(exported, tiny_transformer)
                                         training=False)
         mine = tf.nn.log_softmax(logits[0]).numpy()[np.arange(len(out)), out]
         np.testing.assert_allclose(scores, mine, atol=1e-4)
+
+
+# The engine: text in, text out, without TensorFlow.
+
+
+@pytest.fixture(scope="module")
+def engine_run(exported, tiny_transformer_run, tmp_path_factory):
+    """A copy of the tiny run with its float32 CTranslate2 export in RUN/export/ctranslate2."""
+    import shutil
+
+    folders, _ = exported
+    run = tmp_path_factory.mktemp("engine") / "run"
+    shutil.copytree(tiny_transformer_run, run, ignore=shutil.ignore_patterns("export"))
+    shutil.copytree(folders["float32"], run / "export" / "ctranslate2")
+    return run
+
+
+def test_the_engine_translates_as_the_keras_model_does(engine_run, exported, tiny_transformer):
+    """Text to text through the TensorFlow-free path: greedy equal on every test sentence
+    and on awkward lines; beam search equal on nearly all (the two searches keep finished
+    hypotheses differently); a sampled line the same alone or in a batch."""
+    from transformer.ctranslate2_engine import CTranslate2Translator
+
+    _, spanish = exported
+    engine = CTranslate2Translator(engine_run)
+    texts = spanish + ["", "¿?", "日本語", "x" * 3000, "Él " * 200]
+    assert engine.translate(texts) == tiny_transformer.translate(texts)
+    beam = engine.translate(spanish, beam_width=4)
+    same = np.mean([a == b for a, b in zip(beam, tiny_transformer.translate(
+        spanish, beam_width=4), strict=True)])
+    assert same >= 0.9, same
+    drawn = engine.translate(spanish[:6], temperature=1.0, seed=5)
+    assert drawn == engine.translate(spanish[:6], temperature=1.0, seed=5)
+    assert drawn != engine.translate(spanish[:6], temperature=1.0, seed=6)
+    assert drawn != engine.translate(spanish[:6])  # sampling is not greedy
+    result = engine.run(texts[-5:])
+    assert list(result["translated"]) == [False, False, False, False, True]  # x*3000: [UNK]
+
+
+_BLOCK_TENSORFLOW = """
+import runpy, sys
+for name in ("tensorflow", "tensorflow_text", "keras"):
+    sys.modules[name] = None  # an import of it fails, as where it is not installed
+sys.argv = ["transformer", *sys.argv[1:]]
+runpy.run_module("transformer", run_name="__main__")
+"""
+
+
+def test_translate_with_ctranslate2_runs_without_tensorflow(engine_run, tiny_transformer):
+    """The command's contract (one line out a line in, notes for empty, unknown and long
+    lines, exit 0) with TensorFlow unimportable: the inference part alone."""
+    import subprocess
+    import sys
+
+    lines = ["Él nadará.", "", "¿?", "Yo los vi ayer. " * 200]
+    done = subprocess.run([sys.executable, "-c", _BLOCK_TENSORFLOW, "translate", "--run",
+                           str(engine_run), "--engine", "ctranslate2"],
+                          input="\n".join(lines) + "\n", capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == tiny_transformer.translate(
+        [lines[0], "", "", lines[3]])
+    notes = [line for line in done.stderr.splitlines() if line.startswith("note:")]
+    assert [n.split()[2] for n in notes] == ["2", "3", "4"], notes
+
+
+def test_evaluate_with_ctranslate2_scores_what_tensorflow_scores(engine_run, capsys):
+    from transformer.cli import main
+
+    assert main(["evaluate", "--run", str(engine_run), "--beam", "1"]) == 0
+    tensorflow = json.loads(capsys.readouterr().out)
+    assert main(["evaluate", "--run", str(engine_run), "--beam", "1", "--engine",
+                 "ctranslate2"]) == 0
+    mine = json.loads(capsys.readouterr().out)
+    assert mine["engine"] == "ctranslate2"
+    assert mine["greedy"]["bleu"] == tensorflow["greedy"]["bleu"]
+    assert (engine_run / "metrics-ctranslate2.json").exists()
+    assert (engine_run / "translations-ctranslate2.tsv").exists()
+
+
+def test_engine_errors_are_one_clear_line(tiny_transformer_run, engine_run, capsys):
+    from transformer.cli import main
+
+    assert main(["translate", "--run", str(tiny_transformer_run), "--engine", "ctranslate2",
+                 "hola"]) == 2
+    assert "export --run" in capsys.readouterr().err  # says how to make the export
+    assert main(["translate", "--run", str(engine_run), "--compute-type", "int8",
+                 "hola"]) == 2
+    assert "--compute-type is for --engine ctranslate2" in capsys.readouterr().err
+    settings = engine_run / "export" / "ctranslate2" / "translator.json"
+    kept = settings.read_text()
+    settings.write_text("{")
+    try:
+        assert main(["translate", "--run", str(engine_run), "--engine", "ctranslate2",
+                     "hola"]) == 2
+        assert "damaged CTranslate2 export" in capsys.readouterr().err
+    finally:
+        settings.write_text(kept)
