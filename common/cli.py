@@ -183,20 +183,20 @@ def training_changes(args) -> dict:
 
 def add_shared_commands(commands, tutorial: str) -> dict:
     """The ``export``, ``serve`` and ``demo`` commands, the same for every tutorial; returns
-    ``{"export": its parser}`` (for a tutorial's own export options)."""
+    ``{"export": ..., "serve": ...}``, their parsers (for a tutorial's own options)."""
     export = commands.add_parser("export", help="write the SavedModel and .keras model")
     export.add_argument("--run", required=True, metavar="DIR", help="a trained run folder")
     export.add_argument("--out", metavar="DIR", help="export folder (default RUN/export)")
-    add_serve_command(commands)
+    serve = add_serve_command(commands)
     demo = commands.add_parser(
         "demo", help="train the quick preset on the generated corpus and show everything")
     demo.add_argument("--run", default=str(Path("runs") / "demo" / tutorial), metavar="DIR",
                       help="run folder; replaced only if an earlier demo made it")
     demo.add_argument("--epochs", type=int, help="override the quick preset's epochs")
-    return {"export": export}
+    return {"export": export, "serve": serve}
 
 
-def add_serve_command(commands) -> None:
+def add_serve_command(commands) -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve", help="serve the run's SavedModel over HTTP, with the attention explorer at /",
         description="Serves RUN/export/saved_model (exported first if missing or older than "
@@ -220,6 +220,7 @@ def add_serve_command(commands) -> None:
                        help="a name the Host header may carry besides --host (repeat it for "
                        "several): for a server reached under a DNS name or behind a proxy; "
                        "with --host 0.0.0.0, the names it answers to (default: any)")
+    return serve
 
 
 def served_export(run_dir: Path, export: Callable[[Path], Path]) -> Path:
@@ -242,10 +243,12 @@ MAX_CONNECTIONS = 10_000
 
 
 def serve_run(args, export: Callable[[Path], Path],
-              notes: Callable[[Path], dict] | None = None) -> int:
+              notes: Callable[[Path], dict] | None = None,
+              engine: Callable[[Path], object] | None = None) -> int:
     """The ``serve`` command: ``export(run_dir)`` first when the run has no SavedModel with
     the serving signatures, then :func:`common.serving.serve` until interrupted, the page
-    saying ``notes(run_dir)`` (:mod:`common.explorer_file`)."""
+    saying ``notes(run_dir)`` (:mod:`common.explorer_file`); ``engine(run_dir)``, when
+    given, is what translates (the SavedModel then draws the attention maps only)."""
     from common.run_folder import RunFolder
     from common.serving import open_listener, serve
 
@@ -264,9 +267,11 @@ def serve_run(args, export: Callable[[Path], Path],
             raise UsageError(f"--allowed-host takes a host name or address, like "
                              f"translator.example.org, not {name!r}")
     folder = RunFolder(args.run).require()
+    loaded = engine(folder.path) if engine is not None else None  # a missing export: one line
     listener = open_listener(args.host, args.port)  # before any work: the address is free
     saved_model = served_export(folder.path, export)
     serve(saved_model, args.host, args.port, args.max_batch, name=folder.path.name,
+          engine=loaded,
           ready=lambda line: print(line, flush=True), listener=listener,
           read_timeout=args.read_timeout, max_connections=args.max_connections,
           allowed_host_names=args.allowed_host,
@@ -469,7 +474,8 @@ def translation_commands(
         lib = library()
         return serve_run(args, lambda run: lib.export(lib.load_translator(run),
                                                       RunFolder(run).export),
-                         notes=lambda run: notes_of_translation_run(run, lib.config))
+                         notes=lambda run: notes_of_translation_run(run, lib.config),
+                         **options("serve", args))
 
     def demo(args) -> int:
         return 0 if library().demo(args.run, args.epochs) else 1

@@ -146,7 +146,9 @@ class Batcher:
 
 @dataclass
 class ServedTranslator:
-    """A translator's SavedModel, called the way the server needs."""
+    """A translator's SavedModel, called the way the server needs. With an ``engine`` (a
+    :class:`transformer.ctranslate2_engine.CTranslate2Translator`) the translations are the
+    engine's and only the attention maps the SavedModel's, computed for the engine's tokens."""
 
     model: object
     name: str = "translator"
@@ -155,6 +157,7 @@ class ServedTranslator:
     heads: int = 1
     maps: tuple = ("cross",)
     max_beam: int = 8
+    engine: object = None
 
     @classmethod
     def load(cls, model, name: str) -> "ServedTranslator":
@@ -168,7 +171,8 @@ class ServedTranslator:
 
     def info(self) -> dict:
         return {"kind": self.kind, "name": self.name, "layers": self.layers,
-                "heads": self.heads, "maps": list(self.maps), "max_beam": self.max_beam}
+                "heads": self.heads, "maps": list(self.maps), "max_beam": self.max_beam,
+                "engine": "tensorflow" if self.engine is None else "ctranslate2"}
 
     def run(self, key: tuple, texts: list[str]) -> list[dict]:
         """``key`` = (beam, temperature, top_k, seed, attention)."""
@@ -176,7 +180,9 @@ class ServedTranslator:
 
         beam, temperature, top_k, seed, attention = key
         batch = tf.constant(texts, tf.string)
-        if beam > 1:
+        if self.engine is not None:
+            out = self._engine_outputs(texts, beam, temperature, top_k, seed)
+        elif beam > 1:
             out = self.model.signatures["beam"](texts=batch, beam_width=tf.constant(beam))
         else:
             out = self.model.signatures["sample"](
@@ -187,11 +193,11 @@ class ServedTranslator:
             maps = self.model.signatures["attention"](texts=batch, output_ids=out["output_ids"])
         results = []
         for i in range(len(texts)):
-            source = [_text(t) for t in out["source_tokens"][i].numpy()]
-            output = [_text(t) for t in out["output_tokens"][i].numpy()]
+            source = [_text(t) for t in np.asarray(out["source_tokens"][i])]
+            output = [_text(t) for t in np.asarray(out["output_tokens"][i])]
             s, o = _length(source), _output_length(output)
-            result = {"translation": _text(out["translation"][i].numpy()),
-                      "translated": bool(out["translated"][i].numpy()),
+            result = {"translation": _text(np.asarray(out["translation"][i]).item()),
+                      "translated": bool(np.asarray(out["translated"][i])),
                       "source_tokens": source[:s], "output_tokens": output[:o]}
             if attention:
                 sizes = {"encoder_self": (s, s), "decoder_self": (o, o), "cross": (o, s)}
@@ -200,6 +206,22 @@ class ServedTranslator:
                     for name, (rows, cols) in sizes.items() if name in maps}
             results.append(result)
         return results
+
+    def _engine_outputs(self, texts: list[str], beam, temperature, top_k, seed) -> dict:
+        """The engine's translations in the SavedModel's output layout: tokens padded
+        with [PAD], each row's ``output_ids`` ending with [END] (what the attention
+        signature reads)."""
+        import tensorflow as tf
+
+        out = self.engine.run(texts, temperature=temperature, top_k=top_k, seed=seed,
+                              beam_width=beam)
+        outputs = [[*tokens, END] for tokens in out["output_tokens"]]
+        width = max(len(tokens) for tokens in outputs)
+        ids = [[self.engine.target.ids[t] for t in tokens] + [0] * (width - len(tokens))
+               for tokens in outputs]
+        return {"translation": out["translation"], "translated": out["translated"],
+                "source_tokens": out["source_tokens"], "output_tokens": outputs,
+                "output_ids": tf.constant(ids, tf.int64)}
 
 
 @dataclass
@@ -679,13 +701,14 @@ def serve(saved_model: str | Path, host: str = "127.0.0.1", port: int = 8000,
           max_batch: int = 32, name: str | None = None, ready: Callable[[str], None] = print,
           listener: socket.socket | None = None, read_timeout: float = 10.0,
           max_connections: int = 1000, allowed_host_names: Sequence[str] = (),
-          notes: dict | None = None):
+          notes: dict | None = None, engine=None):
     """Loads ``saved_model`` and serves it until interrupted, on ``listener`` (default: one
     opened on ``host``:``port`` by :func:`open_listener`). A request's Host header must
     name a host it answers to (:func:`allowed_hosts`). A connection that sends no whole
     request within ``read_timeout`` seconds is closed (:func:`read_timeout_protocol`); past
     ``max_connections`` open at once, a request is answered 503. ``notes``: see
-    :func:`create_app`. SIGTERM stops it: the
+    :func:`create_app`. ``engine``: what translates, for a translator (see
+    :class:`ServedTranslator`). SIGTERM stops it: the
     address is given up at once (a new connection is refused), the requests in flight are
     answered, then it returns.
     """
@@ -693,6 +716,8 @@ def serve(saved_model: str | Path, host: str = "127.0.0.1", port: int = 8000,
 
     listener = listener or open_listener(host, port)
     served = load_served(saved_model, name)
+    if engine is not None:
+        served.engine = engine
     app = create_app(served, max_batch=max_batch, notes=notes)
     allowed = allowed_hosts(host, allowed_host_names)
     if allowed is not None:

@@ -28,8 +28,9 @@ def test_the_lock_satisfies_the_ranges_the_package_declares():
     from packaging.requirements import Requirement
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    declared = {canonicalize_name(r.name): r
-                for r in map(Requirement, project["dependencies"])}
+    everything = project["dependencies"] + [
+        r for extra in project["optional-dependencies"].values() for r in extra]
+    declared = {canonicalize_name(r.name): r for r in map(Requirement, everything)}
     pinned = _pins((ROOT / "requirements.txt").read_text().splitlines())
     assert set(declared) <= set(pinned), set(declared) - set(pinned)
     for name, requirement in declared.items():

@@ -68,12 +68,14 @@ def _parser() -> argparse.ArgumentParser:
         "--jit-compile", action="store_true",
         help="decode with XLA: the same translations, faster on a whole test split, "
         "compiling included (docs/results.md)")
-    for command in ("translate", "evaluate"):
+    for command in ("translate", "evaluate", "serve"):
         commands[command].add_argument(
             "--engine", choices=["tensorflow", "ctranslate2"], default="tensorflow",
             help="'tensorflow' (default) or 'ctranslate2': the run's CTranslate2 export "
-            "(python -m transformer export --format ctranslate2), several times faster, "
-            "without importing TensorFlow (docs/results.md)")
+            "(python -m transformer export --format ctranslate2), several times faster"
+            + (", without importing TensorFlow" if command == "translate" else "")
+            + ("; the explorer's attention maps stay TensorFlow's" if command == "serve"
+               else "") + " (docs/results.md)")
         commands[command].add_argument(
             "--compute-type", choices=["float32", "int8"],
             help="with --engine ctranslate2: float32 or int8 weights (default: the export's)")
@@ -116,6 +118,14 @@ def _options(command: str, args) -> dict:
         return {"jit_compile": args.jit_compile}
     if command == "plot":
         return {"layer": args.layer}
+    if command == "serve":
+        if args.compute_type and args.engine != "ctranslate2":
+            raise UsageError("--compute-type is for --engine ctranslate2")
+        if args.engine != "ctranslate2":
+            return {}
+        from transformer.ctranslate2_engine import CTranslate2Translator
+
+        return {"engine": lambda run: CTranslate2Translator(run, args.compute_type)}
     if command == "export":
         if args.quantization and args.format != "ctranslate2":
             raise UsageError("--quantization is for --format ctranslate2")

@@ -7,7 +7,8 @@ where the command lines and the evaluation use it (``run``, ``translate``, ``sou
 ``source_lengths``): the same pieces in, the same greedy tokens out (tested on every test
 sentence), [UNK], [PAD] and [START] never written, each row stopped at its own length limit
 (``min(max_output_tokens, 2 * source pieces + 10)``), an empty translation for a line with no
-word the model knows. Beam search asks CTranslate2 for the ``beam_width`` best hypotheses
+word the model knows (not decoded at all: no output tokens, where TensorFlow's decodes it and
+throws the result away). Beam search asks CTranslate2 for the ``beam_width`` best hypotheses
 and keeps the best by the package's length penalty (``log P / ((5 + length) / 6) ** 0.6``,
 Wu et al. 2016). Sampling draws each token here, from the logits CTranslate2 gives for the
 tokens drawn so far (its own sampler's seed is the process's, not a call's): the package's

@@ -191,8 +191,11 @@ def test_the_engine_translates_as_the_keras_model_does(engine_run, exported, tin
 
 _BLOCK_TENSORFLOW = """
 import runpy, sys
-for name in ("tensorflow", "tensorflow_text", "keras"):
-    sys.modules[name] = None  # an import of it fails, as where it is not installed
+# The "tensorflow" extra's packages (pyproject.toml): an import of one fails, as where only
+# the inference part is installed.
+for name in ("tensorflow", "tensorflow_text", "keras", "tensorboard", "matplotlib",
+             "sacrebleu", "sklearn", "fastapi", "starlette", "pydantic", "uvicorn", "h11"):
+    sys.modules[name] = None
 sys.argv = ["transformer", *sys.argv[1:]]
 runpy.run_module("transformer", run_name="__main__")
 """
@@ -247,3 +250,34 @@ def test_engine_errors_are_one_clear_line(tiny_transformer_run, engine_run, caps
         assert "damaged CTranslate2 export" in capsys.readouterr().err
     finally:
         settings.write_text(kept)
+
+
+def test_the_server_translates_with_ctranslate2_and_keeps_the_attention_maps(
+        tiny_transformer_run_exported, exported):
+    """``serve --engine ctranslate2``: the translations the engine's, the explorer's maps
+    the SavedModel's, drawn for the engine's tokens: equal to the TensorFlow server's
+    answer, maps included, where the tokens are the same (greedy)."""
+    from common.serving import load_served
+    from transformer.ctranslate2_engine import CTranslate2Translator
+
+    folders, spanish = exported
+    saved_model = tiny_transformer_run_exported / "export" / "saved_model"
+    tensorflow = load_served(saved_model)
+    engine = load_served(saved_model)
+    engine.engine = CTranslate2Translator(folders["float32"])
+    texts = spanish[:8] + ["", "¿?"]
+    key = (1, 0.0, 0, 0, True)  # greedy, with attention
+    mine, theirs = engine.run(key, texts), tensorflow.run(key, texts)
+    assert engine.info()["engine"] == "ctranslate2"
+    for a, b in zip(mine, theirs, strict=True):
+        assert (a["translation"], a["translated"], a["source_tokens"]) == \
+            (b["translation"], b["translated"], b["source_tokens"])
+        if not b["translated"]:  # nothing to translate: the engine decodes nothing
+            assert a["output_tokens"] == ["[END]"]
+            continue
+        assert a["output_tokens"] == b["output_tokens"]
+        for name in b["attention"]:
+            np.testing.assert_allclose(a["attention"][name], b["attention"][name], atol=1e-4)
+    beam = engine.run((4, 0.0, 0, 0, False), texts)
+    assert [r["translation"] for r in beam] == CTranslate2Translator(
+        folders["float32"]).translate(texts, beam_width=4)
