@@ -8,6 +8,7 @@ every step is a library call a user can make.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from common.cli import TranslationLibrary
 from common.demo import translation_demo
@@ -35,10 +36,40 @@ def library() -> TranslationLibrary:
 
 def demo(run_dir: str | os.PathLike, epochs: int | None = None) -> bool:
     """Runs the demo into ``run_dir`` (a folder a demo made, or a new or empty one);
-    returns whether the reloaded export gave the same translations."""
+    returns whether the reloaded export gave the same translations, and the CTranslate2
+    export the same greedy translations as the Keras model."""
     # average_last=4: checkpoint averaging of the last epochs, kept if it validates better.
-    return translation_demo(
+    same = translation_demo(
         library(), run_dir, epochs, "NMT with a Transformer",
         Config.quick().replace(average_last=4), evaluation={"limit": 600, "beam_width": 4},
         plot_sentences=["¿Todavía está en casa?", "Nosotros lo vendimos ayer."],
         imports=", tensorflow_text")
+    return ctranslate2_demo(Path(run_dir)) and same
+
+
+def ctranslate2_demo(run_dir: Path, count: int = 200) -> bool:
+    """The run exported to CTranslate2 and ``count`` test sentences translated by
+    ``translate --engine ctranslate2`` in a process without TensorFlow, against the Keras
+    model's greedy translations; returns whether they are the same."""
+    import subprocess
+    import sys
+    import time
+
+    from common.data.corpus import corpus_of
+    from common.run_folder import RunFolder
+
+    folder = export(load_translator(run_dir), RunFolder(run_dir).export, format="ctranslate2")
+    print(f"CTranslate2 export: {folder}")
+    spanish, _ = corpus_of(RunFolder(run_dir).read_config(Config)).part("test", count)
+    keras_model = load_translator(run_dir).translate(spanish)
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "transformer", "translate", "--run",
+                           str(run_dir), "--engine", "ctranslate2"],
+                          input="\n".join(spanish) + "\n", capture_output=True, text=True,
+                          check=True)
+    seconds = time.perf_counter() - started
+    same = done.stdout.splitlines() == keras_model
+    print(f"{len(spanish)} test sentences, translate --engine ctranslate2 (no TensorFlow "
+          f"imported), {seconds:.1f} s: {'the same' if same else 'NOT the same'} greedy "
+          "translations as the Keras model")
+    return same
