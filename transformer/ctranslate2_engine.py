@@ -154,10 +154,18 @@ class CTranslate2Translator:
         options = dict(max_decoding_length=max(limits), min_decoding_length=0,
                        disable_unk=True, suppress_sequences=[[t] for t in _BANNED if t != "[UNK]"])
         if beam_width > 1:
-            results = self.model.translate_batch(
-                sources, beam_size=beam_width, num_hypotheses=beam_width, length_penalty=0,
-                return_scores=True, return_end_token=True, **options)
-            chosen = [self._best(result) for result in results]
+            # A beam at its limit ranks what it has: rows of one limit searched together, so
+            # a row's search is the one it has alone (greedy needs no such care: its first
+            # tokens are the same whatever the limit).
+            chosen = [None] * len(sources)
+            for limit in sorted(set(limits)):
+                rows = [i for i, n in enumerate(limits) if n == limit]
+                results = self.model.translate_batch(
+                    [sources[i] for i in rows], beam_size=beam_width,
+                    num_hypotheses=beam_width, length_penalty=0, return_scores=True,
+                    return_end_token=True, **{**options, "max_decoding_length": limit})
+                for i, result in zip(rows, results, strict=True):
+                    chosen[i] = self._best(result)
         else:
             results = self.model.translate_batch(sources, beam_size=1, **options)
             chosen = [result.hypotheses[0] for result in results]
@@ -165,8 +173,10 @@ class CTranslate2Translator:
 
     def _sample(self, sources, limits, temperature, top_k, seed):
         """Rows sampled a token a step (all rows together), each stopped at [END] or its
-        limit."""
-        rng = np.random.default_rng(seed)
+        limit; row i draws from its own generator, seeded by ``(seed, i)``: its tokens do
+        not depend on the rows after it (as TensorFlow's sampler, whose draws are a function
+        of the seed, the step and the row)."""
+        generators = [np.random.default_rng([seed, i]) for i in range(len(sources))]
         banned = [self.target.ids[token] for token in _BANNED]
         outputs: list[list[str]] = [[] for _ in sources]
         live, step = list(range(len(sources))), 0
@@ -179,7 +189,7 @@ class CTranslate2Translator:
             for i, result in zip(live, results, strict=True):
                 logits = np.asarray(result.logits[0][-1], dtype=np.float64)
                 logits[banned] = -np.inf
-                token = self.target.tokens[_draw(logits, temperature, top_k, rng)]
+                token = self.target.tokens[_draw(logits, temperature, top_k, generators[i])]
                 if token != "[END]":
                     outputs[i].append(token)
                     if len(outputs[i]) < limits[i]:

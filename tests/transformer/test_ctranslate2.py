@@ -281,3 +281,23 @@ def test_the_server_translates_with_ctranslate2_and_keeps_the_attention_maps(
     beam = engine.run((4, 0.0, 0, 0, False), texts)
     assert [r["translation"] for r in beam] == CTranslate2Translator(
         folders["float32"]).translate(texts, beam_width=4)
+
+
+@pytest.mark.parametrize("settings", [{}, {"temperature": 0.8, "seed": 3}, {"beam_width": 3}],
+                         ids=["greedy", "sampled", "beam"])
+def test_a_runaway_line_is_cut_at_its_own_limit(settings, tiny_transformer, tmp_path):
+    """As the TensorFlow translators (tests/test_batch_independence.py): with [END] made
+    impossible, a line's translation is the same alone and batched with a longer line."""
+    from tests.test_batch_independence import LONG, SHORT, _never_ends, _roomy
+    from transformer.ctranslate2_engine import CTranslate2Translator
+    from transformer.ctranslate2_export import export_ctranslate2
+
+    with _never_ends(_roomy(tiny_transformer)) as translator:
+        engine = CTranslate2Translator(export_ctranslate2(translator, tmp_path / "ct2"))
+        alone = engine.run([SHORT], **settings)["output_tokens"][0]
+        batched = engine.run([SHORT, LONG], **settings)["output_tokens"]
+        if not settings:
+            assert alone == translator.run([SHORT])["output_tokens"][0][:len(alone)] \
+                .astype(str).tolist()  # the Keras model's runaway, token for token
+    assert len(batched[1]) > len(alone)  # the long line's limit is longer
+    assert batched[0] == alone
