@@ -329,14 +329,24 @@ def run_command(commands: Mapping[str, Callable[[argparse.Namespace], int]],
     """Runs ``commands[args.command]``: the package's own user-facing errors
     (:class:`common.errors.UserError`) and a file the file system refuses (read-only, full,
     no permission: :func:`refused_access`) exit 2 with one line on stderr; anything else is
-    a bug and shows its traceback. The commands in ``decoding`` only decode: they run with
+    a bug and shows its traceback; so does a missing package, unless it is one of the
+    ``tensorflow`` extra's (the inference part installed alone: one line says what to
+    install). The commands in ``decoding`` only decode: they run with
     :func:`common.machine.settings_for_decoding`."""
-    if args.command in decoding:
-        settings_for_decoding()
     try:
+        if args.command in decoding:
+            settings_for_decoding()
         return commands[args.command](args)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as error:
+        if (error.name or "").split(".")[0] not in TENSORFLOW_EXTRA:
+            raise
+        print(f"error: this command needs {error.name.split('.')[0]}, which is not installed "
+              "(the inference part alone is): pip install \"attention-tutorials[tensorflow]\";"
+              " python -m transformer translate --engine ctranslate2 runs without it",
+              file=sys.stderr)
         return 2
     except OSError as error:
         message = refused_access(error)
@@ -345,6 +355,11 @@ def run_command(commands: Mapping[str, Callable[[argparse.Namespace], int]],
         print(f"error: {message}", file=sys.stderr)
         return 2
 
+
+# What the "tensorflow" extra installs (pyproject.toml), by the names a program imports.
+TENSORFLOW_EXTRA = frozenset({"tensorflow", "tensorflow_text", "keras", "tensorboard",
+                              "matplotlib", "sacrebleu", "sklearn", "fastapi", "starlette",
+                              "pydantic", "uvicorn", "h11"})
 
 # The file system's refusals a user can mend: a write it will not take, a file this user
 # may not open.

@@ -86,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if getattr(args, "engine", "tensorflow") == "ctranslate2":
+    if args.command == "translate" and args.engine == "ctranslate2":
         # TensorFlow's decoding settings would import TensorFlow; CTranslate2 needs none.
         return run_command(_COMMANDS, args)
     return run_command(_COMMANDS, args, decoding=DECODING_COMMANDS)

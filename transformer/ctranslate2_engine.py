@@ -30,6 +30,8 @@ import numpy as np
 
 from common.errors import RunError, UsageError
 from common.inputs import check_sentences, check_settings
+from common.machine import decoding_threads
+from common.plain_text import check_mode
 from common.wordpiece import WordPiece
 
 __all__ = ["COMPUTE_TYPES", "CTranslate2Translator", "ctranslate2_folder"]
@@ -44,14 +46,22 @@ def ctranslate2_folder(run_or_folder: str | os.PathLike) -> Path:
     itself.
 
     Raises:
-        RunError: neither holds a CTranslate2 export (it says how to make one).
+        RunError: neither holds a CTranslate2 export, or a run's export is older than its
+            best weights (it trained on since): the message says how to export it.
     """
     path = Path(run_or_folder)
+    export = f"python -m transformer export --run {path} --format ctranslate2"
     for folder in (path, path / "export" / "ctranslate2", path / "ctranslate2"):
         if (folder / "model.bin").is_file() and (folder / "translator.json").is_file():
-            return folder
-    raise RunError(f"no CTranslate2 export in {path}: make one with python -m transformer "
-                   f"export --run {path} --format ctranslate2")
+            break
+    else:
+        raise RunError(f"no CTranslate2 export in {path}: make one with {export}")
+    weights = path / "checkpoints" / "best.weights.h5"
+    if folder != path and weights.is_file() and \
+            weights.stat().st_mtime > (folder / "model.bin").stat().st_mtime:
+        raise RunError(f"the CTranslate2 export in {folder} is older than the run's best "
+                       f"weights (it trained on since): export it again with {export}")
+    return folder
 
 
 class CTranslate2Translator:
@@ -61,8 +71,10 @@ class CTranslate2Translator:
         folder: a run folder with ``export/ctranslate2``, or the model folder itself.
         compute_type: ``"float32"`` or ``"int8"`` (default: what the export was written
             as); an int8 export runs as int8 whatever is asked.
-        threads: cores one batch's matrix products use (default 1: ``translate`` decodes
-            batches side by side, one a core, as the TensorFlow path does).
+        batches: batches translated at once (default: ``common.machine.decoding_threads``,
+            the cores this process may use): ``translate`` and ``evaluate`` hand batches
+            over side by side, one a core, as the TensorFlow path does; each batch's
+            matrix products run on one core.
 
     Example:
         >>> translator = CTranslate2Translator("runs/transformer/tutorial")
@@ -71,7 +83,7 @@ class CTranslate2Translator:
     """
 
     def __init__(self, folder: str | os.PathLike, compute_type: str | None = None,
-                 threads: int = 1):
+                 batches: int | None = None):
         try:
             import ctranslate2
         except ImportError:
@@ -82,23 +94,24 @@ class CTranslate2Translator:
             settings = json.loads((self.folder / "translator.json").read_text("utf-8"))
             source = json.loads((self.folder / "source_vocabulary.json").read_text("utf-8"))
             target = json.loads((self.folder / "target_vocabulary.json").read_text("utf-8"))
-            mode = settings["text_mode"]
+            mode = check_mode(settings["text_mode"])
             self.max_source_tokens = int(settings["max_source_tokens"])
             self.max_output_tokens = int(settings["max_output_tokens"])
+            quantization = settings.get("quantization", "float32")
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise RunError(f"{self.folder} is a damaged CTranslate2 export ({error}); export "
                            "it again") from None
-        compute_type = compute_type or settings.get("quantization", "float32")
-        if compute_type not in COMPUTE_TYPES:
+        if compute_type not in (None, *COMPUTE_TYPES):
             raise UsageError(f"compute type must be one of {COMPUTE_TYPES}, received "
                              f"{compute_type!r}")
-        self.compute_type = compute_type
+        # int8 weights stay int8: asked for float32 they would compute with the rounding.
+        self.compute_type = "int8" if quantization == "int8" else compute_type or "float32"
         self.source = WordPiece(source, mode)
         self.target = WordPiece(target, mode)
         try:
-            self.model = ctranslate2.Translator(str(self.folder), device="cpu",
-                                                compute_type=compute_type,
-                                                inter_threads=1, intra_threads=threads)
+            self.model = ctranslate2.Translator(
+                str(self.folder), device="cpu", compute_type=self.compute_type,
+                inter_threads=batches or decoding_threads(), intra_threads=1)
         except RuntimeError as error:
             raise RunError(f"CTranslate2 cannot load {self.folder} ({error}); export it "
                            "again") from None
@@ -137,7 +150,7 @@ class CTranslate2Translator:
         outputs: list[list[str]] = [[] for _ in texts]
         if rows:
             decoded = self._decode([sources[i] for i in rows], [limits[i] for i in rows],
-                                   temperature, top_k, seed, beam_width)
+                                   temperature, top_k, seed, beam_width, rows)
             for i, tokens in zip(rows, decoded, strict=True):
                 outputs[i] = tokens
         translations = [self.target.decode(tokens).encode("utf-8") if ok else b""
@@ -146,10 +159,11 @@ class CTranslate2Translator:
                 "translated": np.array(known, dtype=bool),
                 "output_tokens": outputs, "source_tokens": sources}
 
-    def _decode(self, sources, limits, temperature, top_k, seed, beam_width):
-        """Each row's tokens (no [END]), cut to its own limit."""
+    def _decode(self, sources, limits, temperature, top_k, seed, beam_width, rows):
+        """Each row's tokens (no [END]), cut to its own limit; ``rows``: their rows in the
+        batch (what a sampled row's draws are seeded with)."""
         if temperature > 0 and beam_width == 1:
-            return self._sample(sources, limits, temperature, top_k, seed)
+            return self._sample(sources, limits, temperature, top_k, seed, rows)
         # min_decoding_length 0: [END] may come first (an empty translation), as in the package.
         options = dict(max_decoding_length=max(limits), min_decoding_length=0,
                        disable_unk=True, suppress_sequences=[[t] for t in _BANNED if t != "[UNK]"])
@@ -171,12 +185,13 @@ class CTranslate2Translator:
             chosen = [result.hypotheses[0] for result in results]
         return [tokens[:limit] for tokens, limit in zip(chosen, limits, strict=True)]
 
-    def _sample(self, sources, limits, temperature, top_k, seed):
+    def _sample(self, sources, limits, temperature, top_k, seed, rows):
         """Rows sampled a token a step (all rows together), each stopped at [END] or its
-        limit; row i draws from its own generator, seeded by ``(seed, i)``: its tokens do
-        not depend on the rows after it (as TensorFlow's sampler, whose draws are a function
-        of the seed, the step and the row)."""
-        generators = [np.random.default_rng([seed, i]) for i in range(len(sources))]
+        limit; the batch's row i draws from its own generator, seeded by ``(seed, i)``: its
+        tokens do not depend on the other rows (TensorFlow's draws are a function of the
+        seed, the step and the row too). Each step runs the decoder over the prefix again:
+        a line costs the square of its length, which greedy and beam do not."""
+        generators = [np.random.default_rng([seed, row]) for row in rows]
         banned = [self.target.ids[token] for token in _BANNED]
         outputs: list[list[str]] = [[] for _ in sources]
         live, step = list(range(len(sources))), 0
@@ -211,8 +226,9 @@ class CTranslate2Translator:
 
 def _draw(logits: np.ndarray, temperature: float, top_k: int,
           rng: np.random.Generator) -> int:
-    """A token of softmax(logits / temperature) among the ``top_k`` likeliest (0: all)."""
-    scaled = logits / temperature
+    """A token of softmax(logits / temperature) among the ``top_k`` likeliest (0: all); a
+    temperature under 1e-6 counts as 1e-6 (as ``common.decoding.choose_next``)."""
+    scaled = logits / max(temperature, 1e-6)
     if 0 < top_k < len(scaled):
         scaled = np.where(scaled >= np.partition(scaled, -top_k)[-top_k], scaled, -np.inf)
     probabilities = np.exp(scaled - scaled.max())

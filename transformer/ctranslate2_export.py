@@ -13,7 +13,8 @@ and value stacked in one, the cross-attention's key and value in one.
 
 Besides CTranslate2's own files (``model.bin``, ``config.json``, the vocabularies), the
 folder holds ``translator.json``: the text standardization and the length limits, what the
-TensorFlow-free engine (:mod:`fast_translate`) needs to turn text into pieces and back.
+TensorFlow-free engine (:mod:`transformer.ctranslate2_engine`) needs to turn text into pieces
+and back.
 Written to a temporary folder and renamed into place: never half an export.
 """
 

@@ -49,8 +49,9 @@ def demo(run_dir: str | os.PathLike, epochs: int | None = None) -> bool:
 
 def ctranslate2_demo(run_dir: Path, count: int = 200) -> bool:
     """The run exported to CTranslate2 and ``count`` test sentences translated by
-    ``translate --engine ctranslate2`` in a process without TensorFlow, against the Keras
-    model's greedy translations; returns whether they are the same."""
+    ``translate --engine ctranslate2`` (a process that imports no TensorFlow: a test runs
+    it with TensorFlow unimportable), against the Keras model's greedy translations;
+    returns whether they are the same."""
     import subprocess
     import sys
     import time
@@ -69,7 +70,7 @@ def ctranslate2_demo(run_dir: Path, count: int = 200) -> bool:
                           check=True)
     seconds = time.perf_counter() - started
     same = done.stdout.splitlines() == keras_model
-    print(f"{len(spanish)} test sentences, translate --engine ctranslate2 (no TensorFlow "
-          f"imported), {seconds:.1f} s: {'the same' if same else 'NOT the same'} greedy "
+    print(f"{len(spanish)} test sentences, translate --engine ctranslate2, {seconds:.1f} s "
+          f"(the whole command): {'the same' if same else 'NOT the same'} greedy "
           "translations as the Keras model")
     return same

@@ -66,3 +66,19 @@ def test_a_user_error_is_one_line_and_another_os_error_is_a_bug(capsys):
 
     with pytest.raises(OSError):
         _run(nameless)
+
+
+def test_a_missing_tensorflow_says_what_to_install(capsys):
+    """Where only the inference part is installed: a command that needs TensorFlow is one
+    line naming the extra; any other missing module is a bug and keeps its traceback."""
+    def needs(name):
+        def go():
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return go
+
+    assert _run(needs("tensorflow")) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and 'pip install "attention-tutorials[tensorflow]"' in err[0]
+    assert _run(needs("keras.src")) == 2
+    with pytest.raises(ModuleNotFoundError):
+        _run(needs("no_such_module"))

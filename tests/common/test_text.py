@@ -46,9 +46,9 @@ ODD_CHARACTERS = ("\u00ad\u200c\u200d\u2060\ufeff\u200e\u202f\u2009\u3000ﬁﬀ�
 
 
 def test_faithful_mode_is_the_tutorials_nfkd_on_every_character_that_has_one():
-    from common.text import _NFKD_RANGES
+    from common.plain_text import NFKD_RANGES
 
-    characters = [chr(c) for block in _NFKD_RANGES for c in block]
+    characters = [chr(c) for block in NFKD_RANGES for c in block]
     characters += list(REAL_FILE_CHARACTERS + ODD_CHARACTERS)
     # Each character between two letters, so a character that becomes a space or nothing
     # shows as "a b" or "ab"; 64 characters a sentence.

@@ -5,6 +5,7 @@ tensorflow-text tokenizer, and what CTranslate2 writes is compared token for tok
 Keras model's own decoding."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -170,7 +171,8 @@ def engine_run(exported, tiny_transformer_run, tmp_path_factory):
 def test_the_engine_translates_as_the_keras_model_does(engine_run, exported, tiny_transformer):
     """Text to text through the TensorFlow-free path: greedy equal on every test sentence
     and on awkward lines; beam search equal on nearly all (the two searches keep finished
-    hypotheses differently); a sampled line the same alone or in a batch."""
+    hypotheses differently); a sampled line drawn by its seed and its row, whatever the
+    other rows of the batch are."""
     from transformer.ctranslate2_engine import CTranslate2Translator
 
     _, spanish = exported
@@ -182,9 +184,12 @@ def test_the_engine_translates_as_the_keras_model_does(engine_run, exported, tin
         spanish, beam_width=4), strict=True)])
     assert same >= 0.9, same
     drawn = engine.translate(spanish[:6], temperature=1.0, seed=5)
-    assert drawn == engine.translate(spanish[:6], temperature=1.0, seed=5)
     assert drawn != engine.translate(spanish[:6], temperature=1.0, seed=6)
     assert drawn != engine.translate(spanish[:6])  # sampling is not greedy
+    # Other rows, untranslatable ones among them, change no row's draw.
+    others = engine.translate([spanish[0], "¿?", *spanish[2:6], *spanish[10:14]],
+                              temperature=1.0, seed=5)
+    assert [others[0], *others[2:6]] == [drawn[0], *drawn[2:6]]
     result = engine.run(texts[-5:])
     assert list(result["translated"]) == [False, False, False, False, True]  # x*3000: [UNK]
 
@@ -241,6 +246,12 @@ def test_engine_errors_are_one_clear_line(tiny_transformer_run, engine_run, caps
     assert main(["translate", "--run", str(engine_run), "--compute-type", "int8",
                  "hola"]) == 2
     assert "--compute-type is for --engine ctranslate2" in capsys.readouterr().err
+    model = engine_run / "export" / "ctranslate2" / "model.bin"
+    os.utime(model, (model.stat().st_atime, model.stat().st_mtime - 3600))  # trained on since
+    assert main(["translate", "--run", str(engine_run), "--engine", "ctranslate2",
+                 "hola"]) == 2
+    assert "older than the run's best weights" in capsys.readouterr().err
+    os.utime(model)
     settings = engine_run / "export" / "ctranslate2" / "translator.json"
     kept = settings.read_text()
     settings.write_text("{")
@@ -296,8 +307,8 @@ def test_a_runaway_line_is_cut_at_its_own_limit(settings, tiny_transformer, tmp_
         engine = CTranslate2Translator(export_ctranslate2(translator, tmp_path / "ct2"))
         alone = engine.run([SHORT], **settings)["output_tokens"][0]
         batched = engine.run([SHORT, LONG], **settings)["output_tokens"]
-        if not settings:
-            assert alone == translator.run([SHORT])["output_tokens"][0][:len(alone)] \
-                .astype(str).tolist()  # the Keras model's runaway, token for token
+        if not settings:  # the Keras model's runaway, token for token, as long
+            keras_tokens = [t.decode() for t in translator.run([SHORT])["output_tokens"][0]]
+            assert alone == [t for t in keras_tokens if t != "[PAD]"]
     assert len(batched[1]) > len(alone)  # the long line's limit is longer
     assert batched[0] == alone
