@@ -502,10 +502,10 @@ class AttentionImages(keras.callbacks.Callback):
     weights each epoch: decoding then runs on plain variables in float32, whatever the
     strategy and precision of the training. ``drawer(twin)`` is called once and returns a
     function of no arguments that draws the figure (so a translator is built once). Runs of
-    more than ``most`` epochs log every k-th epoch (and the last), at most ``most`` images.
-    Each costs a few tenths of a second, which on a small model is more than an epoch: an
-    image is skipped (never the first or the last) while drawing has taken more than
-    ``share`` of the time since training began.
+    more than ``most`` epochs log every k-th epoch (and the last), at most ``most`` images;
+    each costs a few tenths of a second, which on a small model is more than an epoch, so
+    such a run also skips an image (never the first or the last) while drawing has taken
+    more than ``share`` of the time since training began.
     """
 
     def __init__(self, log_dir: Path, build: Callable[[], keras.Model], drawer: Callable,
@@ -532,7 +532,7 @@ class AttentionImages(keras.callbacks.Callback):
         last = epoch + 1 == self.params.get("epochs")
         began = time.perf_counter()
         if not last and (epoch % self._every or (
-                self._drawing and self._drawing > self.share * (began - self._began))):
+                self._every > 1 and self._drawing > self.share * (began - self._began))):
             return
         self._twin.set_weights(self.model.get_weights())
         image = tf.image.decode_png(figure_png(self._draw()), channels=4)

@@ -250,8 +250,10 @@ def wordpiece_by_hand(word, entries):
 entries = set(piece_list.tokens)
 for sentence in new_words:
     by_hand = [p for word in sentence.split() for p in wordpiece_by_hand(word, entries)]
-    tokens = [t.decode() for t in piece_list.tokenize(tf.constant([sentence]))[0].numpy()]
-    lesson.check(f"WordPiece by hand == the tokenizer: {sentence!r}", tokens, by_hand)
+    pieces = piece_list.tokenize(tf.constant([sentence]))[0]
+    print(" ".join(by_hand))
+    lesson.check(f"WordPiece by hand == the tokenizer: {sentence!r}",  # compared as ids
+                 piece_list.lookup(pieces).numpy(), [piece_list.tokens.index(p) for p in by_hand])
 
 # %% [markdown]
 # "teachers" becomes the known `teacher` and `##s`; "unscared" has no entry longer than a

@@ -60,8 +60,9 @@ def test_no_average_kept_when_an_epoch_is_better(tmp_path):
 
 
 def test_attention_images_keep_to_their_share_of_the_time(tmp_path):
-    """An image slower to draw than an epoch: the first and the last epoch are drawn, and
-    so few between that drawing stays near its share of the time (a quarter here)."""
+    """An image slower to draw than an epoch, in a run of more epochs than images: the first
+    and the last epoch are drawn, and so few between that drawing stays near its share of
+    the time (a quarter here). A run of no more epochs than images draws each."""
     import time
 
     import matplotlib.pyplot as plt
@@ -78,7 +79,7 @@ def test_attention_images_keep_to_their_share_of_the_time(tmp_path):
     model.compile(optimizer="sgd", loss="mse")
     drawn = []
     images = AttentionImages(tmp_path, lambda: keras.models.clone_model(model), drawer,
-                             share=0.25)
+                             most=10, share=0.25)
     record = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: drawn.append(
         images._drawing))
     model.fit(np.zeros((4, 2)), np.zeros((4, 1)), epochs=20, verbose=0,
@@ -86,4 +87,8 @@ def test_attention_images_keep_to_their_share_of_the_time(tmp_path):
     epochs_drawn = [epoch for epoch, (before, after) in enumerate(
         zip([0.0, *drawn], drawn, strict=False)) if after > before]
     assert epochs_drawn[0] == 0 and epochs_drawn[-1] == 19, epochs_drawn
-    assert len(epochs_drawn) <= 6, epochs_drawn  # all 20 without the share
+    assert len(epochs_drawn) <= 6, epochs_drawn  # 10 (every other) without the share
+    drawn.clear()
+    model.fit(np.zeros((4, 2)), np.zeros((4, 1)), epochs=3, verbose=0,
+              callbacks=[images, record])
+    assert drawn[0] < drawn[1] < drawn[2]  # 3 epochs, 3 images
