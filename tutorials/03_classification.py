@@ -223,8 +223,8 @@ print(f"{word_list.size - 5} words; {piece_list.size - 5} pieces:",
 new_words = ["the teachers chased the dogs", "the wolf was unscared"]
 for sentence in new_words:
     for name, vocab in (("words", word_list), ("pieces", piece_list)):
-        tokens = vocab.tokenize(tf.constant([sentence]))[0].numpy()
-        print(f"{name:>7}:", " ".join(t.decode() for t in tokens))
+        ids = vocab.lookup(vocab.tokenize(tf.constant([sentence])))[0]  # what the model reads
+        print(f"{name:>7}:", " ".join(t.decode() for t in vocab.words(ids).numpy()))
 
 # %% [markdown]
 # The demo's texts have 79 distinct words, so the list keeps them all whole, and every letter
