@@ -31,6 +31,7 @@ from common.files import atomic_write_text  # noqa: E402
 from common.machine import machine_description  # noqa: E402
 
 __all__ = ["Bucket", "LengthSplit", "bleu_with_interval", "bucket_figure", "bucket_of",
+           "t_interval",
            "emit", "experiment_parser", "markdown_table", "paired_difference",
            "pairs_file", "results_page", "score_by_length", "trained", "work_folder", "write_tsv"]
 
@@ -229,6 +230,22 @@ def paired_difference(hypotheses_a: Sequence[str], hypotheses_b: Sequence[str],
     return {"difference": round(difference(range(len(stats_a))), 2),
             "difference_low": round(differences[int(0.025 * resamples)], 2),
             "difference_high": round(differences[int(0.975 * resamples) - 1], 2)}
+
+
+# Student's t, 95% two-sided, by degrees of freedom (seeds - 1).
+T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571}
+
+
+def t_interval(values) -> tuple[float, float]:
+    """Mean and the half-width of its 95% t-interval over seeds (nan for one value)."""
+    import math
+
+    values = [float(v) for v in values]
+    mean = sum(values) / len(values)
+    if len(values) < 2:
+        return mean, float("nan")
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+    return mean, T_975[len(values) - 1] * std / math.sqrt(len(values))
 
 
 def trained(run_dir: Path, train: Callable, config, log: Callable[[str], None]) -> Path:

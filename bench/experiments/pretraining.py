@@ -38,7 +38,6 @@ import numpy as np
 SIZES = (100, 300, 1000, 3000, 0)  # 0: every training text
 RATES = (1e-4, 1e-3)
 VARIANTS = ("pretrained", "from scratch")
-T_975 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78}  # Student's t, 95% two-sided, by d.o.f.
 
 
 def pretraining_config(args, sst: Path, unlabeled: Path):
@@ -195,15 +194,6 @@ def main(argv=None) -> int:
     return 0
 
 
-def interval(values) -> tuple[float, float]:
-    """Mean and the half-width of its 95% t-interval over seeds."""
-    values = np.asarray(values, float)
-    if len(values) < 2:
-        return float(values.mean()), float("nan")
-    return (float(values.mean()),
-            float(T_975[len(values) - 1] * values.std(ddof=1) / math.sqrt(len(values))))
-
-
 def _write(out: Path, run_dir: Path, rows: dict, args, test_count: int,
            budget: dict) -> None:
     from common.plotting import save_figure
@@ -230,7 +220,7 @@ def _write(out: Path, run_dir: Path, rows: dict, args, test_count: int,
     for size in sizes:
         cells = [f"{rows[VARIANTS[0], size][0]['labels']:,}"]
         for variant in VARIANTS:
-            mean, half = interval([r["test_accuracy"] for r in rows[variant, size]])
+            mean, half = lab.t_interval([r["test_accuracy"] for r in rows[variant, size]])
             rate = rows[variant, size][0]["learning_rate"]
             cells += [f"{mean:.1%} ± {half:.1%}", f"{rate:g}",
                       ", ".join(f"{r['best_step']}/{r['steps']}" for r in rows[variant, size])]
@@ -267,7 +257,7 @@ def _few_labels_figure(rows: dict, sizes: list[int]):
     ax = fig.add_subplot()
     for offset, variant in zip((0.97, 1.03), VARIANTS, strict=True):
         counts = [rows[variant, s][0]["labels"] for s in sizes]
-        stats = [interval([r["test_accuracy"] for r in rows[variant, s]]) for s in sizes]
+        stats = [lab.t_interval([r["test_accuracy"] for r in rows[variant, s]]) for s in sizes]
         ax.errorbar(np.array(counts) * offset, [m for m, _ in stats],
                     yerr=[h for _, h in stats], marker="o", capsize=4, label=variant)
     ax.axhline(0.5, color="gray", linestyle="--", linewidth=1, label="chance")

@@ -32,7 +32,6 @@ import numpy as np
 import sst2
 
 VARIANTS = ("words", "wordpiece")
-T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571}
 
 
 def config_of(variant: str, seed: int, args, sst: Path):
@@ -64,15 +63,6 @@ def token_counts(run_dir: Path) -> dict:
             "cut_share": round(float((lengths > room).mean()), 4)}
 
 
-def interval(values) -> tuple[float, float]:
-    """Mean and the half-width of its 95% t-interval over seeds (nan for one seed)."""
-    values = np.asarray(values, float)
-    if len(values) < 2:
-        return float(values.mean()), float("nan")
-    return (float(values.mean()),
-            float(T_975[len(values) - 1] * values.std(ddof=1) / math.sqrt(len(values))))
-
-
 def main(argv=None) -> int:
     parser = lab.experiment_parser(__doc__.split("\n")[0])
     parser.add_argument("--sst", metavar="PATH", help="SST-2's train.tsv (sentence<TAB>label)")
@@ -102,7 +92,7 @@ def main(argv=None) -> int:
 
 def _write(out: Path, results: dict[str, list[dict]], seeds) -> None:
     def cell(values, sign=""):
-        mean, half = interval(values)
+        mean, half = lab.t_interval(values)
         return f"{mean:{sign}.1%}" + ("" if math.isnan(half) else f" ± {half:.1%}")
 
     words = {r["seed"]: r for r in results.get("words", [])}

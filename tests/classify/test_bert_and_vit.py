@@ -152,27 +152,15 @@ def test_pairs_survive_a_tsv_round_trip(tmp_path):
     np.testing.assert_array_equal(back.labels, pairs.labels)
 
 
-def _pieces_by_hand(word: str, pieces: set[str]) -> list[str]:
-    """WordPiece's rule: the longest piece of the list that starts the word, then the longest
-    ``##`` piece that goes on from there; a word with a part no piece spells is [UNK]."""
-    out, start = [], 0
-    while start < len(word):
-        for end in range(len(word), start, -1):
-            piece = word[start:end] if start == 0 else "##" + word[start:end]
-            if piece in pieces:
-                out.append(piece)
-                start = end
-                break
-        else:
-            return ["[UNK]"]
-    return out
-
-
 def test_wordpiece_cuts_words_as_the_rule_says():
+    """The classifiers' pieces are WordPiece's rule (the longest piece that starts the word,
+    then the longest ``##`` piece from there; [UNK] where none does), written in plain
+    Python in common.wordpiece."""
     import tensorflow as tf
 
     from classify.vocabulary import build_text_vocabulary, text_vocabulary
     from common.text import tokenize
+    from common.wordpiece import WordPiece
 
     learned_from = ["the watchers watched the watchable film", "an unwatchable film",
                     "she rewatched it twice", "the films were watched", "a filmmaker"] * 5
@@ -189,7 +177,8 @@ def test_wordpiece_cuts_words_as_the_rule_says():
         if len(parts) == 2:  # [SEP] between the two texts of a pair
             first = len(tokenize(tf.constant([parts[0]]), "better")[0])
             words.insert(first, "[SEP]")
-        expected = [p for w in words for p in _pieces_by_hand(w, set(tokens))]
+        rule = WordPiece(tokens)
+        expected = [p for w in words for p in rule.word_pieces(w)]
         assert [p.decode() for p in row] == expected, text
     assert "[UNK]" in [p.decode() for p in got[2]]  # 日本: no piece spells it
     assert any(p.startswith(b"##") for p in got[0])  # a word unseen whole, spelled in pieces
