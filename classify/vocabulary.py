@@ -98,9 +98,7 @@ class PieceVocabulary(Vocabulary):
 def build_text_vocabulary(texts: Iterable[str], max_tokens: int, mode: str = "better",
                           tokenizer: str = "words") -> list[str]:
     """:func:`build_word_vocabulary` or :func:`build_piece_vocabulary`, by ``tokenizer``."""
-    if tokenizer not in TOKENIZERS:
-        raise ValueError(f"tokenizer must be one of {TOKENIZERS}, received {tokenizer!r}")
-    build = build_piece_vocabulary if tokenizer == "wordpiece" else build_word_vocabulary
+    build = build_piece_vocabulary if _pieces(tokenizer) else build_word_vocabulary
     return build(texts, max_tokens, mode)
 
 
@@ -108,10 +106,15 @@ def text_vocabulary(tokens: Sequence[str], sequence_length: int, mode: str = "be
                     tokenizer: str = "words") -> Vocabulary:
     """:func:`word_vocabulary`, or for ``tokenizer="wordpiece"`` the same rows of pieces
     (a :class:`PieceVocabulary`)."""
+    return word_vocabulary(tokens, sequence_length, mode,
+                           PieceVocabulary if _pieces(tokenizer) else Vocabulary)
+
+
+def _pieces(tokenizer: str) -> bool:
+    """Whether ``tokenizer`` (one of ``TOKENIZERS``) reads WordPiece pieces."""
     if tokenizer not in TOKENIZERS:
         raise ValueError(f"tokenizer must be one of {TOKENIZERS}, received {tokenizer!r}")
-    return word_vocabulary(tokens, sequence_length, mode,
-                           PieceVocabulary if tokenizer == "wordpiece" else Vocabulary)
+    return tokenizer == "wordpiece"
 
 
 def masking_options(vocabulary: Vocabulary, rate: float = 0.15) -> dict:

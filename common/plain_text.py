@@ -48,30 +48,35 @@ _ASCII_SPACES = "[\t\n\f\r ]+"  # RE2's \s
 _STRIPPED = " \t\n\v\f\r"  # tf.strings.strip's (absl's ASCII whitespace)
 
 
-def _class_of(categories: str) -> str:
-    """A character class of every character whose Unicode category (Python's database)
-    starts with one of ``categories`` (``"LNM"``: letters, numbers, marks)."""
-    ranges, first, previous = [], None, None
-    for code in range(0x110000):
-        if unicodedata.category(chr(code))[0] in categories:
-            if first is None:
-                first = code
-            previous = code
-        elif first is not None:
-            ranges.append((first, previous))
-            first = None
-    if first is not None:
-        ranges.append((first, previous))
-    return "".join(f"\\U{a:08x}" if a == b else f"\\U{a:08x}-\\U{b:08x}"
-                   for a, b in ranges)
+# Where letters, numbers, marks and format characters are: planes 0-3 and 14 (4-13 hold no
+# character, 15-16 private use only); scanning only these is a tenth of the code points.
+_ASSIGNED = (range(0x40000), range(0xE0000, 0xE1000))
+
+
+def _classes(wanted: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """For each name, a character class of every character whose Unicode category (Python's
+    database) starts with one of its prefixes (``("L",)``: letters; ``("Cf",)``: format
+    characters); one pass over the code points."""
+    ranges: dict[str, list[list[int]]] = {name: [] for name in wanted}
+    for block in _ASSIGNED:
+        for code in block:
+            category = unicodedata.category(chr(code))
+            for name, prefixes in wanted.items():
+                if category.startswith(prefixes):
+                    spans = ranges[name]
+                    if spans and spans[-1][1] == code - 1:
+                        spans[-1][1] = code
+                    else:
+                        spans.append([code, code])
+    return {name: "".join(f"\\U{a:08x}" if a == b else f"\\U{a:08x}-\\U{b:08x}"
+                          for a, b in spans) for name, spans in ranges.items()}
 
 
 @functools.cache
 def _patterns() -> dict[str, regex.Pattern]:
-    letters, kept = _class_of("L"), _class_of("LNM")
-    format_characters = "".join(f"\\U{ord(c):08x}" for c in map(chr, range(0x110000))
-                                if unicodedata.category(c) == "Cf")
-    return {"format": regex.compile(f"[{format_characters}]"),
+    classes = _classes({"letters": ("L",), "kept": ("L", "N", "M"), "format": ("Cf",)})
+    letters, kept = classes["letters"], classes["kept"]
+    return {"format": regex.compile(f"[{classes['format']}]"),
             "not_kept": regex.compile(f"[^{kept}'.?!,¿¡]+"),
             "edge_apostrophes": regex.compile(f"(^|[^{letters}])'+|'+([^{letters}]|$)")}
 

@@ -75,8 +75,8 @@ def _attention(spec, block, cross: bool) -> None:
         linear.weight = np.ascontiguousarray(kernel)
         if bias is not None:
             linear.bias = bias
-    output = attention.output_kernel  # (heads, depth, d)
-    _linear(spec.linear[-1], _numpy(output).reshape(-1, _numpy(output).shape[-1]),
+    output = _numpy(attention.output_kernel)  # (heads, depth, d)
+    _linear(spec.linear[-1], output.reshape(-1, output.shape[-1]),
             None if attention.output_bias is None else _numpy(attention.output_bias))
     _norm(spec.layer_norm, block.norm)
 

@@ -59,10 +59,11 @@ def ctranslate2_demo(run_dir: Path, count: int = 200) -> bool:
     from common.data.corpus import corpus_of
     from common.run_folder import RunFolder
 
-    folder = export(load_translator(run_dir), RunFolder(run_dir).export, format="ctranslate2")
+    translator = load_translator(run_dir)
+    folder = export(translator, RunFolder(run_dir).export, format="ctranslate2")
     print(f"CTranslate2 export: {folder}")
     spanish, _ = corpus_of(RunFolder(run_dir).read_config(Config)).part("test", count)
-    keras_model = load_translator(run_dir).translate(spanish)
+    keras_model = translator.translate(spanish)
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "transformer", "translate", "--run",
                            str(run_dir), "--engine", "ctranslate2"],

@@ -196,10 +196,10 @@ def test_the_engine_translates_as_the_keras_model_does(engine_run, exported, tin
 
 _BLOCK_TENSORFLOW = """
 import runpy, sys
+from common.cli import TENSORFLOW_EXTRA
 # The "tensorflow" extra's packages (pyproject.toml): an import of one fails, as where only
 # the inference part is installed.
-for name in ("tensorflow", "tensorflow_text", "keras", "tensorboard", "matplotlib",
-             "sacrebleu", "sklearn", "fastapi", "starlette", "pydantic", "uvicorn", "h11"):
+for name in TENSORFLOW_EXTRA:
     sys.modules[name] = None
 sys.argv = ["transformer", *sys.argv[1:]]
 runpy.run_module("transformer", run_name="__main__")
