@@ -133,26 +133,34 @@ def beam_search_loop(
     length_penalty: float,
     allow_unknown: bool = False,
 ) -> tuple[tf.Tensor, tf.Tensor]:
-    """Batched beam search: keeps the ``width`` likeliest partial translations a sentence.
+    """Batched beam search: follows the ``width`` likeliest unfinished translations a
+    sentence, setting finished ones aside.
 
     ``step_fn(token, state, step) -> (logits, state)`` runs the decoder one step for every
     hypothesis: ``token`` (batch * width, 1) ids, ``state`` whatever the decoder carries (a
     GRU state, a key/value cache: any nest of tensors with batch * width rows), ``logits``
     (batch * width, vocabulary). Hypothesis ``i`` of sentence ``b`` is row ``b * width + i``.
 
-    A finished hypothesis (it produced ``end_id``) keeps its score and is extended with
-    padding. When beams are reordered, the rows of ``state`` follow their hypotheses. At the
-    end each sentence's hypotheses are ranked by ``log P / ((5 + length) / 6) **
-    length_penalty`` (Wu et al. 2016), so longer translations are not punished for having
-    more factors. ``width`` 1 is greedy decoding; [UNK] is never chosen unless
-    ``allow_unknown``. Every tensor keeps its shape from step to
-    step (buffers of ``capacity`` steps, None: the longest limit; the loop runs to
-    ``max_length`` <= capacity), so the loop compiles with XLA when ``batch``, ``width`` and
-    ``capacity`` are static.
+    Each step extends every hypothesis by every word and takes the ``2 * width`` likeliest
+    candidates (summed log-probabilities). Of the first ``width``, one that ends with
+    ``end_id`` (or reaches the sentence's limit) is set aside as finished, and its place in
+    the beam goes to the next unfinished candidate after the first ``width``; so the beam
+    always follows ``width`` unfinished translations. A sentence stops once its likeliest
+    candidate of some step was a finished one and ``width`` translations have finished (or
+    at its limit). Of the ``width`` likeliest finished ones, the answer is the best by ``log
+    P / ((5 + length) / 6) ** length_penalty`` (Wu et al. 2016; the length counts
+    ``end_id``), so longer translations are not punished for having more factors. This is
+    CTranslate2's beam search (without its own length penalty), so both engines find the
+    same translations. When beams are reordered, the rows of ``state`` follow their
+    hypotheses. ``width`` 1 is greedy decoding; [UNK] is never chosen unless
+    ``allow_unknown``. Every tensor keeps its shape from step to step (buffers of
+    ``capacity`` steps, None: the longest limit; the loop runs to ``max_length`` <=
+    capacity), so the loop compiles with XLA when ``batch``, ``width`` and ``capacity`` are
+    static.
 
     ``max_length`` is a scalar or one limit a sentence (batch,) (:func:`row_limits`): a
-    sentence at its limit is frozen as if finished, so that its result is the one it would
-    have alone, whatever the longest sentence of its batch.
+    sentence stops at its own limit, so that its result is the one it would have alone,
+    whatever the longest sentence of its batch.
 
     Returns:
         ``(best, steps)``: (batch, capacity) ids of each sentence's best hypothesis, 0 after
@@ -162,40 +170,71 @@ def beam_search_loop(
     longest = tf.reduce_max(limits)
     capacity = longest if capacity is None else capacity
     banned = banned_logits(vocabulary, start_id, allow_unknown)
-    only_padding = tf.one_hot(0, vocabulary, on_value=0.0, off_value=-1e9)
+    lowest = tf.float32.min
     # Only the first hypothesis is live at the start: the others would repeat it.
     scores = tf.tile(tf.concat([[0.0], tf.fill([width - 1], -1e9)], 0)[None], [batch, 1])
-    finished = tf.zeros([batch, width], tf.bool)
     history = tf.zeros([batch, width, capacity], tf.int64)
+    # The finished hypotheses set aside: the likeliest ``width`` of them, and how many.
+    kept_scores = tf.fill([batch, width], lowest)
+    kept = tf.zeros([batch, width, capacity], tf.int64)
+    finished = tf.zeros([batch], tf.int32)
+    top_finished = tf.zeros([batch], tf.bool)  # a step's likeliest candidate was finished
+    done = tf.zeros([batch], tf.bool)
     token = tf.fill([batch * width, 1], tf.constant(start_id, tf.int64))
+    first = tf.range(2 * width) < width  # (2 * width,): the candidates that may finish
 
-    def body(step, token, state, scores, finished, history):
+    def body(step, token, state, scores, history, kept_scores, kept, finished, top_finished,
+             done):
         logits, state = step_fn(token, state, step)
         log_probs = tf.nn.log_softmax(logits + banned)  # (batch * width, vocabulary)
-        log_probs = tf.reshape(log_probs, [batch, width, vocabulary])
-        finished |= (step >= limits)[:, None]  # frozen: at its own limit
-        log_probs = tf.where(finished[:, :, None], only_padding, log_probs)
-        total = tf.reshape(scores[:, :, None] + log_probs, [batch, -1])
-        scores, flat = tf.math.top_k(total, k=width)  # (batch, width)
+        total = tf.reshape(scores, [-1, 1]) + log_probs
+        candidate_scores, flat = tf.math.top_k(tf.reshape(total, [batch, -1]), k=2 * width)
         parent = flat // vocabulary
         chosen = tf.cast(flat % vocabulary, tf.int64)
-        finished = tf.gather(finished, parent, batch_dims=1) | tf.equal(chosen, end_id)
-        history = tf.gather(history, parent, batch_dims=1)
-        history += chosen[:, :, None] * tf.one_hot(step, capacity, dtype=tf.int64)
-        rows = tf.reshape(parent + width * tf.range(batch)[:, None], [-1])
+        candidates = (tf.gather(history, parent, batch_dims=1)  # (batch, 2 * width, capacity)
+                      + chosen[:, :, None] * tf.one_hot(step, capacity, dtype=tf.int64))
+        ends = tf.equal(chosen, end_id)
+        last = step + 1 >= limits  # (batch,): the sentence's last step
+        finishing = first[None] & (ends | last[:, None]) & tf.logical_not(done)[:, None]
+        # Set aside: the likeliest ``width`` of those kept and those finishing now.
+        kept_scores, order = tf.math.top_k(
+            tf.concat([kept_scores, tf.where(finishing, candidate_scores, lowest)], 1),
+            k=width)
+        kept = tf.gather(tf.concat([kept, candidates], 1), order, batch_dims=1)
+        finished += tf.reduce_sum(tf.cast(finishing, tf.int32), axis=1)
+        top_finished |= finishing[:, 0]
+        # The j-th finished place of the beam takes the j-th unfinished spare candidate.
+        gone = finishing[:, :width]
+        spare = tf.logical_not(ends[:, width:])
+        place_rank = tf.cumsum(tf.cast(gone, tf.int32), axis=1, exclusive=True)
+        spare_rank = tf.cumsum(tf.cast(spare, tf.int32), axis=1, exclusive=True)
+        match = (gone[:, :, None] & spare[:, None, :]
+                 & tf.equal(place_rank[:, :, None], spare_rank[:, None, :]))
+        beam = tf.where(tf.reduce_any(match, axis=2),
+                        width + tf.argmax(tf.cast(match, tf.int32), axis=2,
+                                          output_type=tf.int32),
+                        tf.range(width)[None])  # (batch, width) candidate indices
+        scores = tf.gather(candidate_scores, beam, batch_dims=1)
+        history = tf.gather(candidates, beam, batch_dims=1)
+        rows = tf.reshape(tf.gather(parent, beam, batch_dims=1)
+                          + width * tf.range(batch)[:, None], [-1])
         state = tf.nest.map_structure(lambda part: tf.gather(part, rows), state)
-        return step + 1, tf.reshape(chosen, [-1, 1]), state, scores, finished, history
+        done |= last | (top_finished & (finished >= width))
+        token = tf.reshape(tf.gather(chosen, beam, batch_dims=1), [-1, 1])
+        return (step + 1, token, state, scores, history, kept_scores, kept, finished,
+                top_finished, done)
 
-    def running(step, token, state, scores, finished, history):
-        return (step < longest) & tf.logical_not(tf.reduce_all(finished))
+    def running(step, *loop_vars):
+        return (step < longest) & tf.logical_not(tf.reduce_all(loop_vars[-1]))
 
     # A tf.while_loop written out, not left to AutoGraph: see decoding_loop.
-    step, _, _, scores, _, history = tf.while_loop(
-        running, body, (tf.constant(0), token, state, scores, finished, history))
-    lengths = tf.reduce_sum(tf.cast(history > 0, tf.float32), axis=-1)  # unwritten: 0
-    normalized = scores / ((5.0 + lengths) / 6.0) ** length_penalty
+    step, _, _, _, _, kept_scores, kept, _, _, _ = tf.while_loop(
+        running, body, (tf.constant(0), token, state, scores, history, kept_scores, kept,
+                        finished, top_finished, done))
+    lengths = tf.reduce_sum(tf.cast(kept > 0, tf.float32), axis=-1)  # unwritten: 0
+    normalized = kept_scores / ((5.0 + lengths) / 6.0) ** length_penalty
     best = tf.argmax(normalized, axis=1, output_type=tf.int32)
-    return tf.gather(history, best, batch_dims=1), step
+    return tf.gather(kept, best, batch_dims=1), step
 
 
 def decoding_loop(

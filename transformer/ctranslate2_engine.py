@@ -8,12 +8,15 @@ where the command lines and the evaluation use it (``run``, ``translate``, ``sou
 sentence), [UNK], [PAD] and [START] never written, each row stopped at its own length limit
 (``min(max_output_tokens, 2 * source pieces + 10)``), an empty translation for a line with no
 word the model knows (not decoded at all: no output tokens, where TensorFlow's decodes it and
-throws the result away). Beam search asks CTranslate2 for the ``beam_width`` best hypotheses
-and keeps the best by the package's length penalty (``log P / ((5 + length) / 6) ** 0.6``,
-Wu et al. 2016). Sampling draws each token here, from the logits CTranslate2 gives for the
-tokens drawn so far (its own sampler's seed is the process's, not a call's): the package's
-rule (softmax of logits / temperature among the ``top_k`` likeliest), reproducible for a
-seed, with numpy's generator, so a seed draws other tokens than TensorFlow's does. No
+throws the result away). Beam search asks CTranslate2 for the ``beam_width`` likeliest
+finished hypotheses (no length penalty of its own) and keeps the best by the package's
+(``log P / ((5 + length) / 6) ** 0.6``, Wu et al. 2016): the package's beam search
+(:func:`common.decoding.beam_search_loop`) is the same search, so the translations are the
+same (tested on every test sentence). Sampling draws each token here, from the logits
+CTranslate2 gives for the tokens drawn so far (its own sampler's seed is the process's, not
+a call's): the package's rule (softmax of logits / temperature among the ``top_k``
+likeliest), reproducible for a seed, with numpy's generator, so a seed draws other tokens
+than TensorFlow's does. No
 attention maps: the explorer keeps TensorFlow's.
 
 Importing this module imports no TensorFlow (``ctranslate2`` and ``regex`` only).

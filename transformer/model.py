@@ -128,10 +128,11 @@ class Transformer(keras.Model):
                     capacity: int | None = None):
         """Batched beam search with the key/value cache.
 
-        Keeps the ``beam_width`` likeliest partial translations a sentence; a finished one
-        keeps its score and is extended with padding; at the end hypotheses are ranked by
-        ``log P / ((5 + length) / 6) ** length_penalty`` (Wu et al. 2016). The cache rows
-        follow their hypotheses when beams are reordered. ``beam_width=1`` is greedy.
+        Follows the ``beam_width`` likeliest unfinished translations a sentence, setting
+        finished ones aside; of the likeliest finished, the best by ``log P / ((5 + length)
+        / 6) ** length_penalty`` (Wu et al. 2016) wins (:func:`common.decoding.
+        beam_search_loop`: CTranslate2's search). The cache rows follow their hypotheses when
+        beams are reordered. ``beam_width=1`` is greedy.
         ``max_length``: the most steps, one for all rows or one a row (batch,).
         ``jit_compile`` and ``capacity`` as in :meth:`generate`; with XLA ``beam_width`` must
         be a Python int too (it sets shapes).

@@ -170,9 +170,9 @@ def engine_run(exported, tiny_transformer_run, tmp_path_factory):
 
 def test_the_engine_translates_as_the_keras_model_does(engine_run, exported, tiny_transformer):
     """Text to text through the TensorFlow-free path: greedy equal on every test sentence
-    and on awkward lines; beam search equal on nearly all (the two searches keep finished
-    hypotheses differently); a sampled line drawn by its seed and its row, whatever the
-    other rows of the batch are."""
+    and on awkward lines; beam search equal on every test sentence (the package's beam is
+    CTranslate2's, ranked by the package's length penalty), and not greedy on all; a sampled
+    line drawn by its seed and its row, whatever the other rows of the batch are."""
     from transformer.ctranslate2_engine import CTranslate2Translator
 
     _, spanish = exported
@@ -180,9 +180,8 @@ def test_the_engine_translates_as_the_keras_model_does(engine_run, exported, tin
     texts = spanish + ["", "¿?", "日本語", "x" * 3000, "Él " * 200]
     assert engine.translate(texts) == tiny_transformer.translate(texts)
     beam = engine.translate(spanish, beam_width=4)
-    same = np.mean([a == b for a, b in zip(beam, tiny_transformer.translate(
-        spanish, beam_width=4), strict=True)])
-    assert same >= 0.9, same
+    assert beam == tiny_transformer.translate(spanish, beam_width=4)
+    assert beam != engine.translate(spanish)  # the search changed something
     drawn = engine.translate(spanish[:6], temperature=1.0, seed=5)
     assert drawn != engine.translate(spanish[:6], temperature=1.0, seed=6)
     assert drawn != engine.translate(spanish[:6])  # sampling is not greedy
