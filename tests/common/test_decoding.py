@@ -72,6 +72,38 @@ def test_the_length_penalty_changes_the_winner_as_computed_by_hand(length_penalt
     assert best.numpy().tolist() == [winner] and int(steps) == 2
 
 
+# 0 padding, 1 [UNK], 2 [START], 3 [END], 4 "a", 5 "b": each row the next word's
+# probabilities after that word.
+_AFTER = [[1e-9] * 6, [1e-9] * 6,
+          [1e-9, 1e-9, 1e-9, 0.5, 0.4, 0.1],  # [START]: [END] .5, a .4, b .1
+          [1e-9, 1e-9, 1e-9, 1.0, 1e-9, 1e-9],
+          [1e-9, 1e-9, 1e-9, 0.1, 0.9, 1e-9],  # a: a .9, [END] .1
+          [1e-9, 1e-9, 1e-9, 1.0, 1e-9, 1e-9]]  # b: [END]
+
+
+def test_finished_translations_are_set_aside_and_the_search_stops_as_computed_by_hand():
+    # Step 1: the likeliest candidates "[END]" .5, "a" .4, "b" .1. "[END]" is finished: set
+    # aside, and "b" takes its place, so the beam follows "a" and "b". Step 2: "a a" .36,
+    # "b [END]" .1: "b [END]" finishes. A step's likeliest was finished (step 1) and 2 have
+    # finished: the search stops after 2 steps. Of "[END]" (log .5 = -0.693, length 1) and
+    # "b [END]" (log .1 / (7 / 6) ** 2 = -1.69), "[END]" wins, though "a a [END]" (.36:
+    # -1.022 / (8 / 6) ** 2 = -0.575) would have beaten it had the search gone on, as a
+    # search that keeps finished ones in the beam until all have finished does.
+    table = tf.math.log(tf.constant(_AFTER))
+    best, steps = beam_search_loop(
+        lambda token, state, _: (tf.gather(table, token[:, 0]), state), tf.zeros([2, 1]),
+        batch=1, width=2, vocabulary=6, capacity=4, max_length=4, start_id=2, end_id=3,
+        length_penalty=2.0)
+    assert best.numpy().tolist() == [[3, 0, 0, 0]] and int(steps) == 2
+    # At a limit of one step every candidate of the first step is finished: "[END]" and
+    # "a" (log .4 / (6 / 6) ** 2 = -0.916).
+    best, steps = beam_search_loop(
+        lambda token, state, _: (tf.gather(table, token[:, 0]), state), tf.zeros([2, 1]),
+        batch=1, width=2, vocabulary=6, capacity=4, max_length=1, start_id=2, end_id=3,
+        length_penalty=2.0)
+    assert best.numpy().tolist() == [[3, 0, 0, 0]] and int(steps) == 1
+
+
 def _first_step(model, logits_of, source, generate_kwargs):
     """Frequencies of the first sampled token over 4,000 copies of ``source``, and the
     probabilities softmax((logits + banned) / T) of the top 4, from one teacher-forced
