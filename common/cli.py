@@ -341,13 +341,7 @@ def run_command(commands: Mapping[str, Callable[[argparse.Namespace], int]],
         print(f"error: {error}", file=sys.stderr)
         return 2
     except ModuleNotFoundError as error:
-        if (error.name or "").split(".")[0] not in TENSORFLOW_EXTRA:
-            raise
-        print(f"error: this command needs {error.name.split('.')[0]}, which is not installed "
-              "(the inference part alone is): pip install \"attention-tutorials[tensorflow]\";"
-              " python -m transformer translate --engine ctranslate2 runs without it",
-              file=sys.stderr)
-        return 2
+        return missing_extra(error)
     except OSError as error:
         message = refused_access(error)
         if message is None:
@@ -360,6 +354,19 @@ def run_command(commands: Mapping[str, Callable[[argparse.Namespace], int]],
 TENSORFLOW_EXTRA = frozenset({"tensorflow", "tensorflow_text", "keras", "tensorboard",
                               "matplotlib", "sacrebleu", "sklearn", "fastapi", "starlette",
                               "pydantic", "uvicorn", "h11"})
+
+def missing_extra(error: ModuleNotFoundError, what: str = "this command") -> int:
+    """For a package of the ``tensorflow`` extra that is not installed (the inference part
+    installed alone): one line on stderr that says what to install, and exit status 2; any
+    other missing package is a bug, raised again."""
+    package = (error.name or "").split(".")[0]
+    if package not in TENSORFLOW_EXTRA:
+        raise error
+    print(f"error: {what} needs {package}, which is not installed (the inference part alone "
+          "is): pip install \"attention-tutorials[tensorflow]\"; python -m transformer "
+          "translate --engine ctranslate2 runs without it", file=sys.stderr)
+    return 2
+
 
 # The file system's refusals a user can mend: a write it will not take, a file this user
 # may not open.

@@ -59,3 +59,42 @@ def test_console_scripts_point_at_the_command_lines():
     for target in scripts.values():
         module, function = target.split(":")
         assert callable(getattr(importlib.import_module(module), function))
+
+
+# Import names of the "tensorflow" extra's distributions where the two differ.
+_IMPORT_NAMES = {"tensorflow-text": "tensorflow_text", "scikit-learn": "sklearn"}
+
+
+def test_the_extra_the_commands_name_is_the_one_pyproject_declares():
+    """common.cli.TENSORFLOW_EXTRA (what a command without TensorFlow reports as a missing
+    extra rather than a bug) is pyproject.toml's "tensorflow" extra, by import name."""
+    from common.cli import TENSORFLOW_EXTRA
+
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]["tensorflow"]
+    names = {re.match(r"[A-Za-z0-9_.-]+", requirement).group(0) for requirement in extra}
+    assert TENSORFLOW_EXTRA == {_IMPORT_NAMES.get(name, name) for name in names}
+
+
+_WITHOUT_TENSORFLOW = """
+import runpy, sys
+from common.cli import TENSORFLOW_EXTRA
+for name in TENSORFLOW_EXTRA:  # unimportable, as where only the inference part is installed
+    sys.modules[name] = None
+sys.argv = ["classify", *sys.argv[1:]]
+runpy.run_module("classify", run_name="__main__")
+"""
+
+
+def test_classify_without_tensorflow_says_what_to_install_in_one_line():
+    import subprocess
+    import sys
+
+    for argv in (["--help"], ["text", "train", "--preset", "tiny"]):
+        done = subprocess.run([sys.executable, "-c", _WITHOUT_TENSORFLOW, *argv],
+                              capture_output=True, text=True, cwd=ROOT)
+        assert done.returncode == 2 and done.stdout == "", done.stderr
+        assert done.stderr.splitlines() == [
+            "error: python -m classify needs keras, which is not installed (the inference "
+            "part alone is): pip install \"attention-tutorials[tensorflow]\"; python -m "
+            "transformer translate --engine ctranslate2 runs without it"], done.stderr
