@@ -28,11 +28,15 @@ import lab
 import numpy as np
 from pretraining import pretraining_config
 
-# name -> (what changes, the config's fields): one thing at a time against "base".
+# name -> (what changes, the config's fields): one thing at a time against "base" (the wide
+# model also at a lower peak rate: a wider post-norm model may need one).
 CANDIDATES = {
     "base": ("4 layers of width 128 (feed-forward 256), warm-up 10%", {}),
     "small": ("2 layers", {"num_layers": 2}),
     "wide": ("width 256 (feed-forward 512)", {"hidden_dim": 256, "intermediate_dim": 512}),
+    "wide, rate 1e-3": ("width 256 (feed-forward 512), peak learning rate 1e-3",
+                        {"hidden_dim": 256, "intermediate_dim": 512,
+                         "pretraining_learning_rate": 1e-3}),
     "short warm-up": ("warm-up 1% of the steps", {"warmup_fraction": 0.01}),
 }
 
@@ -75,7 +79,8 @@ def main(argv=None) -> int:
         config = base.replace(pretraining_epochs=epochs, labeled_examples=100, epochs=1,
                               **CANDIDATES[name][1])
         reused = [Path(run) for run in args.reuse if _same_pretraining(Path(run), config)]
-        run_dir = reused[0] if reused else work / f"{name.replace(' ', '-')}-{epochs}"
+        slug = name.replace(",", "").replace(" ", "-")
+        run_dir = reused[0] if reused else work / f"{slug}-{epochs}"
         start = time.perf_counter()
         fresh = not reused and not (run_dir / "experiment-trained").exists()
         if not reused:
