@@ -12,6 +12,7 @@ from typing import ClassVar
 
 from common.config import RunConfig, read_config_values
 from common.errors import RunError, UsageError
+from common.plain_text import MODES
 
 __all__ = ["GENERATED_TEXTS", "BertConfig", "TextConfig", "VitConfig", "config_class",
            "load_config", "preset"]
@@ -28,6 +29,8 @@ class _Config(RunConfig):
     label_budget: ClassVar[int | None] = None  # labeled training examples used (None: all)
     pretrains: ClassVar[bool] = False  # masked-LM pretraining before fine-tuning
     reads_unlabeled_text: ClassVar[bool] = False  # unlabeled text joins the vocabulary
+    CHOICES = {**RunConfig.CHOICES, "pooling": ("cls", "mean"), "split": ("random", "grouped"),
+               "tokenizer": ("words", "wordpiece"), "text_mode": MODES}
 
     # Training.
     learning_rate: float = 1e-3  # peak, reached after the warm-up, then cosine decay

@@ -34,6 +34,8 @@ class RunConfig:
 
     PRESETS: ClassVar[tuple[str, ...]] = ("tutorial", "quick", "tiny")
     kind: ClassVar[str] = ""
+    # Settings with a closed set of values: a config.json with another is refused on reading.
+    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {"precision": PRECISIONS}
 
     # Training options every tutorial's run has: common.training (train_run, fit_epochs) is
     # written against these. A tutorial redeclares one only to give it another default.
@@ -86,6 +88,10 @@ class RunConfig:
             if field.name in values and not _fits(values[field.name], field.default):
                 raise RunError(f"{where}: {field.name} = {values[field.name]!r} is not a "
                                f"{type(field.default).__name__}")
+        for name, choices in cls.CHOICES.items():
+            if name in values and values[name] not in choices:
+                raise RunError(f"{where}: {name} = {values[name]!r} is not one of "
+                               f"{', '.join(map(repr, choices))}")
         return cls(**values)
 
     @classmethod

@@ -223,6 +223,19 @@ def test_a_damaged_checkpoint_is_one_clear_error(tiny_text_run, tmp_path, capsys
     _one_line_error(capsys, "unreadable")
 
 
+def test_a_config_with_a_setting_outside_its_choices_is_one_clear_error(tiny_text_run,
+                                                                         tmp_path, capsys):
+    import shutil
+
+    run = tmp_path / "edited"
+    shutil.copytree(tiny_text_run, run, ignore=shutil.ignore_patterns(".partial-*"))
+    config = json.loads((run / "config.json").read_text())
+    for name, value in (("tokenizer", "bpe"), ("pooling", "max"), ("precision", "float8")):
+        (run / "config.json").write_text(json.dumps({**config, name: value}))
+        assert main(["text", "predict", "--run", str(run), "the dog saw the king"]) == 2
+        _one_line_error(capsys, f"{name} = {value!r} is not one of")
+
+
 def test_the_image_export_refuses_nan_and_pixels_outside_0_1(tiny_vit_run, tmp_path, capsys):
     import tensorflow as tf
 
