@@ -72,7 +72,7 @@ def main(argv=None) -> int:
         args.long_epochs = min(args.long_epochs, 3)
     else:
         sst, unlabeled = Path(args.sst), Path(args.data)
-    base = pretraining_config(args, sst, unlabeled)
+    base = pretraining_config(args, sst, unlabeled).replace(seed=args.seeds[0])
 
     def pretrained(name: str, epochs: int) -> dict:
         # Fine-tuning is not what is compared: one epoch of 100 labelled texts.
@@ -89,8 +89,9 @@ def main(argv=None) -> int:
         best = int(np.argmax(history["val_masked_accuracy"]))
         loaded = load_run(run_dir)
         encoder = build_pretrainer(loaded.config, loaded.vocabulary).encoder
-        record = {"parameters": encoder.count_params(),
-            "candidate": name, "epochs": len(history["val_masked_accuracy"]),
+        record = {
+            "candidate": name, "parameters": encoder.count_params(),
+            "epochs": len(history["val_masked_accuracy"]),
             "val_masked_accuracy": round(history["val_masked_accuracy"][best], 4),
             "val_loss": round(history["val_loss"][best], 4), "best_epoch": best + 1,
             "curve": [round(v, 4) for v in history["val_masked_accuracy"]],
@@ -124,7 +125,7 @@ _PRETRAINING = ("data", "split", "unlabeled", "vocabulary_size", "tokenizer",
                 "intermediate_dim", "dropout", "positional_encoding", "pretraining_examples",
                 "pretraining_epochs", "pretraining_learning_rate", "warmup_fraction",
                 "weight_decay", "mask_rate", "batch_size", "seed", "precision",
-                "validation_fraction", "test_fraction")
+                "validation_fraction", "test_fraction", "patience", "time_limit_minutes")
 
 
 def _same_pretraining(run_dir: Path, config) -> bool:
@@ -132,7 +133,8 @@ def _same_pretraining(run_dir: Path, config) -> bool:
     if not (run_dir / "pretrain" / "history.csv").exists() or not path.exists():
         return False
     theirs, mine = json.loads(path.read_text(encoding="utf-8")), config.to_dict()
-    return all(theirs.get(key, mine.get(key)) == mine.get(key) for key in _PRETRAINING)
+    defaults = type(config)().to_dict()  # what a setting an older run did not write was
+    return all(theirs.get(key, defaults.get(key)) == mine.get(key) for key in _PRETRAINING)
 
 
 def _write(out: Path, short: dict, long: dict, chosen: dict, base, args) -> None:
@@ -153,7 +155,8 @@ def _write(out: Path, short: dict, long: dict, chosen: dict, base, args) -> None
     body = (f"Every candidate pretrained for {args.search_epochs} epochs on the same text "
             "(SST-2's training sentences on the grouped split and the English of the "
             "translation pairs), its warm-up and cosine decay run over those epochs; peak "
-            f"learning rate {base.pretraining_learning_rate:g}, batches of {base.batch_size} "
+            f"learning rate {base.pretraining_learning_rate:g} unless a row says otherwise, "
+            f"batches of {base.batch_size} "
             f"rows of {base.sequence_length} positions, {base.precision}. Validation: "
             f"the masked words of the validation split's whole sentences "
             f"({baseline['masked_tokens']:,} words, masked once, the same for all); the "
