@@ -1,44 +1,45 @@
 """Transformer classification: [CLS] vs mean pooling, a small BERT, a Vision Transformer.
 
-The names below load on first use (PEP 562): ``import classify`` alone imports no
-TensorFlow, so ``python -m classify`` can say in one line what to install where only the
-inference part is.
+Importing the package registers its Keras layers (a saved ``.keras`` model loads after
+``import classify``). Where only the inference part is installed (no TensorFlow), the package
+still imports, without these names, so that ``python -m classify`` can say in one line what
+to install.
 """
 
-from __future__ import annotations
+from common.cli import TENSORFLOW_EXTRA
 
-import importlib
+try:
+    from classify.bert import BertPretrainer, MaskedLanguageModelHead, copy_encoder, mask_tokens
+    from classify.config import BertConfig, TextConfig, VitConfig
+    from classify.pooling import SequencePooling
+    from classify.text_classifier import TextClassifier
+    from classify.vit import ClassToken, PatchEmbedding, VisionTransformer, attention_rollout
+    from classify.vocabulary import (
+        build_text_vocabulary,
+        build_word_vocabulary,
+        text_vocabulary,
+        word_vocabulary,
+    )
+except ModuleNotFoundError as error:  # the "tensorflow" extra is not installed
+    if (error.name or "").split(".")[0] not in TENSORFLOW_EXTRA:
+        raise
 
-_WHERE = {
-    "BertPretrainer": "classify.bert",
-    "MaskedLanguageModelHead": "classify.bert",
-    "copy_encoder": "classify.bert",
-    "mask_tokens": "classify.bert",
-    "BertConfig": "classify.config",
-    "TextConfig": "classify.config",
-    "VitConfig": "classify.config",
-    "SequencePooling": "classify.pooling",
-    "TextClassifier": "classify.text_classifier",
-    "ClassToken": "classify.vit",
-    "PatchEmbedding": "classify.vit",
-    "VisionTransformer": "classify.vit",
-    "attention_rollout": "classify.vit",
-    "build_text_vocabulary": "classify.vocabulary",
-    "build_word_vocabulary": "classify.vocabulary",
-    "text_vocabulary": "classify.vocabulary",
-    "word_vocabulary": "classify.vocabulary",
-}
-
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str):
-    if name not in _WHERE:
-        raise AttributeError(f"module 'classify' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_WHERE[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_WHERE))
+__all__ = [
+    "BertConfig",
+    "BertPretrainer",
+    "ClassToken",
+    "MaskedLanguageModelHead",
+    "PatchEmbedding",
+    "SequencePooling",
+    "TextClassifier",
+    "TextConfig",
+    "VisionTransformer",
+    "VitConfig",
+    "attention_rollout",
+    "build_text_vocabulary",
+    "build_word_vocabulary",
+    "copy_encoder",
+    "mask_tokens",
+    "text_vocabulary",
+    "word_vocabulary",
+]

@@ -10,7 +10,7 @@ def main(argv=None) -> int:
     try:
         from classify.cli import main as command_line
     except ModuleNotFoundError as error:
-        return missing_extra(error, "python -m classify")
+        return missing_extra(error, "classify")
     return command_line(argv)
 
 

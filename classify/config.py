@@ -148,6 +148,7 @@ class VitConfig(_Config):
 
     kind = "vit"
     inputs = "images"
+    CHOICES = {**_Config.CHOICES, "data": ("digits", "mnist", "cifar10")}
     # Data: "digits" (bundled with scikit-learn), "mnist" or "cifar10" (download).
     data: str = "digits"
     # 8x8 digits: a 4x4 grid of 2x2 patches, so the rollout can point at strokes (4x4

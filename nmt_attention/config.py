@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from common.config import RunConfig
+from common.plain_text import MODES
 
 __all__ = ["Config", "time_budget_recipe"]
 
@@ -13,6 +14,8 @@ __all__ = ["Config", "time_budget_recipe"]
 class Config(RunConfig):
     """Everything a run needs to be rebuilt: model, text, data and training settings."""
 
+    CHOICES = {**RunConfig.CHOICES, "score": ("dot", "general", "additive"),
+               "combine": ("add", "concat"), "text_mode": MODES}
     # Model.
     units: int = 256  # embedding width and GRU units (the tutorial's `units`)
     vocabulary_size: int = 5000  # per language, special tokens included (`max_vocab_size`)

@@ -141,13 +141,12 @@ class Seq2SeqModel(keras.Model):
         length_penalty: float = 0.6,
         allow_unknown: bool = False,
     ) -> tf.Tensor:
-        """Batched beam search: keeps the ``beam_width`` best partial translations a row.
-
-        A finished hypothesis (it produced ``[END]``) keeps its score and is extended with
-        padding. At the end each row's hypotheses are ranked by
-        ``log P / ((5 + length) / 6) ** length_penalty`` (Wu et al. 2016), so longer
-        translations are not punished for having more factors. ``beam_width=1`` is greedy
-        decoding. ``max_length``: the most steps, one for all rows or one a row (batch,).
+        """Batched beam search: follows the ``beam_width`` likeliest unfinished translations
+        a row, setting finished ones (they produced ``[END]``) aside; of the likeliest
+        finished, the best by ``log P / ((5 + length) / 6) ** length_penalty`` (Wu et al.
+        2016) wins, so longer translations are not punished for having more factors
+        (:func:`common.decoding.beam_search_loop`). ``beam_width=1`` is greedy decoding.
+        ``max_length``: the most steps, one for all rows or one a row (batch,).
 
         Returns:
             (batch, steps) ids of the best hypothesis, 0 after its ``[END]``.

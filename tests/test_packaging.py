@@ -81,20 +81,25 @@ import runpy, sys
 from common.cli import TENSORFLOW_EXTRA
 for name in TENSORFLOW_EXTRA:  # unimportable, as where only the inference part is installed
     sys.modules[name] = None
-sys.argv = ["classify", *sys.argv[1:]]
-runpy.run_module("classify", run_name="__main__")
+module = sys.argv[1]
+sys.argv = [module, *sys.argv[2:]]
+runpy.run_module(module, run_name="__main__")
 """
 
 
-def test_classify_without_tensorflow_says_what_to_install_in_one_line():
+def test_the_training_tutorials_without_tensorflow_say_what_to_install_in_one_line(tmp_path):
     import subprocess
     import sys
 
-    for argv in (["--help"], ["text", "train", "--preset", "tiny"]):
+    install = ("which is not installed (the inference part alone is): pip install "
+               "\"attention-tutorials[tensorflow]\"; python -m transformer translate --engine "
+               "ctranslate2 runs without it")
+    for argv, what in ((["classify", "--help"], "classify needs keras"),
+                       (["classify", "text", "train", "--preset", "tiny"], "classify needs keras"),
+                       (["nmt_attention", "train", "--preset", "tiny", "--run",
+                         str(tmp_path / "run")], "this command needs tensorflow")):
         done = subprocess.run([sys.executable, "-c", _WITHOUT_TENSORFLOW, *argv],
                               capture_output=True, text=True, cwd=ROOT)
         assert done.returncode == 2 and done.stdout == "", done.stderr
-        assert done.stderr.splitlines() == [
-            "error: python -m classify needs keras, which is not installed (the inference "
-            "part alone is): pip install \"attention-tutorials[tensorflow]\"; python -m "
-            "transformer translate --engine ctranslate2 runs without it"], done.stderr
+        assert done.stderr.splitlines() == [f"error: {what}, {install}"], done.stderr
+    assert not (tmp_path / "run").exists()

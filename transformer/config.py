@@ -6,6 +6,7 @@ import dataclasses
 from typing import ClassVar
 
 from common.config import RunConfig
+from common.plain_text import MODES
 
 __all__ = ["Config", "time_budget_recipe"]
 
@@ -16,6 +17,8 @@ class Config(RunConfig):
     and training settings."""
 
     PRESETS: ClassVar[tuple[str, ...]] = ("tutorial", "quick", "tiny", "cpu-hour")
+    CHOICES = {**RunConfig.CHOICES, "position_embedding": ("sinusoidal", "learned", "none"),
+               "text_mode": MODES}
 
     num_layers: int = 4  # encoder layers, and decoder layers ("Nx")
     hidden_dim: int = 128  # d_model
