@@ -128,7 +128,8 @@ class BertConfig(TextConfig):
     def base(cls):
         # Pretraining: the learning rate of the best validation masked-word accuracy after 4
         # epochs of 1e-3 and 2e-3 (11.3% and 12.0%, unigram 7.7%), then as many epochs as an
-        # hour of 2 CPU cores gives (docs/experiments/pretraining.md).
+        # hour of 2 CPU cores gives (docs/experiments/pretraining.md); no size or warm-up
+        # searched beat it (docs/experiments/pretraining_search.md).
         return cls(vocabulary_size=20000, sequence_length=64, num_layers=4, hidden_dim=128,
                    num_heads=4, intermediate_dim=256, epochs=5, pretraining_epochs=16,
                    pretraining_learning_rate=2e-3, labeled_examples=0, learning_rate=1e-4,

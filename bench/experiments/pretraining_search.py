@@ -175,13 +175,15 @@ def _write(out: Path, short: dict, long: dict, chosen: dict, base, args) -> None
 def _curves_figure(short: dict, long: dict, baseline: dict):
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(7.2, 4.4), dpi=100, layout="constrained")
+    fig = Figure(figsize=(7.2, 6.0), dpi=100, layout="constrained")
     ax = fig.add_subplot()
     colors = {name: f"C{i}" for i, name in enumerate(CANDIDATES)}
+    markers = dict(zip(CANDIDATES, "osxD^", strict=True))  # lines that coincide stay apart
     for records, style in ((short, "-"), (long, "--")):
         for name, r in records.items():
-            ax.plot(np.arange(1, len(r["curve"]) + 1), r["curve"], style, marker="o",
-                    markersize=3, color=colors[name],
+            ax.plot(np.arange(1, len(r["curve"]) + 1), r["curve"], style,
+                    marker=markers[name], markersize=10 if markers[name] == "x" else 5,
+                    color=colors[name],
                     label=f"{name}, {r['epochs']} epochs: {CANDIDATES[name][0]}")
     ax.axhline(baseline["accuracy"], color="gray", linestyle=":",
                label=f"always \"{baseline['word']}\" (unigram baseline)")
@@ -190,7 +192,7 @@ def _curves_figure(short: dict, long: dict, baseline: dict):
     ax.set_ylabel("validation masked-word accuracy")
     ax.set_title("BERT pretraining candidates on the same text", fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12))
     return fig
 
 
