@@ -40,6 +40,19 @@ RATES = (1e-4, 1e-3)
 VARIANTS = ("pretrained", "from scratch")
 
 
+def text_files(args, parser) -> tuple[Path, Path]:
+    """SST-2's labelled texts and the unlabeled English: the files given, or with --quick
+    small generated ones. The full setting without both files is a usage error."""
+    if args.quick:
+        import sst2
+
+        return sst2.quick_files(Path(tempfile.mkdtemp(prefix="pretraining-data-")))
+    if not (args.sst and args.data):
+        parser.error("the full setting needs --sst PATH (SST-2's train.tsv) and --data PATH "
+                     "(English<TAB>Spanish pairs: their English is the unlabeled text)")
+    return Path(args.sst), Path(args.data)
+
+
 def pretraining_config(args, sst: Path, unlabeled: Path):
     from classify.config import BertConfig
 
@@ -147,19 +160,12 @@ def main(argv=None) -> int:
     parser.add_argument("--rates", type=float, nargs="+", default=list(RATES))
     parser.set_defaults(seeds=[0, 1, 2])
     args = lab.parse(parser, argv)
-    if not args.quick and not (args.sst and args.data):
-        parser.error("the full setting needs --sst PATH (SST-2's train.tsv) and --data PATH "
-                     "(English<TAB>Spanish pairs: their English is the unlabeled text)")
+    sst, unlabeled = text_files(args, parser)
     from classify.train import train
 
     work = lab.work_folder(args, "pretraining")
     if args.quick:
-        import sst2
-
-        sst, unlabeled = sst2.quick_files(Path(tempfile.mkdtemp(prefix="pretraining-data-")))
         args.sizes = [s for s in args.sizes if s <= 100] or [100]
-    else:
-        sst, unlabeled = Path(args.sst), Path(args.data)
     run_dir = lab.trained(work / "bert", train, pretraining_config(args, sst, unlabeled),
                           lambda m: print(m, flush=True))
     tuning = FineTuning(run_dir, 200 if args.quick else 1000)

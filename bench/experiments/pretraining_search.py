@@ -20,13 +20,12 @@ run of the same setting already trained there, ``--reuse``, is read, not trained
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from pathlib import Path
 
 import lab
 import numpy as np
-from pretraining import pretraining_config
+from pretraining import pretraining_config, text_files
 
 # name -> (what changes, the config's fields): one thing at a time against "base" (the wide
 # model also at a lower peak rate: a wider post-norm model may need one).
@@ -55,9 +54,7 @@ def main(argv=None) -> int:
                         "runs/experiments/pretraining/bert): read where its setting is a "
                         "finalist's")
     args = lab.parse(parser, argv)
-    if not args.quick and not (args.sst and args.data):
-        parser.error("the full setting needs --sst PATH (SST-2's train.tsv) and --data PATH "
-                     "(English<TAB>Spanish pairs: their English is the unlabeled text)")
+    sst, unlabeled = text_files(args, parser)
     from classify.model import build_pretrainer
     from classify.runs import load_run
     from classify.train import train
@@ -65,13 +62,8 @@ def main(argv=None) -> int:
 
     work = lab.work_folder(args, "pretraining-search")
     if args.quick:
-        import sst2
-
-        sst, unlabeled = sst2.quick_files(Path(tempfile.mkdtemp(prefix="search-data-")))
         args.search_epochs = min(args.search_epochs, 2)
         args.long_epochs = min(args.long_epochs, 3)
-    else:
-        sst, unlabeled = Path(args.sst), Path(args.data)
     base = pretraining_config(args, sst, unlabeled).replace(seed=args.seeds[0])
 
     def pretrained(name: str, epochs: int) -> dict:
