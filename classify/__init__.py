@@ -6,7 +6,7 @@ still imports, without these names, so that ``python -m classify`` can say in on
 to install.
 """
 
-from common.cli import TENSORFLOW_EXTRA
+from common.cli import of_the_extra
 
 try:
     from classify.bert import BertPretrainer, MaskedLanguageModelHead, copy_encoder, mask_tokens
@@ -21,7 +21,7 @@ try:
         word_vocabulary,
     )
 except ModuleNotFoundError as error:  # the "tensorflow" extra is not installed
-    if (error.name or "").split(".")[0] not in TENSORFLOW_EXTRA:
+    if not of_the_extra(error):
         raise
 
 __all__ = [

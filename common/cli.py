@@ -355,13 +355,19 @@ TENSORFLOW_EXTRA = frozenset({"tensorflow", "tensorflow_text", "keras", "tensorb
                               "matplotlib", "sacrebleu", "sklearn", "fastapi", "starlette",
                               "pydantic", "uvicorn", "h11"})
 
+def of_the_extra(error: ModuleNotFoundError) -> bool:
+    """Whether the missing module is one of the ``tensorflow`` extra's (the inference part
+    installed alone), not a bug."""
+    return (error.name or "").split(".")[0] in TENSORFLOW_EXTRA
+
+
 def missing_extra(error: ModuleNotFoundError, what: str = "this command") -> int:
     """For a package of the ``tensorflow`` extra that is not installed (the inference part
     installed alone): one line on stderr that says what to install, and exit status 2; any
     other missing package is a bug, raised again."""
-    package = (error.name or "").split(".")[0]
-    if package not in TENSORFLOW_EXTRA:
+    if not of_the_extra(error):
         raise error
+    package = error.name.split(".")[0]
     print(f"error: {what} needs {package}, which is not installed (the inference part alone "
           "is): pip install \"attention-tutorials[tensorflow]\"; python -m transformer "
           "translate --engine ctranslate2 runs without it", file=sys.stderr)

@@ -4,7 +4,7 @@ Where only the inference part is installed (no TensorFlow), the package imports 
 these names, so that ``python -m nmt_attention`` can say in one line what to install.
 """
 
-from common.cli import TENSORFLOW_EXTRA
+from common.cli import of_the_extra
 
 try:
     from nmt_attention.config import Config
@@ -15,7 +15,7 @@ try:
     from nmt_attention.optimizer import FusedAdam
     from nmt_attention.translator import Translator
 except ModuleNotFoundError as error:  # the "tensorflow" extra is not installed
-    if (error.name or "").split(".")[0] not in TENSORFLOW_EXTRA:
+    if not of_the_extra(error):
         raise
 
 __all__ = [
