@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from classify.config import TextConfig
 from common.cli import (
     UsageError,
     add_serve_command,
@@ -74,7 +75,7 @@ def _add_kind_commands(commands, kind: str) -> None:
                            "'generated-pairs' (a sentence and a character, tab-separated: "
                            "'did this one do it?')")
     if kind != "vit":
-        train.add_argument("--split", choices=["random", "grouped"],
+        train.add_argument("--split", choices=TextConfig.CHOICES["split"],
                            help="'grouped' keeps every text on the side of the longer texts "
                            "that hold it (SST-2's phrases with their sentences): the fair "
                            "test; default random")
@@ -84,12 +85,13 @@ def _add_kind_commands(commands, kind: str) -> None:
                            "(of tab-separated lines the first field, e.g. the English of "
                            "spa-eng pairs); validation and test texts in it are left out")
     if kind != "vit":
-        train.add_argument("--tokenizer", choices=["words", "wordpiece"],
+        train.add_argument("--tokenizer", choices=TextConfig.CHOICES["tokenizer"],
                            help="'words' (default: whole words, [UNK] for the rest) or "
                            "'wordpiece' (pieces learned from the training texts, so a rare "
                            "word is spelled from known pieces; BERT's)")
     if kind == "text":
-        train.add_argument("--pooling", choices=["cls", "mean"], help="default cls")
+        train.add_argument("--pooling", choices=TextConfig.CHOICES["pooling"],
+                           help="default cls")
         train.add_argument("--no-positional-encoding", action="store_true",
                            help="leave positions out: the model sees a bag of words")
     train.add_argument("--run", metavar="DIR", help=f"run folder (default "
